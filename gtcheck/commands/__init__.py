@@ -1,0 +1,1 @@
+"""One module per ``gtcheck`` subcommand; each exposes a click command."""

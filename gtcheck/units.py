@@ -1,0 +1,55 @@
+"""Durations as people write them (``750ms``, ``1.5s``) and as histories store them (ns)."""
+
+from __future__ import annotations
+
+import re
+
+from gtcheck.errors import UserError
+
+_UNITS_NS = {"ns": 1, "us": 1_000, "µs": 1_000, "ms": 1_000_000, "s": 1_000_000_000,
+             "m": 60_000_000_000, "min": 60_000_000_000, "h": 3_600_000_000_000}
+_DURATION = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*(ns|us|µs|ms|s|min|m|h)?\s*$")
+
+DURATION_FORMS = "a number with a unit: 750ms, 1.5s, 200us, 1000000ns, 2m (a bare integer means ns)"
+
+
+def parse_duration(text: str | int | float, where: str | None = None) -> int:
+    """Parse a duration into integer nanoseconds; raise UserError naming ``where``."""
+    if isinstance(text, bool):
+        raise UserError(f"expected a duration, got {text!r}", where=where, hint=DURATION_FORMS)
+    if isinstance(text, int):
+        if text < 0:
+            raise UserError(f"a duration cannot be negative, got {text}", where=where)
+        return text
+    if isinstance(text, float):
+        raise UserError(f"ambiguous duration {text!r}: give a unit", where=where, hint=DURATION_FORMS)
+    m = _DURATION.match(str(text))
+    if not m:
+        if str(text).strip().startswith("-"):
+            raise UserError(f"a duration cannot be negative, got {text!r}", where=where)
+        raise UserError(f"cannot read {text!r} as a duration", where=where, hint=DURATION_FORMS)
+    number, unit = m.group(1), m.group(2)
+    if unit is None:
+        if "." in number:
+            raise UserError(f"ambiguous duration {text!r}: give a unit", where=where, hint=DURATION_FORMS)
+        return int(number)
+    return round(float(number) * _UNITS_NS[unit])
+
+
+def format_seconds(ns: int | float) -> str:
+    """``12300000000`` -> ``12.30 s``: how explanations cite times."""
+    return f"{ns / 1e9:.2f} s"
+
+
+def format_duration(ns: int | float) -> str:
+    """A short human duration: ``1.30 s``, ``750 ms``, ``12 µs``, ``0``."""
+    ns = float(ns)
+    if ns == 0:
+        return "0"
+    if abs(ns) >= 1e9:
+        return f"{ns / 1e9:.2f} s"
+    if abs(ns) >= 1e6:
+        return f"{ns / 1e6:.3g} ms"
+    if abs(ns) >= 1e3:
+        return f"{ns / 1e3:.3g} µs"
+    return f"{ns:.0f} ns"

@@ -1,0 +1,494 @@
+"""Scenarios: what to simulate, read from TOML and checked field by field.
+
+A scenario names the regions and their clocks, the replication delays, the workload
+and the faults. Every field has a default (``default_scenario()`` is a three-region
+table through one isolation and heal), unknown fields are errors that name the
+field, and every value is checked before the simulation starts: a bad scenario never
+produces half a history. The documented examples live in ``histories/scenarios/``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gtcheck.errors import UserError
+from gtcheck.units import parse_duration
+from model.distributions import Distribution, LogNormal, Exponential, Uniform, parse_distribution
+
+DEFAULT_REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2"]
+MIX_KINDS = ("read", "write", "update", "increment", "delete", "cas", "conditional_update",
+             "conditional_delete", "transaction")
+FAULT_KINDS = ("isolate", "outage", "replication-delay", "clock-jump")
+SECOND = 1_000_000_000
+
+
+@dataclass(frozen=True)
+class ClockSpec:
+    offset_ns: int = 0      # where the region's clock stands against true time at t = 0
+    drift_ppm: float = 0.0  # how fast it runs away (parts per million)
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One timed fault. ``isolate``: the region's replication is cut both ways, its
+    clients keep working. ``outage``: the region's endpoint stops answering (clients time
+    out with unknown outcomes) and it replicates nothing until it recovers.
+    ``replication-delay``: extra delay on links ``source -> target`` (``*`` for any).
+    ``clock-jump``: the region's clock jumps by ``by_ns`` (may be negative)."""
+
+    kind: str
+    at_ns: int
+    duration_ns: int = 0
+    region: str | None = None
+    source: str = "*"
+    target: str = "*"
+    extra: Distribution | None = None
+    by_ns: int = 0
+
+    @property
+    def end_ns(self) -> int:
+        return self.at_ns + self.duration_ns
+
+
+@dataclass(frozen=True)
+class RandomFaults:
+    count: int = 0
+    kinds: tuple[str, ...] = ("isolate", "outage", "replication-delay")
+    min_duration_ns: int = 2 * SECOND
+    max_duration_ns: int = 15 * SECOND
+    max_clock_jump_ns: int = 50_000_000
+
+
+@dataclass(frozen=True)
+class Failover:
+    policy: str = "none"               # none | next | map
+    after_ns: int = 2 * SECOND          # how long clients keep timing out before moving
+    failback: bool = True
+    targets: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Ttl:
+    share: float = 0.0                  # fraction of puts that carry a TTL attribute
+    after_ns: int = 5 * SECOND          # expiry time after the write
+    lag: Distribution = Uniform(0, 2 * SECOND)  # how late the background sweeper deletes
+
+
+@dataclass(frozen=True)
+class Workload:
+    keys: int = 20
+    zipf: float = 0.0
+    processes_per_region: int = 3
+    rate: float = 300.0                 # offered requests per second, whole table
+    duration_ns: int = 40 * SECOND
+    strong_reads: float = 0.5
+    mix: dict[str, float] = field(default_factory=lambda: {
+        "read": 0.55, "write": 0.12, "update": 0.08, "increment": 0.05, "delete": 0.04,
+        "cas": 0.06, "conditional_update": 0.03, "conditional_delete": 0.02, "transaction": 0.05})
+    transaction_size: int = 2
+    ttl: Ttl = field(default_factory=Ttl)
+
+
+@dataclass(frozen=True)
+class ScriptedOp:
+    """One request at a fixed time, for counterexamples and exact behaviour tests.
+    ``request`` holds ``f``, ``key`` and the payload as the workload would build it;
+    operations sharing ``process`` run one after another on that client."""
+
+    at_ns: int
+    region: str
+    request: dict[str, Any]
+    process: int | str | None = None
+    latency_ns: int | None = None
+
+
+SCRIPT_FUNCTIONS = ("read", "write", "update", "delete", "cas", "transaction")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str = "default"
+    description: str = ""
+    regions: tuple[str, ...] = tuple(DEFAULT_REGIONS)
+    copies: int = 3
+    write_quorum: int = 2
+    copy_lag: Distribution = Exponential(1_000_000)
+    request_latency: Distribution = Uniform(2_000_000, 8_000_000)
+    timeout_ns: int = SECOND
+    clocks: dict[str, ClockSpec] = field(default_factory=dict)
+    replication_delay: Distribution = LogNormal(250_000_000, 0.5, 30 * SECOND)
+    pair_delays: dict[tuple[str, str], Distribution] = field(default_factory=dict)
+    coalesce: float = 0.5
+    workload: Workload = field(default_factory=Workload)
+    faults: tuple[Fault, ...] = ()
+    random_faults: RandomFaults = field(default_factory=RandomFaults)
+    failover: Failover = field(default_factory=Failover)
+    settle_ns: int = 20 * SECOND
+    final_reads: bool = True
+    script: tuple[ScriptedOp, ...] = ()
+    random_workload: bool = True
+    source: dict[str, Any] = field(default_factory=dict)   # the raw table, for metadata
+
+    def clock(self, region: str) -> ClockSpec:
+        return self.clocks.get(region, ClockSpec())
+
+    def delay(self, source: str, target: str) -> Distribution:
+        return self.pair_delays.get((source, target), self.replication_delay)
+
+
+# ---------------------------------------------------------------------------- parsing
+
+class _Table:
+    """Reads one TOML table, remembering which fields were used to reject the rest."""
+
+    def __init__(self, data: Any, where: str, base_dir: Path | None):
+        if not isinstance(data, dict):
+            raise UserError(f"expected a table, got {type(data).__name__}", where=where)
+        self.data, self.where, self.base_dir, self.used = data, where, base_dir, set()
+
+    def _at(self, name: str) -> str:
+        return f"{self.where}.{name}" if self.where else name
+
+    def get(self, name: str, default: Any = None) -> Any:
+        self.used.add(name)
+        return self.data.get(name, default)
+
+    def has(self, name: str) -> bool:
+        return name in self.data
+
+    def table(self, name: str) -> "_Table":
+        return _Table(self.get(name, {}), self._at(name), self.base_dir)
+
+    def duration(self, name: str, default: int) -> int:
+        if not self.has(name):
+            self.used.add(name)
+            return default
+        return parse_duration(self.get(name), where=self._at(name))
+
+    def signed_duration(self, name: str) -> int:
+        raw = self.get(name)
+        if raw is None:
+            raise UserError(f"missing field {name!r}", where=self.where)
+        text = str(raw).strip()
+        if text.startswith("-"):
+            return -parse_duration(text[1:], where=self._at(name))
+        return parse_duration(text.lstrip("+"), where=self._at(name))
+
+    def number(self, name: str, default: float, *, low: float = 0.0, high: float | None = None,
+               integer: bool = False) -> Any:
+        value = self.get(name, default)
+        kind = "an integer" if integer else "a number"
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and not isinstance(value, int)):
+            raise UserError(f"expected {kind}, got {value!r}", where=self._at(name))
+        if value < low or (high is not None and value > high):
+            bound = f"between {low:g} and {high:g}" if high is not None else f"at least {low:g}"
+            raise UserError(f"must be {bound}, got {value!r}", where=self._at(name))
+        return value
+
+    def string(self, name: str, default: str | None = None, choices: tuple[str, ...] | None = None) -> Any:
+        value = self.get(name, default)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise UserError(f"expected a string, got {value!r}", where=self._at(name))
+        if choices and value not in choices:
+            raise UserError(f"unknown value {value!r}", where=self._at(name), hint="use one of: " + ", ".join(choices))
+        return value
+
+    def distribution(self, name: str, default: Distribution) -> Distribution:
+        if not self.has(name):
+            self.used.add(name)
+            return default
+        return parse_distribution(self.get(name), self._at(name), self.base_dir)
+
+    def done(self, allowed_tables: tuple[str, ...] = ()) -> None:
+        extra = [k for k in self.data if k not in self.used and k not in allowed_tables]
+        if extra:
+            known = sorted(self.used | set(allowed_tables))
+            raise UserError(f"unknown field {extra[0]!r}", where=self.where or "scenario",
+                            hint="known fields here: " + ", ".join(known))
+
+
+def _region(value: Any, regions: tuple[str, ...], where: str, allow_any: bool = False) -> str:
+    if allow_any and value == "*":
+        return "*"
+    if value not in regions:
+        raise UserError(f"unknown region {value!r}", where=where, hint="regions are: " + ", ".join(regions))
+    return value
+
+
+def _positive(table: _Table, name: str, default: float) -> float:
+    value = float(table.number(name, default))
+    if value <= 0:
+        raise UserError(f"must be greater than 0, got {value:g}", where=table._at(name))
+    return value
+
+
+def scenario_from_dict(data: dict[str, Any], base_dir: Path | None = None, name: str = "scenario") -> Scenario:
+    """Build and check a scenario from its TOML table (errors name the field)."""
+    top = _Table(data, "", base_dir)
+    d = Scenario()
+    sname = top.string("name", name)
+    description = top.string("description", "")
+
+    rt = top.table("regions")
+    names = rt.get("names", list(DEFAULT_REGIONS))
+    if (not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names)
+            or len(set(names)) != len(names)):
+        raise UserError(f"expected a non-empty list of distinct region names, got {names!r}", where="regions.names")
+    regions = tuple(names)
+    copies = rt.number("copies", d.copies, low=1, high=15, integer=True)
+    quorum = rt.number("write_quorum", d.write_quorum, low=1, high=copies, integer=True)
+    copy_lag = rt.distribution("copy_lag", d.copy_lag)
+    latency = rt.distribution("request_latency", d.request_latency)
+    timeout = rt.duration("timeout", d.timeout_ns)
+    rt.done()
+
+    ct = top.table("clocks")
+    clocks = {}
+    for rname in list(ct.data):
+        _region(rname, regions, f"clocks.{rname}")
+        c = ct.table(rname)
+        clocks[rname] = ClockSpec(c.signed_duration("offset") if c.has("offset") else 0,
+                                  float(c.number("drift_ppm", 0.0, low=-1000.0, high=1000.0)))
+        c.done()
+    ct.done()
+
+    rep = top.table("replication")
+    delay = rep.distribution("delay", d.replication_delay)
+    coalesce = rep.number("coalesce", d.coalesce, high=1.0)
+    pairs = {}
+    pt = rep.table("pairs")
+    for pair in list(pt.data):
+        parts = [p.strip() for p in pair.split("->")]
+        if len(parts) != 2:
+            raise UserError(f"a pair is written 'source -> target', got {pair!r}", where=f"replication.pairs.{pair}")
+        src = _region(parts[0], regions, f"replication.pairs.{pair}")
+        dst = _region(parts[1], regions, f"replication.pairs.{pair}")
+        pairs[(src, dst)] = pt.distribution(pair, delay)
+    pt.done()
+    rep.done()
+
+    wt = top.table("workload")
+    wd = Workload()
+    mix_t = wt.table("mix")
+    mix = {}
+    if mix_t.data:
+        for kind in MIX_KINDS:
+            mix[kind] = float(mix_t.number(kind, 0.0))
+        mix_t.done()
+        if sum(mix.values()) <= 0:
+            raise UserError("the operation mix has no positive weight", where="workload.mix")
+    else:
+        mix = dict(wd.mix)
+    tt = wt.table("ttl")
+    ttl = Ttl(float(tt.number("share", 0.0, high=1.0)), tt.duration("after", Ttl().after_ns),
+              tt.distribution("lag", Ttl().lag))
+    tt.done()
+    workload = Workload(
+        keys=wt.number("keys", wd.keys, low=1, integer=True),
+        zipf=float(wt.number("zipf", wd.zipf, high=10.0)),
+        processes_per_region=wt.number("processes_per_region", wd.processes_per_region, low=1, integer=True),
+        rate=_positive(wt, "rate", wd.rate),
+        duration_ns=wt.duration("duration", wd.duration_ns),
+        strong_reads=float(wt.number("strong_reads", wd.strong_reads, high=1.0)),
+        mix=mix,
+        transaction_size=wt.number("transaction_size", wd.transaction_size, low=1, high=100, integer=True),
+        ttl=ttl,
+    )
+    script = _parse_script(top.get("script", []), regions, base_dir)
+    random_workload = wt.get("random", not script)
+    if not isinstance(random_workload, bool):
+        raise UserError(f"expected true or false, got {random_workload!r}", where="workload.random")
+    wt.done()
+
+    faults = []
+    raw_faults = top.get("faults", [])
+    if not isinstance(raw_faults, list):
+        raise UserError("expected an array of tables [[faults]]", where="faults")
+    for i, raw in enumerate(raw_faults):
+        ft = _Table(raw, f"faults[{i}]", base_dir)
+        kind = ft.string("kind", None, FAULT_KINDS)
+        if kind is None:
+            raise UserError("missing field 'kind'", where=f"faults[{i}]", hint="use one of: " + ", ".join(FAULT_KINDS))
+        if not ft.has("at"):
+            raise UserError("missing field 'at' (when the fault starts)", where=f"faults[{i}]")
+        at = ft.duration("at", 0)
+        if kind == "clock-jump":
+            region = _region(ft.get("region"), regions, f"faults[{i}].region")
+            fault = Fault(kind, at, 0, region, by_ns=ft.signed_duration("by"))
+        elif kind == "replication-delay":
+            fault = Fault(kind, at, ft.duration("duration", 5 * SECOND), None,
+                          _region(ft.get("from", "*"), regions, f"faults[{i}].from", True),
+                          _region(ft.get("to", "*"), regions, f"faults[{i}].to", True),
+                          ft.distribution("extra", Uniform(SECOND, 3 * SECOND)))
+        else:
+            region = _region(ft.get("region"), regions, f"faults[{i}].region")
+            if not ft.has("duration"):
+                raise UserError("missing field 'duration' (how long until it heals)", where=f"faults[{i}]")
+            fault = Fault(kind, at, ft.duration("duration", 0), region)
+        ft.done()
+        faults.append(fault)
+    faults.sort(key=lambda f: (f.at_ns, FAULT_KINDS.index(f.kind)))
+
+    rf = top.table("random_faults")
+    rd = RandomFaults()
+    kinds = rf.get("kinds", list(rd.kinds))
+    if not isinstance(kinds, list) or any(k not in FAULT_KINDS for k in kinds):
+        raise UserError(f"expected a list of fault kinds, got {kinds!r}", where="random_faults.kinds",
+                        hint="use any of: " + ", ".join(FAULT_KINDS))
+    random_faults = RandomFaults(rf.number("count", 0, integer=True), tuple(kinds),
+                                 rf.duration("min_duration", rd.min_duration_ns),
+                                 rf.duration("max_duration", rd.max_duration_ns),
+                                 rf.duration("max_clock_jump", rd.max_clock_jump_ns))
+    if random_faults.max_duration_ns < random_faults.min_duration_ns:
+        raise UserError("max_duration is below min_duration", where="random_faults")
+    rf.done()
+
+    fo = top.table("failover")
+    targets_t = fo.table("map")
+    targets = {}
+    for src in list(targets_t.data):
+        targets[_region(src, regions, f"failover.map.{src}")] = _region(
+            targets_t.get(src), regions, f"failover.map.{src}")
+    targets_t.done()
+    failover = Failover(fo.string("policy", "none", ("none", "next", "map")),
+                        fo.duration("after", Failover().after_ns), bool(fo.get("failback", True)), targets)
+    if failover.policy == "map" and not targets:
+        raise UserError("policy 'map' needs a [failover.map] table", where="failover.policy")
+    fo.done()
+
+    fin = top.table("final")
+    settle = fin.duration("settle", d.settle_ns)
+    final_reads = fin.get("reads", True)
+    if not isinstance(final_reads, bool):
+        raise UserError(f"expected true or false, got {final_reads!r}", where="final.reads")
+    fin.done()
+
+    top.done()
+    for i, op in enumerate(script):
+        if op.at_ns >= workload.duration_ns:
+            raise UserError(f"the request is sent at or after the workload ends ({workload.duration_ns} ns)",
+                            where=f"script[{i}].at", hint="raise workload.duration")
+    for f in faults:
+        if f.kind in ("isolate", "outage") and f.at_ns >= workload.duration_ns:
+            raise UserError(f"the fault starts at or after the workload ends ({workload.duration_ns} ns)",
+                            where=f"faults[{faults.index(f)}].at")
+    return Scenario(sname, description, regions, copies, quorum, copy_lag, latency, timeout, clocks,
+                    delay, pairs, float(coalesce), workload, tuple(faults), random_faults, failover, settle,
+                    final_reads, script, random_workload, data)
+
+
+def _request(t: _Table, f: str, where: str) -> dict[str, Any]:
+    """The payload of one scripted request, in the shape the simulator uses."""
+    key = t.string("key")
+    if key is None:
+        raise UserError("missing field 'key'", where=where)
+    req: dict[str, Any] = {"f": f, "key": key}
+    if f == "read":
+        consistent = t.get("consistent", False)
+        if not isinstance(consistent, bool):
+            raise UserError(f"expected true or false, got {consistent!r}", where=f"{where}.consistent")
+        req["consistent"] = consistent
+    elif f == "write":
+        value = t.get("value")
+        if not isinstance(value, dict):
+            raise UserError("a write needs 'value', the whole item as a table", where=where)
+        req["value"] = dict(value)
+    elif f == "update":
+        change = {}
+        for part, kind in (("set", dict), ("remove", list), ("add", dict)):
+            if t.has(part):
+                v = t.get(part)
+                if not isinstance(v, kind):
+                    raise UserError(f"expected a {'table' if kind is dict else 'list'}", where=f"{where}.{part}")
+                change[part] = v
+        if not change:
+            raise UserError("an update needs at least one of 'set', 'remove', 'add'", where=where)
+        req["value"] = change
+    elif f == "cas":
+        new = t.get("new")
+        if not isinstance(new, dict):
+            raise UserError("a cas needs 'new', the item to write, as a table", where=where)
+        expected = t.get("expected")
+        if expected is not None and not isinstance(expected, dict):
+            raise UserError("'expected' is the whole item the key must hold (omit it: must not exist)",
+                            where=f"{where}.expected")
+        req["value"] = [expected, dict(new)]
+    if f in ("update", "delete", "write") and t.has("condition"):
+        cond = t.get("condition")
+        if not isinstance(cond, dict):
+            raise UserError("expected a table of attribute = value", where=f"{where}.condition")
+        req["condition"] = cond
+    return req
+
+
+def _parse_script(raw: Any, regions: tuple[str, ...], base_dir: Path | None) -> tuple[ScriptedOp, ...]:
+    if not isinstance(raw, list):
+        raise UserError("expected an array of tables [[script]]", where="script")
+    ops = []
+    for i, entry in enumerate(raw):
+        where = f"script[{i}]"
+        t = _Table(entry, where, base_dir)
+        if not t.has("at"):
+            raise UserError("missing field 'at' (when the request is sent)", where=where)
+        at = t.duration("at", 0)
+        region = _region(t.get("region"), regions, f"{where}.region")
+        f = t.string("f", None, SCRIPT_FUNCTIONS)
+        if f is None:
+            raise UserError("missing field 'f'", where=where, hint="use one of: " + ", ".join(SCRIPT_FUNCTIONS))
+        if f == "transaction":
+            items = t.get("items")
+            if not isinstance(items, list) or not items:
+                raise UserError("a transaction needs 'items', an array of requests", where=where)
+            parts = []
+            for j, item in enumerate(items):
+                it = _Table(item, f"{where}.items[{j}]", base_dir)
+                pf = it.string("f", None, ("write", "update", "delete"))
+                if pf is None:
+                    raise UserError("missing field 'f' (write, update or delete)", where=f"{where}.items[{j}]")
+                parts.append(_request(it, pf, f"{where}.items[{j}]"))
+                it.done()
+            request: dict[str, Any] = {"f": "transaction", "key": parts[0]["key"], "parts": parts}
+        else:
+            request = _request(t, f, where)
+        process = t.get("process")
+        if process is not None and (isinstance(process, bool) or not isinstance(process, (int, str))
+                                    or process == "nemesis" or (isinstance(process, int) and process < 0)):
+            raise UserError(f"expected a client name or a non-negative integer, got {process!r}",
+                            where=f"{where}.process")
+        latency = t.duration("latency", -1) if t.has("latency") else None
+        t.done()
+        ops.append(ScriptedOp(at, region, request, process, latency))
+    ops.sort(key=lambda o: o.at_ns)
+    return tuple(ops)
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read a scenario file; every problem becomes a UserError naming file and field."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"cannot read the scenario: {exc.strerror}", where=str(p))
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise UserError(f"not valid TOML: {exc}", where=str(p))
+    try:
+        return scenario_from_dict(data, p.parent, p.stem)
+    except UserError as exc:
+        raise UserError(exc.message, where=f"{p}: {exc.where}" if exc.where else str(p), hint=exc.hint)
+
+
+def default_scenario() -> Scenario:
+    """Three regions, a mixed workload, eu-west-1 isolated from 10 s to 25 s, then heal."""
+    return scenario_from_dict({
+        "name": "default",
+        "description": "Three regions; eu-west-1 is isolated for 15 s while every region keeps "
+                       "taking reads and writes; then it heals and the table settles.",
+        "faults": [{"kind": "isolate", "region": "eu-west-1", "at": "10s", "duration": "15s"}],
+    }, name="default")

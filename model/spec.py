@@ -1,0 +1,108 @@
+"""What one item does, as Porcupine models are written: partition, init, step, describe.
+
+These four functions are the whole semantics of a DynamoDB item at the region that
+receives a request; the simulator adds regions, replication and time around them, and
+the checker's per-key decomposition is ``partition``. ``step`` is pure: it takes the
+item as the origin region holds it and returns the new item and the client's answer.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+Item = dict[str, Any] | None   # None: no such item (never written, or deleted)
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """A client request against one item, as the origin region evaluates it.
+
+    ``f`` is read / write / update / delete / cas. ``value`` is the whole item for a
+    write, the change ``{"set", "remove", "add"}`` for an update, ``[expected, new]``
+    for a cas (``expected`` None: the item must not exist). ``condition`` is an
+    optional ``{"attr": value}`` map the stored item must match (conditional update /
+    delete, and transaction conditions).
+    """
+
+    f: str
+    key: str
+    value: Any = None
+    condition: dict[str, Any] | None = None
+
+
+def partition(request: Request) -> str:
+    """Requests on different keys never interact: last writer wins is per item."""
+    return request.key
+
+
+def init() -> Item:
+    """Every item starts absent."""
+    return None
+
+
+def apply_change(item: Item, change: dict[str, Any]) -> dict[str, Any]:
+    """Rule 8 of the history format: ``set`` replaces top-level attributes, ``remove``
+    deletes them, ``add`` adds to a number (missing counts as 0) or appends the elements
+    of a list that are not already present. Returns a new item."""
+    new = {} if item is None else copy.copy(item)
+    for name, v in (change.get("set") or {}).items():
+        new[name] = v
+    for name in change.get("remove") or ():
+        new.pop(name, None)
+    for name, v in (change.get("add") or {}).items():
+        old = new.get(name)
+        if isinstance(v, list):
+            base = list(old) if isinstance(old, list) else []
+            base.extend(x for x in v if x not in base)
+            new[name] = base
+        else:
+            new[name] = (old if isinstance(old, (int, float)) and not isinstance(old, bool) else 0) + v
+    return new
+
+
+def condition_holds(item: Item, condition: dict[str, Any] | None) -> bool:
+    """A condition ``{"attr": value}`` holds when every named attribute has that value;
+    ``{"attr": None}`` requires the attribute to be absent; ``{}`` requires the item to
+    exist."""
+    if condition is None:
+        return True
+    if item is None:
+        return False
+    return all(item.get(name) == v for name, v in condition.items())
+
+
+def step(item: Item, request: Request) -> tuple[Item, bool, Any]:
+    """Apply ``request`` to ``item`` at its origin region.
+
+    Returns ``(new_item, ok, answer)``: ``ok`` False means a condition failed and nothing
+    changed; ``answer`` is what the client sees (the item read, the item written, the
+    update's post-image, the cas's new value, None for a delete).
+    """
+    f = request.f
+    if f == "read":
+        return item, True, item
+    if f == "cas":
+        expected, new = request.value
+        if item != expected:
+            return item, False, None
+        return new, True, new
+    if not condition_holds(item, request.condition):
+        return item, False, None
+    if f == "write":
+        return request.value, True, request.value
+    if f == "update":
+        new = apply_change(item, request.value)
+        return new, True, new
+    if f == "delete":
+        return None, True, None
+    raise ValueError(f"unknown request kind {f!r}")
+
+
+def describe(item: Item) -> str:
+    """A short human rendering of an item for explanations and reports."""
+    if item is None:
+        return "absent"
+    text = ", ".join(f"{k}={v!r}" for k, v in item.items())
+    return "{" + (text if len(text) <= 80 else text[:77] + "...") + "}"

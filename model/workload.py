@@ -1,0 +1,59 @@
+"""What clients ask for: which key, which kind of request, with which payload.
+
+Every item version the model writes carries a unique ``rev`` attribute, so that every
+version of a key is distinguishable, as the history format's rule 4 requires; the other
+attributes (``a``, ``b``, the counter ``n``) are what the workload changes.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import random
+from typing import Any
+
+from model.scenario import MIX_KINDS, Workload
+
+
+class KeyChooser:
+    """Uniform or Zipf-skewed choice among ``k0 .. k{n-1}``."""
+
+    def __init__(self, workload: Workload):
+        n = workload.keys
+        width = len(str(n - 1))
+        self.keys = [f"k{i:0{width}d}" for i in range(n)]
+        if workload.zipf > 0:
+            weights = [1.0 / (i + 1) ** workload.zipf for i in range(n)]
+            self.cum = list(itertools.accumulate(weights))
+        else:
+            self.cum = None
+
+    def pick(self, rng: random.Random) -> str:
+        if self.cum is None:
+            return self.keys[int(rng.random() * len(self.keys))]
+        return self.keys[bisect.bisect_left(self.cum, rng.random() * self.cum[-1])]
+
+
+class MixChooser:
+    def __init__(self, workload: Workload):
+        kinds = [k for k in MIX_KINDS if workload.mix.get(k, 0) > 0]
+        self.kinds = kinds
+        self.cum = list(itertools.accumulate(workload.mix[k] for k in kinds))
+
+    def pick(self, rng: random.Random) -> str:
+        return self.kinds[bisect.bisect_left(self.cum, rng.random() * self.cum[-1])]
+
+
+def new_item(rev: int, rng: random.Random) -> dict[str, Any]:
+    return {"rev": rev, "a": rng.randrange(1000), "b": rng.randrange(1000)}
+
+
+def update_change(rev: int, rng: random.Random) -> dict[str, Any]:
+    """A change to some attributes (the rest of the item is kept)."""
+    if rng.random() < 0.2:
+        return {"set": {"rev": rev}, "remove": ["b"]}
+    return {"set": {"rev": rev, "a": rng.randrange(1000)}}
+
+
+def increment_change(rev: int) -> dict[str, Any]:
+    return {"set": {"rev": rev}, "add": {"n": 1}}
