@@ -222,44 +222,45 @@ class Simulator:
         d = self.lag()
         return d if d < MAX_COPY_LAG_NS else MAX_COPY_LAG_NS
 
-    def _install(self, item: ItemStore, version: Version, t: int, region: str,
-                 replicate: bool = True) -> InFlight:
+    def _install(self, item: ItemStore, version: Version, t: int, region: str) -> InFlight:
         """Record a new version stamped in ``region`` at ``t`` and its arrival everywhere."""
-        C, sc = self.copies, self.sc
-        arrival = [NEVER] * (len(self.regions) * C)
+        C = self.copies
+        quorum = self.sc.write_quorum
+        lag = self._copy_lag
+        stale_copy = self.bug == "stale-strong-read" and C > 1
         o = self.rix[region]
-        base = o * C
-        arrival[base] = t
-        for c in range(1, C):   # the quorum's followers have it at the acknowledgement
-            arrival[base + c] = t if c < sc.write_quorum else t + self._copy_lag()
-        if self.bug == "stale-strong-read" and C > 1:
-            arrival[base + C - 1] = max(arrival[base + C - 1], t) + 1_500_000_000
+        arrival: list[int] = []
+        append = arrival.append
+        for d, target in enumerate(self.regions):
+            if d == o:
+                append(t)
+                for c in range(1, C):   # the quorum's followers have it at the acknowledgement
+                    append(t if c < quorum else t + lag())
+                continue
+            a = self._arrival(region, target, t)
+            tail = item.link_tail.get((o, d))
+            if tail is not None:
+                prev = tail.arrival[d * C]
+                if prev != NEVER and prev > t:
+                    # still queued on this link: per-item order is kept, and the older
+                    # version may be coalesced into this one
+                    if prev > a:
+                        a = prev
+                    if self.net.random() < self.sc.coalesce:
+                        for c in range(C):
+                            tail.cancel(d * C + c)
+            append(a)
+            for c in range(1, C):
+                append(a + lag())
+            if a + MAX_COPY_LAG_NS > self.max_arrival:
+                self.max_arrival = a + MAX_COPY_LAG_NS
+        if stale_copy:
+            for d in range(len(self.regions)):
+                arrival[d * C + C - 1] += 1_500_000_000
         entry = InFlight(version, arrival, item.key, region, len(self.regions))
-        if replicate:
-            for d, target in enumerate(self.regions):
-                if d == o:
-                    continue
-                a = self._arrival(region, target, t)
-                tail = item.link_tail.get((o, d))
-                if tail is not None:
-                    prev = tail.arrival[d * C]
-                    if prev != NEVER and prev > t:
-                        # still queued on this link: per-item order is kept, and the
-                        # older version may be coalesced into this one
-                        a = max(a, prev)
-                        if self.net.random() < sc.coalesce:
-                            for c in range(C):
-                                if tail.arrival[d * C + c] not in (NEVER, -1):
-                                    tail.arrival[d * C + c] = NEVER
-                                    tail.left -= 1
+        for d in range(len(self.regions)):
+            if d != o:
                 item.link_tail[(o, d)] = entry
-                for c in range(C):
-                    arrival[d * C + c] = a if c == 0 else a + self._copy_lag()
-                    if self.bug == "stale-strong-read" and c == C - 1 and C > 1:
-                        arrival[d * C + c] += 1_500_000_000
-                if a + MAX_COPY_LAG_NS > self.max_arrival:
-                    self.max_arrival = a + MAX_COPY_LAG_NS
-        entry.left = sum(1 for x in arrival if x != NEVER)
         item.pending.append(entry)
         item.catch_up(t, self._on_complete)
         return entry
@@ -577,15 +578,14 @@ class Simulator:
             target = (o + 1) % len(self.regions)
             if self.bug == "drop-replication":
                 for c in range(C):
-                    if entry.arrival[target * C + c] not in (NEVER, -1):
-                        entry.arrival[target * C + c] = NEVER
-                        entry.left -= 1
+                    entry.cancel(target * C + c)
             else:
                 for d in range(len(self.regions)):
                     if d != o:
                         for c in range(C):
                             if entry.arrival[d * C + c] not in (NEVER, -1):
                                 entry.arrival[d * C + c] += 5_000_000_000
+                entry.due = min(a for a in entry.arrival if a >= 0)
                 self.max_arrival += 5_000_000_000
                 reader = next(p for p in self.processes if p.home == self.regions[target])
                 reader.forced = ("read", item.key, t + 2_000_000_000)

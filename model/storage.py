@@ -22,16 +22,23 @@ DONE = -1         # arrival time of a version already applied at a slot
 class InFlight:
     """A version and where it still has to arrive."""
 
-    __slots__ = ("version", "arrival", "left", "applied", "took_effect", "key", "region")
+    __slots__ = ("version", "arrival", "left", "due", "applied", "took_effect", "key", "region")
 
     def __init__(self, version: Version, arrival: list[int], key: str, region: str, n_regions: int):
         self.version = version
         self.arrival = arrival                      # per slot; NEVER / DONE sentinels
         self.left = sum(1 for a in arrival if a != NEVER)
+        self.due = min(arrival)                     # earliest arrival not yet applied
         self.applied: list[int | None] = [None] * n_regions   # leader-copy arrival per region
         self.took_effect = True
         self.key = key
         self.region = region
+
+    def cancel(self, slot: int) -> None:
+        """The version will not reach ``slot`` (coalesced into a newer one, or dropped)."""
+        if self.arrival[slot] not in (NEVER, DONE):
+            self.arrival[slot] = NEVER
+            self.left -= 1
 
 
 class ItemStore:
@@ -50,22 +57,29 @@ class ItemStore:
 
     def catch_up(self, now: int, on_complete: Callable[[InFlight], None]) -> None:
         """Apply every version that has arrived at some slot by ``now``."""
-        if not self.pending:
-            return
-        slots = self.slots
         finished = False
+        slots = self.slots
+        copies = self.copies
         for entry in self.pending:
+            if entry.due > now:
+                continue
             arrival = entry.arrival
             v = entry.version
+            key = (v[0], v[1], v[2])
+            due = NEVER
             for s, a in enumerate(arrival):
-                if 0 <= a <= now and a != NEVER:
+                if a > now:
+                    if a < due:
+                        due = a
+                elif a >= 0:
                     cur = slots[s]
-                    if cur is None or (v[0], v[1], v[2]) > (cur[0], cur[1], cur[2]):
+                    if cur is None or key > (cur[0], cur[1], cur[2]):
                         slots[s] = v
-                    if s % self.copies == 0:
-                        entry.applied[s // self.copies] = a
+                    if s % copies == 0:
+                        entry.applied[s // copies] = a
                     arrival[s] = DONE
                     entry.left -= 1
+            entry.due = due
             if entry.left == 0:
                 finished = True
         if finished:
