@@ -106,7 +106,6 @@ class Simulator:
                 raise UserError(f"process {op.process} is one of the workload's clients (0 to {n_proc - 1})",
                                 where="script", hint=f"use a number from {n_proc} on, or a name")
         self.auto_pid = 0
-        self.frozen: set[str] = set()     # keys the workload leaves alone (bug injection)
         self.bug_done = False
         self.max_arrival = 0
         self.now = 0
@@ -385,10 +384,18 @@ class Simulator:
             proc.forced = None
             self._start(proc, t, {"f": f, "key": key, "consistent": True, "forced": True})
             return
+        if self.bug in ("show-failed-write", "drop-replication", "delay-replication") and not self.bug_done \
+                and t >= self.duration // 3:
+            self.bug_done = True
+            key = f"bug-{self.bug}"
+            if self.sc.final_reads:
+                for p in self.processes:
+                    if p.pid % self.sc.workload.processes_per_region == 0 and p.final_keys is not None:
+                        p.final_keys.insert(0, key)
+            self._start(proc, t, {"f": "write", "key": key, "value": self._new_item(t), "bug": True})
+            return
         kind = self.mix.pick(rng)
         key = self.key_chooser.pick(rng)
-        while key in self.frozen:
-            key = self.key_chooser.pick(rng)
         op: dict[str, Any] = {"key": key}
         if kind == "read":
             op["f"] = "read"
@@ -415,10 +422,10 @@ class Simulator:
             for _ in range(min(self.sc.workload.transaction_size, len(self.key_chooser.keys)) - 1):
                 k = self.key_chooser.pick(rng)
                 tries = 0
-                while (k in keys or k in self.frozen) and tries < 20:
+                while k in keys and tries < 20:
                     k = self.key_chooser.pick(rng)
                     tries += 1
-                if k not in keys and k not in self.frozen:
+                if k not in keys:
                     keys.append(k)
             parts = []
             for i, k in enumerate(keys):
@@ -538,13 +545,8 @@ class Simulator:
         stored = item.slots[base]
         request = spec.Request(f, key, op.get("value"), op.get("condition"))
         new_item, ok, answer = spec.step(None if stored is None or stored.deleted else stored.value, request)
-        if self.bug == "show-failed-write" and not self.bug_done and t >= self.duration // 3 and ok:
-            self.bug_done = True
-            self.frozen.add(key)
-            proc.forced = ("read", key, t)
-            ok = False   # reported as failed, applied all the same
-            self._stamp(item, op, t, new_item, stored)
-            self._finish_op(proc, op, t, "fail", None, None, took_effect=True)
+        if op.get("bug"):
+            self._apply_bug(proc, op, item, t, new_item, stored)
             return
         if not ok:
             self._finish_op(proc, op, t, "fail", None, None)
@@ -569,27 +571,34 @@ class Simulator:
             ts = stored.ts + 1
         version = Version(ts, region, op["index"], new_item, new_item is None)
         entry = self._install(item, version, t, region)
-        if self.bug in ("drop-replication", "delay-replication") and not self.bug_done \
-                and t >= self.duration // 2 and op["f"] in ("write", "update") and "txn" not in op:
-            self.bug_done = True
-            self.frozen.add(item.key)
-            C = self.copies
-            o = self.rix[region]
-            target = (o + 1) % len(self.regions)
-            if self.bug == "drop-replication":
-                for c in range(C):
-                    entry.cancel(target * C + c)
-            else:
-                for d in range(len(self.regions)):
-                    if d != o:
-                        for c in range(C):
-                            if entry.arrival[d * C + c] not in (NEVER, -1):
-                                entry.arrival[d * C + c] += 5_000_000_000
-                entry.due = min(a for a in entry.arrival if a >= 0)
-                self.max_arrival += 5_000_000_000
-                reader = next(p for p in self.processes if p.home == self.regions[target])
-                reader.forced = ("read", item.key, t + 2_000_000_000)
         return version
+
+    def _apply_bug(self, proc: _Process, op: dict[str, Any], item: ItemStore, t: int, new_item: Any,
+                   stored: Version | None) -> None:
+        """Test-only: break the model in one known way, on a key of its own so that
+        nothing else can hide the damage (see ``BUGS``)."""
+        version = self._stamp(item, op, t, new_item, stored)
+        entry = item.pending[-1] if item.pending and item.pending[-1].version is version else None
+        C, o = self.copies, self.rix[op["region"]]
+        target = (o + 1) % len(self.regions)
+        if self.bug == "show-failed-write":
+            proc.forced = ("read", item.key, t)       # reported failed, applied all the same
+            self._finish_op(proc, op, t, "fail", None, None, took_effect=True)
+            return
+        if entry is not None and self.bug == "drop-replication":
+            for c in range(C):
+                entry.cancel(target * C + c)          # never reaches the next region
+        elif entry is not None:                       # delay-replication: 5 s late everywhere else
+            for d in range(len(self.regions)):
+                if d != o:
+                    for c in range(C):
+                        if entry.arrival[d * C + c] >= 0 and entry.arrival[d * C + c] != NEVER:
+                            entry.arrival[d * C + c] += 5_000_000_000
+            entry.due = min(a for a in entry.arrival if a >= 0)
+            self.max_arrival += 5_000_000_000
+            reader = next(p for p in self.processes if p.home == self.regions[target])
+            reader.forced = ("read", item.key, t + 2_000_000_000)
+        self._finish_op(proc, op, t, "ok", new_item, version)
 
     def _apply_transaction(self, proc: _Process, op: dict[str, Any], t: int, outcome: str | None) -> None:
         """TransactWriteItems: all or nothing at the origin region, each item then
@@ -628,7 +637,7 @@ class Simulator:
         """TTL expiry: the background sweeper deletes the item if it still holds the
         version that carried the TTL; the delete is a version like any other."""
         key, region, write_id = payload
-        if key in self.frozen or self.plan.is_down(region, t):
+        if self.plan.is_down(region, t):
             return
         item = self._item(key)
         item.catch_up(t, self._on_complete)
