@@ -1,0 +1,933 @@
+"""Read, validate and pair a history file (format: shared HISTORY-FORMAT.md, version 1).
+
+A history is JSON Lines: a header on line 1, then one event per line in real-time order.
+This module streams it: memory holds the operations in flight, the keys, a hash of the
+(ts, origin) and of the value of each ok write (to find the repeats that make a history
+ambiguous) and, only if indices stop increasing, a bitmap of the indices seen; never the
+whole file.
+
+    with open_history("histories/run.jsonl") as reader:
+        print(reader.header.regions)
+        for op in reader.operations():   # Operation objects, as they complete
+            ...
+        print(reader.stats)
+
+Every problem is collected with its line, field, what was expected and how to fix it;
+when the file has been read to the end, :class:`~gtcheck.errors.ManyUserErrors` is raised
+with all of them (the first 50 are kept). A bad header is raised at once by
+:func:`open_history`. Operations yielded before that exception should be discarded.
+
+Besides ``.jsonl`` and ``.jsonl.gz`` (recognised by content, not by name), the reader
+accepts Jepsen histories (EDN files and text logs): they are converted in memory by
+:mod:`checker.jepsen_log` and then validated like any other history.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+from typing import Any, Callable, Iterable, Iterator
+
+import orjson
+
+from checker.operations import (
+    FUNCTIONS, NEMESIS_FUNCTIONS, WRITE_FUNCTIONS, Header, NemesisEvent, Operation,
+)
+from gtcheck.errors import ManyUserErrors, UserError
+
+__all__ = [
+    "HistoryReader", "open_history", "validate_file", "write_history", "header_to_dict",
+    "FORMAT_NAME", "FORMAT_VERSION", "MAX_SHOWN_ERRORS", "EVENT_FIELDS",
+]
+
+FORMAT_NAME = "gt-history"
+FORMAT_VERSION = 1
+MAX_SHOWN_ERRORS = 50
+MODES = ("eventual", "strong")
+TYPES = ("invoke", "ok", "fail", "info")
+# The fields the format defines on events; any other field is kept in Operation.extra.
+EVENT_FIELDS = frozenset(
+    ("index", "type", "process", "region", "f", "key", "value", "consistent", "time",
+     "ts", "origin"))
+UPDATE_PARTS = frozenset(("set", "remove", "add"))
+
+_TYPES = frozenset(TYPES)
+_FUNCTIONS = frozenset(FUNCTIONS)
+_WRITES = frozenset(WRITE_FUNCTIONS)
+_NEMESIS = frozenset(NEMESIS_FUNCTIONS)
+_MISSING = object()
+_SORT = orjson.OPT_SORT_KEYS
+_GZIP_MAGIC = b"\x1f\x8b"
+_HEADER_EXAMPLE = (
+    '{"format": "gt-history", "version": 1, "regions": ["us-east-1", "eu-west-1"], '
+    '"mode": "eventual"}'
+)
+_BIG_INDEX = 1 << 31  # indices at or above this are tracked in a set, not the bitmap
+
+
+def _show(value: Any) -> str:
+    """A short JSON rendering of a value for error messages."""
+    if value is _MISSING:
+        return "nothing (the field is missing)"
+    try:
+        text = orjson.dumps(value).decode()
+    except TypeError:
+        text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _kind(value: Any) -> str:
+    if value is _MISSING:
+        return "nothing (the field is missing)"
+    names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
+             list: "a list", dict: "an object", type(None): "null"}
+    return f"{names.get(type(value), type(value).__name__)} {_show(value)}"
+
+
+def _json_error(exc: "orjson.JSONDecodeError") -> str:
+    """orjson's complaint without its line/char position (always within one line here)."""
+    msg = getattr(exc, "msg", None) or str(exc)
+    if "end of data" in msg:
+        return "the line ends before the JSON object does"
+    if getattr(exc, "lineno", 1) == 1 and getattr(exc, "colno", 0):
+        return f"{msg} at column {exc.colno}"
+    return msg
+
+
+class _Problems:
+    """The problems of one file: counted all, the first MAX_SHOWN_ERRORS kept."""
+
+    __slots__ = ("where", "kept", "count")
+
+    def __init__(self, where: str):
+        self.where = where
+        self.kept: list[tuple[int, UserError]] = []
+        self.count = 0
+
+    def add(self, line: int, message: str, hint: str | None = None) -> bool:
+        """Record a problem; returns True (so callers can write ``bad = add(...)``)."""
+        self.count += 1
+        if len(self.kept) < MAX_SHOWN_ERRORS:
+            self.kept.append(
+                (line, UserError(message, where=f"{self.where}:{line}", hint=hint)))
+        return True
+
+    def field(self, line: int, name: str, expected: str, got: Any,
+              hint: str | None = None, show: Callable[[Any], str] = _show) -> bool:
+        return self.add(
+            line, f'line {line}, field "{name}": expected {expected}, got {show(got)}', hint)
+
+    def error(self) -> ManyUserErrors | None:
+        if not self.count:
+            return None
+        kept = [e for _, e in sorted(self.kept, key=lambda p: p[0])]
+        if self.count > len(kept):
+            kept.append(UserError(
+                f"... and {self.count - len(kept)} more problems "
+                f"({self.count} in all; the first {len(kept)} are shown)",
+                where=self.where))
+        return ManyUserErrors(kept, limit=MAX_SHOWN_ERRORS + 1)
+
+
+class _IndexSet:
+    """Which event indices were used: a bitmap for ordinary ones, a set for huge ones."""
+
+    __slots__ = ("bits", "big")
+
+    def __init__(self) -> None:
+        self.bits = bytearray()
+        self.big: set[int] = set()
+
+    def add(self, idx: int) -> bool:
+        """Mark ``idx``; False when it was already marked."""
+        if idx >= _BIG_INDEX:
+            if idx in self.big:
+                return False
+            self.big.add(idx)
+            return True
+        byte = idx >> 3
+        bits = self.bits
+        if byte >= len(bits):
+            bits.extend(bytes(max(byte + 1 - len(bits), len(bits), 4096)))
+        mask = 1 << (idx & 7)
+        if bits[byte] & mask:
+            return False
+        bits[byte] |= mask
+        return True
+
+
+# --------------------------------------------------------------------------- sources
+
+def _open_binary(path: str):
+    """Open a history file for reading bytes, decompressing gzip (found by its magic)."""
+    try:
+        fh = open(path, "rb")
+    except FileNotFoundError:
+        raise UserError("no such file", where=str(path),
+                        hint="check the path; histories are usually under histories/") from None
+    except IsADirectoryError:
+        raise UserError("is a directory, not a history file", where=str(path)) from None
+    except OSError as exc:
+        raise UserError(f"cannot read: {exc.strerror or exc}", where=str(path)) from None
+    magic = fh.peek(2)[:2] if hasattr(fh, "peek") else b""
+    if magic == _GZIP_MAGIC:
+        return gzip.GzipFile(fileobj=fh, mode="rb")
+    return fh
+
+
+def _sniff(path: str) -> str:
+    """Guess a file's format: ``gt``, ``edn`` or ``jepsen-log``."""
+    lower = str(path).lower()
+    if lower.endswith((".jsonl", ".jsonl.gz", ".json", ".json.gz")):
+        return "gt"
+    if lower.endswith((".edn", ".edn.gz")):
+        return "edn"
+    with _open_binary(path) as fh:
+        head = fh.read(65536)
+    text = head.lstrip(b"\xef\xbb\xbf").lstrip()
+    if text[:1] == b"{":
+        return "gt"
+    if text[:1] in (b"[", b"(", b";", b"#"):
+        return "edn"
+    if b"jepsen.util" in head:
+        return "jepsen-log"
+    return "gt"
+
+
+# --------------------------------------------------------------------------- the reader
+
+class HistoryReader:
+    """A history being read. Create it with :func:`open_history`.
+
+    ``header`` is parsed and validated on creation. :meth:`events` and
+    :meth:`operations` read the file from the start each time they are called (each call
+    refills ``nemesis`` and ``stats``) and raise :class:`ManyUserErrors` at the end when
+    any event was bad.
+    """
+
+    def __init__(self, path: str | os.PathLike, fmt: str = "auto", **import_options: Any):
+        self.path = str(path)
+        self.where = self.path
+        self.format = fmt if fmt != "auto" else _sniff(self.path)
+        self._lines: list[bytes] | None = None  # converted histories live in memory
+        if self.format in ("edn", "jepsen-log"):
+            from checker import jepsen_log
+
+            header, events = jepsen_log.import_history(self.path, self.format, **import_options)
+            self._lines = [orjson.dumps(header)] + [orjson.dumps(e) for e in events]
+            self.where = f"{self.path} [converted from {self.format}]"
+        elif self.format != "gt":
+            raise UserError(f"unknown history format {fmt!r}",
+                            hint="use one of auto, gt, edn, jepsen-log")
+        elif import_options:
+            names = ", ".join(k.replace("_", "-") for k in import_options)
+            raise UserError(f"the import options {names} apply to Jepsen histories only, "
+                            "not to a gt history", where=self.path)
+        self.header_line = 0
+        self.header_dict: dict[str, Any] = {}
+        self.header: Header = self._read_header()
+        self.nemesis: list[NemesisEvent] = []
+        self.stats: dict[str, Any] = {}
+        self.problems = _Problems(self.where)
+
+    # -- plumbing
+    def _raw_lines(self) -> tuple[Iterable[bytes], Callable[[], None]]:
+        if self._lines is not None:
+            return iter(self._lines), lambda: None
+        fh = _open_binary(self.path)
+        return fh, fh.close
+
+    def __enter__(self) -> "HistoryReader":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Nothing stays open between calls; kept for the context-manager protocol."""
+
+    # -- header
+    def _read_header(self) -> Header:
+        lines, close = self._raw_lines()
+        problems = _Problems(self.where)
+        try:
+            line_no = 0
+            raw = b""
+            for raw in lines:
+                line_no += 1
+                if raw.strip():
+                    break
+            else:
+                raise UserError(
+                    "the file is empty: a history starts with a header line",
+                    where=self.where if self._lines is None else self.path,
+                    hint=f"the first line should look like {_HEADER_EXAMPLE}")
+            self._first_time = None  # for the stats: the time of the first event
+            for nxt in lines:
+                if nxt.strip():
+                    try:
+                        first = orjson.loads(nxt)
+                    except orjson.JSONDecodeError:
+                        break
+                    if type(first) is dict and type(first.get("time")) is int:
+                        self._first_time = first["time"]
+                    break
+        except (OSError, EOFError) as exc:
+            raise UserError(f"cannot read the file: {exc}", where=self.path) from None
+        finally:
+            close()
+        self.header_line = line_no
+        p = problems
+        try:
+            hdr = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            hint = f"the first line should be a JSON object like {_HEADER_EXAMPLE}"
+            if raw.lstrip()[:1] in (b"[", b"(", b";"):
+                hint = ("this looks like a Jepsen EDN history: read it with --format edn "
+                        "or convert it with `gtcheck convert`")
+            p.add(line_no, f"line {line_no}: expected the header, a JSON object, but the line "
+                  f"is not valid JSON ({_json_error(exc)})", hint)
+            raise p.error() from None
+        if not isinstance(hdr, dict):
+            p.field(line_no, "header", "a JSON object", hdr,
+                    f"the first line should look like {_HEADER_EXAMPLE}", show=_kind)
+            raise p.error()
+        if "format" not in hdr and ("type" in hdr or "process" in hdr):
+            p.add(line_no, f"line {line_no}: expected the header, got an event (the header "
+                  "is missing)", f"add a first line like {_HEADER_EXAMPLE}")
+            raise p.error()
+        fmt = hdr.get("format", _MISSING)
+        if fmt != FORMAT_NAME:
+            p.field(line_no, "format", f'"{FORMAT_NAME}"', fmt,
+                    f'the header must say "format": "{FORMAT_NAME}"')
+        version = hdr.get("version", _MISSING)
+        if version != FORMAT_VERSION or type(version) is not int:
+            p.field(line_no, "version", str(FORMAT_VERSION), version,
+                    "this gtcheck reads version 1 of the history format")
+        regions = hdr.get("regions", _MISSING)
+        if (type(regions) is not list or not regions
+                or not all(type(r) is str and r for r in regions)):
+            p.field(line_no, "regions", "a non-empty list of region names (strings)", regions,
+                    'e.g. "regions": ["us-east-1", "eu-west-1"]')
+            regions = []
+        elif len(set(regions)) != len(regions):
+            dups = sorted({r for r in regions if regions.count(r) > 1})
+            p.field(line_no, "regions", "unique region names", regions,
+                    f"remove the repeated {', '.join(dups)}")
+        mode = hdr.get("mode", "eventual")
+        if mode not in MODES:
+            p.field(line_no, "mode", '"eventual" or "strong"', mode)
+        numbers: dict[str, int | None] = {}
+        for name, default, nullable in (("clock_uncertainty_ns", 0, False),
+                                        ("ts_uncertainty_ns", None, True),
+                                        ("settled_after_ns", None, True)):
+            v = hdr.get(name, default)
+            if v is None and nullable:
+                numbers[name] = None
+            elif type(v) is not int or v < 0:
+                p.field(line_no, name, "a non-negative integer (nanoseconds)", v,
+                        f"{name} is a whole number of nanoseconds, e.g. 0"
+                        + ("" if not nullable else "; leave it out when unknown"))
+                numbers[name] = default
+            else:
+                numbers[name] = v
+        register = hdr.get("register", False)
+        if type(register) is not bool:
+            p.field(line_no, "register", "true or false", register)
+        err = p.error()
+        if err:
+            raise err
+        self.header_dict = hdr
+        return Header(
+            regions=list(regions),
+            mode=mode,
+            clock_uncertainty_ns=numbers["clock_uncertainty_ns"],
+            ts_uncertainty_ns=numbers["ts_uncertainty_ns"],
+            settled_after_ns=numbers["settled_after_ns"],
+            initial=hdr.get("initial"),
+            meta=hdr,
+        )
+
+    # -- public iteration
+    def events(self) -> Iterator[tuple[int, dict[str, Any]]]:
+        """Yield ``(line_no, event)`` for every valid event, in file order."""
+        return self._scan(1)
+
+    def operations(self, key_filter: Callable[[str], bool] | None = None
+                   ) -> Iterator[Operation]:
+        """Yield an :class:`Operation` when its completion is read; at the end, every
+        invocation left without completion as outcome ``info`` (``complete_time=None``).
+
+        ``key_filter``, if given, is called with each operation's key: operations whose
+        key it rejects are validated and counted in ``stats`` but not built nor yielded
+        (cheaper for a reader that handles one shard of the keys).
+        """
+        return self._scan(2, key_filter)
+
+    # -- the scan (validation and pairing in one pass)
+    def _scan(self, mode: int, key_filter: Callable[[str], bool] | None = None
+              ) -> Iterator[Any]:  # noqa: C901 - one hot loop on purpose
+        """Validate and pair in one pass. ``mode``: 0 yields nothing (validation only),
+        1 yields ``(line_no, event)``, 2 yields :class:`Operation`.
+
+        The hot path is written for speed (millions of events): every check is one cheap
+        test on the common case; reporting happens on the rare path.
+        """
+        header = self.header
+        region_list = header.regions
+        regions = frozenset(region_list)
+        settled = header.settled_after_ns
+        check_values = not (header.mode == "strong" or header.meta.get("register") is True)
+        self.problems = problems = _Problems(self.where)
+        add = problems.add
+        fld = problems.field
+        self.nemesis = nemesis = []
+        loads = orjson.loads
+        dumps = orjson.dumps
+        decode_error = orjson.JSONDecodeError
+        writes = _WRITES
+        functions = _FUNCTIONS
+        event_fields = EVENT_FIELDS
+        want_ops = mode == 2
+        want_events = mode == 1
+
+        # pending invocations: process -> (event, line, index, f, key, region, extra?)
+        inflight: dict[Any, tuple] = {}
+        max_idx = -1
+        indices: _IndexSet | None = None  # built only once indices stop increasing
+        dup_indices: list[tuple[int, int]] = []  # (line, index) named at the end
+        ts_seen: dict[int, int] = {}     # hash((key, ts, origin)) -> line of the ok write
+        value_seen: dict[int, int] = {}  # hash((key, canonical value)) -> line
+        keys: set[str] = set()
+        keys_add = keys.add
+        processes: set[Any] = set()
+        counts: dict[Any, dict[str, int]] = {
+            f: {"ok": 0, "fail": 0, "info": 0} for f in (*FUNCTIONS, None)}
+        last_time = 0
+        last_time_line = 0
+        n_ops = 0
+        n_invalid = 0  # lines that are not JSON objects
+        blanks = 0     # blank lines after the header
+        # the position of an event among events (its implicit index) is
+        # line_no - base - blanks: blank lines do not count, every other line does
+        base = self.header_line + 1
+        line_no = self.header_line
+        first_time = self._first_time
+
+        lines, close = self._raw_lines()
+        it = iter(lines)
+        try:
+            for _ in range(self.header_line):
+                next(it)
+            for line_no, raw in enumerate(it, base):
+                try:
+                    ev = loads(raw)
+                except decode_error as exc:
+                    if raw.isspace() or not raw:
+                        blanks += 1
+                        continue  # blank lines are ignored
+                    n_invalid += 1
+                    add(line_no, f"line {line_no}: expected a JSON object, but the line is not "
+                        f"valid JSON ({_json_error(exc)})",
+                        "each line holds one complete JSON object; blank lines are allowed")
+                    continue
+                if type(ev) is not dict:
+                    n_invalid += 1
+                    fld(line_no, "event", "a JSON object", ev, show=_kind)
+                    continue
+                bad = False
+                get = ev.get
+                try:  # subscripts are cheaper than get(); a missing field is the rare case
+                    t = ev["time"]
+                    p = ev["process"]
+                    ty = ev["type"]
+                except KeyError:
+                    t = get("time", _MISSING)
+                    p = get("process", _MISSING)
+                    ty = get("type", _MISSING)
+
+                # time: a non-negative integer, never decreasing
+                if type(t) is int and t >= last_time:
+                    last_time = t
+                    last_time_line = line_no
+                elif type(t) is not int or t < 0:
+                    bad = fld(line_no, "time", "a non-negative integer (nanoseconds)", t,
+                              "time is a whole number of nanoseconds on the recorder's clock")
+                    t = None
+                else:
+                    bad = add(line_no, f'line {line_no}, field "time": expected at least '
+                              f"{last_time} (the time of line {last_time_line}; times never "
+                              f"decrease down the file), got {t}",
+                              "events must be written in the order they happened")
+
+                # process
+                tp = type(p)
+                if tp is not int and tp is not str:
+                    fld(line_no, "process", "an integer or a string", p)
+                    continue
+
+                # index: unique; absent means the position among events
+                idx = get("index")
+                if type(idx) is int and idx > max_idx and indices is None:
+                    max_idx = idx  # the common case: indices increase, nothing to remember
+                else:
+                    if idx is None:
+                        idx = line_no - base - blanks
+                    elif type(idx) is not int or idx < 0:
+                        bad = fld(line_no, "index", "a non-negative integer", idx,
+                                  "leave index out to number events by their position")
+                        idx = -1
+                    if idx > max_idx and indices is None:
+                        max_idx = idx
+                    elif idx >= 0:
+                        if indices is None:  # indices stopped increasing: track them all
+                            indices = self._indices_before(line_no)
+                        if not indices.add(idx):
+                            dup_indices.append((line_no, idx))
+
+                # fault events
+                if tp is str and p == "nemesis":
+                    if ty != "info":
+                        bad = fld(line_no, "type", '"info" (nemesis events are info events)', ty)
+                    f = get("f")
+                    if type(f) is not str or f not in _NEMESIS:
+                        bad = fld(line_no, "f", "a nemesis function: "
+                                  + ", ".join(NEMESIS_FUNCTIONS), f if "f" in ev else _MISSING)
+                    if not bad:
+                        nemesis.append(NemesisEvent(idx, f, get("value"), t, line_no))
+                        if want_events:
+                            yield line_no, ev
+                    continue
+
+                if ty == "invoke":
+                    try:
+                        f = ev["f"]
+                        key = ev["key"]
+                        region = ev["region"]
+                    except KeyError:
+                        f = get("f", _MISSING)
+                        key = get("key", _MISSING)
+                        region = get("region", _MISSING)
+                    if type(f) is not str or f not in functions:
+                        bad = fld(line_no, "f", 'one of "read", "write", "update", "delete", '
+                                  '"cas"', f)
+                        f = None
+                    if type(key) is str:
+                        keys_add(key)
+                    else:
+                        bad = fld(line_no, "key", "a string (the item's primary key)", key)
+                        key = None
+                    if type(region) is not str or region not in regions:
+                        bad = fld(line_no, "region", "one of the header's regions: "
+                                  + ", ".join(region_list), region)
+                        region = None
+                    if f == "read":
+                        if get("value") is not None:
+                            bad = fld(line_no, "value", "null (a read's invocation carries no "
+                                      "value)", ev["value"],
+                                      "put the value read on the read's ok completion")
+                    elif f == "write":
+                        if "value" not in ev:
+                            bad = fld(line_no, "value", "the item written", _MISSING)
+                    elif f == "cas":
+                        v = get("value")
+                        if type(v) is not list or len(v) != 2 or v[1] is None:
+                            bad = fld(line_no, "value", "[expected, new] with new not null",
+                                      v if "value" in ev else _MISSING,
+                                      "expected null means the item must not exist; to remove "
+                                      "an item use delete")
+                    elif f == "update":
+                        bad = _check_update(problems, line_no, get("value")) or bad
+                    c = get("consistent")
+                    if c is None:
+                        if len(ev) > 8 and ("ts" in ev or "origin" in ev):  # rare
+                            bad = _check_ts_origin(problems, line_no, ev, regions,
+                                                   region_list) or bad
+                    elif c is not True and c is not False:
+                        bad = fld(line_no, "consistent", "true or false", c)
+                    elif len(ev) > 9 and ("ts" in ev or "origin" in ev):
+                        bad = _check_ts_origin(problems, line_no, ev, regions, region_list) or bad
+                    if settled is not None and f != "read" and f is not None \
+                            and t is not None and t >= settled:
+                        bad = add(line_no, f'line {line_no}, field "time": expected a write '
+                                  f"invoked before settled_after_ns = {settled}, got a {f} "
+                                  f"invoked at {t}",
+                                  "after settled_after_ns only reads may run (they are the "
+                                  "final reads); move the write earlier or settled_after_ns "
+                                  "later")
+                    if tp is str and p == "ttl" and f is not None and f != "delete":
+                        bad = fld(line_no, "f", '"delete" (process "ttl" only expires items)', f)
+                    entry = (ev, line_no, idx, f, key, region, t)
+                    prev = inflight.setdefault(p, entry)
+                    if prev is not entry:
+                        bad = add(line_no, f'line {line_no}, field "process": expected a '
+                                  f"process with no operation in flight, got process {_show(p)}, "
+                                  f"whose invocation on line {prev[1]} has not completed",
+                                  "a process runs one operation at a time: complete the earlier "
+                                  "one (ok, fail or info) before invoking again")
+                        inflight[p] = entry
+                        if want_ops and (key_filter is None or key_filter(prev[4])):
+                            yield self._pending_op(prev)
+                        counts[prev[3]]["info"] += 1
+                        n_ops += 1
+                    else:
+                        processes.add(p)
+                    if want_events and not bad:
+                        yield line_no, ev
+                    continue
+
+                if ty != "ok" and ty != "fail" and ty != "info":
+                    fld(line_no, "type", 'one of "invoke", "ok", "fail", "info"', ty)
+                    continue
+
+                # a completion: it completes the process's invocation in flight
+                pend = inflight.pop(p, None)
+                if pend is None:
+                    add(line_no, f'line {line_no}, field "type": expected "invoke" (process '
+                        f"{_show(p)} has no operation in flight), got {_show(ty)}",
+                        "every ok/fail/info completes the previous invoke of the same "
+                        "process; is its invocation missing, or on another process?")
+                    continue
+                inv, inv_line, inv_idx, f, key, region, inv_t = pend
+                v = get("f")
+                if v is not None and v != f and f is not None:
+                    bad = fld(line_no, "f", f"{_show(inv.get('f'))} (as invoked on line "
+                              f"{inv_line}) or no f", v)
+                v = get("key")
+                if v is not None and v != key and key is not None:
+                    bad = fld(line_no, "key", f"{_show(key)} (as invoked on line {inv_line}) "
+                              "or no key", v)
+                v = get("region")
+                if v is not None and v != region and region is not None:
+                    bad = fld(line_no, "region", f"{_show(region)} (as invoked on line "
+                              f"{inv_line}) or no region", v)
+                ts = get("ts")
+                if ts is not None and type(ts) is not int:
+                    bad = fld(line_no, "ts", "an integer (the replication timestamp)", ts)
+                    ts = None
+                origin = get("origin")
+                if origin is not None and (type(origin) is not str or origin not in regions):
+                    bad = fld(line_no, "origin", "one of the header's regions: "
+                              + ", ".join(region_list), origin)
+                ok = ty == "ok"
+                # what the operation produced or returned
+                if f == "read":
+                    value = get("value") if ok else None
+                elif f == "write":
+                    value = inv["value"] if "value" in inv else None
+                    if ok and "value" in ev and ev["value"] != value:
+                        bad = fld(line_no, "value", f"the value written on line {inv_line}, "
+                                  f"{_show(value)}, or no value", ev["value"])
+                elif f == "cas":
+                    v = inv.get("value")
+                    value = v[1] if type(v) is list and len(v) == 2 else None
+                    if ok and "value" in ev and ev["value"] != v:
+                        bad = fld(line_no, "value", f"the value of the cas on line {inv_line}, "
+                                  f"{_show(v)}, or no value", ev["value"])
+                elif f == "update":
+                    if ok:
+                        value = get("value", _MISSING)
+                        if value is not None and type(value) is not dict:
+                            bad = fld(line_no, "value", "the whole item after the update (an "
+                                      "object, or null if the item does not exist)", value,
+                                      "an ok update carries the item as DynamoDB returns it "
+                                      "with ReturnValues=ALL_NEW")
+                            value = None
+                    else:
+                        value = None
+                else:  # delete (or an invalid f, already reported)
+                    value = None
+
+                if ok and f is not None and f != "read" and type(key) is str:
+                    if ts is not None:
+                        o = origin if origin is not None else region
+                        h = hash((key, ts, o))
+                        first = ts_seen.setdefault(h, line_no)
+                        if first != line_no:
+                            bad = add(line_no, f'line {line_no}, field "ts": expected a (ts, '
+                                      f"origin) no other ok write of key {_show(key)} has, got "
+                                      f"({ts}, {_show(o)}), already used on line {first}",
+                                      "two writes of one key cannot carry the same replication "
+                                      "timestamp and origin: the history is ambiguous")
+                    if check_values and value is not None:
+                        try:
+                            canon = dumps(value, option=_SORT)
+                        except TypeError:
+                            canon = repr(value).encode()
+                        h = hash((key, canon))
+                        first = value_seen.setdefault(h, line_no)
+                        if first != line_no:
+                            bad = add(line_no, f'line {line_no}, field "value": expected a '
+                                      f"value no other ok write of key {_show(key)} wrote, got "
+                                      f"{_show(value)}, already written on line {first}",
+                                      "in eventual mode every version of a key must be "
+                                      "distinguishable: add a version counter or a unique "
+                                      "attribute to each write")
+
+                counts[f][ty] += 1
+                n_ops += 1
+                if bad:
+                    continue
+                if want_ops:
+                    if key_filter is not None and not key_filter(key):
+                        continue
+                    extra = None
+                    if not event_fields.issuperset(inv):
+                        extra = {k: v for k, v in inv.items() if k not in event_fields}
+                    if not event_fields.issuperset(ev):
+                        if extra is None:
+                            extra = {}
+                        extra.update((k, v) for k, v in ev.items() if k not in event_fields)
+                    no_ts = ty == "fail" or f == "read"  # a ts means nothing there
+                    yield Operation(
+                        inv_idx, p, region, f, key, inv.get("value"), value,
+                        ty, inv_t, t if ty != "info" else None, t, idx,
+                        inv.get("consistent") is True,
+                        None if no_ts else ts, None if no_ts else origin,
+                        inv_line, extra,
+                    )
+                elif want_events:
+                    yield line_no, ev
+        except (OSError, EOFError) as exc:
+            add(line_no + 1, f"line {line_no + 1}: the file cannot be read past line {line_no} "
+                f"({exc})", "is the file truncated? a .gz file must be complete")
+        finally:
+            close()
+
+        pending = list(inflight.values())
+        for pend in pending:
+            counts[pend[3]]["info"] += 1
+            n_ops += 1
+            if want_ops and (key_filter is None or key_filter(pend[4])):
+                yield self._pending_op(pend)
+
+        per_f = {f: c for f, c in counts.items() if f is not None and any(c.values())}
+        n_events = line_no - self.header_line - blanks - n_invalid
+        self.stats = {
+            "file": self.path,
+            "format": self.format,
+            "events": n_events,
+            "operations": n_ops,
+            "pending": len(pending),
+            "keys": len(keys),
+            "processes": len(processes),
+            "regions": list(region_list),
+            "mode": header.mode,
+            "nemesis": len(nemesis),
+            "per_f": dict(sorted(per_f.items())),
+            "first_time": first_time,
+            "last_time": last_time if n_events else None,
+        }
+        if dup_indices:
+            self._report_duplicate_indices(dup_indices)
+        err = problems.error()
+        if err is not None:
+            raise err
+
+    def _indices_before(self, stop_line: int) -> _IndexSet:
+        """The indices of the events before ``stop_line`` (read again from the start).
+
+        Used once, when indices stop increasing: until then uniqueness needs no memory.
+        """
+        indices = _IndexSet()
+        lines, close = self._raw_lines()
+        try:
+            position = 0
+            for line_no, raw in enumerate(lines, 1):
+                if line_no >= stop_line:
+                    break
+                if line_no <= self.header_line or raw.isspace() or not raw:
+                    continue
+                pos = position
+                position += 1
+                try:
+                    ev = orjson.loads(raw)
+                except orjson.JSONDecodeError:
+                    continue
+                if type(ev) is dict and "process" in ev:
+                    idx = ev.get("index")
+                    if idx is None:
+                        idx = pos
+                    if type(idx) is int and idx >= 0:
+                        indices.add(idx)
+        finally:
+            close()
+        return indices
+
+    def _pending_op(self, pend: tuple) -> Operation:
+        inv, inv_line, inv_idx, f = pend[:4]
+        inv_value = inv.get("value")
+        if f == "write":
+            value = inv_value
+        elif f == "cas" and type(inv_value) is list and len(inv_value) == 2:
+            value = inv_value[1]
+        else:
+            value = None
+        extra = None
+        if not EVENT_FIELDS.issuperset(inv):
+            extra = {k: v for k, v in inv.items() if k not in EVENT_FIELDS}
+        return Operation(
+            inv_idx, inv.get("process"), inv.get("region"), f, inv.get("key"), inv_value,
+            value, "info", inv.get("time"), None, None, None,
+            inv.get("consistent") is True, None, None, inv_line, extra,
+        )
+
+    def _report_duplicate_indices(self, dups: list[tuple[int, int]]) -> None:
+        """Name, for each repeated index, the line that used it first (a second read of
+        the file, on the error path only)."""
+        shown = dups[:MAX_SHOWN_ERRORS]
+        wanted = {idx for _, idx in shown}
+        dup_lines = {line for line, _ in shown}
+        first: dict[int, int] = {}
+        explicit: set[int] = set()
+        lines, close = self._raw_lines()
+        try:
+            line_no = 0
+            position = 0
+            for raw in lines:
+                line_no += 1
+                if line_no <= self.header_line or raw.isspace() or not raw:
+                    continue
+                pos = position
+                position += 1
+                try:
+                    ev = orjson.loads(raw)
+                except orjson.JSONDecodeError:
+                    continue
+                if type(ev) is not dict:
+                    continue
+                idx = ev.get("index", pos)
+                if line_no in dup_lines and "index" in ev:
+                    explicit.add(line_no)
+                if type(idx) is int and idx in wanted and idx not in first:
+                    first[idx] = line_no
+        except (OSError, EOFError):
+            pass
+        finally:
+            close()
+        for line_no, idx in dups:
+            self.problems.add(
+                line_no, f'line {line_no}, field "index": expected an index no other event '
+                f"uses, got {idx}, already used on line {first.get(idx, '?')}"
+                + ("" if line_no in explicit or line_no not in dup_lines else
+                   " (this event has no index: its position among events is its index)"),
+                "give every event a unique index, or leave index out on all of them")
+
+
+def _check_update(problems: _Problems, line_no: int, value: Any) -> bool:
+    """Check an update's change; True when something was wrong."""
+    fld = problems.field
+    if type(value) is not dict:
+        return fld(line_no, "value", 'the change, an object with "set", "remove" and/or "add"',
+                   value, 'e.g. {"set": {"name": "b"}, "remove": ["tmp"], "add": {"count": 1}}')
+    bad = False
+    unknown = [k for k in value if k not in UPDATE_PARTS]
+    if unknown:
+        bad = fld(line_no, "value", 'an update change with only "set", "remove", "add"', value,
+                  f"move {', '.join(repr(k) for k in unknown)} into \"set\" (or remove it)")
+    s = value.get("set", None)
+    if s is not None and type(s) is not dict:
+        bad = fld(line_no, "value.set", "an object of attribute -> new value", s)
+    r = value.get("remove", None)
+    if r is not None and (type(r) is not list or not all(type(a) is str for a in r)):
+        bad = fld(line_no, "value.remove", "a list of attribute names (strings)", r)
+    a = value.get("add", None)
+    if a is not None and type(a) is not dict:
+        bad = fld(line_no, "value.add", "an object of attribute -> number or list to add", a)
+    return bad
+
+
+def _check_ts_origin(problems: _Problems, line_no: int, ev: dict, regions: frozenset,
+                     region_list: list[str]) -> bool:
+    """Check the optional ``ts`` and ``origin`` of an event; True when something was wrong."""
+    bad = False
+    ts = ev.get("ts", None)
+    if ts is not None and type(ts) is not int:
+        bad = problems.field(line_no, "ts", "an integer (the replication timestamp)", ts)
+    origin = ev.get("origin", None)
+    if origin is not None and (type(origin) is not str or origin not in regions):
+        bad = problems.field(line_no, "origin", "one of the header's regions: "
+                             + ", ".join(region_list), origin)
+    return bad
+
+
+# --------------------------------------------------------------------------- helpers
+
+def open_history(path: str | os.PathLike, fmt: str = "auto", **import_options: Any
+                 ) -> HistoryReader:
+    """Open a history and check its header (raises :class:`UserError` at once if bad).
+
+    ``fmt`` is ``auto`` (by content), ``gt``, ``edn`` or ``jepsen-log``; the last two are
+    converted in memory (``import_options`` go to :func:`checker.jepsen_log.import_history`).
+    """
+    return HistoryReader(path, fmt, **import_options)
+
+
+def validate_file(path: str | os.PathLike, fmt: str = "auto", **import_options: Any
+                  ) -> dict[str, Any]:
+    """Read and check a whole history; return its stats or raise :class:`ManyUserErrors`."""
+    with open_history(path, fmt, **import_options) as reader:
+        for _ in reader._scan(0):
+            pass
+        return reader.stats
+
+
+def header_to_dict(header: Header) -> dict[str, Any]:
+    """The header line for ``header``: its ``meta`` with the typed fields written over it."""
+    out: dict[str, Any] = {"format": FORMAT_NAME, "version": FORMAT_VERSION}
+    out.update(header.meta)
+    out["format"] = FORMAT_NAME
+    out["version"] = FORMAT_VERSION
+    out["regions"] = list(header.regions)
+    out["mode"] = header.mode
+    out["clock_uncertainty_ns"] = header.clock_uncertainty_ns
+    for name in ("ts_uncertainty_ns", "settled_after_ns"):
+        value = getattr(header, name)
+        if value is None:
+            out.pop(name, None)
+        else:
+            out[name] = value
+    if header.initial is not None or "initial" in header.meta:
+        out["initial"] = header.initial
+    return out
+
+
+def write_history(path: str | os.PathLike, header: dict[str, Any] | Header,
+                  events: Iterable[dict[str, Any]]) -> int:
+    """Write a history as JSON Lines (gzip when ``path`` ends in ``.gz``; ``-`` is stdout).
+
+    Returns the number of events written. The caller is responsible for their validity
+    (read the file back with :func:`validate_file` to be sure).
+    """
+    import sys
+
+    if isinstance(header, Header):
+        header = header_to_dict(header)
+    dumps = orjson.dumps
+    path = str(path)
+    if path == "-":
+        fh = sys.stdout.buffer
+        close = fh.flush
+    elif path.endswith(".gz"):
+        fh = gzip.open(path, "wb", compresslevel=6)
+        close = fh.close
+    else:
+        fh = open(path, "wb")
+        close = fh.close
+    n = 0
+    try:
+        fh.write(dumps(header) + b"\n")
+        buf: list[bytes] = []
+        for ev in events:
+            buf.append(dumps(ev))
+            n += 1
+            if len(buf) >= 4096:
+                buf.append(b"")
+                fh.write(b"\n".join(buf))
+                buf.clear()
+        if buf:
+            buf.append(b"")
+            fh.write(b"\n".join(buf))
+    finally:
+        close()
+    return n

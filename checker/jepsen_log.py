@@ -1,0 +1,537 @@
+"""Jepsen histories in and out: EDN files, Jepsen text logs, and export to EDN.
+
+Importing turns a Jepsen history into a gt history (a header dict and a list of event
+dicts, see HISTORY-FORMAT.md) that :mod:`checker.history` then validates like any other:
+
+* EDN (Knossos register files, ``[{:process 0, :type :invoke, :f :read, :value nil} ...]``)
+  and Jepsen text logs (``INFO  jepsen.util - 2	:invoke	:cas	[2 4]``) describe one
+  register. It becomes key ``"r"`` (``key=``) in one region ``"jepsen"`` (``region=``);
+  the header says ``"mode": "strong"``, ``"register": true`` and the register's
+  ``initial`` value (0 for EDN, as Knossos checks these files; null for logs).
+* The order of the file is the real-time order: ``time`` is the position of the event
+  (``:time`` values, not in file order in some files, are kept as ``jepsen_time``).
+* Nemesis operations are skipped, unless they are ``:info`` events of a gt nemesis
+  function (what :func:`export_edn` writes).
+* ``:fail`` is fail, ``:info`` is unknown, and an invocation with no completion stays
+  pending (unknown) to the end.
+* A read completing with ``nil``: in Knossos's register model it matches any state
+  (``nil_read="unconstrained"``, the EDN default), so it becomes an ``info`` completion
+  with ``"unconstrained": true``: a read that constrains nothing. In etcd logs it means
+  "no such key" (``nil_read="absent"``, the log default): an ok read of null.
+* Jepsen "independent" histories (``:value [key v]``, what :func:`export_edn` writes)
+  carry one register per key; they are recognised automatically or with
+  ``independent=True``.
+
+Exporting writes one EDN vector of op maps in the independent convention, preceded by a
+``; gt-history {...}`` comment line carrying the JSON header, so that importing the file
+again gives back an equivalent gt history (same events, times, indices and header).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any, Iterable, Iterator
+
+import orjson
+
+from checker import edn
+from checker.edn import Keyword
+from checker.operations import NEMESIS_FUNCTIONS
+from gtcheck.errors import UserError
+
+__all__ = [
+    "import_history", "import_edn", "import_log", "parse_log", "read_edn_ops",
+    "jepsen_to_gt", "export_edn", "detect_format", "JepsenOp", "DEFAULT_REGION",
+    "DEFAULT_KEY", "GT_HEADER_PREFIX",
+]
+
+DEFAULT_REGION = "jepsen"
+DEFAULT_KEY = "r"
+GT_HEADER_PREFIX = "; gt-history "
+_CLIENT_F = ("read", "write", "cas", "update", "delete")
+_TYPES = ("invoke", "ok", "fail", "info")
+_GT_FIELDS = ("region", "key", "consistent", "ts", "origin")
+_LOG_LINE = re.compile(
+    r"jepsen\.util\s+-\s+(?P<process>\S+)\s+:(?P<type>invoke|ok|fail|info)\s+"
+    r":(?P<f>[^\s]+)(?:\s+(?P<value>.*?))?\s*$")
+_KW_NEMESIS = Keyword("nemesis")
+
+
+class JepsenOp:
+    """One Jepsen operation map, normalised: strings for keyword fields, EDN values."""
+
+    __slots__ = ("process", "type", "f", "value", "has_value", "extra", "line", "place")
+
+    def __init__(self, process: Any, type_: str, f: str, value: Any, extra: dict[str, Any],
+                 line: int, has_value: bool = True, place: str | None = None):
+        self.place = place or f"line {line}"
+        self.process = process
+        self.type = type_
+        self.f = f
+        self.value = value
+        self.has_value = has_value
+        self.extra = extra
+        self.line = line
+
+    def __repr__(self) -> str:
+        return (f"JepsenOp({self.process!r}, {self.type!r}, {self.f!r}, {self.value!r}, "
+                f"line={self.line})")
+
+
+def _name(value: Any) -> Any:
+    """A keyword's or symbol's name; anything else unchanged."""
+    if isinstance(value, (Keyword, edn.Symbol)):
+        return value.name
+    return value
+
+
+# --------------------------------------------------------------------------- detection
+
+def detect_format(path: str | os.PathLike) -> str:
+    """``gt``, ``edn`` or ``jepsen-log``, by name and then by content."""
+    from checker.history import _sniff
+
+    return _sniff(str(path))
+
+
+# --------------------------------------------------------------------------- EDN
+
+def _op_from_map(m: Any, where: str, position: int) -> JepsenOp:
+    if not isinstance(m, dict):
+        raise UserError(
+            f"operation {position + 1}: expected an op map {{:process ..., :type ..., :f ..., "
+            f":value ...}}, got {edn.dumps(m)[:80]}", where=where)
+    fields: dict[str, Any] = {}
+    for k, v in m.items():
+        fields[_name(k) if isinstance(k, (Keyword, edn.Symbol, str)) else edn.dumps(k)] = v
+    missing = [name for name in ("process", "type", "f") if name not in fields]
+    if missing:
+        raise UserError(
+            f"operation {position + 1}: the op map has no {', '.join(':' + n for n in missing)}",
+            where=where, hint="every Jepsen op map has :process, :type, :f and :value")
+    process = fields.pop("process")
+    type_ = _name(fields.pop("type"))
+    f = _name(fields.pop("f"))
+    has_value = "value" in fields
+    value = fields.pop("value", None)
+    if isinstance(process, Keyword):
+        process = process.name
+    return JepsenOp(process, type_, f, value, fields, position, has_value,
+                    place=f"#{position + 1} (counting from 1 in the vector)")
+
+
+def read_edn_ops(path: str | os.PathLike) -> tuple[list[JepsenOp], dict[str, Any] | None]:
+    """The ops of an EDN history file, and the gt header of a file written by export_edn."""
+    path = str(path)
+    with open(path, "rb") as fh:
+        data = fh.read()
+    if data[:2] == b"\x1f\x8b":
+        import gzip
+
+        data = gzip.decompress(data)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"not UTF-8 text ({exc})", where=path) from None
+    gt_header = None
+    first_line = text.lstrip("\ufeff").split("\n", 1)[0]
+    if first_line.startswith(GT_HEADER_PREFIX):
+        try:
+            gt_header = orjson.loads(first_line[len(GT_HEADER_PREFIX):])
+        except orjson.JSONDecodeError as exc:
+            raise UserError(f"the gt-history header comment is not valid JSON ({exc})",
+                            where=f"{path}:1") from None
+    forms = edn.loads_all(text, source=path)
+    if len(forms) == 1 and isinstance(forms[0], list):
+        items = forms[0]
+    elif all(isinstance(x, dict) for x in forms):  # a bare sequence of maps
+        items = forms
+    else:
+        raise UserError(
+            "expected one vector of operation maps, e.g. "
+            "[{:process 0, :type :invoke, :f :read, :value nil} ...]", where=path)
+    return [_op_from_map(m, path, i) for i, m in enumerate(items)], gt_header
+
+
+def import_edn(path: str | os.PathLike, **options: Any
+               ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """An EDN history as (gt header, gt events). See :func:`jepsen_to_gt` for options."""
+    ops, gt_header = read_edn_ops(path)
+    options.setdefault("source", "jepsen-edn")
+    return jepsen_to_gt(ops, where=str(path), gt_header=gt_header, **options)
+
+
+# --------------------------------------------------------------------------- text logs
+
+def parse_log(text: str, where: str = "<log>") -> tuple[list[JepsenOp], int]:
+    """The ops of a Jepsen text log, and how many lines were skipped (not ops).
+
+    A line is an op when it holds ``jepsen.util - PROCESS :TYPE :F VALUE`` (anything may
+    come before ``jepsen.util``, such as a timestamp or ``INFO``).
+    """
+    ops: list[JepsenOp] = []
+    skipped = 0
+    for line_no, line in enumerate(text.splitlines(), 1):
+        m = _LOG_LINE.search(line)
+        if not m:
+            if line.strip():
+                skipped += 1
+            continue
+        proc_text = m.group("process")
+        if re.fullmatch(r"-?\d+", proc_text):
+            process: Any = int(proc_text)
+        elif proc_text.startswith(":"):
+            process = proc_text[1:]
+        else:
+            process = proc_text
+        value_text = m.group("value") or ""
+        if process == "nemesis":
+            value: Any = value_text
+        elif value_text:
+            try:
+                value = edn.loads(value_text)
+            except UserError as exc:
+                raise UserError(f"line {line_no}: the value {value_text[:60]!r} is not EDN "
+                                f"({exc.message})", where=f"{where}:{line_no}") from None
+        else:
+            value = None
+        ops.append(JepsenOp(process, m.group("type"), m.group("f"), value, {}, line_no,
+                            bool(value_text)))
+    return ops, skipped
+
+
+def import_log(path: str | os.PathLike, **options: Any
+               ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A Jepsen text log as (gt header, gt events). See :func:`jepsen_to_gt` for options."""
+    path = str(path)
+    try:
+        with open(path, "rb") as fh:
+            text = fh.read().decode("utf-8", errors="replace")
+    except OSError as exc:
+        raise UserError(f"cannot read: {exc.strerror or exc}", where=path) from None
+    ops, skipped = parse_log(text, where=path)
+    if not ops:
+        raise UserError(
+            "no operation lines found in this Jepsen log",
+            where=path, hint="op lines look like `INFO  jepsen.util - 2\t:invoke\t:cas\t[2 4]`")
+    options.setdefault("source", "jepsen-log")
+    options.setdefault("initial", None)
+    options.setdefault("nil_read", "absent")
+    header, events = jepsen_to_gt(ops, where=path, **options)
+    header["skipped_lines"] = skipped
+    return header, events
+
+
+def import_history(path: str | os.PathLike, fmt: str = "auto", **options: Any
+                   ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Import an EDN file or a Jepsen log (``fmt``: ``auto``, ``edn``, ``jepsen-log``)."""
+    if fmt == "auto":
+        fmt = detect_format(path)
+    if fmt == "edn":
+        return import_edn(path, **options)
+    if fmt == "jepsen-log":
+        return import_log(path, **options)
+    raise UserError(f"cannot import format {fmt!r} as a Jepsen history", where=str(path))
+
+
+# --------------------------------------------------------------------------- conversion
+
+def _looks_independent(ops: list[JepsenOp]) -> bool:
+    """True when every client op's value is a ``[key v]`` tuple (Jepsen independent)."""
+    seen = False
+    for op in ops:
+        if op.process == "nemesis" or op.f not in _CLIENT_F:
+            continue
+        v = op.value
+        if not (isinstance(v, list) and len(v) == 2):
+            return False
+        if op.f == "read" and op.type == "invoke" and v[1] is not None:
+            return False
+        if op.f == "cas" and not (isinstance(v[1], list) and len(v[1]) == 2):
+            return False
+        seen = True
+    return seen
+
+
+def _key_text(k: Any) -> str:
+    k = edn.to_json(k)
+    return k if isinstance(k, str) else orjson.dumps(k).decode()
+
+
+def jepsen_to_gt(
+    ops: list[JepsenOp],
+    *,
+    where: str = "<jepsen>",
+    gt_header: dict[str, Any] | None = None,
+    key: str | None = None,
+    initial: Any = 0,
+    independent: bool | None = None,
+    nil_read: str | None = None,
+    region: str | None = None,
+    source: str = "jepsen-edn",
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Turn Jepsen ops into a gt (header, events).
+
+    ``key``: the key of a single register (default ``"r"``). ``initial``: the register's
+    initial value written to the header. ``independent``: values are ``[key v]`` (``None``
+    detects it). ``nil_read``: ``"unconstrained"`` (Knossos) or ``"absent"`` (etcd logs);
+    default unconstrained, or absent for a file written by :func:`export_edn`.
+    ``region``: the one region of an imported history (default ``"jepsen"``).
+    ``gt_header``: the header of a file written by :func:`export_edn`; its ``:time``,
+    ``:index``, ``:region`` and other fields are then taken as gt fields.
+    """
+    gt_mode = gt_header is not None
+    if independent is None:
+        independent = True if gt_mode else _looks_independent(ops)
+    if nil_read is None:
+        nil_read = "absent" if gt_mode else "unconstrained"
+    if nil_read not in ("unconstrained", "absent"):
+        raise UserError(f"nil_read must be unconstrained or absent, not {nil_read!r}")
+    if gt_mode:
+        if key is not None or region is not None:
+            raise UserError("--key and --region do not apply to a file exported by gtcheck "
+                            "(its keys and regions are recorded in it)", where=where)
+        header = dict(gt_header)
+        regions = header.get("regions") or [DEFAULT_REGION]
+        default_region = regions[0] if isinstance(regions, list) and regions else DEFAULT_REGION
+    else:
+        default_region = region or DEFAULT_REGION
+        header = {
+            "format": "gt-history", "version": 1, "regions": [default_region],
+            "mode": "strong", "register": True, "source": source,
+            "initial": edn.to_json(initial),
+            "nil_read": nil_read,
+            "source_file": os.path.basename(where),
+        }
+    single_key = key or DEFAULT_KEY
+
+    # keep client ops and gt nemesis events; pair completions with their invocations
+    kept: list[JepsenOp] = []
+    for op in ops:
+        if op.type not in _TYPES:
+            raise UserError(f"operation {_place(op)}: unknown :type :{op.type}", where=where,
+                            hint="Jepsen op types are :invoke, :ok, :fail and :info")
+        if op.process == "nemesis" or op.process is _KW_NEMESIS:
+            if op.type == "info" and op.f in NEMESIS_FUNCTIONS:
+                kept.append(op)
+            continue
+        if op.f not in _CLIENT_F:
+            raise UserError(
+                f"operation {_place(op)}: cannot import :f "
+                f"{':' + op.f if isinstance(op.f, str) else edn.dumps(op.f)}; gtcheck reads "
+                "register histories with :read, :write and :cas (and :update, :delete from "
+                "gtcheck)",
+                where=where)
+        if isinstance(op.process, bool) or not isinstance(op.process, (int, str)):
+            raise UserError(f"operation {_place(op)}: :process must be an integer or a name, "
+                            f"got {edn.dumps(op.process)}", where=where)
+        kept.append(op)
+    completion_of: dict[int, int] = {}
+    inflight: dict[Any, int] = {}
+    for i, op in enumerate(kept):
+        if op.process == "nemesis":
+            continue
+        if op.type == "invoke":
+            if op.process in inflight:
+                raise UserError(
+                    f"operation {_place(op)}: process {op.process} invokes again while its "
+                    f"operation {_place(kept[inflight[op.process]])} has not completed",
+                    where=where)
+            inflight[op.process] = i
+        else:
+            j = inflight.pop(op.process, None)
+            if j is None:
+                raise UserError(
+                    f"operation {_place(op)}: a :{op.type} of process {op.process} completes "
+                    "nothing (no invocation in flight)", where=where)
+            if kept[j].f != op.f:
+                raise UserError(
+                    f"operation {_place(op)}: completes a :{kept[j].f} ({_place(kept[j])}) "
+                    f"with :f :{op.f}", where=where)
+            completion_of[j] = i
+
+    def split(op: JepsenOp) -> tuple[str, Any]:
+        if not independent or op.process == "nemesis":
+            return single_key, op.value
+        v = op.value
+        if not (isinstance(v, list) and len(v) == 2):
+            raise UserError(
+                f"operation {_place(op)}: expected an independent value [key value], got "
+                f"{edn.dumps(v)[:80]}", where=where,
+                hint="import single-register histories with --no-independent")
+        return _key_text(v[0]), v[1]
+
+    # the value of each invocation and completion, in gt terms
+    events: list[dict[str, Any]] = [{} for _ in kept]
+    for i, op in enumerate(kept):
+        if op.process == "nemesis":
+            ev = {"type": "info", "process": "nemesis", "f": op.f,
+                  "value": edn.to_json(op.value)}
+            _add_extra(ev, op, gt_mode)
+            events[i] = ev
+            continue
+        if op.type != "invoke":
+            continue
+        j = completion_of.get(i)
+        comp = kept[j] if j is not None else None
+        k, inv_v = split(op)
+        comp_v = split(comp)[1] if comp is not None else None
+        if comp is not None and independent:
+            ck = split(comp)[0]
+            if ck != k and comp.value[0] is not None:
+                raise UserError(f"operation {_place(comp)}: completes key {ck!r} but its "
+                                f"invocation {_place(op)} is for key {k!r}", where=where)
+        inv = {"type": "invoke", "process": op.process, "f": op.f, "key": k}
+        done: dict[str, Any] | None = None
+        if comp is not None:
+            done = {"type": comp.type, "process": comp.process}
+            if gt_mode:  # Jepsen completions name f and key: keep them (they must match)
+                done["f"] = op.f
+                done["key"] = k
+        if gt_mode:
+            # a file written by export_edn: values are gt values; every map has a :value,
+            # so nil on a completion means "none" unless it is meaningful (an ok read of
+            # nothing, an ok update that left no item)
+            inv["value"] = edn.to_json(inv_v)
+            if done is not None and (comp_v is not None or (
+                    comp.type == "ok" and op.f in ("read", "update"))):
+                done["value"] = edn.to_json(comp_v)
+        elif op.f == "read":
+            inv["value"] = None
+            if done is not None:
+                if comp.type == "ok":
+                    if comp_v is None and nil_read == "unconstrained":
+                        done["type"] = "info"
+                        done["unconstrained"] = True
+                        done["value"] = None
+                    else:
+                        done["value"] = edn.to_json(comp_v)
+                else:
+                    done["value"] = None
+        elif op.f in ("write", "cas"):
+            # an ok completion's value is the one that took effect (Knossos completes the
+            # invocation with it); otherwise the invocation's value stands
+            v = comp_v if (comp is not None and comp.type == "ok" and comp.has_value) else inv_v
+            v = edn.to_json(v)
+            if op.f == "cas" and not (isinstance(v, list) and len(v) == 2):
+                raise UserError(f"operation {_place(op)}: a cas value must be [expected new], "
+                                f"got {edn.dumps(inv_v)[:80]}", where=where)
+            if op.f == "cas" and v[1] is None:
+                raise UserError(
+                    f"operation {_place(op)}: a cas to nil cannot be represented (the gt "
+                    "format has delete for that)", where=where)
+            inv["value"] = v
+            if done is not None:
+                done["value"] = v
+                if comp.type != "ok" and comp.has_value and edn.to_json(comp_v) != v:
+                    # e.g. `:info :write :timed-out` in a log: the reason, not a value
+                    reason = "jepsen_value" if "error" in comp.extra else "error"
+                    done[reason] = edn.to_json(comp_v)
+        else:
+            raise UserError(f"operation {_place(op)}: :f :{op.f} is only read from files "
+                            "written by gtcheck (with their ; gt-history header line)",
+                            where=where)
+        _add_extra(inv, op, gt_mode)
+        inv.setdefault("region", default_region)
+        events[i] = inv
+        if done is not None:
+            _add_extra(done, comp, gt_mode)
+            events[j] = done
+
+    # times and indices: the position in the file, unless the file came from gtcheck
+    for pos, ev in enumerate(events):
+        if gt_mode:
+            t = ev.get("time")
+            if not isinstance(t, int) or isinstance(t, bool):
+                ev["time"] = pos if pos == 0 else max(pos, events[pos - 1]["time"])
+        else:
+            ev["time"] = pos
+            ev["index"] = pos
+    return header, [_ordered(ev) for ev in events]
+
+
+_ORDER = ("index", "type", "process", "region", "f", "key", "value", "consistent", "time",
+          "ts", "origin")
+
+
+def _ordered(ev: dict[str, Any]) -> dict[str, Any]:
+    out = {k: ev[k] for k in _ORDER if k in ev}
+    for k, v in ev.items():
+        if k not in out:
+            out[k] = v
+    return out
+
+
+def _place(op: JepsenOp) -> str:
+    return op.place
+
+
+def _add_extra(ev: dict[str, Any], op: JepsenOp, gt_mode: bool) -> None:
+    """Carry the op map's other fields: as gt fields for a gtcheck export, else renamed
+    away from gt field names (``:time`` -> ``jepsen_time``, ``:index`` -> ``jepsen_index``)."""
+    for name, v in op.extra.items():
+        if gt_mode:
+            if name != "key" and (name not in ev or name in _GT_FIELDS):
+                ev[name] = edn.to_json(v)
+        else:
+            target = name
+            if name in ("time", "index", "process", "type", "f", "value") or name in _GT_FIELDS:
+                target = "jepsen_" + name
+            if target not in ev:
+                ev[target] = edn.to_json(v)
+
+
+# --------------------------------------------------------------------------- export
+
+_EDN_KEY_ORDER = ("process", "type", "f", "value", "time", "index", "region", "consistent",
+                  "ts", "origin")
+
+
+def _field_key(name: str) -> Any:
+    if re.fullmatch(r"[A-Za-z*+!_?<>=\-][A-Za-z0-9*+!_?<>=.\-]*", name):
+        return Keyword(name)
+    return name
+
+
+def export_edn(header: dict[str, Any], events: Iterable[dict[str, Any]]) -> Iterator[str]:
+    """EDN text lines for a gt history (Jepsen independent convention, ``:value [key v]``).
+
+    The first line is a ``; gt-history {JSON header}`` comment, so that importing the
+    file again restores the header and takes ``:time``, ``:index``, ``:region``... as the
+    gt fields they came from.
+    """
+    yield GT_HEADER_PREFIX + orjson.dumps(header).decode()
+    first = True
+    # a completion may omit f and key: Jepsen completions carry them, take the invocation's
+    inflight: dict[Any, tuple[Any, Any]] = {}
+    for ev in events:
+        m: dict[Any, Any] = {}
+        process = ev.get("process")
+        nemesis = process == "nemesis"
+        key = ev.get("key")
+        f = ev.get("f")
+        if not nemesis:
+            if ev.get("type") == "invoke":
+                inflight[process] = (f, key)
+            else:
+                inv_f, inv_key = inflight.pop(process, (f, key))
+                key = inv_key if key is None else key
+                f = inv_f if f is None else f
+        m[Keyword("process")] = Keyword("nemesis") if nemesis else process
+        m[Keyword("type")] = Keyword(ev["type"])
+        m[Keyword("f")] = Keyword(f) if isinstance(f, str) else f
+        value = edn.from_json(ev.get("value"))
+        if nemesis:
+            m[Keyword("value")] = value
+        else:
+            m[Keyword("value")] = [key, value]
+        for name in _EDN_KEY_ORDER[4:]:
+            if name in ev:
+                m[Keyword(name)] = edn.from_json(ev[name])
+        for name, v in ev.items():
+            if name not in _EDN_KEY_ORDER and name != "key":
+                m[_field_key(name)] = edn.from_json(v)
+        yield ("[" if first else " ") + edn.dumps(m)
+        first = False
+    yield "]" if not first else "[]"

@@ -1,0 +1,143 @@
+"""``gtcheck convert``: translate histories between gt JSON Lines and Jepsen formats."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+import orjson
+
+from gtcheck.errors import UserError
+
+FROM_FORMATS = ("auto", "gt", "edn", "jepsen-log")
+TO_FORMATS = ("auto", "gt", "edn")
+
+
+def _json_option(value: str | None, name: str):
+    if value is None:
+        return None
+    try:
+        return orjson.loads(value)
+    except orjson.JSONDecodeError:
+        raise UserError(f"{name} takes a JSON value such as 0, null or \"x\"; got {value!r}",
+                        hint="quote strings for the shell: --initial '\"empty\"'") from None
+
+
+@click.command("convert")
+@click.argument("source", metavar="IN", type=click.Path(dir_okay=False))
+@click.argument("target", metavar="OUT", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--from", "from_", type=click.Choice(FROM_FORMATS), default="auto",
+              show_default=True, help="Input format (auto: by name and content).")
+@click.option("--to", "to", type=click.Choice(TO_FORMATS), default="auto", show_default=True,
+              help="Output format (auto: edn when OUT ends in .edn, else gt).")
+@click.option("--key", default=None,
+              help="Key of the single register of a Jepsen history [default: r].")
+@click.option("--initial", default=None, metavar="JSON",
+              help="Initial value of the imported register(s), as JSON "
+                   "[default: 0 for EDN (Knossos), null for Jepsen logs].")
+@click.option("--independent/--no-independent", default=None,
+              help="Jepsen values are [key value] tuples (one register per key) "
+                   "[default: detected].")
+@click.option("--nil-read", type=click.Choice(("auto", "unconstrained", "absent")),
+              default="auto", show_default=True,
+              help="What a read returning nil means: unconstrained (Knossos: matches any "
+                   "value; EDN default) or absent (no such key; Jepsen log default).")
+@click.option("--region", default=None,
+              help="Region name given to imported Jepsen operations [default: jepsen].")
+def convert(source: str, target: str, from_: str, to: str, key: str | None,
+            initial: str | None, independent: bool | None, nil_read: str,
+            region: str | None) -> None:
+    """Convert the history IN into OUT (gt JSON Lines or Jepsen EDN).
+
+    Jepsen histories (Knossos EDN files, Jepsen text logs) become gt histories of one
+    register in strong mode; the file order is taken as the real-time order. The result is
+    validated before it is written: OUT is only created for a valid history.
+
+    \b
+    Examples:
+      gtcheck convert knossos/cas-register/good/memstress3-0.edn r.jsonl
+      gtcheck convert etcd_000.log etcd.jsonl           # nil reads mean "absent"
+      gtcheck convert histories/run.jsonl run.edn       # Jepsen independent [key v] values
+      gtcheck convert run.edn again.jsonl               # back, header kept
+    """
+    from checker import jepsen_log
+    from checker.history import _sniff, header_to_dict, open_history, write_history
+
+    if from_ == "auto":
+        if not os.path.exists(source):
+            raise UserError("no such file", where=source)
+        from_ = _sniff(source)
+    if to == "auto":
+        to = "edn" if target.lower().endswith((".edn", ".edn.gz")) else "gt"
+
+    options: dict = {}
+    if from_ == "gt":
+        given = [name for name, v in (("--key", key), ("--initial", initial),
+                                      ("--independent", independent), ("--region", region))
+                 if v is not None]
+        if nil_read != "auto":
+            given.append("--nil-read")
+        if given:
+            raise UserError(f"{', '.join(given)} apply to Jepsen inputs only, not to a gt "
+                            "history", hint="leave them out, or use --from edn / jepsen-log")
+    else:
+        if key is not None:
+            options["key"] = key
+        if initial is not None:
+            options["initial"] = _json_option(initial, "--initial")
+        if independent is not None:
+            options["independent"] = independent
+        if nil_read != "auto":
+            options["nil_read"] = nil_read
+        if region is not None:
+            options["region"] = region
+
+    reader = open_history(source, from_, **options)
+    header = reader.header_dict or header_to_dict(reader.header)
+
+    # write next to OUT under a temporary name with the same ending (.gz stays .gz), then
+    # rename: OUT appears only when the whole history was valid
+    tmp = None if target == "-" else os.path.join(
+        os.path.dirname(target), f".tmp-{os.getpid()}-{os.path.basename(target)}")
+    out_path = tmp or "-"
+    try:
+        if to == "gt":
+            n = write_history(out_path, header, (ev for _, ev in reader.events()))
+        else:
+            lines = jepsen_log.export_edn(header, (ev for _, ev in reader.events()))
+            n = _write_text(out_path, lines)
+        if tmp is not None:
+            os.replace(tmp, target)
+            tmp = None
+    finally:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+    stats = reader.stats
+    click.echo(
+        f"converted {source} ({from_}) -> {target} ({to}): {n} events, "
+        f"{stats['operations']} operations, {stats['keys']} keys", err=True)
+
+
+def _write_text(path: str, lines) -> int:
+    """Write lines of text; returns the number of event lines (all but the header comment
+    and the closing bracket)."""
+    n = -2
+    if path == "-":
+        out = sys.stdout
+        for line in lines:
+            out.write(line + "\n")
+            n += 1
+        out.flush()
+        return max(n, 0)
+    if path.endswith(".gz"):
+        import gzip
+
+        fh = gzip.open(path, "wt", encoding="utf-8")
+    else:
+        fh = open(path, "w", encoding="utf-8")
+    with fh:
+        for line in lines:
+            fh.write(line + "\n")
+            n += 1
+    return max(n, 0)
