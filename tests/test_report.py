@@ -26,7 +26,7 @@ from checker.history import write_history
 from checker.report import (
     DEFAULT_OP_BUDGET, MAX_STALENESS_POINTS, build_report, embed_json, render_html, write_report,
 )
-from gtcheck.commands.check import parse_duration
+from gtcheck.units import parse_duration
 from gtcheck.errors import UserError
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -46,9 +46,9 @@ def report(history: str, output: str | None, staleness_bound: str | None,
            jobs: int | None) -> int:
     """Check HISTORY and write a self-contained HTML report about it."""
     from checker.report import write_report
-    from gtcheck.commands.check import parse_duration
+    from gtcheck.units import parse_duration
 
-    bound = parse_duration(staleness_bound) if staleness_bound is not None else None
+    bound = parse_duration(staleness_bound, where="--staleness-bound") if staleness_bound is not None else None
     if not os.path.exists(history):
         raise UserError(f"no such history file: {history}",
                         hint="give the path of a .jsonl history (gtcheck simulate writes one)")

@@ -1,0 +1,201 @@
+"""Checker throughput: a 1,000,000-operation history over 10,000 keys, with ts.
+
+Run: python benchmarks/bench_check.py [--ops 1000000] [--keys 10000] [--jobs 2]
+         [--history FILE] [--regenerate]
+
+Without ``--history`` it checks ``benchmarks/out/check-1m.jsonl``, writing it first when
+absent with a small self-contained last-writer-wins generator (three regions, skewed
+clocks, replication delays, 1 % unknown outcomes, 0.5 % failures, final reads). Prints
+operations per second, the time split (parse / order / solve / judge; the last three are
+CPU seconds summed over the workers) and peak RSS of this process and of its children.
+The target is 30 s and 2 GB with ``--jobs 2``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import heapq
+import os
+import platform
+import random
+import resource
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import orjson  # noqa: E402
+
+REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2"]
+MS = 1_000_000
+
+
+def generate(path: Path, n_ops: int, n_keys: int, seed: int = 1) -> None:
+    """A valid eventual-mode history with ts; reads see what LWW replicas hold."""
+    rng = random.Random(seed)
+    n_proc = 600
+    per_region = n_proc // len(REGIONS)
+    skew = {r: rng.randint(-20, 20) * MS for r in REGIONS}
+    keys = [f"user#{i}" for i in range(n_keys)]
+    final_ops = n_keys * len(REGIONS)
+    body_ops = max(0, n_ops - final_ops)
+    # each process: sequential ops; op i of process p
+    ops = []          # (t0, ta, t1, pid, region, f, key, outcome, consistent)
+    clocks = [rng.randint(0, 5) * MS + p for p in range(n_proc)]
+    for i in range(body_ops):
+        p = i % n_proc
+        region = REGIONS[p // per_region]
+        t0 = clocks[p] + rng.randint(0, 4) * MS
+        ta = t0 + rng.randint(1, 8) * MS
+        t1 = ta + rng.randint(1, 8) * MS
+        clocks[p] = t1 + 1000
+        x = rng.random()
+        if x < 0.30:
+            f = "write"
+        elif x < 0.32:
+            f = "delete"
+        else:
+            f = "read"
+        y = rng.random()
+        outcome = "ok" if f == "read" or y > 0.015 else ("info" if y > 0.005 else "fail")
+        ops.append([t0 + i % 997, ta + i % 997, t1 + i % 997, p, region, f,
+                    keys[rng.randrange(n_keys)], outcome, f == "read" and rng.random() < 0.3])
+    end = max(clocks) + 6000 * MS      # after every replication delay (at most 4 s)
+    settled = end - 500 * MS
+    for j in range(final_ops):
+        region = REGIONS[j % len(REGIONS)]
+        p = (j % len(REGIONS)) * per_region + (j // len(REGIONS)) % per_region
+        t0 = end + j * 1000
+        ops.append([t0, t0 + 200, t0 + 400, p, region, "read", keys[j // len(REGIONS)], "ok",
+                    False])
+    # event-driven LWW: apply writes at ta, deliver to other regions after a delay
+    heap = []
+    for n, op in enumerate(ops):
+        heapq.heappush(heap, (op[1], 1, n, None))
+    state: dict[tuple[str, str], tuple] = {}   # (key, region) -> (ts, origin, value)
+    counter = 0
+    values: list = [None] * len(ops)
+    ts_of: list = [None] * len(ops)
+    while heap:
+        t, kind, n, payload = heapq.heappop(heap)
+        op = ops[n]
+        key, region = op[6], op[4]
+        if kind == 0:                        # replication arrival: payload = (region, version)
+            r2, ver = payload
+            cur = state.get((key, r2))
+            if cur is None or ver[:2] > cur[:2]:
+                state[(key, r2)] = ver
+            continue
+        f = op[5]
+        if f == "read":
+            cur = state.get((key, region))
+            values[n] = cur[2] if cur is not None else None
+            continue
+        counter += 1
+        value = {"id": key, "v": counter} if f == "write" else None
+        values[n] = value
+        applied = op[7] == "ok" or (op[7] == "info" and rng.random() < 0.5)
+        if not applied:
+            continue
+        ts = t + skew[region]
+        ver = (ts, region, value)
+        ts_of[n] = ts
+        cur = state.get((key, region))
+        if cur is None or ver[:2] > cur[:2]:
+            state[(key, region)] = ver
+        for r2 in REGIONS:
+            if r2 != region:
+                delay = rng.randint(50, 900) * MS if rng.random() < 0.98 else rng.randint(1, 4) * 1000 * MS
+                heapq.heappush(heap, (t + delay, 0, n, (r2, ver)))
+    events = []
+    for n, op in enumerate(ops):
+        t0, ta, t1, p, region, f, key, outcome, consistent = op
+        inv = {"type": "invoke", "process": p, "region": region, "f": f, "key": key,
+               "value": values[n] if f == "write" else None, "time": t0}
+        if f == "read":
+            inv["consistent"] = consistent
+        done = {"type": outcome, "process": p, "time": t1,
+                "value": values[n] if f != "delete" else None}
+        if outcome == "ok" and f != "read":
+            done["ts"] = ts_of[n]
+            done["origin"] = region
+        events.append((t0, 0, n, inv))
+        events.append((t1, 1, n, done))
+    events.sort(key=lambda e: (e[0], e[1], e[2]))
+    header = {"format": "gt-history", "version": 1, "regions": REGIONS, "mode": "eventual",
+              "clock_uncertainty_ns": 0, "settled_after_ns": settled, "source": "bench_check",
+              "seed": seed}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(orjson.dumps(header) + b"\n")
+        buf = []
+        for idx, (_, _, _, ev) in enumerate(events):
+            ev["index"] = idx
+            buf.append(orjson.dumps(ev))
+            if len(buf) >= 10000:
+                fh.write(b"\n".join(buf) + b"\n")
+                buf.clear()
+        if buf:
+            fh.write(b"\n".join(buf) + b"\n")
+    tmp.replace(path)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--ops", type=int, default=1_000_000)
+    ap.add_argument("--keys", type=int, default=10_000)
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--history", default=None, help="check this file instead")
+    ap.add_argument("--regenerate", action="store_true")
+    ap.add_argument("--bound", default=None, help="a staleness bound, e.g. 750ms")
+    args = ap.parse_args()
+    path = Path(args.history) if args.history else Path(
+        f"benchmarks/out/check-{args.ops // 1000}k-{args.keys}.jsonl")
+    if not args.history and (args.regenerate or not path.exists()):
+        t = time.perf_counter()
+        generate(path, args.ops, args.keys)
+        print(f"generated {path} in {time.perf_counter() - t:.1f} s "
+              f"({path.stat().st_size / 1e6:.0f} MB)")
+
+    from checker.check import check_history
+    from gtcheck.commands.check import parse_duration
+
+    bound = parse_duration(args.bound) if args.bound else None
+    ru0 = resource.getrusage(resource.RUSAGE_SELF)
+    start = time.perf_counter()
+    result = check_history(path, jobs=args.jobs, staleness_bound_ns=bound)
+    elapsed = time.perf_counter() - start
+    ru1 = resource.getrusage(resource.RUSAGE_SELF)
+    ruc = resource.getrusage(resource.RUSAGE_CHILDREN)
+    self_cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
+    child_cpu = ruc.ru_utime + ruc.ru_stime
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        load = float("nan")
+    s = result.summary
+    tm = s["timing"]
+    n = s["history"]["counts"]["operations"]
+    self_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(f"history: {path} ({n:,} operations, {s['history']['counts'].get('keys', '?'):,} keys)")
+    print(f"verdict: {s['valid']}  " + ", ".join(
+        f"{p}={s[p]['valid']}" for p in ("integrity", "convergence", "read_after_write",
+                                         "staleness")))
+    print(f"smallest staleness bound: {s['staleness']['smallest_bound_ns'] / 1e6:.1f} ms")
+    print(f"wall: {elapsed:.1f} s -> {n / elapsed:,.0f} operations/s with --jobs {args.jobs}")
+    print(f"split: parse {tm['parse_s']:.1f} s wall ({tm['parse_cpu_s']:.1f} s CPU, slowest "
+          f"worker; every worker reads the whole file) | check {tm['check_s']:.1f} s wall "
+          f"= order {tm['order_s']:.1f} + solve {tm['solve_s']:.1f} + judge "
+          f"{tm['judge_s']:.1f} CPU s summed over workers; slowest worker's check "
+          f"{tm['check_cpu_s']:.1f} s CPU; merge and summary {tm['merge_s']:.1f} s")
+    print(f"peak RSS: self {self_mb:.0f} MB, largest child {child_mb:.0f} MB")
+    print(f"CPU: parent {self_cpu:.1f} s, workers {child_cpu:.1f} s; load average at the end "
+          f"{load:.1f} on {os.cpu_count()} cores (other processes slow the wall time down)")
+
+
+if __name__ == "__main__":
+    main()

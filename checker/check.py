@@ -1,0 +1,416 @@
+"""Check a history file: partition it by key, judge the parts in parallel, merge.
+
+    from checker.check import check_history
+    result = check_history("histories/run.jsonl", staleness_bound_ns=750_000_000, jobs=2)
+    result.summary["valid"], result.exit_code
+
+Each of ``jobs`` worker processes reads the history with
+:func:`checker.history.open_history` (which validates it: bad input raises
+:class:`~gtcheck.errors.ManyUserErrors`, exit 254), keeps the keys of its part and checks
+them (:func:`checker.shard.check_part`); ``jobs=1`` runs inline. The parts'
+:class:`~checker.shard.ShardResult` are merged into the summary described in
+``docs/check-result.md``. Results do not depend on ``jobs`` or the number of parts: every
+list in the summary is sorted.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from checker import anomalies as A
+from checker.anomalies import fmt_dur
+from checker.operations import Header, NemesisEvent, Operation
+from checker.properties import ReadRecord
+from checker.shard import CheckOptions, PartResult, ShardResult, check_part, set_progress_queue
+from gtcheck import __version__
+from gtcheck.errors import EXIT_INVALID, EXIT_UNKNOWN, EXIT_VALID, UserError
+
+DEFAULT_TIMEOUT_S = 10.0
+LINEARIZABILITY_REASON = "arrives with strong mode"
+PROPERTY_ANOMALIES = {
+    A.INTEGRITY: (A.PHANTOM_READ, A.FUTURE_READ, A.READ_OF_FAILED_WRITE, A.AMBIGUOUS_VERSION),
+    A.CONVERGENCE: (A.DIVERGENT_FINAL_STATE, A.WRONG_WINNER),
+    A.READ_AFTER_WRITE: (A.LOST_OWN_WRITE,),
+    A.STALENESS: (A.STALE_READ,),
+}
+
+
+@dataclass
+class CheckResult:
+    """What :func:`check_history` returns (see ``docs/check-result.md``)."""
+
+    summary: dict[str, Any]
+    header: Header
+    nemesis: list[NemesisEvent] = field(default_factory=list)
+    reads: list[ReadRecord] | None = None
+    final_state: dict[str, dict[str, int | None]] | None = None
+
+    @property
+    def valid(self) -> bool | str:
+        return self.summary["valid"]
+
+    @property
+    def exit_code(self) -> int:
+        return exit_code_for(self.summary["valid"])
+
+
+def exit_code_for(valid: bool | str, unknown_ok: bool = False) -> int:
+    if valid is True:
+        return EXIT_VALID
+    if valid is False:
+        return EXIT_INVALID
+    return EXIT_VALID if unknown_ok else EXIT_UNKNOWN
+
+
+def default_jobs() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+def check_history(path: str | os.PathLike, *, staleness_bound_ns: int | None = None,
+                  jobs: int | None = None, timeout_s: float = DEFAULT_TIMEOUT_S,
+                  keep_reads: bool = False, progress: bool = False,
+                  shards: int | None = None, anomaly_limit: int = 1000,
+                  memory_budget_ops: int | None = None) -> CheckResult:
+    """Check the history at ``path``; see the module doc and ``docs/check-result.md``.
+
+    ``shards`` is the number of key partitions (default: ``jobs``); each is read and
+    checked by one task. ``memory_budget_ops`` bounds the operations a task keeps in
+    memory before spilling to temporary files (default 1,500,000 / jobs, at least 100,000).
+    """
+    from checker.history import open_history
+
+    if staleness_bound_ns is not None and staleness_bound_ns < 0:
+        raise UserError(f"the staleness bound must not be negative, got {staleness_bound_ns} ns")
+    jobs = default_jobs() if jobs is None else int(jobs)
+    if jobs < 1:
+        raise UserError(f"--jobs must be at least 1, got {jobs}")
+    nparts = max(1, int(shards or jobs))
+    budget = memory_budget_ops or max(100_000, 1_500_000 // jobs)
+    options = CheckOptions(staleness_bound_ns=staleness_bound_ns, timeout_s=timeout_s,
+                           keep_reads=keep_reads, anomaly_limit=anomaly_limit,
+                           memory_budget_ops=budget)
+    t0 = time.perf_counter()
+    path = os.fspath(path)
+    try:
+        with open_history(path) as reader:    # a bad header fails here, before any work
+            header = reader.header
+    except OSError as exc:
+        raise UserError(f"cannot read the history: {exc.strerror or exc}", where=path) from exc
+    parts = _run_parts(path, nparts, options, jobs, progress)
+    t_check = time.perf_counter() - t0
+    for part in parts:
+        if part.error is not None:
+            raise _Reported(part.error, part.error_exit)
+    t_merge = time.perf_counter()
+    merged = ShardResult()
+    for part in parts:
+        merged.merge(part.result, anomaly_limit)
+    if merged.bad_input:
+        raise UserError("\n".join(merged.bad_input))
+    stats, nemesis = parts[0].stats, parts[0].nemesis
+    timing = {
+        "parse_s": max(p.read_s for p in parts),
+        "parse_cpu_s": max(p.read_cpu_s for p in parts),
+        "check_s": t_check - max(p.read_s for p in parts),  # wall after the slowest read
+        "check_cpu_s": max(p.check_cpu_s for p in parts),
+        "total_s": time.perf_counter() - t0,
+        "order_s": merged.timing.get("order_s", 0.0),
+        "solve_s": merged.timing.get("solve_s", 0.0),
+        "judge_s": merged.timing.get("judge_s", 0.0) + merged.timing.get("candidates_s", 0.0),
+        "load_s": merged.timing.get("load_s", 0.0),
+        "jobs": jobs,
+        "shards": nparts,
+        "spilled": any(p.spilled for p in parts),
+    }
+    summary = build_summary(path, header, stats, options, jobs, merged, timing)
+    timing["merge_s"] = time.perf_counter() - t_merge
+    timing["total_s"] = time.perf_counter() - t0
+    result = CheckResult(summary=summary, header=header, nemesis=nemesis)
+    if keep_reads:
+        result.reads = sorted(merged.records, key=lambda r: r.index)
+        result.final_state = {k: merged.final_state[k] for k in sorted(merged.final_state)}
+    return result
+
+
+class _Reported(UserError):
+    """A problem already rendered by a worker (its text is shown as is)."""
+
+    def __init__(self, text: str, exit_code: int):
+        self.exit_code = exit_code
+        super().__init__(text)
+
+
+def check_operations(header: Header, ops: list[Operation], *,
+                     staleness_bound_ns: int | None = None, timeout_s: float = DEFAULT_TIMEOUT_S,
+                     keep_reads: bool = False, path: str = "<memory>") -> CheckResult:
+    """Check operations already in memory (tests, small tools): same summary, inline."""
+    from checker.shard import check_ops
+
+    options = CheckOptions(staleness_bound_ns=staleness_bound_ns, timeout_s=timeout_s,
+                           keep_reads=keep_reads)
+    t0 = time.perf_counter()
+    merged = check_ops(header, ops, options)
+    if merged.bad_input:
+        raise UserError("\n".join(merged.bad_input))
+    stats = {"operations": len(ops), "keys": len({op.key for op in ops})}
+    timing = {"parse_s": 0.0, "check_s": time.perf_counter() - t0,
+              "order_s": merged.timing.get("order_s", 0.0),
+              "solve_s": merged.timing.get("solve_s", 0.0),
+              "judge_s": merged.timing.get("judge_s", 0.0) + merged.timing.get("candidates_s", 0.0),
+              "jobs": 1, "shards": 1}
+    summary = build_summary(path, header, stats, options, 1, merged, timing)
+    result = CheckResult(summary=summary, header=header)
+    if keep_reads:
+        result.reads = sorted(merged.records, key=lambda r: r.index)
+        result.final_state = {k: merged.final_state[k] for k in sorted(merged.final_state)}
+    return result
+
+
+def _run_parts(path: str, nparts: int, options: CheckOptions, jobs: int,
+               progress: bool) -> list[PartResult]:
+    """Run :func:`check_part` for every part: inline with one job, else in a pool."""
+    bar = _Progress(nparts) if progress else None
+    try:
+        if jobs == 1 or nparts == 1:
+            if bar is not None:
+                set_progress_queue(bar.queue)
+                bar.start()
+            try:
+                out = []
+                for i in range(nparts):
+                    out.append(check_part(path, i, nparts, options))
+                return out
+            finally:
+                set_progress_queue(None)
+        import multiprocessing as mp
+        ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+        queue = bar.queue if bar is not None else None
+        with ProcessPoolExecutor(max_workers=min(jobs, nparts), mp_context=ctx,
+                                 initializer=set_progress_queue, initargs=(queue,)) as pool:
+            futures = [pool.submit(check_part, path, i, nparts, options) for i in range(nparts)]
+            if bar is not None:
+                bar.start()       # after the workers were forked: no thread is copied into them
+            return [f.result() for f in futures]
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+class _Progress:
+    """Progress on stderr: operations read, then a click progress bar over keys checked.
+
+    Workers put ``(kind, part, n)`` messages on a queue; a thread in the parent draws them.
+    """
+
+    def __init__(self, nparts: int):
+        import multiprocessing as mp
+        import threading
+
+        ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp
+        self.queue = ctx.Queue()
+        self.nparts = nparts
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        import queue as queue_mod
+
+        import click
+
+        read = 0
+        per_part: dict[int, int] = {}
+        totals: dict[int, int] = {}
+        done = 0
+        bar = None
+        while True:
+            try:
+                kind, part, n = self.queue.get(timeout=0.1)
+            except queue_mod.Empty:
+                if self._stop.is_set():
+                    break
+                continue
+            except (EOFError, OSError):
+                break
+            if kind == "read":          # each part builds the operations of its own keys
+                per_part[part] = per_part.get(part, 0) + n
+                if bar is None:
+                    read = sum(per_part.values())
+                    click.echo(f"\rreading: {read:,} operations", err=True, nl=False)
+            elif kind == "keys_total":
+                totals[part] = n
+                if len(totals) == self.nparts and bar is None:
+                    click.echo("", err=True)
+                    length = sum(v for v in totals.values() if v > 0) or 1
+                    bar = click.progressbar(length=length, label="checking keys",
+                                            file=sys.stderr, show_pos=True)
+                    bar.__enter__()
+                    bar.update(done)
+            elif kind == "keys":
+                done += n
+                if bar is not None:
+                    bar.update(n)
+        if bar is not None:
+            bar.__exit__(None, None, None)
+        else:
+            click.echo("", err=True)
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+        try:
+            self.queue.close()
+        except Exception:  # noqa: BLE001
+            pass
+
+
+# --------------------------------------------------------------------------- summary
+def percentile(sorted_values: list[int], p: float) -> int:
+    """Nearest-rank percentile (exact): the smallest value with at least p % at or below."""
+    n = len(sorted_values)
+    if n == 0:
+        return 0
+    k = max(1, -(-int(p * n * 1000) // 100_000))   # ceil(p/100 * n) without float drift
+    return int(sorted_values[min(n, k) - 1])
+
+
+def _anoms(merged: ShardResult, names: tuple[str, ...]) -> tuple[list[dict], dict[str, int]]:
+    lst = []
+    counts = {}
+    for n in names:
+        if merged.counts.get(n):
+            counts[n] = merged.counts[n]
+            lst.extend(merged.anomalies.get(n, []))
+    lst.sort(key=lambda a: a.sort_key())
+    return [a.to_json() for a in lst], counts
+
+
+def _verdict(anoms: list, unknown: bool) -> bool | str:
+    if anoms:
+        return False
+    return "unknown" if unknown else True
+
+
+def build_summary(path: str, header: Header, stats: dict[str, Any], options: CheckOptions,
+                  jobs: int, merged: ShardResult, timing: dict[str, Any]) -> dict[str, Any]:
+    fig = merged.figures
+    unk = merged.unknown_props
+
+    # integrity
+    ia, ic = _anoms(merged, PROPERTY_ANOMALIES[A.INTEGRITY])
+    integrity = {"valid": _verdict(ia, False), "anomalies": ia, "anomaly_counts": ic,
+                 "figures": {"reads_checked": fig["reads_checked"],
+                             "reads_failed": sum(ic.values())}}
+
+    # convergence
+    ca, cc = _anoms(merged, PROPERTY_ANOMALIES[A.CONVERGENCE])
+    any_final = fig["final_reads"] > 0 or unk.get(A.CONVERGENCE, 0) > 0
+    convergence: dict[str, Any] = {
+        "valid": _verdict(ca, bool(unk.get(A.CONVERGENCE))), "anomalies": ca,
+        "anomaly_counts": cc,
+        "figures": {"keys_judged": fig["keys_with_final_reads"], "final_reads": fig["final_reads"],
+                    "keys_converged": fig["keys_converged"],
+                    "keys_divergent": fig["keys_divergent"],
+                    "keys_wrong_winner": fig["keys_wrong_winner"],
+                    "keys_unknown": unk.get(A.CONVERGENCE, 0),
+                    "settled_after_ns": header.settled_after_ns}}
+    if not any_final:
+        convergence["valid"] = "unknown"
+        convergence["reason"] = ("the header has no settled_after_ns, so there are no final reads"
+                                 if header.settled_after_ns is None else
+                                 "no read was invoked at or after settled_after_ns "
+                                 f"({fmt_dur(header.settled_after_ns)})")
+    elif convergence["valid"] == "unknown":
+        convergence["reason"] = f"{unk[A.CONVERGENCE]} key(s) with final reads could not be ordered"
+
+    # read-after-write
+    ra, rc = _anoms(merged, PROPERTY_ANOMALIES[A.READ_AFTER_WRITE])
+    raw: dict[str, Any] = {
+        "valid": _verdict(ra, bool(unk.get(A.READ_AFTER_WRITE))), "anomalies": ra,
+        "anomaly_counts": rc,
+        "scope": "all regions" if header.mode == "strong" else "own region",
+        "figures": {
+            "consistent_reads": fig["consistent_reads"],
+            "consistent_reads_stale": fig["consistent_reads_stale"],
+            "consistent_max_staleness_ns": merged.maxima.get("consistent_max_staleness_ns", 0),
+            "eventual_reads": fig["eventual_reads"],
+            "eventual_reads_behind_own_region": fig["eventual_reads_behind_own_region"],
+            "eventual_max_own_region_lag_ns": merged.maxima.get("eventual_max_own_region_lag_ns", 0),
+        }}
+    if raw["valid"] == "unknown":
+        raw["reason"] = f"{unk[A.READ_AFTER_WRITE]} key(s) with consistent reads could not be ordered"
+
+    linearizability = {"valid": "unknown", "checked": False, "reason": LINEARIZABILITY_REASON}
+
+    # staleness
+    sa, sc = _anoms(merged, PROPERTY_ANOMALIES[A.STALENESS])
+    pairs: dict[str, dict[str, int]] = {}
+    smallest = 0
+    stale_reads = 0
+    total = 0
+    for (writer, reader) in sorted(merged.samples):
+        vals = sorted(merged.samples[(writer, reader)])
+        if not vals:
+            continue
+        total += len(vals)
+        stale_reads += len(vals) - _count_zero(vals)
+        pairs[f"{writer} -> {reader}"] = {"reads": len(vals), "max_ns": int(vals[-1]),
+                                         "p50_ns": percentile(vals, 50),
+                                         "p99_ns": percentile(vals, 99)}
+        smallest = max(smallest, int(vals[-1]))
+    stale_unknown = bool(unk.get(A.STALENESS))
+    staleness: dict[str, Any] = {
+        "valid": _verdict(sa, stale_unknown), "bound_ns": options.staleness_bound_ns,
+        "smallest_bound_ns": smallest, "pairs": pairs, "anomalies": sa, "anomaly_counts": sc,
+        "figures": {"reads": total, "stale_reads": stale_reads}}
+    if stale_unknown and not sa:
+        staleness["reason"] = (f"{unk[A.STALENESS]} key(s) could not be ordered; figures cover "
+                               "the other keys only")
+
+    props = {A.INTEGRITY: integrity, A.CONVERGENCE: convergence, A.READ_AFTER_WRITE: raw,
+             A.LINEARIZABILITY: linearizability, A.STALENESS: staleness}
+    judged = [p for name, p in props.items() if name != A.LINEARIZABILITY]
+    if any(p["valid"] is False for p in judged):
+        valid: bool | str = False
+    elif any(p["valid"] == "unknown" for p in judged):
+        valid = "unknown"
+    else:
+        valid = True
+
+    counts = {k: stats[k] for k in ("events", "operations", "pending", "keys", "processes",
+                                     "nemesis", "per_f") if k in stats}
+    counts["reads_checked"] = fig["reads_checked"]
+    counts["final_reads"] = fig["final_reads"]
+    counts["keys_checked"] = merged.keys
+    out: dict[str, Any] = {
+        "valid": valid,
+        "gtcheck_version": __version__,
+        "history": {"path": path, "header": dict(header.meta) or _header_dict(header),
+                    "counts": counts},
+        "options": {"staleness_bound_ns": options.staleness_bound_ns, "jobs": jobs,
+                    "timeout_s": options.timeout_s},
+    }
+    out.update(props)
+    out["unknown_keys"] = sorted(merged.unknown_keys, key=lambda u: u["key"])
+    out["timing"] = timing
+    return out
+
+
+def _count_zero(sorted_vals: list[int]) -> int:
+    from bisect import bisect_right
+    return bisect_right(sorted_vals, 0)
+
+
+def _header_dict(header: Header) -> dict[str, Any]:
+    return {"regions": list(header.regions), "mode": header.mode,
+            "clock_uncertainty_ns": header.clock_uncertainty_ns,
+            "ts_uncertainty_ns": header.ts_uncertainty_ns,
+            "settled_after_ns": header.settled_after_ns}

@@ -1,0 +1,169 @@
+"""Render a check summary (``CheckResult.summary``) as text, JSON or JUnit XML.
+
+Every renderer takes only the JSON-able summary dict, so any tool holding a saved JSON
+result can render it again.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+from xml.etree import ElementTree as ET
+
+import orjson
+
+from checker.anomalies import PROPERTIES, fmt_dur
+
+FORMATS = ("text", "json", "junit")
+SHOWN_ANOMALIES = 10
+
+
+def render(summary: dict[str, Any], fmt: str = "text") -> str:
+    if fmt == "json":
+        return render_json(summary)
+    if fmt == "junit":
+        return render_junit(summary)
+    if fmt == "text":
+        return render_text(summary)
+    raise ValueError(f"unknown format {fmt!r}")
+
+
+def render_json(summary: dict[str, Any]) -> str:
+    return orjson.dumps(summary, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS,
+                        default=_default).decode() + "\n"
+
+
+def _default(obj: Any) -> Any:
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, (set, frozenset, tuple)):
+        return list(obj)
+    return repr(obj)
+
+
+# --------------------------------------------------------------------------- text
+def _word(valid: Any) -> str:
+    return {True: "valid", False: "INVALID"}.get(valid, "unknown") if isinstance(valid, bool) \
+        else "unknown"
+
+
+def _property_line(name: str, p: dict[str, Any]) -> str:
+    if p.get("checked") is False:
+        return f"  {name:<17} not checked ({p.get('reason', '')})"
+    word = _word(p["valid"])
+    counts = p.get("anomaly_counts") or {}
+    fig = p.get("figures", {})
+    if counts:
+        detail = ", ".join(f"{n} {name_}" for name_, n in sorted(counts.items()))
+    elif p["valid"] == "unknown":
+        detail = p.get("reason", "")
+    elif name == "integrity":
+        detail = f"{_n(fig.get('reads_checked', 0), 'read')} checked"
+    elif name == "convergence":
+        detail = f"{_n(fig.get('keys_judged', 0), 'key')} with final reads converged"
+    elif name == "read_after_write":
+        detail = f"{_n(fig.get('consistent_reads', 0), 'strongly consistent read')}"
+    else:
+        detail = ""
+    if name == "staleness":
+        bound = p.get("bound_ns")
+        extra = f"smallest bound {fmt_dur(p.get('smallest_bound_ns'))} over {_n(fig.get('reads', 0), 'read')}"
+        if bound is not None:
+            extra += f" (bound {fmt_dur(bound)})"
+        detail = f"{detail}; {extra}" if detail else extra
+    return f"  {name:<17} {word:<8} {detail}".rstrip()
+
+
+def _n(n: Any, word: str) -> str:
+    if n is None:
+        return f"? {word}s"
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def render_text(summary: dict[str, Any]) -> str:
+    hist = summary.get("history", {})
+    counts = hist.get("counts", {})
+    valid = summary["valid"]
+    failed = [n for n in PROPERTIES if summary.get(n, {}).get("valid") is False]
+    head = {True: "VALID", False: "INVALID"}.get(valid, "UNKNOWN") if isinstance(valid, bool) \
+        else "UNKNOWN"
+    where = f"{hist.get('path', '?')}: {_n(counts.get('operations'), 'operation')}, " \
+            f"{_n(counts.get('keys'), 'key')}"
+    if failed:
+        head += f": {', '.join(failed)} failed"
+    lines = [f"{head} ({where})"]
+    for name in PROPERTIES:
+        if name in summary:
+            lines.append(_property_line(name, summary[name]))
+    st = summary.get("staleness", {})
+    pairs = st.get("pairs") or {}
+    if pairs:
+        worst = sorted(pairs.items(), key=lambda kv: -kv[1]["max_ns"])[:6]
+        lines.append("staleness by region pair (writer -> reader): reads, p50, p99, max")
+        for pair, f in worst:
+            lines.append(f"  {pair:<34} {f['reads']:>8}  {fmt_dur(f['p50_ns']):>9}  "
+                         f"{fmt_dur(f['p99_ns']):>9}  {fmt_dur(f['max_ns']):>9}")
+        if len(pairs) > len(worst):
+            lines.append(f"  ... and {len(pairs) - len(worst)} more pairs")
+    anoms: list[dict[str, Any]] = []
+    total = 0
+    for name in PROPERTIES:
+        p = summary.get(name, {})
+        anoms.extend(p.get("anomalies") or [])
+        total += sum((p.get("anomaly_counts") or {}).values())
+    if anoms:
+        lines.append("anomalies (worst first):")
+        for a in anoms[:SHOWN_ANOMALIES]:
+            lines.append(f"  [{a['name']}] key {a['key']!r}: {a['explanation']}")
+        if total > SHOWN_ANOMALIES:
+            lines.append(f"  ... and {total - SHOWN_ANOMALIES} more (use --format json for all)")
+    unknown = summary.get("unknown_keys") or []
+    if unknown:
+        reasons: dict[str, int] = {}
+        for u in unknown:
+            reasons[u["reason"]] = reasons.get(u["reason"], 0) + 1
+        lines.append(f"{len(unknown)} keys could not be ordered: " +
+                     "; ".join(f"{n} x {r}" for r, n in sorted(reasons.items())))
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- junit
+def render_junit(summary: dict[str, Any]) -> str:
+    """One testsuite ``gtcheck``, one testcase per property: failure / skipped / pass."""
+    hist = summary.get("history", {})
+    suite = ET.Element("testsuite", name="gtcheck")
+    n_fail = n_skip = 0
+    total_time = float(summary.get("timing", {}).get("total_s", 0.0) or 0.0)
+    for name in PROPERTIES:
+        p = summary.get(name)
+        if p is None:
+            continue
+        case = ET.SubElement(suite, "testcase", name=name, classname=f"gtcheck.{name}")
+        case.set("file", str(hist.get("path", "")))
+        if p.get("checked") is False or p.get("valid") == "unknown":
+            n_skip += 1
+            ET.SubElement(case, "skipped", message=p.get("reason") or "unknown")
+        elif p.get("valid") is False:
+            n_fail += 1
+            counts = p.get("anomaly_counts") or {}
+            msg = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "invalid"
+            fail = ET.SubElement(case, "failure", message=msg, type=",".join(sorted(counts)))
+            anoms = p.get("anomalies") or []
+            text = "\n".join(f"[{a['name']}] key {a['key']!r} ops {a['ops']}: {a['explanation']}"
+                             for a in anoms)
+            shown = len(anoms)
+            total = sum(counts.values())
+            if total > shown:
+                text += f"\n... and {total - shown} more"
+            fail.text = text
+        if name == "staleness":
+            out = ET.SubElement(case, "system-out")
+            out.text = (f"smallest bound {p.get('smallest_bound_ns')} ns; "
+                        f"bound {p.get('bound_ns')} ns")
+    suite.set("tests", str(len(suite)))
+    suite.set("failures", str(n_fail))
+    suite.set("errors", "0")
+    suite.set("skipped", str(n_skip))
+    suite.set("time", f"{total_time:.3f}")
+    ET.indent(suite)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"
