@@ -38,6 +38,7 @@ import orjson
 
 from checker import anomalies as A
 from checker.anomalies import Anomaly, fmt_time, op_ref
+from gtcheck.items import is_number
 from checker.operations import CAS, DELETE, FAIL, OK, READ, UPDATE, WRITE, Header, Operation
 from gtcheck.errors import UserError
 
@@ -123,10 +124,6 @@ def produced_value(op: Operation) -> tuple[bool, Any]:
     raise ValueError(f"not a write: {op.f}")
 
 
-def _is_number(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool)
-
-
 def agrees_with_change(value: Any, change: dict) -> bool:
     """True when ``value`` could be ``change`` applied to some version (see module doc)."""
     if not isinstance(value, dict) or not isinstance(change, dict):
@@ -141,31 +138,13 @@ def agrees_with_change(value: Any, change: dict) -> bool:
         if k not in value:
             return False
         cur = value[k]
-        if _is_number(v):
-            if not _is_number(cur):
+        if is_number(v):
+            if not is_number(cur):
                 return False
         elif isinstance(v, list):
             if not isinstance(cur, list) or any(e not in cur for e in v):
                 return False
     return True
-
-
-def apply_change(change: dict, base: Any) -> Any:
-    """Rule 8: ``set``, then ``remove``, then ``add``, on a copy of ``base`` (None = {})."""
-    item = dict(base) if isinstance(base, dict) else {}
-    for k, v in (change.get("set") or {}).items():
-        item[k] = v
-    for k in change.get("remove") or ():
-        item.pop(k, None)
-    for k, v in (change.get("add") or {}).items():
-        cur = item.get(k)
-        if _is_number(v):
-            item[k] = (cur if _is_number(cur) else 0) + v
-        elif isinstance(v, list):
-            cur = list(cur) if isinstance(cur, list) else []
-            cur.extend(e for e in v if e not in cur)
-            item[k] = cur
-    return item
 
 
 # --------------------------------------------------------------------------- rule 3

@@ -45,6 +45,7 @@ import orjson
 from markupsafe import Markup
 
 from checker.operations import Header, NemesisEvent, Operation
+from gtcheck.sidecar import truth_path_for
 
 # -- limits ---------------------------------------------------------------------
 DEFAULT_OP_BUDGET = 20_000          # operations drawn in full detail
@@ -146,15 +147,6 @@ def build_report(
         header, operations, nemesis, summary, reads=reads, final_state=final_state,
         truth_path=truth, history_path=str(history_path), op_budget=op_budget,
     )
-
-
-def truth_path_for(history_path: Path) -> Path:
-    """The simulator's sidecar: ``runs/x.jsonl`` -> ``runs/x.truth.jsonl`` (``.gz`` kept)."""
-    name = Path(history_path).name
-    for suffix in (".jsonl.gz", ".jsonl"):
-        if name.endswith(suffix):
-            return Path(history_path).with_name(name[: -len(suffix)] + ".truth" + suffix)
-    return Path(history_path).with_name(name + ".truth.jsonl")
 
 
 # -- JSON embedding -------------------------------------------------------------

@@ -31,16 +31,6 @@ def open_output(path: str | Path | IO[bytes]) -> tuple[IO[bytes], bool]:
         raise UserError(f"cannot write the output: {exc.strerror}", where=str(p))
 
 
-def truth_path_for(history_path: str | Path) -> Path:
-    """``runs/x.jsonl`` -> ``runs/x.truth.jsonl`` (the sidecar lives beside the history)."""
-    p = Path(history_path)
-    name = p.name
-    for suffix in (".jsonl.gz", ".jsonl"):
-        if name.endswith(suffix):
-            return p.with_name(name[: -len(suffix)] + ".truth" + suffix)
-    return p.with_name(name + ".truth.jsonl")
-
-
 class JsonLinesWriter:
     def __init__(self, path: str | Path | IO[bytes]):
         self._out, self._close = open_output(path)

@@ -27,7 +27,8 @@ from gtcheck.errors import UserError
 from model import spec
 from model.clocks import RegionClocks
 from model.faults import FaultPlan
-from model.history_writer import HistoryWriter, JsonLinesWriter, truth_path_for
+from gtcheck.sidecar import truth_path_for
+from model.history_writer import HistoryWriter, JsonLinesWriter
 from model.lww import Version
 from model.scenario import Scenario
 from model.storage import NEVER, InFlight, ItemStore

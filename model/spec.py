@@ -8,9 +8,10 @@ item as the origin region holds it and returns the new item and the client's ans
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from typing import Any
+
+from gtcheck.items import apply_change
 
 Item = dict[str, Any] | None   # None: no such item (never written, or deleted)
 
@@ -40,26 +41,6 @@ def partition(request: Request) -> str:
 def init() -> Item:
     """Every item starts absent."""
     return None
-
-
-def apply_change(item: Item, change: dict[str, Any]) -> dict[str, Any]:
-    """Rule 8 of the history format: ``set`` replaces top-level attributes, ``remove``
-    deletes them, ``add`` adds to a number (missing counts as 0) or appends the elements
-    of a list that are not already present. Returns a new item."""
-    new = {} if item is None else copy.copy(item)
-    for name, v in (change.get("set") or {}).items():
-        new[name] = v
-    for name in change.get("remove") or ():
-        new.pop(name, None)
-    for name, v in (change.get("add") or {}).items():
-        old = new.get(name)
-        if isinstance(v, list):
-            base = list(old) if isinstance(old, list) else []
-            base.extend(x for x in v if x not in base)
-            new[name] = base
-        else:
-            new[name] = (old if isinstance(old, (int, float)) and not isinstance(old, bool) else 0) + v
-    return new
 
 
 def condition_holds(item: Item, condition: dict[str, Any] | None) -> bool:

@@ -6,7 +6,8 @@ import importlib.util
 
 import pytest
 
-from checker.candidates import Clock, agrees_with_change, apply_change, read_candidates
+from checker.candidates import Clock, agrees_with_change, read_candidates
+from gtcheck.items import apply_change
 from checker.check import check_operations, percentile
 from checker.operations import Header, Operation
 from checker.ordering import order_key_ts
@@ -85,8 +86,8 @@ def test_change_agreement_and_application():
     assert not agrees_with_change({"a": 1, "b": 0, "n": 7, "l": [3]}, change)
     assert not agrees_with_change({"a": 2, "n": 7, "l": [3]}, change)
     assert not agrees_with_change({"a": 1, "n": "x", "l": [3]}, change)
-    assert apply_change(change, {"b": 1, "n": 5, "l": [3, 4]}) == {"a": 1, "n": 7, "l": [3, 4]}
-    assert apply_change(change, None) == {"a": 1, "n": 2, "l": [3]}
+    assert apply_change({"b": 1, "n": 5, "l": [3, 4]}, change) == {"a": 1, "n": 7, "l": [3, 4]}
+    assert apply_change(None, change) == {"a": 1, "n": 2, "l": [3]}
 
 
 def test_info_update_is_a_candidate_when_the_value_agrees():
