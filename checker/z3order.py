@@ -1366,19 +1366,7 @@ class _Z3:
             if r == z3.unsat:
                 core = [self.names.get(str(c), str(c)) for c in self.s.unsat_core()]
                 return _Res(False, core=core)
-            model = self.s.model()
-            choose = {}
-            for rd in m.choice:
-                for c in m.cands[rd]:
-                    if z3.is_true(model.eval(self.lit(("x", rd, c)), model_completion=True)):
-                        choose[rd] = c
-                        break
-            v = None
-            if m.conv:
-                for cand in m.Vs:
-                    if z3.is_true(model.eval(self.lit(("conv", cand)), model_completion=True)):
-                        v = cand
-                        break
+            choose, v = _choices_from_model(m, self.lit, self.s.model())
         finally:
             if stale is not None:
                 self.s.pop()
@@ -1387,6 +1375,23 @@ class _Z3:
         if not res.sat:  # pragma: no cover - the model satisfies every item it was given
             raise RuntimeError("z3 model rejected by the precedence graph")
         return res
+
+
+def _choices_from_model(m: Any, lit: Any, model: Any) -> tuple[dict, Any]:
+    """What a z3 model chose: each read's version, and the convergence target (or None)."""
+    choose = {}
+    for rd in m.choice:
+        for c in m.cands[rd]:
+            if z3.is_true(model.eval(lit(("x", rd, c)), model_completion=True)):
+                choose[rd] = c
+                break
+    v = None
+    if m.conv:
+        for cand in m.Vs:
+            if z3.is_true(model.eval(lit(("conv", cand)), model_completion=True)):
+                v = cand
+                break
+    return choose, v
 
 
 class _Lazy:
@@ -1473,20 +1478,8 @@ class _Lazy:
         return a
 
     def _assign_from_model(self, model, raw: bool) -> tuple[dict, Any]:
-        m = self.m
-        choose = {}
-        for rd in m.choice:
-            for c in m.cands[rd]:
-                if z3.is_true(model.eval(self.lit(("x", rd, c)), model_completion=True)):
-                    choose[rd] = c
-                    break
-        v = None
-        if m.conv:
-            for cand in m.Vs:
-                if z3.is_true(model.eval(self.lit(("conv", cand)), model_completion=True)):
-                    v = cand
-                    break
-        return m.base_assign(raw, v, choose), v
+        choose, v = _choices_from_model(self.m, self.lit, model)
+        return self.m.base_assign(raw, v, choose), v
 
     def check(self, raw: bool, bound: int | None, deadline: float, track: bool = False) -> _Res:
         m = self.m
