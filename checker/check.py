@@ -24,6 +24,7 @@ from typing import Any
 
 from checker import anomalies as A
 from checker.anomalies import fmt_dur
+from checker.faults import annotate, fault_windows
 from checker.operations import Header, NemesisEvent, Operation
 from checker.properties import ReadRecord
 from checker.shard import CheckOptions, PartResult, ShardResult, check_part, set_progress_queue
@@ -128,6 +129,9 @@ def check_history(path: str | os.PathLike, *, staleness_bound_ns: int | None = N
         "spilled": any(p.spilled for p in parts),
     }
     summary = build_summary(path, header, stats, options, jobs, merged, timing)
+    windows = fault_windows(nemesis)
+    for prop in ("read_after_write", "staleness"):
+        annotate(summary[prop]["anomalies"], windows)
     timing["merge_s"] = time.perf_counter() - t_merge
     timing["total_s"] = time.perf_counter() - t0
     result = CheckResult(summary=summary, header=header, nemesis=nemesis)
