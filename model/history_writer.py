@@ -56,15 +56,8 @@ class JsonLinesWriter:
 
 
 class HistoryWriter(JsonLinesWriter):
-    """Writes the header, then events; ``event`` fills in ``index`` and returns it."""
+    """A JSON Lines writer that starts with the history's header (line 1)."""
 
     def __init__(self, path: str | Path | IO[bytes], header: dict[str, Any]):
         super().__init__(path)
-        self.next_index = 0
         self.write(header)
-
-    def event(self, fields: dict[str, Any]) -> int:
-        index = self.next_index
-        self.next_index += 1
-        self.write({"index": index, **fields})
-        return index

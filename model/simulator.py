@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import heapq
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Callable
 
@@ -52,7 +52,6 @@ class SimulationSummary:
     final_reads: int = 0
     settled_after_ns: int = 0
     end_ns: int = 0
-    counts: dict[str, int] = field(default_factory=dict)
 
 
 class _Process:
