@@ -281,7 +281,7 @@ class Simulator:
             for proc in self.processes:
                 j = proc.pid % per_region
                 proc.final_keys = keys[j::per_region]
-        progress_every = 20_000
+        progress_every = 4_096
         heap = self.heap
         pop = heapq.heappop
         handled = 0
