@@ -115,6 +115,9 @@ def render_text(summary: dict[str, Any]) -> str:
         lines.append("anomalies (worst first):")
         for a in anoms[:SHOWN_ANOMALIES]:
             lines.append(f"  [{a['name']}] key {a['key']!r}: {a['explanation']}")
+            for c in (a.get("details") or {}).get("contradictions") or ():
+                # the solver's unsat core, in words: why no admissible order avoids it
+                lines.append(f"    why no order avoids it: {c['explanation']}")
         if total > SHOWN_ANOMALIES:
             lines.append(f"  ... and {total - SHOWN_ANOMALIES} more (use --format json for all)")
     unknown = summary.get("unknown_keys") or []

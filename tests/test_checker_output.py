@@ -164,3 +164,15 @@ def test_check_html_writes_the_report_beside_the_verdict(tmp_path, capsys):
     assert code == 1 and "INVALID" in out
     html = page.read_text(encoding="utf-8")
     assert "stale-read" in html and "#4" in html and f"report: {page}" in err
+
+
+def test_text_shows_the_solver_contradiction(tmp_path, capsys):
+    src = Path(__file__).resolve().parents[1] / "histories" / "anomalies" / "lost-own-write.jsonl"
+    lines = src.read_text().splitlines()
+    stripped = [lines[0]] + [json.dumps({k: v for k, v in json.loads(x).items() if k not in ("ts", "origin")})
+                             for x in lines[1:] if x.strip()]
+    hist = tmp_path / "no-ts.jsonl"
+    hist.write_text("\n".join(stripped) + "\n")
+    code, out, _ = run([str(hist)], capsys)
+    assert code == 1
+    assert "why no order avoids it: Read #4 in us-east-1" in out and "#2 ranks above #0" in out
