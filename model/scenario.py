@@ -221,7 +221,7 @@ def _region(value: Any, regions: tuple[str, ...], where: str, allow_any: bool = 
 
 
 def _positive(table: _Table, name: str, default: float) -> float:
-    value = float(table.number(name, default))
+    value = float(table.number(name, default, low=float("-inf")))
     if value <= 0:
         raise UserError(f"must be greater than 0, got {value:g}", where=table._at(name))
     return value
