@@ -621,9 +621,11 @@ class HistoryReader:
                 elif f == "cas":
                     v = inv.get("value")
                     value = v[1] if type(v) is list and len(v) == 2 else None
-                    if ok and "value" in ev and ev["value"] != v:
+                    # Jepsen's form repeats the pair; a recorder may give the item written
+                    if ok and "value" in ev and ev["value"] != v and \
+                            (value is None or ev["value"] != value):
                         bad = fld(line_no, "value", f"the value of the cas on line {inv_line}, "
-                                  f"{_show(v)}, or no value", ev["value"])
+                                  f"{_show(v)}, its new item, or no value", ev["value"])
                 elif f == "update":
                     if ok:
                         value = get("value", _MISSING)

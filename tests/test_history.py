@@ -303,6 +303,9 @@ def test_ok_write_completion_value_must_match(hist):
     assert_problem(path, 3, "value", "the value written on line 2")
     cas = hist([inv(0, "cas", "k", [1, 2], 1), done(0, "ok", 2, value=[1, 3])])
     assert_problem(cas, 3, "value", "the value of the cas on line 2")
+    for same in ([1, 2], 2):   # the pair, or the new item alone
+        ok = hist([inv(0, "cas", "k", [1, 2], 1), done(0, "ok", 2, value=same)])
+        assert validate_file(ok)["operations"] == 1
 
 
 def test_write_needs_a_value_but_delete_does_not(hist):
