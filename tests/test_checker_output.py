@@ -176,3 +176,13 @@ def test_text_shows_the_solver_contradiction(tmp_path, capsys):
     code, out, _ = run([str(hist)], capsys)
     assert code == 1
     assert "why no order avoids it: Read #4 in us-east-1" in out and "#2 ranks above #0" in out
+
+
+def test_unwritable_output_is_bad_input_not_a_crash(tmp_path, capsys):
+    hist = str(Path(__file__).resolve().parents[1] / "histories" / "anomalies" / "valid.jsonl")
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    code, _, err = run([hist, "-o", str(blocker / "sub" / "out.json")], capsys)
+    assert code == 254 and "cannot write the output" in err
+    code, _, _ = run([hist, "-o", str(tmp_path / "new" / "dir" / "out.txt")], capsys)
+    assert code == 0 and (tmp_path / "new" / "dir" / "out.txt").read_text().startswith("VALID")

@@ -71,8 +71,12 @@ def check(history: str, staleness_bound: str | None, fmt: str, output: str | Non
                            progress=progress, keep_reads=html is not None)
     text = render(result.summary, fmt)
     if output and output != "-":
-        with open(output, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        try:
+            os.makedirs(os.path.dirname(output) or ".", exist_ok=True)
+            with open(output, "w", encoding="utf-8") as fh:
+                fh.write(text)
+        except OSError as exc:
+            raise UserError(f"cannot write the output: {exc.strerror or exc}", where=output) from None
         click.echo(f"{_verdict_word(result.summary['valid'])}: wrote {output}", err=True)
     else:
         click.echo(text, nl=False)

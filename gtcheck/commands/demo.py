@@ -41,7 +41,10 @@ def demo(seed: int, out_dir: Path, staleness_bound: str, jobs: int | None) -> in
     if seed < 0:
         raise UserError(f"--seed must be non-negative, got {seed}")
     bound = parse_duration(staleness_bound, where="--staleness-bound")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot create the output folder: {exc.strerror or exc}", where=str(out_dir)) from None
     history = out_dir / "history.jsonl"
     scenario = default_scenario()
     click.echo(f"1/3 simulating scenario '{scenario.name}' with seed {seed}: {scenario.description}")
