@@ -429,3 +429,14 @@ def test_anchor_traps(tmp_path):
         ops = list(reader.operations())
     assert reader.header.initial is None
     assert any(o.f == "read" and o.outcome == "ok" and o.value is None for o in ops)
+
+
+def test_unwritable_target_is_bad_input(tmp_path):
+    import subprocess, sys
+    src = tmp_path / "h.edn"
+    src.write_text("[{:process 0 :type :invoke :f :write :value 1}\n {:process 0 :type :ok :f :write :value 1}]\n")
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    proc = subprocess.run([sys.executable, "-m", "gtcheck", "convert", str(src), str(blocker / "out.jsonl")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 254 and "cannot write the output" in proc.stderr

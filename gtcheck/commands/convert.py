@@ -110,6 +110,8 @@ def convert(source: str, target: str, from_: str, to: str, key: str | None,
         if tmp is not None:
             os.replace(tmp, target)
             tmp = None
+    except OSError as exc:
+        raise UserError(f"cannot write the output: {exc.strerror or exc}", where=target) from None
     finally:
         if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
