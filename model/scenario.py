@@ -289,9 +289,10 @@ def scenario_from_dict(data: dict[str, Any], base_dir: Path | None = None, name:
               tt.distribution("lag", Ttl().lag))
     tt.done()
     workload = Workload(
-        keys=wt.number("keys", wd.keys, low=1, integer=True),
+        keys=wt.number("keys", wd.keys, low=1, high=10_000_000, integer=True),
         zipf=float(wt.number("zipf", wd.zipf, high=10.0)),
-        processes_per_region=wt.number("processes_per_region", wd.processes_per_region, low=1, integer=True),
+        processes_per_region=wt.number("processes_per_region", wd.processes_per_region, low=1, high=100_000,
+                                       integer=True),
         rate=_positive(wt, "rate", wd.rate),
         duration_ns=wt.duration("duration", wd.duration_ns),
         strong_reads=float(wt.number("strong_reads", wd.strong_reads, high=1.0)),
