@@ -184,7 +184,7 @@ class _Table:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and not isinstance(value, int)):
             raise UserError(f"expected {kind}, got {value!r}", where=self._at(name))
         if value < low or (high is not None and value > high):
-            bound = f"between {low:g} and {high:g}" if high is not None else f"at least {low:g}"
+            bound = f"between {_num(low)} and {_num(high)}" if high is not None else f"at least {_num(low)}"
             raise UserError(f"must be {bound}, got {value!r}", where=self._at(name))
         return value
 
@@ -210,6 +210,10 @@ class _Table:
             known = sorted(self.used | set(allowed_tables))
             raise UserError(f"unknown field {extra[0]!r}", where=self.where or "scenario",
                             hint="known fields here: " + ", ".join(known))
+
+
+def _num(x: float) -> str:
+    return f"{int(x):,}" if float(x).is_integer() else f"{x:g}"
 
 
 def _region(value: Any, regions: tuple[str, ...], where: str, allow_any: bool = False) -> str:
