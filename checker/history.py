@@ -726,17 +726,15 @@ class HistoryReader:
         if err is not None:
             raise err
 
-    def _indices_before(self, stop_line: int) -> _IndexSet:
-        """The indices of the events before ``stop_line`` (read again from the start).
-
-        Used once, when indices stop increasing: until then uniqueness needs no memory.
-        """
-        indices = _IndexSet()
+    def _reread(self, stop_line: int | None = None) -> Iterator[tuple[int, dict, int]]:
+        """Read the file again from the start (error and rare paths only), yielding
+        ``(line_no, event, position)`` for every line after the header that is a JSON
+        object; ``position`` is the event's 0-based place, the default ``index``."""
         lines, close = self._raw_lines()
         try:
             position = 0
             for line_no, raw in enumerate(lines, 1):
-                if line_no >= stop_line:
+                if stop_line is not None and line_no >= stop_line:
                     break
                 if line_no <= self.header_line or raw.isspace() or not raw:
                     continue
@@ -746,14 +744,24 @@ class HistoryReader:
                     ev = orjson.loads(raw)
                 except orjson.JSONDecodeError:
                     continue
-                if type(ev) is dict and "process" in ev:
-                    idx = ev.get("index")
-                    if idx is None:
-                        idx = pos
-                    if type(idx) is int and idx >= 0:
-                        indices.add(idx)
+                if type(ev) is dict:
+                    yield line_no, ev, pos
         finally:
             close()
+
+    def _indices_before(self, stop_line: int) -> _IndexSet:
+        """The indices of the events before ``stop_line`` (read again from the start).
+
+        Used once, when indices stop increasing: until then uniqueness needs no memory.
+        """
+        indices = _IndexSet()
+        for _line_no, ev, pos in self._reread(stop_line):
+            if "process" in ev:
+                idx = ev.get("index")
+                if idx is None:
+                    idx = pos
+                if type(idx) is int and idx >= 0:
+                    indices.add(idx)
         return indices
 
     def _pending_op(self, pend: tuple) -> Operation:
@@ -782,22 +790,8 @@ class HistoryReader:
         dup_lines = {line for line, _ in shown}
         first: dict[int, int] = {}
         explicit: set[int] = set()
-        lines, close = self._raw_lines()
         try:
-            line_no = 0
-            position = 0
-            for raw in lines:
-                line_no += 1
-                if line_no <= self.header_line or raw.isspace() or not raw:
-                    continue
-                pos = position
-                position += 1
-                try:
-                    ev = orjson.loads(raw)
-                except orjson.JSONDecodeError:
-                    continue
-                if type(ev) is not dict:
-                    continue
+            for line_no, ev, pos in self._reread():
                 idx = ev.get("index", pos)
                 if line_no in dup_lines and "index" in ev:
                     explicit.add(line_no)
@@ -805,8 +799,6 @@ class HistoryReader:
                     first[idx] = line_no
         except (OSError, EOFError):
             pass
-        finally:
-            close()
         for line_no, idx in dups:
             self.problems.add(
                 line_no, f'line {line_no}, field "index": expected an index no other event '
