@@ -1378,18 +1378,27 @@ class _Z3:
 
 
 def _choices_from_model(m: Any, lit: Any, model: Any) -> tuple[dict, Any]:
-    """What a z3 model chose: each read's version, and the convergence target (or None)."""
-    choose = {}
-    for rd in m.choice:
-        for c in m.cands[rd]:
-            if z3.is_true(model.eval(lit(("x", rd, c)), model_completion=True)):
-                choose[rd] = c
-                break
+    """What a z3 model chose: the convergence target (or None), and each read's version.
+
+    The encoding only says a read saw *at least one* of its candidates, so a model may
+    make several true; every constraint guarded by any of them holds, so any true one is
+    sound, except for a final read under a convergence target: it must be that target
+    (otherwise the target would not take effect and the final reads would not agree)."""
+    def true(key: tuple) -> bool:
+        return z3.is_true(model.eval(lit(key), model_completion=True))
+
     v = None
     if m.conv:
-        for cand in m.Vs:
-            if z3.is_true(model.eval(lit(("conv", cand)), model_completion=True)):
-                v = cand
+        v = next((cand for cand in m.Vs if true(("conv", cand))), None)
+    final = m.ctx.final
+    choose = {}
+    for rd in m.choice:
+        if v is not None and rd in final and v in m.cands[rd] and true(("x", rd, v)):
+            choose[rd] = v
+            continue
+        for c in m.cands[rd]:
+            if true(("x", rd, c)):
+                choose[rd] = c
                 break
     return choose, v
 
