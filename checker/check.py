@@ -375,6 +375,11 @@ def build_summary(path: str, header: Header, stats: dict[str, Any], options: Che
         "valid": _verdict(sa, stale_unknown), "bound_ns": options.staleness_bound_ns,
         "smallest_bound_ns": smallest, "pairs": pairs, "anomalies": sa, "anomaly_counts": sc,
         "figures": {"reads": total, "stale_reads": stale_reads}}
+    if stale_unknown:
+        # the keys that could not be ordered may need a larger bound: the smallest bound the
+        # whole history satisfies is unknown; what the decided keys need is a lower bound
+        staleness["smallest_bound_ns"] = None
+        staleness["smallest_bound_decided_keys_ns"] = smallest
     if stale_unknown and not sa:
         staleness["reason"] = (f"{unk[A.STALENESS]} key(s) could not be ordered; figures cover "
                                "the other keys only")

@@ -186,3 +186,18 @@ def test_unwritable_output_is_bad_input_not_a_crash(tmp_path, capsys):
     assert code == 254 and "cannot write the output" in err
     code, _, _ = run([hist, "-o", str(tmp_path / "new" / "dir" / "out.txt")], capsys)
     assert code == 0 and (tmp_path / "new" / "dir" / "out.txt").read_text().startswith("VALID")
+
+
+def test_smallest_bound_is_unknown_when_a_key_could_not_be_ordered(tmp_path, capsys):
+    src = Path(__file__).resolve().parents[1] / "histories" / "anomalies" / "stale-read.jsonl"
+    lines = src.read_text().splitlines()
+    stripped = [lines[0]] + [json.dumps({k: v for k, v in json.loads(x).items() if k not in ("ts", "origin")})
+                             for x in lines[1:] if x.strip()]
+    hist = tmp_path / "no-ts.jsonl"
+    hist.write_text("\n".join(stripped) + "\n")
+    code, out, _ = run([str(hist), "--timeout", "0.000001", "--format", "json"], capsys)
+    st = json.loads(out)["staleness"]
+    assert code == 2 and st["valid"] == "unknown"
+    assert st["smallest_bound_ns"] is None and st["smallest_bound_decided_keys_ns"] == 0
+    code, out, _ = run([str(hist), "--timeout", "0.000001"], capsys)
+    assert "smallest bound unknown" in out
