@@ -549,7 +549,8 @@ class Simulator:
             self._apply_bug(proc, op, item, t, new_item, stored)
             return
         if not ok:
-            self._finish_op(proc, op, t, "fail", None, None)
+            # a timed-out client never hears that its condition failed
+            self._finish_op(proc, op, t, "fail" if outcome == "ok" else "info", None, None)
             return
         version = self._stamp(item, op, t, new_item, stored)
         if outcome == "info":
@@ -628,7 +629,7 @@ class Simulator:
             if outcome is None:
                 self._finish_op(proc, sub, t, "info", None, None)
             elif not ok_all:
-                self._finish_op(proc, sub, t, "fail", None, None)
+                self._finish_op(proc, sub, t, "fail" if outcome == "ok" else "info", None, None)
             else:
                 version = self._stamp(item, sub, t, new_item, stored)
                 self._finish_op(proc, sub, t, outcome, answer if outcome == "ok" else None, version)

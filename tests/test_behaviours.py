@@ -117,3 +117,18 @@ def test_ttl_expiry_is_a_replicated_delete(tmp_path):
     assert expiries and all(o["f"] == "delete" and o["outcome"] == "ok" and o["ts"] for o in expiries)
     applied = {t["index"]: t["applied_ns"] for t in r.of("write") if t["took_effect"]}
     assert all(all(v is not None for v in applied[o["index"]].values()) for o in expiries)
+
+
+def test_a_client_cut_off_by_an_outage_never_sees_fail(tmp_path):
+    """Requests in flight when their region fails end `info` whatever happened inside:
+    the client heard nothing, so a failed condition must not show as `fail`."""
+    data = {"name": "outage-cas", "regions": {"request_latency": "400ms"},
+            "workload": {"keys": 3, "rate": 400, "duration": "6s", "processes_per_region": 40,
+                         "mix": {"cas": 0.5, "conditional_update": 0.3, "transaction": 0.2}},
+            "faults": [{"kind": "outage", "region": "us-east-1", "at": "2s", "duration": "2s"}]}
+    r = run(data, 1, tmp=tmp_path)
+    down = (2_000_000_000, 4_000_000_000)
+    cut_off = [o for o in r.ops.values() if o["region"] == "us-east-1" and o["time"] < down[0] <= o["end"] < down[1]]
+    assert cut_off, "some requests were in flight when the region failed"
+    assert all(o["outcome"] == "info" for o in cut_off)
+    assert any(o["outcome"] == "fail" for o in r.ops.values()), "conditions do fail outside the outage"
