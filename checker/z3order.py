@@ -1244,7 +1244,23 @@ def find_cycle(g: _Group, items: list, lead_kinds: tuple) -> list[tuple]:
 # z3
 # --------------------------------------------------------------------------------------
 
-class _Z3:
+class _Literals:
+    """The Boolean literals of an engine, by key (``("x", read, candidate)``,
+    ``("conv", v)``, ...), and the way back from a literal's name to its key (cores)."""
+
+    L: dict
+    names: dict
+
+    def lit(self, key: tuple):
+        b = self.L.get(key)
+        if b is None:
+            name = "L" + "_".join(str(k) for k in key)
+            b = self.L[key] = z3.Bool(name)
+            self.names[name] = key
+        return b
+
+
+class _Z3(_Literals):
     """The guarded difference-logic encoding of one mode, kept across questions."""
 
     def __init__(self, mode: _Mode) -> None:
@@ -1295,14 +1311,6 @@ class _Z3:
         while len(self.P) <= n:
             self.P.append(z3.Int(f"p{len(self.P)}"))
         return self.P[n]
-
-    def lit(self, key: tuple):
-        b = self.L.get(key)
-        if b is None:
-            name = "L" + "_".join(str(k) for k in key)
-            b = self.L[key] = z3.Bool(name)
-            self.names[name] = key
-        return b
 
     def expr(self, it: tuple):
         u, v, _tag, guards = it
@@ -1403,7 +1411,7 @@ def _choices_from_model(m: Any, lit: Any, model: Any) -> tuple[dict, Any]:
     return choose, v
 
 
-class _Lazy:
+class _Lazy(_Literals):
     """z3 decides only the Booleans (choices, info effects, convergence target); the
     precedence graph is the theory: each proposal is topologically sorted and every cycle
     found becomes a learned clause "not all of these guards".  Clauses learned under a
@@ -1449,14 +1457,6 @@ class _Lazy:
                     self._add(z3.Implies(cv, self.lit(("eff", v))))
         for lst in [m.hard, m.raw_items] + list(m.conv_items.values()):
             self._consts(lst)
-
-    def lit(self, key: tuple):
-        b = self.L.get(key)
-        if b is None:
-            name = "L" + "_".join(str(k) for k in key)
-            b = self.L[key] = z3.Bool(name)
-            self.names[name] = key
-        return b
 
     def _add(self, e) -> None:
         self.s.add(e)
