@@ -1259,6 +1259,31 @@ class _Literals:
             self.names[name] = key
         return b
 
+    def encode_choices(self, m: Any, add: Any) -> None:
+        """The Boolean skeleton both engines share: each read saw one of its candidates;
+        an unknown-outcome write a read saw took effect; under the convergence
+        assumption, some target V holds, every final read saw V, and V took effect."""
+        for r in m.choice:
+            add(z3.Or([self.lit(("x", r, c)) for c in m.cands[r]]))
+            for c in m.cands[r]:
+                if c is not None and c in m.optional:
+                    add(z3.Implies(self.lit(("x", r, c)), self.lit(("eff", c))))
+        if not m.conv:
+            return
+        add(z3.Implies(self.lit(("conv",)), z3.Or([self.lit(("conv", v)) for v in m.Vs])
+                       if m.Vs else z3.BoolVal(False)))
+        for v in m.Vs:
+            cv = self.lit(("conv", v))
+            for r in self.g.reads:
+                if r in m.ctx.final:
+                    lst = m.cands[r]
+                    if v not in lst:
+                        add(z3.Not(cv))
+                    elif len(lst) > 1:
+                        add(z3.Implies(cv, self.lit(("x", r, v))))
+            if v is not None and v in m.optional:
+                add(z3.Implies(cv, self.lit(("eff", v))))
+
 
 class _Z3(_Literals):
     """The guarded difference-logic encoding of one mode, kept across questions."""
@@ -1277,32 +1302,10 @@ class _Z3(_Literals):
         self.flush()
         for it in mode.hard:
             self.add(it)
-        for r in mode.choice:
-            self.s.add(z3.Or([self.lit(("x", r, c)) for c in mode.cands[r]]))
-            self.nconstraints += 1
-            for c in mode.cands[r]:
-                if c is not None and c in mode.optional:
-                    self.s.add(z3.Implies(self.lit(("x", r, c)), self.lit(("eff", c))))
-                    self.nconstraints += 1
-        if mode.conv:
-            ctx = mode.ctx
-            conv = self.lit(("conv",))
-            self.s.add(z3.Implies(conv, z3.Or([self.lit(("conv", v)) for v in mode.Vs])
-                                  if mode.Vs else z3.BoolVal(False)))
-            for v in mode.Vs:
-                cv = self.lit(("conv", v))
-                for r in self.g.reads:
-                    if r not in ctx.final:
-                        continue
-                    lst = mode.cands[r]
-                    if v not in lst:
-                        self.s.add(z3.Not(cv))
-                    elif len(lst) > 1:
-                        self.s.add(z3.Implies(cv, self.lit(("x", r, v))))
-                if v is not None and v in mode.optional:
-                    self.s.add(z3.Implies(cv, self.lit(("eff", v))))
-                for it in mode.conv_items[v]:
-                    self.add(it)
+        self.encode_choices(mode, self._assert)
+        for v in (mode.Vs if mode.conv else ()):
+            for it in mode.conv_items[v]:
+                self.add(it)
         for it in mode.raw_items:
             self.add(it)
         self.flush()
@@ -1326,7 +1329,10 @@ class _Z3(_Literals):
         return z3.Implies(gl[0] if len(gl) == 1 else z3.And(gl), c)
 
     def add(self, it: tuple) -> None:
-        self.s.add(self.expr(it))
+        self._assert(self.expr(it))
+
+    def _assert(self, e) -> None:
+        self.s.add(e)
         self.nconstraints += 1
 
     def flush(self) -> None:
@@ -1434,27 +1440,7 @@ class _Lazy(_Literals):
         self.bounds: set = set()
         self.hint: tuple | None = None
         m = mode
-        for r in m.choice:
-            self._add(z3.Or([self.lit(("x", r, c)) for c in m.cands[r]]))
-            for c in m.cands[r]:
-                if c is not None and c in m.optional:
-                    self._add(z3.Implies(self.lit(("x", r, c)), self.lit(("eff", c))))
-        if m.conv:
-            ctx = m.ctx
-            conv = self.lit(("conv",))
-            self._add(z3.Implies(conv, z3.Or([self.lit(("conv", v)) for v in m.Vs])
-                                 if m.Vs else z3.BoolVal(False)))
-            for v in m.Vs:
-                cv = self.lit(("conv", v))
-                for r in self.g.reads:
-                    if r in ctx.final:
-                        lst = m.cands[r]
-                        if v not in lst:
-                            self._add(z3.Not(cv))
-                        elif len(lst) > 1:
-                            self._add(z3.Implies(cv, self.lit(("x", r, v))))
-                if v is not None and v in m.optional:
-                    self._add(z3.Implies(cv, self.lit(("eff", v))))
+        self.encode_choices(m, self._add)
         for lst in [m.hard, m.raw_items] + list(m.conv_items.values()):
             self._consts(lst)
 
