@@ -428,6 +428,16 @@ def dumps(value: Any) -> str:
     return "".join(parts)
 
 
+def _dump_seq(opening: str, items: Any, closing: str, out: list[str]) -> None:
+    """A list, vector or set: its elements separated by spaces between the brackets."""
+    out.append(opening)
+    for i, v in enumerate(items):
+        if i:
+            out.append(" ")
+        _dump(v, out)
+    out.append(closing)
+
+
 def _dump(value: Any, out: list[str]) -> None:
     if value is None:
         out.append("nil")
@@ -455,26 +465,11 @@ def _dump(value: Any, out: list[str]) -> None:
             _dump(v, out)
         out.append("}")
     elif isinstance(value, EdnList):
-        out.append("(")
-        for i, v in enumerate(value):
-            if i:
-                out.append(" ")
-            _dump(v, out)
-        out.append(")")
+        _dump_seq("(", value, ")", out)
     elif isinstance(value, (list, tuple)):
-        out.append("[")
-        for i, v in enumerate(value):
-            if i:
-                out.append(" ")
-            _dump(v, out)
-        out.append("]")
+        _dump_seq("[", value, "]", out)
     elif isinstance(value, (set, frozenset)):
-        out.append("#{")
-        for i, v in enumerate(sorted(value, key=repr)):
-            if i:
-                out.append(" ")
-            _dump(v, out)
-        out.append("}")
+        _dump_seq("#{", sorted(value, key=repr), "}", out)
     elif isinstance(value, Symbol):
         out.append(value.name)
     elif isinstance(value, Tagged):

@@ -1537,6 +1537,14 @@ class _Lazy(_Literals):
 # Driver
 # --------------------------------------------------------------------------------------
 
+def _tally_checks(m: Any, stats: dict[str, Any]) -> None:
+    """Add one mode's solver-call counts to the key's stats (decided or not)."""
+    stats["z3_checks"] += m.stats["z3_checks"]
+    stats["graph_checks"] += m.stats["graph_checks"]
+    if m._z3 is not None:
+        stats["path"] = "z3"
+
+
 def infer_order(header: Header, ops: list[Operation], candidates: dict[int, list[int | None]],
                 *, timeout_s: float = 10.0, staleness_bound_ns: int | None = None) -> KeyOrder:
     """Choose a conflict order for one key's writes and what each read saw (rule 5).
@@ -1697,10 +1705,8 @@ def infer_order(header: Header, ops: list[Operation], candidates: dict[int, list
             saw[r] = None
         for g in groups:
             for m in g._modes.values():
-                stats["z3_checks"] += m.stats["z3_checks"]
-                stats["graph_checks"] += m.stats["graph_checks"]
+                _tally_checks(m, stats)
                 if m._z3 is not None:
-                    stats["path"] = "z3"
                     lazy = isinstance(m._z3, _Lazy)
                     stats["engine"] = "lazy" if lazy else "int"
                     stats["variables"] += len(m._z3.P) + len(m._z3.L) + (g.n if lazy else 0)
@@ -1717,10 +1723,7 @@ def infer_order(header: Header, ops: list[Operation], candidates: dict[int, list
     except _Timeout as e:
         for g in groups:
             for m in g._modes.values():
-                stats["z3_checks"] += m.stats["z3_checks"]
-                stats["graph_checks"] += m.stats["graph_checks"]
-                if m._z3 is not None:
-                    stats["path"] = "z3"
+                _tally_checks(m, stats)
         contradictions.clear()
         if isinstance(e, _Unavailable):
             return finish(UNKNOWN, reason="ordering this key needs z3 (pip install z3-solver); "
