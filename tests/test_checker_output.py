@@ -9,6 +9,8 @@ from xml.etree import ElementTree as ET
 import pytest
 
 from gtcheck.cli import main
+from tests.clihelp import run_cli
+from tests.test_timestamp_free import strip
 from gtcheck.units import parse_duration
 from gtcheck.errors import UserError
 
@@ -18,10 +20,7 @@ PROPS = ["integrity", "convergence", "read_after_write", "linearizability", "sta
 
 
 def run(argv, capsys):
-    with pytest.raises(SystemExit) as exc:
-        main(["check", *map(str, argv), "--no-progress", "-j", "1"])
-    out = capsys.readouterr()
-    return exc.value.code, out.out, out.err
+    return run_cli(["check", *argv, "--no-progress", "-j", "1"], capsys)
 
 
 def unknown_history(tmp_path) -> Path:
@@ -168,11 +167,7 @@ def test_check_html_writes_the_report_beside_the_verdict(tmp_path, capsys):
 
 def test_text_shows_the_solver_contradiction(tmp_path, capsys):
     src = Path(__file__).resolve().parents[1] / "histories" / "anomalies" / "lost-own-write.jsonl"
-    lines = src.read_text().splitlines()
-    stripped = [lines[0]] + [json.dumps({k: v for k, v in json.loads(x).items() if k not in ("ts", "origin")})
-                             for x in lines[1:] if x.strip()]
-    hist = tmp_path / "no-ts.jsonl"
-    hist.write_text("\n".join(stripped) + "\n")
+    hist = strip(src, tmp_path / "no-ts.jsonl")
     code, out, _ = run([str(hist)], capsys)
     assert code == 1
     assert "why no order avoids it: Read #4 in us-east-1" in out and "#2 ranks above #0" in out
@@ -190,11 +185,7 @@ def test_unwritable_output_is_bad_input_not_a_crash(tmp_path, capsys):
 
 def test_smallest_bound_is_unknown_when_a_key_could_not_be_ordered(tmp_path, capsys):
     src = Path(__file__).resolve().parents[1] / "histories" / "anomalies" / "stale-read.jsonl"
-    lines = src.read_text().splitlines()
-    stripped = [lines[0]] + [json.dumps({k: v for k, v in json.loads(x).items() if k not in ("ts", "origin")})
-                             for x in lines[1:] if x.strip()]
-    hist = tmp_path / "no-ts.jsonl"
-    hist.write_text("\n".join(stripped) + "\n")
+    hist = strip(src, tmp_path / "no-ts.jsonl")
     code, out, _ = run([str(hist), "--timeout", "0.000001", "--format", "json"], capsys)
     st = json.loads(out)["staleness"]
     assert code == 2 and st["valid"] == "unknown"

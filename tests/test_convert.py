@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from checker import edn, jepsen_log
 from checker.edn import EdnError, EdnList, Keyword, Symbol, Tagged, kw
 from checker.history import open_history, validate_file, write_history
-from gtcheck.cli import main
 from gtcheck.errors import EXIT_BAD_INPUT, UserError
+from tests.clihelp import run_cli as run
 
 
 def _anchor_dir() -> Path | None:
@@ -32,11 +32,6 @@ ANCHOR = _anchor_dir()
 needs_anchor = pytest.mark.skipif(ANCHOR is None, reason="shared anchor data not found")
 
 
-def run(args, capsys):
-    with pytest.raises(SystemExit) as info:
-        main(args)
-    out = capsys.readouterr()
-    return info.value.code, out.out, out.err
 
 
 # --------------------------------------------------------------------------- EDN reader

@@ -4,16 +4,10 @@ from __future__ import annotations
 
 import json
 
-import pytest
 
-from gtcheck.cli import main
+from tests.clihelp import run_cli as run
 
 
-def run(argv, capsys):
-    with pytest.raises(SystemExit) as exc:
-        main(argv)
-    out = capsys.readouterr()
-    return exc.value.code, out.out, out.err
 
 
 def test_demo_writes_every_output(tmp_path, capsys):

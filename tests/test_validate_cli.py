@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from gtcheck.cli import main
 from gtcheck.errors import EXIT_BAD_INPUT
+from tests.clihelp import run_cli as run
 
 MALFORMED = Path(__file__).parent / "data" / "malformed"
 GTCHECK = Path(sys.executable).parent / "gtcheck"
@@ -53,11 +53,6 @@ CASES = {
 }
 
 
-def run(args, capsys):
-    with pytest.raises(SystemExit) as info:
-        main(args)
-    out = capsys.readouterr()
-    return info.value.code, out.out, out.err
 
 
 def test_every_malformed_file_has_a_case():
