@@ -32,8 +32,6 @@ ANCHOR = _anchor_dir()
 needs_anchor = pytest.mark.skipif(ANCHOR is None, reason="shared anchor data not found")
 
 
-
-
 # --------------------------------------------------------------------------- EDN reader
 
 def test_edn_scalars():

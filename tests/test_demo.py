@@ -8,8 +8,6 @@ import json
 from tests.clihelp import run_cli as run
 
 
-
-
 def test_demo_writes_every_output(tmp_path, capsys):
     code, out, _ = run(["demo", "--out", str(tmp_path / "demo"), "--jobs", "1"], capsys)
     assert code == 0

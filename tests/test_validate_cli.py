@@ -53,8 +53,6 @@ CASES = {
 }
 
 
-
-
 def test_every_malformed_file_has_a_case():
     assert sorted(p.name for p in MALFORMED.glob("*.jsonl")) == sorted(CASES)
 
