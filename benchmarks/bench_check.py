@@ -159,7 +159,7 @@ def main() -> None:
         print(f"generated {path} in {time.perf_counter() - t:.1f} s "
               f"({path.stat().st_size / 1e6:.0f} MB)")
 
-    from checker.check import check_history
+    from gtcheck.checker.check import check_history
     from gtcheck.commands.check import parse_duration
 
     bound = parse_duration(args.bound) if args.bound else None

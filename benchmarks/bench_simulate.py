@@ -16,8 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from model.scenario import scenario_from_dict  # noqa: E402
-from model.simulator import simulate  # noqa: E402
+from gtcheck.model.scenario import scenario_from_dict  # noqa: E402
+from gtcheck.model.simulator import simulate  # noqa: E402
 
 
 def main() -> None:

@@ -22,7 +22,7 @@ write produced its value (and was not invoked after the read completed), else
 else ``phantom-read``. Such reads are left out of every other property.
 
 Two ``ok`` writes of one key with equal values make the history ambiguous (rule 4): that
-is bad input, reported as a :class:`~gtcheck.errors.UserError` naming both (the history
+is bad input, reported as a :class:`~gtcheck.kernel.errors.UserError` naming both (the history
 reader normally catches it first). Several candidates for one read are legitimate when
 ``info``/``fail`` writes share a value (rule 4): the ordering step chooses among them.
 
@@ -36,11 +36,11 @@ from typing import Any, Iterable
 
 import orjson
 
-from checker import anomalies as A
-from checker.anomalies import Anomaly, fmt_time, op_ref
-from gtcheck.items import is_number
-from checker.operations import CAS, DELETE, FAIL, OK, READ, UPDATE, WRITE, Header, Operation
-from gtcheck.errors import UserError
+from gtcheck.checker import anomalies as A
+from gtcheck.checker.anomalies import Anomaly, fmt_time, op_ref
+from gtcheck.kernel.items import is_number
+from gtcheck.checker.operations import CAS, DELETE, FAIL, OK, READ, UPDATE, WRITE, Header, Operation
+from gtcheck.kernel.errors import UserError
 
 Candidates = dict[int, list[int | None]]
 

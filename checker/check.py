@@ -1,14 +1,14 @@
 """Check a history file: partition it by key, judge the parts in parallel, merge.
 
-    from checker.check import check_history
+    from gtcheck.checker.check import check_history
     result = check_history("histories/run.jsonl", staleness_bound_ns=750_000_000, jobs=2)
     result.summary["valid"], result.exit_code
 
 Each of ``jobs`` worker processes reads the history with
 :func:`checker.history.open_history` (which validates it: bad input raises
-:class:`~gtcheck.errors.ManyUserErrors`, exit 254), keeps the keys of its part and checks
+:class:`~gtcheck.kernel.errors.ManyUserErrors`, exit 254), keeps the keys of its part and checks
 them (:func:`checker.shard.check_part`); ``jobs=1`` runs inline. The parts'
-:class:`~checker.shard.ShardResult` are merged into the summary described in
+:class:`~gtcheck.checker.shard.ShardResult` are merged into the summary described in
 ``docs/check-result.md``. Results do not depend on ``jobs`` or the number of parts: every
 list in the summary is sorted.
 """
@@ -22,14 +22,14 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from checker import anomalies as A
-from checker.anomalies import fmt_dur
-from checker.faults import annotate, fault_windows
-from checker.operations import Header, NemesisEvent, Operation
-from checker.properties import ReadRecord
-from checker.shard import CheckOptions, PartResult, ShardResult, check_part, set_progress_queue
-from gtcheck import __version__
-from gtcheck.errors import EXIT_INVALID, EXIT_UNKNOWN, EXIT_VALID, UserError
+from gtcheck.checker import anomalies as A
+from gtcheck.checker.anomalies import fmt_dur
+from gtcheck.checker.faults import annotate, fault_windows
+from gtcheck.checker.operations import Header, NemesisEvent, Operation
+from gtcheck.checker.properties import ReadRecord
+from gtcheck.checker.shard import CheckOptions, PartResult, ShardResult, check_part, set_progress_queue
+from gtcheck.kernel import __version__
+from gtcheck.kernel.errors import EXIT_INVALID, EXIT_UNKNOWN, EXIT_VALID, UserError
 
 DEFAULT_TIMEOUT_S = 10.0
 LINEARIZABILITY_REASON = "arrives with strong mode"
@@ -83,7 +83,7 @@ def check_history(path: str | os.PathLike, *, staleness_bound_ns: int | None = N
     checked by one task. ``memory_budget_ops`` bounds the operations a task keeps in
     memory before spilling to temporary files (default 1,500,000 / jobs, at least 100,000).
     """
-    from checker.history import open_history
+    from gtcheck.checker.history import open_history
 
     if staleness_bound_ns is not None and staleness_bound_ns < 0:
         raise UserError(f"the staleness bound must not be negative, got {staleness_bound_ns} ns")
@@ -153,7 +153,7 @@ def check_operations(header: Header, ops: list[Operation], *,
                      staleness_bound_ns: int | None = None, timeout_s: float = DEFAULT_TIMEOUT_S,
                      keep_reads: bool = False, path: str = "<memory>") -> CheckResult:
     """Check operations already in memory (tests, small tools): same summary, inline."""
-    from checker.shard import check_ops
+    from gtcheck.checker.shard import check_ops
 
     options = CheckOptions(staleness_bound_ns=staleness_bound_ns, timeout_s=timeout_s,
                            keep_reads=keep_reads)

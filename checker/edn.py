@@ -12,7 +12,7 @@ Python shapes: vector -> ``list``, list -> :class:`EdnList` (a ``list`` subclass
 ``nil`` -> ``None``. Map keys and set elements that are vectors or maps are turned into
 tuples so they can be hashed.
 
-Errors are :class:`EdnError` (a :class:`gtcheck.errors.UserError`) naming the line and
+Errors are :class:`EdnError` (a :class:`gtcheck.kernel.errors.UserError`) naming the line and
 column.
 """
 
@@ -23,7 +23,7 @@ import re
 from fractions import Fraction
 from typing import Any
 
-from gtcheck.errors import UserError
+from gtcheck.kernel.errors import UserError
 
 __all__ = [
     "EdnError", "EdnList", "Keyword", "Symbol", "Tagged",

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from checker.operations import NemesisEvent
-from gtcheck.units import format_seconds
+from gtcheck.checker.operations import NemesisEvent
+from gtcheck.kernel.units import format_seconds
 
 
 @dataclass(frozen=True)

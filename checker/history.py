@@ -13,7 +13,7 @@ whole file.
         print(reader.stats)
 
 Every problem is collected with its line, field, what was expected and how to fix it;
-when the file has been read to the end, :class:`~gtcheck.errors.ManyUserErrors` is raised
+when the file has been read to the end, :class:`~gtcheck.kernel.errors.ManyUserErrors` is raised
 with all of them (the first 50 are kept). A bad header is raised at once by
 :func:`open_history`. Operations yielded before that exception should be discarded.
 
@@ -30,10 +30,11 @@ from typing import Any, Callable, Iterable, Iterator
 
 import orjson
 
-from checker.operations import (
+from gtcheck.checker.operations import (
     FUNCTIONS, NEMESIS_FUNCTIONS, WRITE_FUNCTIONS, Header, NemesisEvent, Operation,
 )
-from gtcheck.errors import ManyUserErrors, UserError
+from gtcheck.checker.files import detect_format, open_binary
+from gtcheck.kernel.errors import ManyUserErrors, UserError
 
 __all__ = [
     "HistoryReader", "open_history", "validate_file", "write_history", "header_to_dict",
@@ -57,7 +58,6 @@ _WRITES = frozenset(WRITE_FUNCTIONS)
 _NEMESIS = frozenset(NEMESIS_FUNCTIONS)
 _MISSING = object()
 _SORT = orjson.OPT_SORT_KEYS
-_GZIP_MAGIC = b"\x1f\x8b"
 _HEADER_EXAMPLE = (
     '{"format": "gt-history", "version": 1, "regions": ["us-east-1", "eu-west-1"], '
     '"mode": "eventual"}'
@@ -158,42 +158,6 @@ class _IndexSet:
 
 # --------------------------------------------------------------------------- sources
 
-def _open_binary(path: str):
-    """Open a history file for reading bytes, decompressing gzip (found by its magic)."""
-    try:
-        fh = open(path, "rb")
-    except FileNotFoundError:
-        raise UserError("no such file", where=str(path),
-                        hint="check the path; histories are usually under histories/") from None
-    except IsADirectoryError:
-        raise UserError("is a directory, not a history file", where=str(path)) from None
-    except OSError as exc:
-        raise UserError(f"cannot read: {exc.strerror or exc}", where=str(path)) from None
-    magic = fh.peek(2)[:2] if hasattr(fh, "peek") else b""
-    if magic == _GZIP_MAGIC:
-        return gzip.GzipFile(fileobj=fh, mode="rb")
-    return fh
-
-
-def _sniff(path: str) -> str:
-    """Guess a file's format: ``gt``, ``edn`` or ``jepsen-log``."""
-    lower = str(path).lower()
-    if lower.endswith((".jsonl", ".jsonl.gz", ".json", ".json.gz")):
-        return "gt"
-    if lower.endswith((".edn", ".edn.gz")):
-        return "edn"
-    with _open_binary(path) as fh:
-        head = fh.read(65536)
-    text = head.lstrip(b"\xef\xbb\xbf").lstrip()
-    if text[:1] == b"{":
-        return "gt"
-    if text[:1] in (b"[", b"(", b";", b"#"):
-        return "edn"
-    if b"jepsen.util" in head:
-        return "jepsen-log"
-    return "gt"
-
-
 # --------------------------------------------------------------------------- the reader
 
 class HistoryReader:
@@ -208,10 +172,10 @@ class HistoryReader:
     def __init__(self, path: str | os.PathLike, fmt: str = "auto", **import_options: Any):
         self.path = str(path)
         self.where = self.path
-        self.format = fmt if fmt != "auto" else _sniff(self.path)
+        self.format = fmt if fmt != "auto" else detect_format(self.path)
         self._lines: list[bytes] | None = None  # converted histories live in memory
         if self.format in ("edn", "jepsen-log"):
-            from checker import jepsen_log
+            from gtcheck.checker import jepsen_log
 
             header, events = jepsen_log.import_history(self.path, self.format, **import_options)
             self._lines = [orjson.dumps(header)] + [orjson.dumps(e) for e in events]
@@ -234,7 +198,7 @@ class HistoryReader:
     def _raw_lines(self) -> tuple[Iterable[bytes], Callable[[], None]]:
         if self._lines is not None:
             return iter(self._lines), lambda: None
-        fh = _open_binary(self.path)
+        fh = open_binary(self.path)
         return fh, fh.close
 
     def __enter__(self) -> "HistoryReader":

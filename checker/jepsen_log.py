@@ -35,10 +35,11 @@ from typing import Any, Iterable, Iterator
 
 import orjson
 
-from checker import edn
-from checker.edn import Keyword
-from checker.operations import NEMESIS_FUNCTIONS
-from gtcheck.errors import UserError
+from gtcheck.checker import edn
+from gtcheck.checker.edn import Keyword
+from gtcheck.checker.files import detect_format
+from gtcheck.checker.operations import NEMESIS_FUNCTIONS
+from gtcheck.kernel.errors import UserError
 
 __all__ = [
     "import_history", "import_edn", "import_log", "parse_log", "read_edn_ops",
@@ -88,11 +89,6 @@ def _name(value: Any) -> Any:
 
 # --------------------------------------------------------------------------- detection
 
-def detect_format(path: str | os.PathLike) -> str:
-    """``gt``, ``edn`` or ``jepsen-log``, by name and then by content."""
-    from checker.history import _sniff
-
-    return _sniff(str(path))
 
 
 # --------------------------------------------------------------------------- EDN

@@ -10,12 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-READ, WRITE, UPDATE, DELETE, CAS = "read", "write", "update", "delete", "cas"
-FUNCTIONS = (READ, WRITE, UPDATE, DELETE, CAS)
-WRITE_FUNCTIONS = (WRITE, UPDATE, DELETE, CAS)
-OK, FAIL, INFO = "ok", "fail", "info"
-NEMESIS_FUNCTIONS = (
-    "partition", "heal", "region-down", "region-up", "clock-skew", "replication-delay",
+from gtcheck.kernel.vocabulary import (  # noqa: F401  (re-exported for the checker)
+    CAS, DELETE, FAIL, FUNCTIONS, INFO, NEMESIS_FUNCTIONS, OK, READ, UPDATE, WRITE,
+    WRITE_FUNCTIONS,
 )
 
 

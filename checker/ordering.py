@@ -22,7 +22,7 @@ wins (rule 2). What is left to choose, by rule 5, is:
   highest-ranked ok version.
 
 When no V makes convergence hold (or the key has no final reads) there is no cap: info
-writes that were seen go to the top. The resulting :class:`~checker.order.KeyOrder`
+writes that were seen go to the top. The resulting :class:`~gtcheck.checker.order.KeyOrder`
 ranks the ok writes and the info writes that took effect, and names each read's version.
 """
 
@@ -30,11 +30,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from checker.candidates import Candidates, Clock
-from checker.operations import INFO, OK, Header, Operation
-from checker.order import KeyOrder
-from checker.staleness import KeyTimeline
-from gtcheck.errors import UserError
+from gtcheck.checker.candidates import Candidates, Clock
+from gtcheck.checker.operations import INFO, OK, Header, Operation
+from gtcheck.checker.order import KeyOrder
+from gtcheck.checker.staleness import KeyTimeline
+from gtcheck.kernel.errors import UserError
 
 _NO_CAP = object()       # no final version to respect
 _INITIAL = object()      # final version: the initial state (no write took effect)

@@ -12,7 +12,7 @@ from xml.etree import ElementTree as ET
 
 import orjson
 
-from checker.anomalies import PROPERTIES, fmt_dur
+from gtcheck.checker.anomalies import PROPERTIES, fmt_dur
 
 FORMATS = ("text", "json", "junit")
 SHOWN_ANOMALIES = 10

@@ -2,7 +2,7 @@
 
 Integrity is judged earlier (``checker.candidates``); reads that failed it never reach
 this module. Everything here is a pure function of the key's operations, the reads'
-candidates and a :class:`~checker.order.KeyOrder`, whichever path produced the order.
+candidates and a :class:`~gtcheck.checker.order.KeyOrder`, whichever path produced the order.
 
 * **convergence** (rule 6): the key's final reads (invoked at or after
   ``settled_after_ns``) must all return one version — null reads all agree with each
@@ -26,12 +26,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from checker import anomalies as A
-from checker.anomalies import Anomaly, fmt_dur, fmt_time, op_ref, version_ref
-from checker.candidates import Candidates, Clock
-from checker.operations import OK, Header, Operation
-from checker.order import UNKNOWN, KeyOrder
-from checker.staleness import KeyTimeline
+from gtcheck.checker import anomalies as A
+from gtcheck.checker.anomalies import Anomaly, fmt_dur, fmt_time, op_ref, version_ref
+from gtcheck.checker.candidates import Candidates, Clock
+from gtcheck.checker.operations import OK, Header, Operation
+from gtcheck.checker.order import UNKNOWN, KeyOrder
+from gtcheck.checker.staleness import KeyTimeline
 
 INITIAL_REGION = "initial"
 

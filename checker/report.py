@@ -44,8 +44,8 @@ import jinja2
 import orjson
 from markupsafe import Markup
 
-from checker.operations import Header, NemesisEvent, Operation
-from gtcheck.sidecar import truth_path_for
+from gtcheck.checker.operations import Header, NemesisEvent, Operation
+from gtcheck.kernel.sidecar import truth_path_for
 
 # -- limits ---------------------------------------------------------------------
 DEFAULT_OP_BUDGET = 20_000          # operations drawn in full detail
@@ -98,7 +98,7 @@ def write_report(
     ``check_result`` is a ``checker.check.CheckResult``; pass one computed with
     ``keep_reads=True`` so the page can draw per-read staleness and the convergence
     table (without it those parts say what is missing). Returns the path written.
-    Raises ``gtcheck.errors.UserError`` on bad input.
+    Raises ``gtcheck.kernel.errors.UserError`` on bad input.
     """
     started = _time.perf_counter()
     page = build_report(
@@ -124,11 +124,11 @@ def build_report(
     op_budget: int = DEFAULT_OP_BUDGET,
 ) -> dict[str, Any]:
     """Gather the history, the check result and the sidecar; return ``build_page``'s page."""
-    from checker.history import open_history  # imported late: written alongside
+    from gtcheck.checker.history import open_history  # imported late: written alongside
 
     path = Path(history_path)
     if check_result is None:
-        from checker.check import check_history
+        from gtcheck.checker.check import check_history
 
         kwargs: dict[str, Any] = {"staleness_bound_ns": staleness_bound_ns, "keep_reads": True}
         if jobs is not None:
@@ -740,7 +740,7 @@ def _meta_view(header: Header, summary: Mapping[str, Any], history_path: str,
             f"{k} {fmt_value(str(k), v)}" for k, v in timing.items())))
     version = summary.get("gtcheck_version")
     if not version:
-        from gtcheck import __version__ as version
+        from gtcheck.kernel import __version__ as version
     return {
         "rows": rows,
         "mode": header.mode,

@@ -33,13 +33,13 @@ from dataclasses import dataclass, field, fields
 from operator import attrgetter
 from typing import Any, Callable, Iterator
 
-from checker.anomalies import Anomaly
-from checker.candidates import Clock, key_candidates
-from checker.operations import Header, Operation
-from checker.order import UNKNOWN, KeyOrder
-from checker.ordering import has_all_ts, order_key_ts
-from checker.properties import KeyJudgement, ReadRecord, judge_key
-from gtcheck.errors import UserError
+from gtcheck.checker.anomalies import Anomaly
+from gtcheck.checker.candidates import Clock, key_candidates
+from gtcheck.checker.operations import Header, Operation
+from gtcheck.checker.order import UNKNOWN, KeyOrder
+from gtcheck.checker.ordering import has_all_ts, order_key_ts
+from gtcheck.checker.properties import KeyJudgement, ReadRecord, judge_key
+from gtcheck.kernel.errors import UserError
 
 _FIELDS = tuple(f.name for f in fields(Operation))
 _to_tuple = attrgetter(*_FIELDS)
@@ -159,9 +159,9 @@ class ShardResult:
 
 def _solver():
     try:
-        from checker.z3order import infer_order
+        from gtcheck.checker.z3infer import infer_order
     except ModuleNotFoundError as exc:
-        if exc.name in ("checker.z3order", "z3"):
+        if exc.name in ("gtcheck.checker.z3order", "z3"):
             return None
         raise
     return infer_order
@@ -335,7 +335,7 @@ def check_part(path: str, part: int, nparts: int, options: CheckOptions) -> Part
 
 
 def _check_part(path: str, part: int, nparts: int, options: CheckOptions) -> PartResult:
-    from checker.history import open_history
+    from gtcheck.checker.history import open_history
 
     q = _progress_queue
     t0 = time.perf_counter()

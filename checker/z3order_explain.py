@@ -12,9 +12,9 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from checker.operations import OK
+from gtcheck.checker.operations import OK
 
-from checker.z3order import (  # noqa: F401  (private helpers shared with the solver)
+from gtcheck.checker.z3order import (  # noqa: F401  (private helpers shared with the solver)
     _MAX_COMBOS, _Ctx, _Mode, _Res, _Timeout, _ipos, _tc, find_cycle,
 )
 

@@ -1,8 +1,11 @@
 """gtcheck: an executable model of DynamoDB global tables and a consistency checker.
 
-The package ``gtcheck`` holds what both sides share (errors, the command line);
-``model`` produces histories and ``checker`` judges them. Data flows one way:
-scenario -> model -> history -> checker -> verdict -> report.
+``gtcheck.kernel`` holds what every layer shares (format vocabulary, item semantics,
+errors, units); ``gtcheck.model`` produces histories and ``gtcheck.checker`` judges them;
+``gtcheck.cli`` and ``gtcheck.commands`` are the command line, the only layer that imports
+the others. Data flows one way: scenario -> model -> history -> checker -> verdict -> report.
 """
 
-__version__ = "0.1.0"
+from gtcheck.kernel import __version__
+
+__all__ = ["__version__"]

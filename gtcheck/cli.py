@@ -15,7 +15,7 @@ import traceback
 import click
 
 from gtcheck import __version__
-from gtcheck.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, UserError
+from gtcheck.kernel.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, UserError
 
 # name -> "module:attribute"; imported lazily so `gtcheck --help` stays fast and a
 # broken optional part cannot take the whole command down.

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import bisect
 
-from model.faults import FaultPlan
-from model.scenario import Scenario
+from gtcheck.model.faults import FaultPlan
+from gtcheck.model.scenario import Scenario
 
 # Simulated time 0 is this moment on the region clocks (2024-01-01T00:00:00Z), so that
 # stamps look like DynamoDB's microsecond epoch timestamps.

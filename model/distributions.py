@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
-from gtcheck.errors import UserError
-from gtcheck.units import parse_duration
+from gtcheck.kernel.errors import UserError
+from gtcheck.kernel.units import parse_duration
 
 
 class Distribution(Protocol):

@@ -12,7 +12,7 @@ import bisect
 import random
 from dataclasses import dataclass
 
-from model.scenario import Fault, Scenario
+from gtcheck.model.scenario import Fault, Scenario
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ class FaultPlan:
             if kind == "clock-jump":
                 out.append(Fault(kind, at, 0, region, by_ns=rng.randint(-spec.max_clock_jump_ns, spec.max_clock_jump_ns)))
             elif kind == "replication-delay":
-                from model.distributions import Uniform
+                from gtcheck.model.distributions import Uniform
                 out.append(Fault(kind, at, duration, None, "*", region, Uniform(500_000_000, 3_000_000_000)))
             else:
                 out.append(Fault(kind, at, duration, region))

@@ -13,7 +13,7 @@ from typing import IO, Any
 
 import orjson
 
-from gtcheck.errors import UserError
+from gtcheck.kernel.errors import UserError
 
 
 def open_output(path: str | Path | IO[bytes]) -> tuple[IO[bytes], bool]:

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gtcheck.errors import UserError
-from gtcheck.units import parse_duration
-from model.distributions import Distribution, LogNormal, Exponential, Uniform, parse_distribution
+from gtcheck.kernel.errors import UserError
+from gtcheck.kernel.units import parse_duration
+from gtcheck.model.distributions import Distribution, LogNormal, Exponential, Uniform, parse_distribution
 
 DEFAULT_REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2"]
 MIX_KINDS = ("read", "write", "update", "increment", "delete", "cas", "conditional_update",

@@ -22,17 +22,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Callable
 
-from gtcheck import __version__
-from gtcheck.errors import UserError
-from model import spec
-from model.clocks import RegionClocks
-from model.faults import FaultPlan
-from gtcheck.sidecar import truth_path_for
-from model.history_writer import HistoryWriter, JsonLinesWriter
-from model.lww import Version
-from model.scenario import Scenario
-from model.storage import NEVER, InFlight, ItemStore
-from model.workload import KeyChooser, MixChooser, increment_change, new_item, update_change
+from gtcheck.kernel import __version__
+from gtcheck.kernel.errors import UserError
+from gtcheck.model import spec
+from gtcheck.model.clocks import RegionClocks
+from gtcheck.model.faults import FaultPlan
+from gtcheck.kernel.sidecar import truth_path_for
+from gtcheck.model.history_writer import HistoryWriter, JsonLinesWriter
+from gtcheck.model.lww import Version
+from gtcheck.model.scenario import Scenario
+from gtcheck.model.storage import NEVER, InFlight, ItemStore
+from gtcheck.model.workload import KeyChooser, MixChooser, increment_change, new_item, update_change
 
 MAX_REPLICATION_DELAY_NS = 15_000_000_000   # no version takes longer to cross a link
 MAX_COPY_LAG_NS = 1_000_000_000             # nor to reach a region's slowest copy

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from gtcheck.items import apply_change
+from gtcheck.kernel.items import apply_change
 
 Item = dict[str, Any] | None   # None: no such item (never written, or deleted)
 

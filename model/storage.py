@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from model.lww import Version
+from gtcheck.model.lww import Version
 
 NEVER = 1 << 62   # arrival time of a version that will not reach a slot (coalesced)
 DONE = -1         # arrival time of a version already applied at a slot

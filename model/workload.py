@@ -12,7 +12,7 @@ import itertools
 import random
 from typing import Any
 
-from model.scenario import MIX_KINDS, Workload
+from gtcheck.model.scenario import MIX_KINDS, Workload
 
 
 class KeyChooser:

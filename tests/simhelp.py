@@ -8,8 +8,8 @@ from typing import Any
 
 import orjson
 
-from model.scenario import Scenario, load_scenario, scenario_from_dict
-from model.simulator import simulate
+from gtcheck.model.scenario import Scenario, load_scenario, scenario_from_dict
+from gtcheck.model.simulator import simulate
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "histories" / "scenarios"

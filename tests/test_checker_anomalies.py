@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from checker.check import check_history
+from gtcheck.checker.check import check_history
 from gtcheck.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -6,12 +6,12 @@ import importlib.util
 
 import pytest
 
-from checker.candidates import Clock, agrees_with_change, read_candidates
-from gtcheck.items import apply_change
-from checker.check import check_operations, percentile
-from checker.operations import Header, Operation
-from checker.ordering import order_key_ts
-from gtcheck.errors import UserError
+from gtcheck.checker.candidates import Clock, agrees_with_change, read_candidates
+from gtcheck.kernel.items import apply_change
+from gtcheck.checker.check import check_operations, percentile
+from gtcheck.checker.operations import Header, Operation
+from gtcheck.checker.ordering import order_key_ts
+from gtcheck.kernel.errors import UserError
 
 US, EU = "us-east-1", "eu-west-1"
 MS = 1_000_000
@@ -152,7 +152,7 @@ def test_info_write_goes_below_the_final_winner_when_admissible():
     header = hdr(settled_after_ns=50 * MS)
     res = check_operations(header, h.ops, keep_reads=True)
     assert res.summary["valid"] is True
-    from checker.candidates import key_candidates
+    from gtcheck.checker.candidates import key_candidates
     cands, _ = key_candidates(header, h.ops)
     order = order_key_ts(header, h.ops, cands)
     assert order.rank == {w1: 0, i: 1, w3: 2}
@@ -264,8 +264,8 @@ def test_eventual_reads_behind_their_region_are_measured_not_judged():
 
 
 def test_keys_without_ts_are_unknown_without_the_solver(monkeypatch):
-    import checker.shard
-    monkeypatch.setattr(checker.shard, "_solver", lambda: None)
+    import gtcheck.checker.shard
+    monkeypatch.setattr(gtcheck.checker.shard, "_solver", lambda: None)
     h = H()
     h.w(US, {"v": 1}, 0, 1, ts=None)
     h.r(EU, {"v": 1}, 2, 3)
@@ -276,7 +276,7 @@ def test_keys_without_ts_are_unknown_without_the_solver(monkeypatch):
     assert s["staleness"]["valid"] == "unknown"
 
 
-@pytest.mark.skipif(importlib.util.find_spec("checker.z3order") is None,
+@pytest.mark.skipif(importlib.util.find_spec("gtcheck.checker.z3order") is None,
                     reason="the solver path is not available")
 def test_keys_without_ts_go_to_the_solver():
     h = H()

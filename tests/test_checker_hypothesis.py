@@ -9,8 +9,8 @@ import copy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from checker.check import check_history
-from checker.history import write_history
+from gtcheck.checker.check import check_history
+from gtcheck.checker.history import write_history
 
 REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2"]
 KEYS = ["a", "b", "c"]

@@ -11,8 +11,8 @@ import pytest
 from gtcheck.cli import main
 from tests.clihelp import run_cli
 from tests.test_timestamp_free import strip
-from gtcheck.units import parse_duration
-from gtcheck.errors import UserError
+from gtcheck.kernel.units import parse_duration
+from gtcheck.kernel.errors import UserError
 
 ROOT = Path(__file__).resolve().parents[1]
 ANOM = ROOT / "histories" / "anomalies"
@@ -150,7 +150,7 @@ def test_help_has_a_worked_example(capsys):
 
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_progress_bar_does_not_change_the_result(jobs):
-    from checker.check import check_history
+    from gtcheck.checker.check import check_history
     a = check_history(ANOM / "stale-read.jsonl", jobs=jobs, progress=True).summary
     b = check_history(ANOM / "stale-read.jsonl", jobs=jobs).summary
     assert a["staleness"] == b["staleness"] and a["valid"] == b["valid"]

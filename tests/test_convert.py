@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from checker import edn, jepsen_log
-from checker.edn import EdnError, EdnList, Keyword, Symbol, Tagged, kw
-from checker.history import open_history, validate_file, write_history
-from gtcheck.errors import EXIT_BAD_INPUT, UserError
+from gtcheck.checker import edn, jepsen_log
+from gtcheck.checker.edn import EdnError, EdnList, Keyword, Symbol, Tagged, kw
+from gtcheck.checker.history import open_history, validate_file, write_history
+from gtcheck.kernel.errors import EXIT_BAD_INPUT, UserError
 from tests.clihelp import run_cli as run
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from checker.check import check_history
+from gtcheck.checker.check import check_history
 from tests.simhelp import run
 from tests.test_timestamp_free import strip
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from checker.check import check_history
-from checker.faults import annotate, fault_windows
-from checker.operations import NemesisEvent
+from gtcheck.checker.check import check_history
+from gtcheck.checker.faults import annotate, fault_windows
+from gtcheck.checker.operations import NemesisEvent
 from tests.simhelp import run
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -16,7 +16,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from checker.check import check_history
+from gtcheck.checker.check import check_history
 from tests.simhelp import run
 from tests.test_simulator_properties import scenarios
 

@@ -12,11 +12,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from checker.history import (
+from gtcheck.checker.history import (
     MAX_SHOWN_ERRORS, header_to_dict, open_history, validate_file, write_history,
 )
-from checker.operations import Header, NemesisEvent, Operation
-from gtcheck.errors import ManyUserErrors, UserError
+from gtcheck.checker.operations import Header, NemesisEvent, Operation
+from gtcheck.kernel.errors import ManyUserErrors, UserError
 
 REGIONS = ["us-east-1", "eu-west-1"]
 HEADER = {"format": "gt-history", "version": 1, "regions": REGIONS, "mode": "eventual"}

@@ -3,7 +3,7 @@ idempotent, with the absent item as identity), and it picks the larger (ts, orig
 
 from hypothesis import given, strategies as st
 
-from model.lww import Version, merge, wins
+from gtcheck.model.lww import Version, merge, wins
 
 REGIONS = ["ap-southeast-2", "eu-west-1", "us-east-1"]
 

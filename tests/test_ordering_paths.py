@@ -9,9 +9,9 @@ import random
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from checker.ordering import order_key_ts
-from checker import z3order
-from checker.z3order import infer_order
+from gtcheck.checker.ordering import order_key_ts
+from gtcheck.checker import z3order
+from gtcheck.checker.z3infer import infer_order
 from tests.test_z3order import admissible, brute_force, candidates_of, judge, params, random_history, score
 
 

@@ -21,13 +21,13 @@ import markupsafe
 import orjson
 import pytest
 
-from checker.check import check_history
-from checker.history import write_history
-from checker.report import (
+from gtcheck.checker.check import check_history
+from gtcheck.checker.history import write_history
+from gtcheck.checker.report import (
     DEFAULT_OP_BUDGET, MAX_STALENESS_POINTS, build_report, embed_json, render_html, write_report,
 )
-from gtcheck.units import parse_duration
-from gtcheck.errors import UserError
+from gtcheck.kernel.units import parse_duration
+from gtcheck.kernel.errors import UserError
 
 ROOT = Path(__file__).resolve().parents[1]
 ANOMALIES = ROOT / "histories" / "anomalies"
@@ -358,7 +358,7 @@ def test_hostile_history_is_never_markup(tmp_path: Path) -> None:
 def test_100k_operation_report_is_at_most_5_mb(big_history: Path, tmp_path: Path) -> None:
     """The page's budget at work, without the checker's time: a check result shaped like
     the real one (anomalies, every read's staleness) built from the history itself."""
-    from checker.history import open_history
+    from gtcheck.checker.history import open_history
 
     with open_history(big_history) as h:
         ops = list(h.operations())

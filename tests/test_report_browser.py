@@ -25,8 +25,8 @@ from typing import Any
 
 import pytest
 
-from checker.check import check_history
-from checker.report import write_report
+from gtcheck.checker.check import check_history
+from gtcheck.checker.report import write_report
 from tests.test_report import data_of, hostile_history, synthetic_history
 
 CHROMIUM = Path("/usr/bin/chromium")

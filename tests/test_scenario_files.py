@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from checker.history import validate_file
-from model.scenario import load_scenario
-from model.simulator import simulate
+from gtcheck.checker.history import validate_file
+from gtcheck.model.scenario import load_scenario
+from gtcheck.model.simulator import simulate
 
 ROOT = Path(__file__).resolve().parents[1]
 FILES = sorted((ROOT / "histories" / "scenarios").rglob("*.toml"))

@@ -9,8 +9,8 @@ import hashlib
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from model.scenario import scenario_from_dict
-from model.simulator import simulate
+from gtcheck.model.scenario import scenario_from_dict
+from gtcheck.model.simulator import simulate
 from tests.simhelp import run
 
 REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2", "sa-east-1"]
@@ -102,7 +102,7 @@ def test_same_seed_same_bytes(tmp_path, data, seed):
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(scenarios(), st.integers(0, 2**32))
 def test_generated_history_is_valid(tmp_path, data, seed):
-    from checker.history import validate_file
+    from gtcheck.checker.history import validate_file
 
     path = tmp_path / "h.jsonl"
     summary = simulate(scenario_from_dict(data), seed, path, False)
@@ -113,7 +113,7 @@ def test_generated_history_is_valid(tmp_path, data, seed):
 
 def test_different_seeds_differ(tmp_path):
     a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
-    from model.scenario import default_scenario
+    from gtcheck.model.scenario import default_scenario
     simulate(default_scenario(), 1, a, False)
     simulate(default_scenario(), 2, b, False)
     assert a.read_bytes() != b.read_bytes()

@@ -2,8 +2,8 @@
 
 from hypothesis import given, strategies as st
 
-from model import spec
-from model.spec import Request, apply_change, condition_holds, step
+from gtcheck.model import spec
+from gtcheck.model.spec import Request, apply_change, condition_holds, step
 
 
 def test_set_remove_add():

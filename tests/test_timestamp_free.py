@@ -7,7 +7,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from checker.check import check_history
+from gtcheck.checker.check import check_history
 from tests.simhelp import run
 from tests.test_ground_truth import BUG_SCENARIO, BUGS, truth_staleness
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gtcheck.errors import EXIT_BAD_INPUT
+from gtcheck.kernel.errors import EXIT_BAD_INPUT
 from tests.clihelp import run_cli as run
 
 MALFORMED = Path(__file__).parent / "data" / "malformed"

@@ -1,4 +1,4 @@
-"""The ordering solver for keys without timestamps (checker.z3order).
+"""The ordering solver for keys without timestamps (gtcheck.checker.z3order).
 
 Hand-built cases pin each rule; a small LWW simulation (with hidden timestamps) checks on
 random histories that the solver's order is admissible and at least as good, by rule 5, as
@@ -15,10 +15,10 @@ import z3
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from checker import z3order
-from checker.operations import Header, Operation
-from checker.order import DECIDED, UNKNOWN
-from checker.z3order import infer_order
+from gtcheck.checker import z3order
+from gtcheck.checker.operations import Header, Operation
+from gtcheck.checker.order import DECIDED, UNKNOWN
+from gtcheck.checker.z3infer import infer_order
 
 S = 1_000_000_000
 MS = 1_000_000

@@ -7,8 +7,8 @@ import sys
 
 import click
 
-from gtcheck.errors import UserError
-from gtcheck.units import DURATION_FORMS, parse_duration
+from gtcheck.kernel.errors import UserError
+from gtcheck.kernel.units import DURATION_FORMS, parse_duration
 
 EPILOG = """\b
 Example:
@@ -59,8 +59,8 @@ def check(history: str, staleness_bound: str | None, fmt: str, output: str | Non
     """Check HISTORY (a gt-history .jsonl / .jsonl.gz, or a Jepsen history) for integrity,
     convergence, read-after-write and staleness; linearizability arrives with strong mode.
     """
-    from checker.check import check_history, exit_code_for
-    from checker.output import render
+    from gtcheck.checker.check import check_history, exit_code_for
+    from gtcheck.checker.output import render
 
     bound = parse_duration(staleness_bound, where="--staleness-bound") if staleness_bound is not None else None
     if not os.path.exists(history):
@@ -81,7 +81,7 @@ def check(history: str, staleness_bound: str | None, fmt: str, output: str | Non
     else:
         click.echo(text, nl=False)
     if html is not None:
-        from checker.report import write_report
+        from gtcheck.checker.report import write_report
 
         page = write_report(history, html, check_result=result, staleness_bound_ns=bound, jobs=jobs)
         click.echo(f"report: {page}", err=True)

@@ -8,7 +8,7 @@ import sys
 import click
 import orjson
 
-from gtcheck.errors import UserError
+from gtcheck.kernel.errors import UserError
 
 FROM_FORMATS = ("auto", "gt", "edn", "jepsen-log")
 TO_FORMATS = ("auto", "gt", "edn")
@@ -61,13 +61,14 @@ def convert(source: str, target: str, from_: str, to: str, key: str | None,
       gtcheck convert histories/run.jsonl run.edn       # Jepsen independent [key v] values
       gtcheck convert run.edn again.jsonl               # back, header kept
     """
-    from checker import jepsen_log
-    from checker.history import _sniff, header_to_dict, open_history, write_history
+    from gtcheck.checker import jepsen_log
+    from gtcheck.checker.files import detect_format
+    from gtcheck.checker.history import header_to_dict, open_history, write_history
 
     if from_ == "auto":
         if not os.path.exists(source):
             raise UserError("no such file", where=source)
-        from_ = _sniff(source)
+        from_ = detect_format(source)
     if to == "auto":
         to = "edn" if target.lower().endswith((".edn", ".edn.gz")) else "gt"
 

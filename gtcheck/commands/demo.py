@@ -30,13 +30,13 @@ Use `gtcheck check` for a gate whose exit code is the verdict.""")
 @click.option("--jobs", type=int, default=None, help="Worker processes for the check (default: all cores).")
 def demo(seed: int, out_dir: Path, staleness_bound: str, jobs: int | None) -> int:
     """Simulate, check and report on built-in defaults (three regions, isolate, heal)."""
-    from checker.check import check_history
-    from checker.output import render
-    from checker.report import write_report
-    from gtcheck.errors import UserError
-    from gtcheck.units import parse_duration
-    from model.scenario import default_scenario
-    from model.simulator import simulate
+    from gtcheck.checker.check import check_history
+    from gtcheck.checker.output import render
+    from gtcheck.checker.report import write_report
+    from gtcheck.kernel.errors import UserError
+    from gtcheck.kernel.units import parse_duration
+    from gtcheck.model.scenario import default_scenario
+    from gtcheck.model.simulator import simulate
 
     if seed < 0:
         raise UserError(f"--seed must be non-negative, got {seed}")

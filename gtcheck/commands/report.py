@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from gtcheck.errors import UserError
+from gtcheck.kernel.errors import UserError
 
 EPILOG = """\b
 Examples:
@@ -45,8 +45,8 @@ The exit status is 0 once the report is written, whatever the verdict (use
 def report(history: str, output: str | None, staleness_bound: str | None,
            jobs: int | None) -> int:
     """Check HISTORY and write a self-contained HTML report about it."""
-    from checker.report import write_report
-    from gtcheck.units import parse_duration
+    from gtcheck.checker.report import write_report
+    from gtcheck.kernel.units import parse_duration
 
     bound = parse_duration(staleness_bound, where="--staleness-bound") if staleness_bound is not None else None
     if not os.path.exists(history):
@@ -56,7 +56,7 @@ def report(history: str, output: str | None, staleness_bound: str | None,
     if out.exists() and out.is_dir():
         raise UserError(f"-o/--output names a directory: {out}", hint="give a file name")
     started = time.perf_counter()
-    from checker.check import check_history
+    from gtcheck.checker.check import check_history
 
     result = check_history(history, staleness_bound_ns=bound, jobs=jobs, keep_reads=True)
     try:

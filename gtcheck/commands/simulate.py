@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from gtcheck.errors import UserError
+from gtcheck.kernel.errors import UserError
 
 
 def _progress_bar(total_ns: int, enabled: bool):
@@ -47,8 +47,8 @@ always give byte-identical files.""")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a terminal).")
 def simulate(scenario_path: Path | None, seed: int, output: Path, truth: bool, progress: bool | None) -> int:
     """Simulate a global table under a scenario and write the history it produces."""
-    from model.scenario import default_scenario, load_scenario
-    from model.simulator import simulate as run
+    from gtcheck.model.scenario import default_scenario, load_scenario
+    from gtcheck.model.simulator import simulate as run
 
     if seed < 0:
         raise UserError(f"--seed must be non-negative, got {seed}")

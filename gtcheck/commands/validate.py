@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from gtcheck.errors import ManyUserErrors, UserError
+from gtcheck.kernel.errors import ManyUserErrors, UserError
 
 FORMATS = ("auto", "gt", "edn", "jepsen-log")
 
@@ -57,7 +57,7 @@ def validate(files: tuple[str, ...], fmt: str, quiet: bool) -> None:
 
     The format itself is described in docs/history-format.md.
     """
-    from checker.history import validate_file
+    from gtcheck.checker.history import validate_file
 
     failed = 0
     for path in files:

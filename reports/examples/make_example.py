@@ -20,10 +20,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from checker.check import check_history  # noqa: E402
-from checker.report import write_report  # noqa: E402
-from model.scenario import scenario_from_dict  # noqa: E402
-from model.simulator import simulate  # noqa: E402
+from gtcheck.checker.check import check_history  # noqa: E402
+from gtcheck.checker.report import write_report  # noqa: E402
+from gtcheck.model.scenario import scenario_from_dict  # noqa: E402
+from gtcheck.model.simulator import simulate  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 

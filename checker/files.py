@@ -1,0 +1,49 @@
+"""Opening history files and telling their format, for every reader of the checker.
+
+Both the gt-history reader and the Jepsen importers need these; keeping them here, below
+both, lets ``history`` import ``jepsen_log`` without ``jepsen_log`` importing it back.
+"""
+
+from __future__ import annotations
+
+import gzip
+
+from gtcheck.kernel.errors import UserError
+
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+def open_binary(path: str):
+    """Open a history file for reading bytes, decompressing gzip (found by its magic)."""
+    try:
+        fh = open(path, "rb")
+    except FileNotFoundError:
+        raise UserError("no such file", where=str(path),
+                        hint="check the path; histories are usually under histories/") from None
+    except IsADirectoryError:
+        raise UserError("is a directory, not a history file", where=str(path)) from None
+    except OSError as exc:
+        raise UserError(f"cannot read: {exc.strerror or exc}", where=str(path)) from None
+    magic = fh.peek(2)[:2] if hasattr(fh, "peek") else b""
+    if magic == _GZIP_MAGIC:
+        return gzip.GzipFile(fileobj=fh, mode="rb")
+    return fh
+
+
+def detect_format(path: str) -> str:
+    """Guess a file's format: ``gt``, ``edn`` or ``jepsen-log``."""
+    lower = str(path).lower()
+    if lower.endswith((".jsonl", ".jsonl.gz", ".json", ".json.gz")):
+        return "gt"
+    if lower.endswith((".edn", ".edn.gz")):
+        return "edn"
+    with open_binary(path) as fh:
+        head = fh.read(65536)
+    text = head.lstrip(b"\xef\xbb\xbf").lstrip()
+    if text[:1] == b"{":
+        return "gt"
+    if text[:1] in (b"[", b"(", b";", b"#"):
+        return "edn"
+    if b"jepsen.util" in head:
+        return "jepsen-log"
+    return "gt"
