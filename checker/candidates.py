@@ -49,8 +49,9 @@ Candidates = dict[int, list[int | None]]
 class Clock:
     """Rule 1, *certainly before*, on events given as (time, position, process).
 
-    Positions are event indices (the invoke's ``index``, the completion's
-    ``complete_index``), which follow the file order.
+    Positions are file positions (:func:`ipos` of an invocation, :func:`cpos` of a
+    completion): equal times are ordered by the place of the events in the file, never by
+    their ``index`` field, which only has to be unique.
     """
 
     __slots__ = ("delta",)
@@ -58,7 +59,7 @@ class Clock:
     def __init__(self, delta: int = 0):
         self.delta = int(delta or 0)
 
-    def before(self, t1: int, p1: int, proc1: Any, t2: int, p2: int, proc2: Any) -> bool:
+    def before(self, t1: int, p1: float, proc1: Any, t2: int, p2: float, proc2: Any) -> bool:
         if self.delta == 0 or proc1 == proc2:
             return t1 < t2 or (t1 == t2 and p1 < p2)
         return t2 - t1 > self.delta
@@ -67,7 +68,7 @@ class Clock:
         """w completed certainly before r was invoked (False when w never completed)."""
         if w.complete_time is None:
             return False
-        return self.before(w.complete_time, cpos(w), w.process, r.invoke_time, r.index, r.process)
+        return self.before(w.complete_time, cpos(w), w.process, r.invoke_time, ipos(r), r.process)
 
     def invoked_after_complete(self, w: Operation, r: Operation) -> bool:
         """w was invoked certainly after r completed."""
@@ -78,13 +79,24 @@ class Clock:
         if self.delta == 0 or r.process == w.process:
             if t1 != t2:
                 return t1 < t2
-            return (r.complete_index if r.complete_index is not None else r.index) < w.index
+            return cpos(r) < ipos(w)
         return t2 - t1 > self.delta
 
 
-def cpos(op: Operation) -> int:
-    """The position of an operation's completion event (its index, else the invoke's)."""
-    return op.complete_index if op.complete_index is not None else op.index
+def ipos(op: Operation) -> float:
+    """The file position of an operation's invocation (rule 1): its line in the file.
+
+    Operations built by hand (tests, tools) carry no line; their ``index`` stands in.
+    """
+    return op.line if op.line > 0 else op.index
+
+
+def cpos(op: Operation) -> float:
+    """The file position of an operation's completion event (rule 1): its line in the file,
+    just after the invocation when it has none. Operations without lines use indices."""
+    if op.line > 0:
+        return op.complete_line if op.complete_line is not None else op.line + 0.5
+    return op.complete_index if op.complete_index is not None else op.index + 0.5
 
 
 # --------------------------------------------------------------------------- values

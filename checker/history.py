@@ -650,7 +650,7 @@ class HistoryReader:
                         ty, inv_t, t if ty != "info" else None, t, idx,
                         inv.get("consistent") is True,
                         None if no_ts else ts, None if no_ts else origin,
-                        inv_line, extra,
+                        inv_line, extra, line_no,
                     )
                 elif want_events:
                     yield line_no, ev

@@ -61,6 +61,7 @@ class Operation:
     origin: str | None = None
     line: int = 0                   # 1-based line of the invocation in the file
     extra: dict[str, Any] | None = None  # free event fields kept as read (txn, condition, ...)
+    complete_line: int | None = None  # 1-based line of the completion event, if any (rule 1)
 
     @property
     def is_write(self) -> bool:

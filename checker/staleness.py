@@ -27,7 +27,7 @@ from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from typing import Any, NamedTuple
 
-from gtcheck.checker.candidates import Clock
+from gtcheck.checker.candidates import Clock, cpos, ipos
 from gtcheck.checker.operations import OK, Operation
 from gtcheck.checker.order import KeyOrder
 
@@ -77,7 +77,7 @@ class KeyTimeline:
             w = ops_by_index.get(idx)
             if w is None or w.outcome != OK or w.complete_time is None:
                 continue
-            ck = (w.complete_time, w.complete_index if w.complete_index is not None else w.index)
+            ck = (w.complete_time, cpos(w))
             item = (rk, ck, w)
             everything.append(item)
             per_region[w.region].append(item)
@@ -108,7 +108,7 @@ class KeyTimeline:
         if j < len(chain.ranks):
             ck = chain.keys[j]
             if self.delta == 0:
-                if ck < (it, read.index):
+                if ck < (it, ipos(read)):
                     return Superseding(chain.writes[j], it - ck[0])
             elif it - ck[0] > self.delta:
                 return Superseding(chain.writes[j], it - ck[0])
@@ -125,7 +125,7 @@ class KeyTimeline:
             return None
         times = self._ptimes[read.process]
         j = bisect_left(times, read.invoke_time - self.delta)
-        ikey = (read.invoke_time, read.index)
+        ikey = (read.invoke_time, ipos(read))
         for ck, rk, w in lst[j:]:
             if ck >= ikey:
                 break

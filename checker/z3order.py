@@ -51,7 +51,7 @@ from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from gtcheck.checker.candidates import Clock
+from gtcheck.checker.candidates import Clock, cpos, ipos
 from gtcheck.checker.operations import FAIL, OK, Header, Operation
 from gtcheck.checker.order import DECIDED, UNKNOWN, KeyOrder
 
@@ -75,12 +75,8 @@ class _Unavailable(_Timeout):
     """The key needs z3 and z3-solver is not installed: the key is unknown, not an error."""
 
 
-def _ipos(op: Operation) -> float:
-    return op.index
-
-
-def _cpos(op: Operation) -> float:
-    return op.complete_index if op.complete_index is not None else op.index + 0.5
+_ipos = ipos      # rule 1: file positions (the line), never the ``index`` field
+_cpos = cpos
 
 
 def _tc(op: Operation) -> int:

@@ -100,7 +100,7 @@ def test_pairs_operations_with_their_completions(hist):
     w, r, c, u, d, pending = ops
     assert w == Operation(0, 3, "us-east-1", "write", "user#7", {"name": "a", "v": 17},
                           {"name": "a", "v": 17}, "ok", 1200, 3400, 3400, 1, False, 1700,
-                          "eu-west-1", 2, None)
+                          "eu-west-1", 2, None, 3)
     assert w.conflict_key == (1700, "eu-west-1")
     assert (r.f, r.region, r.consistent, r.value, r.outcome) == (
         "read", "eu-west-1", True, {"name": "a", "v": 17}, "ok")
