@@ -1,16 +1,17 @@
 """The fault plan (the nemesis): which links are cut, which regions are down, when.
 
-Explicit faults come from the scenario; random ones are drawn from their own seeded
-stream before the run, so the whole plan is known up front and replication can compute
-when a version crosses a link (queued while the link is cut, retried at heal) without
-simulating every retry.
+Explicit faults come from the scenario; random ones are chosen before the run (by the
+``Choices``: the timed simulator draws them from their own seeded stream), so the whole
+plan is known up front and replication can compute when a version crosses a link (queued
+while the link is cut, retried at heal) without simulating every retry. Everything here
+is a pure function of the plan: the effects of faults on links, regions and delays.
 """
 
 from __future__ import annotations
 
 import bisect
-import random
 from dataclasses import dataclass
+from typing import Any
 
 from gtcheck.model.scenario import Fault, Scenario
 
@@ -21,13 +22,13 @@ class NemesisRecord:
 
     time: int
     f: str
-    value: dict
+    value: dict[str, Any]
 
 
 class FaultPlan:
-    def __init__(self, scenario: Scenario, rng: random.Random):
+    def __init__(self, scenario: Scenario, random_faults: list[Fault]):
         self.regions = scenario.regions
-        faults = list(scenario.faults) + self._random(scenario, rng)
+        faults = list(scenario.faults) + random_faults
         faults.sort(key=lambda f: (f.at_ns, f.kind, f.region or ""))
         self.faults = faults
         # per region: sorted, merged windows [start, end) where its links are cut, and
@@ -43,25 +44,6 @@ class FaultPlan:
         self.any_cut = any(self.cut.values())
         ends = [f.end_ns for f in faults]
         self.healed_at = max(ends, default=0)
-
-    @staticmethod
-    def _random(scenario: Scenario, rng: random.Random) -> list[Fault]:
-        spec = scenario.random_faults
-        out = []
-        horizon = scenario.workload.duration_ns
-        for _ in range(spec.count):
-            kind = rng.choice(spec.kinds)
-            region = rng.choice(scenario.regions)
-            duration = rng.randint(spec.min_duration_ns, spec.max_duration_ns)
-            at = rng.randint(0, max(0, horizon - duration))
-            if kind == "clock-jump":
-                out.append(Fault(kind, at, 0, region, by_ns=rng.randint(-spec.max_clock_jump_ns, spec.max_clock_jump_ns)))
-            elif kind == "replication-delay":
-                from gtcheck.model.distributions import Uniform
-                out.append(Fault(kind, at, duration, None, "*", region, Uniform(500_000_000, 3_000_000_000)))
-            else:
-                out.append(Fault(kind, at, duration, region))
-        return out
 
     @staticmethod
     def _merge(windows: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -111,11 +93,13 @@ class FaultPlan:
                 best = starts[i]
         return best
 
-    def extra_delay(self, source: str, target: str, t: int, rng: random.Random) -> int:
+    def extra_delay(self, source: str, target: str, t: int, choices: Any) -> int:
+        """The extra delay of a version sent at ``t``: one draw (``choices``) per
+        replication-delay fault active on the link then."""
         extra = 0
         for f in self.delays:
             if f.at_ns <= t < f.end_ns and f.source in ("*", source) and f.target in ("*", target):
-                extra += f.extra.sample(rng)
+                extra += choices.fault_extra_delay(f)
         return extra
 
     def nemesis_records(self) -> list[NemesisRecord]:

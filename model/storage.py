@@ -3,8 +3,8 @@
 Each (region, copy) slot holds the version it has applied. A new version is recorded
 once with its arrival time at every slot (computed when it is written: the fault plan
 is known up front) and applied lazily, when the item is next touched, in arrival order:
-a version is applied only if it wins against what the slot holds (last writer wins), so
-the slot always holds the LWW join of everything that has reached it. When a version
+a version is applied by ``lww.merge`` (last writer wins), so the slot always holds the
+LWW join of everything that has reached it. When a version
 has reached every slot (or will never reach some, having been coalesced away) its
 ground-truth record is complete and is handed to the writer.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from gtcheck.model.lww import Version
+from gtcheck.model.lww import Version, merge
 
 NEVER = 1 << 62   # arrival time of a version that will not reach a slot (coalesced)
 DONE = -1         # arrival time of a version already applied at a slot
@@ -65,16 +65,13 @@ class ItemStore:
                 continue
             arrival = entry.arrival
             v = entry.version
-            key = (v[0], v[1], v[2])
             due = NEVER
             for s, a in enumerate(arrival):
                 if a > now:
                     if a < due:
                         due = a
                 elif a >= 0:
-                    cur = slots[s]
-                    if cur is None or key > (cur[0], cur[1], cur[2]):
-                        slots[s] = v
+                    slots[s] = merge(slots[s], v)    # last writer wins: the one rule
                     if s % copies == 0:
                         entry.applied[s // copies] = a
                     arrival[s] = DONE

@@ -1,0 +1,140 @@
+"""Every nondeterministic decision of the model, behind one interface.
+
+The transition rules (``model/rules.py``) never draw a random number: whenever the model
+could go more than one way they ask a ``Choices`` object. The timed simulator's
+``SeededChoices`` answers from three ``random.Random`` streams (workload, network, faults)
+seeded by the one ``--seed``, in a fixed order, so one scenario and one seed give one
+history; a search or an explorer answers with its own (or, in the step interface, turns
+each decision into an enabled action).
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any, Callable, Protocol
+
+from gtcheck.model.distributions import Distribution
+from gtcheck.model.scenario import Fault, Scenario
+from gtcheck.model.workload import KeyChooser, MixChooser, increment_change, new_item, update_change
+
+MAX_REPLICATION_DELAY_NS = 15_000_000_000   # no version takes longer to cross a link
+MAX_COPY_LAG_NS = 1_000_000_000             # nor to reach a region's slowest copy
+
+
+class Choices(Protocol):
+    """The decisions the rules leave open. Durations are nanoseconds."""
+
+    # faults, drawn once before the run
+    def random_faults(self, scenario: Scenario) -> list[Fault]: ...
+    # the network
+    def replication_delay(self, source: str, target: str) -> int: ...
+    def fault_extra_delay(self, fault: Fault) -> int: ...
+    def copy_lag(self) -> int: ...
+    def coalesce(self, probability: float) -> bool: ...
+    # requests
+    def request_latency(self) -> int: ...
+    def eventual_copy(self, copies: int) -> int: ...
+    def reached_storage(self) -> bool: ...
+    def ttl_sweep_lag(self, lag: Distribution) -> int: ...
+    # which client acts next, and what it asks
+    def first_request(self, think_mean: float) -> int: ...
+    def think_time(self, think_mean: float) -> int: ...
+    def request_kind(self, mix: MixChooser) -> str: ...
+    def key(self, keys: KeyChooser) -> str: ...
+    def strong_read(self, share: float) -> bool: ...
+    def new_item(self, rev: int) -> dict[str, Any]: ...
+    def carries_ttl(self, share: float) -> bool: ...
+    def update_change(self, rev: int, increment: bool) -> dict[str, Any]: ...
+    def transaction_condition(self) -> bool: ...
+
+
+def draw_random_faults(scenario: Scenario, rng: random.Random) -> list[Fault]:
+    """The scenario's ``[random_faults]``, drawn from ``rng`` (the faults stream)."""
+    from gtcheck.model.distributions import Uniform
+
+    spec = scenario.random_faults
+    out = []
+    horizon = scenario.workload.duration_ns
+    for _ in range(spec.count):
+        kind = rng.choice(spec.kinds)
+        region = rng.choice(scenario.regions)
+        duration = rng.randint(spec.min_duration_ns, spec.max_duration_ns)
+        at = rng.randint(0, max(0, horizon - duration))
+        if kind == "clock-jump":
+            out.append(Fault(kind, at, 0, region, by_ns=rng.randint(-spec.max_clock_jump_ns, spec.max_clock_jump_ns)))
+        elif kind == "replication-delay":
+            out.append(Fault(kind, at, duration, None, "*", region, Uniform(500_000_000, 3_000_000_000)))
+        else:
+            out.append(Fault(kind, at, duration, region))
+    return out
+
+
+class SeededChoices:
+    """The timed simulator's choices: three seeded streams, drawn in the order the
+    simulator asks (which is what makes a run reproducible byte for byte)."""
+
+    def __init__(self, scenario: Scenario, seed: int):
+        self.workload = random.Random(f"gtcheck/{seed}/workload")
+        self.network = random.Random(f"gtcheck/{seed}/network")
+        self.faults = random.Random(f"gtcheck/{seed}/faults")
+        self._lag: Callable[[], int] = scenario.copy_lag.sampler(self.network)
+        self._latency: Callable[[], int] = scenario.request_latency.sampler(self.workload)
+        regions = scenario.regions
+        self._delay: dict[tuple[str, str], Callable[[], int]] = {
+            (a, b): scenario.delay(a, b).sampler(self.network) for a in regions for b in regions if a != b}
+
+    def random_faults(self, scenario: Scenario) -> list[Fault]:
+        return draw_random_faults(scenario, self.faults)
+
+    def replication_delay(self, source: str, target: str) -> int:
+        return self._delay[(source, target)]()
+
+    def fault_extra_delay(self, fault: Fault) -> int:
+        extra = fault.extra
+        return 0 if extra is None else extra.sample(self.network)
+
+    def copy_lag(self) -> int:
+        d = self._lag()
+        return d if d < MAX_COPY_LAG_NS else MAX_COPY_LAG_NS
+
+    def coalesce(self, probability: float) -> bool:
+        return self.network.random() < probability
+
+    def request_latency(self) -> int:
+        return self._latency()
+
+    def eventual_copy(self, copies: int) -> int:
+        return int(self.workload.random() * copies)
+
+    def reached_storage(self) -> bool:
+        return self.workload.random() < 0.5
+
+    def ttl_sweep_lag(self, lag: Distribution) -> int:
+        return lag.sample(self.workload)
+
+    def first_request(self, think_mean: float) -> int:
+        return int(self.workload.random() * think_mean)
+
+    def think_time(self, think_mean: float) -> int:
+        return int(self.workload.expovariate(1.0) * think_mean)
+
+    def request_kind(self, mix: MixChooser) -> str:
+        return mix.pick(self.workload)
+
+    def key(self, keys: KeyChooser) -> str:
+        return keys.pick(self.workload)
+
+    def strong_read(self, share: float) -> bool:
+        return self.workload.random() < share
+
+    def new_item(self, rev: int) -> dict[str, Any]:
+        return new_item(rev, self.workload)
+
+    def carries_ttl(self, share: float) -> bool:
+        return self.workload.random() < share
+
+    def update_change(self, rev: int, increment: bool) -> dict[str, Any]:
+        return increment_change(rev) if increment else update_change(rev, self.workload)
+
+    def transaction_condition(self) -> bool:
+        return self.workload.random() < 0.3
