@@ -9,9 +9,10 @@ For every ``ok`` read of a key this module lists the versions the read may have 
   A ``write`` produces its item, a ``cas`` its new value, an ``ok`` update its post-image.
   The post-image of an ``info`` update (or an ``ok`` update whose post-image is missing)
   is unknown (rule 8: the change applied to some version): such an update is a candidate
-  for a read whose value *agrees with the change*: every ``set`` attribute present with
-  the value set, every ``remove``d attribute absent, every ``add`` attribute present (a
-  number for a numeric add, a list holding the added elements for a list add).
+  for a read whose value is its change applied to *a version of the key* (the initial
+  state, a value some ok/info write, cas or update produced, or in turn the possible
+  post-image of another such update); a value that merely agrees with the change but has,
+  say, an attribute no version has, is a phantom read (see :class:`_Versions`).
 
 When the header gives a non-null ``initial`` value (register histories), a read of that
 value may also have seen the initial state.
@@ -38,7 +39,7 @@ import orjson
 
 from gtcheck.checker import anomalies as A
 from gtcheck.checker.anomalies import Anomaly, fmt_time, op_ref
-from gtcheck.kernel.items import is_number
+from gtcheck.kernel.items import apply_change, is_number
 from gtcheck.checker.operations import CAS, DELETE, FAIL, OK, READ, UPDATE, WRITE, Header, Operation
 from gtcheck.kernel.errors import UserError
 
@@ -136,6 +137,11 @@ def produced_value(op: Operation) -> tuple[bool, Any]:
     raise ValueError(f"not a write: {op.f}")
 
 
+def op_value(op: Operation) -> Any:
+    """The value a write-like operation with a known post-image produces."""
+    return produced_value(op)[1]
+
+
 def agrees_with_change(value: Any, change: dict) -> bool:
     """True when ``value`` could be ``change`` applied to some version (see module doc)."""
     if not isinstance(value, dict) or not isinstance(change, dict):
@@ -159,14 +165,196 @@ def agrees_with_change(value: Any, change: dict) -> bool:
     return True
 
 
+# --------------------------------------------------------------------------- rule 8
+_ABSENT = object()       # an attribute the item does not have
+_SEARCH_BUDGET = 4000    # inverse steps per (read value, update); past it the value is accepted
+_MAX_CHAIN = 64          # unknown post-images chained below the read one; past it, accepted
+
+
+def _without(value: dict, wild: frozenset) -> bytes:
+    return canon({k: v for k, v in value.items() if k not in wild} if wild else value)
+
+
+_NONNUM, _NONLIST = "nonnum", "nonlist"   # wildcards: absent, or anything but a number / list
+
+
+def _fits(v: Any, kind: str) -> bool:
+    if v is _ABSENT:
+        return True
+    return not is_number(v) if kind == _NONNUM else not isinstance(v, list)
+
+
+# A set of items is described by (value, wild, cons): the items equal to ``value`` outside
+# the attributes ``wild``, with anything on them except that each (attribute, kind) of
+# ``cons`` (a wild attribute) is absent or not a number (``nonnum``) / not a list
+# (``nonlist``).
+Pattern = tuple[dict, frozenset, tuple]
+
+
+def _preimages(value: dict, wild: frozenset, cons: tuple, change: dict) -> list[Pattern]:
+    """Rule 8 backwards: the items X with ``apply_change(X, change)`` in the set described by
+    ``(value, wild, cons)``, as a list of such descriptions; empty when the change cannot
+    have produced any of them.
+
+    Exact for ``set``, ``remove``, list ``add`` and integer ``add``; a float ``add`` makes
+    the attribute's earlier value a wildcard, as does a constrained wildcard that the change
+    touches: both only ever accept more."""
+    sets = change.get("set") or {}
+    removes = change.get("remove") or ()
+    adds = change.get("add") or {}
+    if not (isinstance(sets, dict) and isinstance(adds, dict)):
+        return []
+    overwritten = set(sets) | set(removes)
+    fixed = apply_change({}, {"set": sets, "remove": list(removes),
+                              "add": {k: v for k, v in adds.items() if k in overwritten}})
+    touched = overwritten | set(adds)
+    cons_of = dict(cons)
+    # what the change fixes, whatever X was
+    for k in overwritten:
+        want = fixed.get(k, _ABSENT)
+        if k in wild:
+            if k in cons_of and not _fits(want, cons_of[k]):
+                return []
+            continue
+        got = value.get(k, _ABSENT)
+        if (want is _ABSENT) != (got is _ABSENT) or \
+                (want is not _ABSENT and canon(want) != canon(got)):
+            return []
+    base = {k: v for k, v in value.items() if k not in touched}
+    new_wild = set(wild) | overwritten
+    new_cons = {k: c for k, c in cons_of.items() if k not in touched}
+    options: list[list[tuple[str, Any]]] = [[]]      # per branch: pinned attributes of X
+    for k, a in adds.items():
+        if k in overwritten or k in wild:
+            new_wild.add(k)
+            continue
+        got = value.get(k, _ABSENT)
+        if is_number(a):
+            if got is _ABSENT or not is_number(got):
+                return []                  # a numeric add always leaves a number
+            if type(a) is int and type(got) is int:
+                branch = [(k, got - a)]
+                if got == a:               # also from no number at all (counts as 0)
+                    options = [o + br for o in options for br in ([(k, 0)], [(k, _NONNUM)])]
+                    continue
+                options = [o + branch for o in options]
+            else:
+                new_wild.add(k)            # a float sum: the earlier value is not pinned
+        elif isinstance(a, list):
+            if not isinstance(got, list):
+                return []
+            branches: list[tuple[str, Any]] = []
+            for p in range(len(got) + 1):
+                prefix = list(got[:p])
+                grown = list(prefix)
+                grown.extend(x for x in a if x not in grown)
+                if canon(grown) == canon(got):
+                    branches.append((k, prefix))
+                    if p == 0:             # also from no list at all
+                        branches.append((k, _NONLIST))
+            if not branches:
+                return []
+            options = [o + [b] for o in options for b in branches]
+        else:                              # apply_change ignores such an add
+            if got is not _ABSENT:
+                base[k] = got
+    out = []
+    for o in options:
+        x = dict(base)
+        w = set(new_wild)
+        c = dict(new_cons)
+        for k, v in o:
+            if v is _NONNUM or v is _NONLIST:
+                w.add(k)
+                c[k] = v
+            else:
+                x[k] = v
+        out.append((x, frozenset(w), tuple(sorted(c.items()))))
+    return out
+
+
+class _Versions:
+    """Rule 8: the versions an unknown update may have been applied to, and the check that a
+    read value is the change of an update applied to one of them.
+
+    The versions of a key are its initial state (no item, or the header's ``initial``), the
+    values of its ok and info writes, cas and ok updates (a delete leaves no item), and,
+    in turn, the possible post-images of its other ok/info updates whose post-image is
+    unknown (each applied at most once along a chain)."""
+
+    def __init__(self, known: Iterable[Any], unknown: list[Operation]):
+        self.bases: list[dict] = []
+        seen: set[bytes] = set()
+        for v in known:
+            b = v if isinstance(v, dict) else {}      # apply_change: no item counts as {}
+            c = canon(b)
+            if c not in seen:
+                seen.add(c)
+                self.bases.append(b)
+        self.unknown = [u for u in unknown if u.outcome != FAIL]
+        self._index: dict[frozenset, dict[bytes, list[dict]]] = {}
+        self._memo: dict[tuple[int, bytes], bool] = {}
+
+    def _matches_base(self, value: dict, wild: frozenset, cons: tuple) -> bool:
+        idx = self._index.get(wild)
+        if idx is None:
+            idx = self._index[wild] = defaultdict(list)
+            for b in self.bases:
+                idx[_without(b, wild)].append(b)
+        bucket = idx.get(_without(value, wild))
+        if not bucket:
+            return False
+        if not cons:
+            return True
+        return any(all(_fits(b.get(k, _ABSENT), kind) for k, kind in cons) for b in bucket)
+
+    def produced(self, u: Operation, value: Any, cv: bytes) -> bool:
+        """Could update ``u`` (post-image unknown) have produced ``value``?"""
+        if not isinstance(value, dict):
+            return False
+        memo_key = (u.index, cv)
+        hit = self._memo.get(memo_key)
+        if hit is not None:
+            return hit
+        budget = [_SEARCH_BUDGET]
+        others = tuple(o for o in self.unknown if o.index != u.index)
+
+        def reach(pat: Pattern, avail: tuple) -> bool:
+            if self._matches_base(*pat):
+                return True
+            if len(others) - len(avail) >= _MAX_CHAIN:
+                raise _Exhausted
+            for i, o in enumerate(avail):
+                for pre in _preimages(*pat, produced_value(o)[1]):
+                    budget[0] -= 1
+                    if budget[0] <= 0:
+                        raise _Exhausted
+                    if reach(pre, avail[:i] + avail[i + 1:]):
+                        return True
+            return False
+
+        try:
+            ok = any(reach(pre, others)
+                     for pre in _preimages(value, frozenset(), (), produced_value(u)[1]))
+        except _Exhausted:
+            ok = True           # too many chains to rule out: never a false phantom-read
+        self._memo[memo_key] = ok
+        return ok
+
+
+class _Exhausted(Exception):
+    pass
+
+
 # --------------------------------------------------------------------------- rule 3
 class _ChangeIndex:
     """Updates with an unknown post-image, indexed by their first ``set`` attribute."""
 
-    def __init__(self, updates: Iterable[Operation]):
+    def __init__(self, updates: Iterable[Operation], versions: _Versions | None = None):
         self.by_attr: dict[tuple[str, bytes], list[Operation]] = defaultdict(list)
         self.rest: list[Operation] = []
         self.any = False
+        self.versions = versions
         for u in updates:
             self.any = True
             change = produced_value(u)[1]
@@ -177,7 +365,7 @@ class _ChangeIndex:
             else:
                 self.rest.append(u)
 
-    def matching(self, value: Any) -> list[Operation]:
+    def matching(self, value: Any, cv: bytes | None = None) -> list[Operation]:
         if not self.any or not isinstance(value, dict):
             return []
         found: list[Operation] = []
@@ -187,6 +375,9 @@ class _ChangeIndex:
                 if bucket:
                     found.extend(u for u in bucket if agrees_with_change(value, produced_value(u)[1]))
         found.extend(u for u in self.rest if agrees_with_change(value, produced_value(u)[1]))
+        if found and self.versions is not None:
+            cv = canon(value) if cv is None else cv
+            found = [u for u in found if self.versions.produced(u, value, cv)]
         return found
 
 
@@ -232,7 +423,14 @@ def key_candidates(header: Header, ops: list[Operation], clock: Clock | None = N
                     hint="make every written value unique per key, e.g. with a counter attribute")
             ok_values[c] = op
         exact[c].append(op)
-    changes = _ChangeIndex(unknown)
+    versions = None
+    if unknown:
+        known: list[Any] = [header.initial]
+        if nulls:
+            known.append(None)
+        known.extend(op_value(o) for lst in exact.values() for o in lst if o.outcome != FAIL)
+        versions = _Versions(known, unknown)
+    changes = _ChangeIndex(unknown, versions)
 
     cands: Candidates = {}
     found: list[Anomaly] = []
@@ -248,7 +446,7 @@ def key_candidates(header: Header, ops: list[Operation], clock: Clock | None = N
         cv = canon(v)
         producers = exact.get(cv, ())
         if changes.any:
-            producers = list(producers) + changes.matching(v)
+            producers = list(producers) + changes.matching(v, cv)
         if len(producers) == 1 and initial is None:  # the common case: one ok write
             w = producers[0]
             if w.outcome != FAIL and not after(w, r):

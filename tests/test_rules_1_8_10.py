@@ -74,3 +74,68 @@ def test_rule1_read_invoked_on_a_later_line_than_a_tied_completion_only(tmp_path
     ev[3]["index"], ev[4]["index"] = 5, 4
     s = check_history(_write(tmp_path, ev), jobs=1).summary
     assert s["read_after_write"]["valid"] is True, _names(s)
+
+
+# --------------------------------------------------------------------------- rule 8
+def _rule8_history(reads: list[dict], updates: list[dict], first=None) -> list[dict]:
+    """A write of ``first`` (default {"v": 1, "n": 5, "l": [1]}), info updates with the
+    given changes (all in flight until the end: their post-images are unknown), then eventual
+    reads of the given values."""
+    ev, i, t = [], 0, 0
+    first = {"v": 1, "n": 5, "l": [1]} if first is None else first
+    ev += [_ev(0, "invoke", 1, "write", 0, value=first),
+           _ev(1, "ok", 1, "write", MS, value=first, ts=1)]
+    i, t = 2, 2 * MS
+    for n, change in enumerate(updates):
+        ev += [_ev(i, "invoke", 10 + n, "update", t, value=change),
+               _ev(i + 1, "info", 10 + n, "update", t + MS)]
+        i, t = i + 2, t + 2 * MS
+    for value in reads:
+        ev += [_ev(i, "invoke", 2, "read", t, region="eu-west-1"),
+               _ev(i + 1, "ok", 2, "read", t + MS, region="eu-west-1", value=value)]
+        i, t = i + 2, t + 2 * MS
+    return ev
+
+
+def _read_verdicts(tmp_path, reads, updates, first=None) -> list[str]:
+    """For each read (in order): "ok" when it passed integrity, else the anomaly's name."""
+    s = check_history(_write(tmp_path, _rule8_history(reads, updates, first)), jobs=1).summary
+    failed = {a["ops"][0]: a["name"] for a in s["integrity"]["anomalies"]}
+    first_read = 2 + 2 * len(updates)
+    return [failed.get(first_read + 2 * n, "ok") for n in range(len(reads))]
+
+
+def test_rule8_an_attribute_no_version_has_is_a_phantom_read(tmp_path):
+    # agrees with the change (a = 5) but "zz" is in no version: no version + change gives it
+    assert _read_verdicts(tmp_path, [{"v": 1, "n": 5, "l": [1], "a": 5},
+                                     {"v": 1, "n": 5, "l": [1], "a": 5, "zz": 9},
+                                     {"v": 2, "n": 5, "l": [1], "a": 5},
+                                     {"a": 5}],
+                          [{"set": {"a": 5}}]) == ["ok", "phantom-read", "phantom-read", "ok"]
+
+
+def test_rule8_remove_and_numeric_add(tmp_path):
+    assert _read_verdicts(tmp_path, [{"v": 1, "n": 7},
+                                     {"v": 1, "n": 8},
+                                     {"v": 1, "l": [1], "n": 7},
+                                     {"n": 2}],
+                          [{"remove": ["l"], "add": {"n": 2}}]) == [
+        "ok", "phantom-read", "phantom-read", "ok"]
+
+
+def test_rule8_list_add(tmp_path):
+    assert _read_verdicts(tmp_path, [{"v": 1, "n": 5, "l": [1, 3]},
+                                     {"v": 1, "n": 5, "l": [2, 3]},
+                                     {"v": 1, "n": 5, "l": [3]},
+                                     {"l": [3]}],
+                          [{"add": {"l": [3]}}]) == ["ok", "phantom-read", "phantom-read", "ok"]
+
+
+def test_rule8_chains_of_unknown_post_images(tmp_path):
+    """An unknown post-image is itself a version another info update may apply to."""
+    assert _read_verdicts(tmp_path, [{"v": 1, "n": 5, "l": [1], "a": 1, "b": 2},
+                                     {"v": 1, "n": 5, "l": [1], "b": 2},
+                                     {"a": 1, "b": 2},
+                                     {"v": 1, "n": 5, "l": [1], "a": 1, "b": 2, "c": 3}],
+                          [{"set": {"a": 1}}, {"set": {"b": 2}}]) == [
+        "ok", "ok", "ok", "phantom-read"]
