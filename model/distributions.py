@@ -14,7 +14,22 @@ from pathlib import Path
 from typing import Any, Callable, Protocol
 
 from gtcheck.kernel.errors import UserError
-from gtcheck.kernel.units import parse_duration
+from gtcheck.kernel.units import check_number, parse_duration
+
+# Limits of what a scenario may ask for (docs/scenarios.md, "Limits").
+MAX_SCENARIO_DURATION_NS = 7 * 24 * 3600 * 1_000_000_000  # any duration in a scenario: a week
+MAX_SIGMA = 10.0                         # lognormal: e^(10 x 8 sigma) is already absurd
+MAX_SAMPLE_FILE_BYTES = 64 * 1024 * 1024  # an empirical delay file
+MAX_SAMPLES = 1_000_000
+
+
+def scenario_duration(value: Any, where: str) -> int:
+    """A duration field of a scenario: parsed exactly, at most a week (refused beyond)."""
+    ns = parse_duration(value, where=where)
+    if ns > MAX_SCENARIO_DURATION_NS:
+        raise UserError(f"{value!r} is longer than a scenario allows (7 days)", where=where,
+                        hint="durations in a scenario are at most 168h")
+    return ns
 
 
 class Distribution(Protocol):
@@ -113,13 +128,13 @@ class Empirical:
 def _dur(spec: dict[str, Any], name: str, where: str) -> int:
     if name not in spec:
         raise UserError(f"missing field {name!r}", where=where)
-    return parse_duration(spec[name], where=f"{where}.{name}")
+    return scenario_duration(spec[name], f"{where}.{name}")
 
 
 def parse_distribution(spec: Any, where: str, base_dir: Path | None = None) -> Distribution:
     """Build a distribution from its scenario table; errors name the field."""
     if isinstance(spec, (str, int)) and not isinstance(spec, bool):
-        return Constant(parse_duration(spec, where=where))
+        return Constant(scenario_duration(spec, where))
     if not isinstance(spec, dict):
         raise UserError(f"expected a duration or a table with 'dist', got {spec!r}", where=where)
     kind = spec.get("dist")
@@ -130,7 +145,7 @@ def parse_distribution(spec: Any, where: str, base_dir: Path | None = None) -> D
         "lognormal": {"dist", "median", "sigma", "max"},
         "empirical": {"dist", "file"},
     }
-    if kind not in allowed:
+    if not isinstance(kind, str) or kind not in allowed:
         raise UserError(f"unknown distribution {kind!r}", where=f"{where}.dist",
                         hint="use one of: " + ", ".join(allowed))
     extra = set(spec) - allowed[kind]
@@ -146,25 +161,46 @@ def parse_distribution(spec: Any, where: str, base_dir: Path | None = None) -> D
         return Uniform(low, high)
     if kind == "exponential":
         mean = _dur(spec, "mean", where)
-        return Exponential(mean, parse_duration(spec.get("min", 0), where=f"{where}.min"))
+        return Exponential(mean, scenario_duration(spec.get("min", 0), f"{where}.min"))
     if kind == "lognormal":
-        sigma = spec.get("sigma", 0.5)
-        if not isinstance(sigma, (int, float)) or isinstance(sigma, bool) or sigma < 0:
-            raise UserError(f"'sigma' must be a non-negative number, got {sigma!r}", where=f"{where}.sigma")
-        maximum = parse_duration(spec["max"], where=f"{where}.max") if "max" in spec else None
+        sigma = check_number(spec.get("sigma", 0.5), f"{where}.sigma", low=0.0, high=MAX_SIGMA)
+        maximum = scenario_duration(spec["max"], f"{where}.max") if "max" in spec else None
         return LogNormal(_dur(spec, "median", where), float(sigma), maximum)
-    path = Path(str(spec.get("file", "")))
+    return _empirical(spec, where, base_dir)
+
+
+def _empirical(spec: dict[str, Any], where: str, base_dir: Path | None) -> "Empirical":
+    """Read an empirical delay file, bounded: a file that never ends (``/dev/zero``), is
+    too large, or is not UTF-8 text is refused with the field and the file named."""
+    name = spec.get("file")
+    if not isinstance(name, str) or not name or "\0" in name:
+        raise UserError(f"expected the path of a sample file, got {name!r}", where=f"{where}.file")
+    path = Path(name)
     if base_dir is not None and not path.is_absolute():
         path = base_dir / path
     try:
-        lines = path.read_text().splitlines()
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_SAMPLE_FILE_BYTES + 1)
     except OSError as exc:
-        raise UserError(f"cannot read the sample file {str(path)!r}: {exc.strerror}", where=f"{where}.file")
+        raise UserError(f"cannot read the sample file {str(path)!r}: {exc.strerror or exc}",
+                        where=f"{where}.file") from None
+    if len(raw) > MAX_SAMPLE_FILE_BYTES:
+        raise UserError(f"the sample file {str(path)!r} is larger than {MAX_SAMPLE_FILE_BYTES // (1024 * 1024)} MiB",
+                        where=f"{where}.file", hint=f"keep at most {MAX_SAMPLES:,} durations, one a line")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise UserError(f"the sample file {str(path)!r} is not UTF-8 text (line {line})",
+                        where=f"{where}.file", hint="one duration a line, such as 250ms") from None
     samples = []
-    for n, line in enumerate(lines, 1):
+    for n, line in enumerate(text.splitlines(), 1):
         line = line.split("#", 1)[0].strip()
         if line:
-            samples.append(parse_duration(line, where=f"{path}:{n}"))
+            if len(samples) == MAX_SAMPLES:
+                raise UserError(f"the sample file {str(path)!r} holds more than {MAX_SAMPLES:,} durations",
+                                where=f"{where}.file")
+            samples.append(scenario_duration(line, f"{where}.file: {path}:{n}"))
     if not samples:
         raise UserError(f"the sample file {str(path)!r} holds no durations", where=f"{where}.file")
     return Empirical(tuple(samples), str(path))

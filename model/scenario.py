@@ -15,14 +15,26 @@ from pathlib import Path
 from typing import Any
 
 from gtcheck.kernel.errors import UserError
-from gtcheck.kernel.units import parse_duration
-from gtcheck.model.distributions import Distribution, LogNormal, Exponential, Uniform, parse_distribution
+from gtcheck.kernel.units import check_number
+from gtcheck.model.distributions import (Distribution, LogNormal, Exponential, Uniform, parse_distribution,
+                                         scenario_duration)
 
 DEFAULT_REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2"]
 MIX_KINDS = ("read", "write", "update", "increment", "delete", "cas", "conditional_update",
              "conditional_delete", "transaction")
 FAULT_KINDS = ("isolate", "outage", "replication-delay", "clock-jump")
 SECOND = 1_000_000_000
+
+# Limits (docs/scenarios.md, "Limits"): a scenario beyond them is refused before anything is
+# simulated, so a typo cannot run for hours or exhaust memory.
+MAX_SCENARIO_BYTES = 16 * 1024 * 1024   # the TOML file itself
+MAX_REGIONS = 100
+MAX_CLIENTS = 1_000_000                 # regions x processes_per_region
+MAX_RATE = 1_000_000.0                  # requests per second
+MIN_RATE = 0.001
+MAX_OPERATIONS = 50_000_000             # rate x duration, plus the final reads (regions x keys)
+MAX_RANDOM_FAULTS = 10_000
+MAX_MIX_WEIGHT = 1_000_000.0
 
 
 @dataclass(frozen=True)
@@ -166,27 +178,26 @@ class _Table:
         if not self.has(name):
             self.used.add(name)
             return default
-        return parse_duration(self.get(name), where=self._at(name))
+        return scenario_duration(self.get(name), self._at(name))
 
     def signed_duration(self, name: str) -> int:
         raw = self.get(name)
         if raw is None:
             raise UserError(f"missing field {name!r}", where=self.where)
-        text = str(raw).strip()
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            return -scenario_duration(-raw, self._at(name)) if raw < 0 else scenario_duration(raw, self._at(name))
+        if not isinstance(raw, str):
+            return scenario_duration(raw, self._at(name))  # refused there, with the duration forms
+        text = raw.strip()
         if text.startswith("-"):
-            return -parse_duration(text[1:], where=self._at(name))
-        return parse_duration(text.lstrip("+"), where=self._at(name))
+            return -scenario_duration(text[1:], self._at(name))
+        return scenario_duration(text[1:] if text.startswith("+") else text, self._at(name))
 
     def number(self, name: str, default: float, *, low: float = 0.0, high: float | None = None,
-               integer: bool = False) -> Any:
-        value = self.get(name, default)
-        kind = "an integer" if integer else "a number"
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and not isinstance(value, int)):
-            raise UserError(f"expected {kind}, got {value!r}", where=self._at(name))
-        if value < low or (high is not None and value > high):
-            bound = f"between {_num(low)} and {_num(high)}" if high is not None else f"at least {_num(low)}"
-            raise UserError(f"must be {bound}, got {value!r}", where=self._at(name))
-        return value
+               integer: bool = False, low_open: bool = False) -> Any:
+        """Every numeric field is read here, through the one kernel check (finite, in range)."""
+        return check_number(self.get(name, default), self._at(name), low=low, high=high, integer=integer,
+                            low_open=low_open)
 
     def string(self, name: str, default: str | None = None, choices: tuple[str, ...] | None = None) -> Any:
         value = self.get(name, default)
@@ -212,22 +223,11 @@ class _Table:
                             hint="known fields here: " + ", ".join(known))
 
 
-def _num(x: float) -> str:
-    return f"{int(x):,}" if float(x).is_integer() else f"{x:g}"
-
-
 def _region(value: Any, regions: tuple[str, ...], where: str, allow_any: bool = False) -> str:
     if allow_any and value == "*":
         return "*"
     if value not in regions:
         raise UserError(f"unknown region {value!r}", where=where, hint="regions are: " + ", ".join(regions))
-    return value
-
-
-def _positive(table: _Table, name: str, default: float) -> float:
-    value = float(table.number(name, default, low=float("-inf")))
-    if value <= 0:
-        raise UserError(f"must be greater than 0, got {value:g}", where=table._at(name))
     return value
 
 
@@ -242,7 +242,10 @@ def scenario_from_dict(data: dict[str, Any], base_dir: Path | None = None, name:
     names = rt.get("names", list(DEFAULT_REGIONS))
     if (not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names)
             or len(set(names)) != len(names)):
-        raise UserError(f"expected a non-empty list of distinct region names, got {names!r}", where="regions.names")
+        raise UserError(f"expected a non-empty list of distinct region names, got {_short(names)}",
+                        where="regions.names")
+    if len(names) > MAX_REGIONS:
+        raise UserError(f"at most {MAX_REGIONS} regions, got {len(names):,}", where="regions.names")
     regions = tuple(names)
     copies = rt.number("copies", d.copies, low=1, high=15, integer=True)
     quorum = rt.number("write_quorum", d.write_quorum, low=1, high=copies, integer=True)
@@ -282,7 +285,7 @@ def scenario_from_dict(data: dict[str, Any], base_dir: Path | None = None, name:
     mix = {}
     if mix_t.data:
         for kind in MIX_KINDS:
-            mix[kind] = float(mix_t.number(kind, 0.0))
+            mix[kind] = float(mix_t.number(kind, 0.0, high=MAX_MIX_WEIGHT))
         mix_t.done()
         if sum(mix.values()) <= 0:
             raise UserError("the operation mix has no positive weight", where="workload.mix")
@@ -297,7 +300,7 @@ def scenario_from_dict(data: dict[str, Any], base_dir: Path | None = None, name:
         zipf=float(wt.number("zipf", wd.zipf, high=10.0)),
         processes_per_region=wt.number("processes_per_region", wd.processes_per_region, low=1, high=100_000,
                                        integer=True),
-        rate=_positive(wt, "rate", wd.rate),
+        rate=float(wt.number("rate", wd.rate, low=MIN_RATE, high=MAX_RATE)),
         duration_ns=wt.duration("duration", wd.duration_ns),
         strong_reads=float(wt.number("strong_reads", wd.strong_reads, high=1.0)),
         mix=mix,
@@ -343,9 +346,13 @@ def scenario_from_dict(data: dict[str, Any], base_dir: Path | None = None, name:
     rd = RandomFaults()
     kinds = rf.get("kinds", list(rd.kinds))
     if not isinstance(kinds, list) or any(k not in FAULT_KINDS for k in kinds):
-        raise UserError(f"expected a list of fault kinds, got {kinds!r}", where="random_faults.kinds",
+        raise UserError(f"expected a list of fault kinds, got {_short(kinds)}", where="random_faults.kinds",
                         hint="use any of: " + ", ".join(FAULT_KINDS))
-    random_faults = RandomFaults(rf.number("count", 0, integer=True), tuple(kinds),
+    count = rf.number("count", 0, high=MAX_RANDOM_FAULTS, integer=True)
+    if count > 0 and not kinds:
+        raise UserError(f"random_faults.count is {count} but no kind is listed", where="random_faults.kinds",
+                        hint="list at least one of: " + ", ".join(FAULT_KINDS) + "; or set count = 0")
+    random_faults = RandomFaults(count, tuple(kinds),
                                  rf.duration("min_duration", rd.min_duration_ns),
                                  rf.duration("max_duration", rd.max_duration_ns),
                                  rf.duration("max_clock_jump", rd.max_clock_jump_ns))
@@ -360,8 +367,11 @@ def scenario_from_dict(data: dict[str, Any], base_dir: Path | None = None, name:
         targets[_region(src, regions, f"failover.map.{src}")] = _region(
             targets_t.get(src), regions, f"failover.map.{src}")
     targets_t.done()
+    failback = fo.get("failback", True)
+    if not isinstance(failback, bool):
+        raise UserError(f"expected true or false, got {_short(failback)}", where="failover.failback")
     failover = Failover(fo.string("policy", "none", ("none", "next", "map")),
-                        fo.duration("after", Failover().after_ns), bool(fo.get("failback", True)), targets)
+                        fo.duration("after", Failover().after_ns), failback, targets)
     if failover.policy == "map" and not targets:
         raise UserError("policy 'map' needs a [failover.map] table", where="failover.policy")
     fo.done()
@@ -374,6 +384,17 @@ def scenario_from_dict(data: dict[str, Any], base_dir: Path | None = None, name:
     fin.done()
 
     top.done()
+    if len(regions) * workload.processes_per_region > MAX_CLIENTS:
+        raise UserError(f"{len(regions)} regions x {workload.processes_per_region:,} clients is more than "
+                        f"{MAX_CLIENTS:,} clients", where="workload.processes_per_region",
+                        hint="lower processes_per_region or the number of regions")
+    requests = workload.rate * workload.duration_ns / SECOND
+    final = len(regions) * workload.keys if final_reads else 0
+    if requests + final > MAX_OPERATIONS:
+        raise UserError(f"about {requests:,.0f} requests (rate x duration) and {final:,} final reads "
+                        f"(regions x keys) are more than {MAX_OPERATIONS:,} operations",
+                        where="workload.rate" if requests > final else "workload.keys",
+                        hint="lower workload.rate, workload.duration or workload.keys")
     for i, op in enumerate(script):
         if op.at_ns >= workload.duration_ns:
             raise UserError(f"the request is sent at or after the workload ends ({workload.duration_ns} ns)",
@@ -472,17 +493,34 @@ def _parse_script(raw: Any, regions: tuple[str, ...], base_dir: Path | None) -> 
     return tuple(ops)
 
 
+def _short(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def load_scenario(path: str | Path) -> Scenario:
     """Read a scenario file; every problem becomes a UserError naming file and field."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UserError(f"cannot read the scenario: {exc.strerror}", where=str(p))
+        with open(p, "rb") as fh:
+            raw = fh.read(MAX_SCENARIO_BYTES + 1)  # bounded: /dev/zero or a huge file is refused
+    except (OSError, ValueError) as exc:
+        raise UserError(f"cannot read the scenario: {getattr(exc, 'strerror', None) or exc}", where=str(p)) from None
+    if len(raw) > MAX_SCENARIO_BYTES:
+        raise UserError(f"the scenario is larger than {MAX_SCENARIO_BYTES // (1024 * 1024)} MiB", where=str(p),
+                        hint="a scenario is a short TOML file; check the path")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise UserError(f"line {line}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
+                        where=str(p), hint="save the scenario as UTF-8") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise UserError(f"not valid TOML: {exc}", where=str(p))
+        raise UserError(f"not valid TOML: {exc}", where=str(p)) from None
+    except RecursionError:
+        raise UserError("not valid TOML: arrays or tables nested too deeply", where=str(p)) from None
     try:
         return scenario_from_dict(data, p.parent, p.stem)
     except UserError as exc:

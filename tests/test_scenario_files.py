@@ -28,7 +28,7 @@ def test_example_scenario_gives_a_valid_history(tmp_path, path):
 
 BAD = [
     ("foo = 1\n", "scenario: unknown field 'foo'"),
-    ("[workload]\nrate = -5\n", "workload.rate: must be greater than 0"),
+    ("[workload]\nrate = -5\n", "workload.rate: must be between 0.001 and 1,000,000"),
     ("[workload]\nduration = \"ten seconds\"\n", "workload.duration: cannot read 'ten seconds' as a duration"),
     ("[regions]\nnames = []\n", "regions.names: expected a non-empty list"),
     ("[[faults]]\nkind = \"isolate\"\nregion = \"mars-1\"\nat = \"1s\"\nduration = \"1s\"\n",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from decimal import Decimal
 
@@ -12,6 +13,43 @@ _UNITS_NS = {"ns": 1, "us": 1_000, "µs": 1_000, "μs": 1_000, "ms": 1_000_000, 
 _DURATION = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*([a-zµμ]*)\s*$", re.IGNORECASE)
 
 DURATION_FORMS = "750ms, 1.5s, 200us, 1000000ns, 2m, or a plain integer of nanoseconds"
+MAX_DURATION_NS = 2**63 - 1  # durations are signed 64-bit nanoseconds (about 292 years)
+_MAX_DURATION_TEXT = 100  # characters: no real duration is longer
+
+
+def _bound(x: float | int) -> str:
+    """A bound as people read it: 10,000,000 rather than 1e+07; 0.5 stays 0.5."""
+    if isinstance(x, int) or float(x).is_integer():
+        return f"{int(x):,}"
+    return f"{x:g}"
+
+
+def check_number(value: object, where: str | None, *, low: float | int | None = None,
+                 high: float | int | None = None, integer: bool = False,
+                 low_open: bool = False) -> int | float:
+    """The one check every numeric input field goes through: a number (an integer when
+    ``integer``), finite (no NaN, no infinity), and within ``[low, high]`` (``low`` itself
+    excluded when ``low_open``). Raise UserError naming ``where`` and the range.
+
+    NaN compares false with everything, so a plain ``value < low`` test lets it through:
+    this is why the finiteness test comes first and why every field must come here."""
+    kind = "an integer" if integer else "a number"
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and not isinstance(value, int)):
+        raise UserError(f"expected {kind}, got {value!r}", where=where)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise UserError(f"expected a finite number, got {value!r}", where=where,
+                        hint="NaN and infinity are not allowed here")
+    below = low is not None and (value <= low if low_open else value < low)
+    if below or (high is not None and value > high):
+        if low is not None and high is not None:
+            bound = (f"greater than {_bound(low)} and at most {_bound(high)}" if low_open
+                     else f"between {_bound(low)} and {_bound(high)}")
+        elif low is not None:
+            bound = f"greater than {_bound(low)}" if low_open else f"at least {_bound(low)}"
+        else:
+            bound = f"at most {_bound(high)}"  # type: ignore[arg-type]
+        raise UserError(f"must be {bound}, got {value!r}", where=where)
+    return value
 
 
 def parse_duration(text: str | int | float, where: str | None = None) -> int:
@@ -22,10 +60,15 @@ def parse_duration(text: str | int | float, where: str | None = None) -> int:
     if isinstance(text, int):
         if text < 0:
             raise UserError(f"a duration cannot be negative, got {text}", where=where)
-        return text
+        return _within_64_bits(text, text, where)
     if isinstance(text, float):
         raise UserError(f"ambiguous duration {text!r}: give a unit", where=where, hint=f"write it as {DURATION_FORMS}")
-    m = _DURATION.match(str(text))
+    if not isinstance(text, str):
+        raise UserError(f"cannot read {text!r} as a duration", where=where, hint=f"write it as {DURATION_FORMS}")
+    if len(text) > _MAX_DURATION_TEXT:
+        raise UserError(f"cannot read {text[:40]!r}... ({len(text)} characters) as a duration", where=where,
+                        hint=f"write it as {DURATION_FORMS}")
+    m = _DURATION.match(text)
     unit = m.group(2).lower() if m else ""
     if not m or (unit and unit not in _UNITS_NS) or (not unit and "." in m.group(1)):
         if str(text).strip().startswith("-"):
@@ -36,7 +79,14 @@ def parse_duration(text: str | int | float, where: str | None = None) -> int:
     if ns != ns.to_integral_value():
         raise UserError(f"{text!r} is not a whole number of nanoseconds", where=where,
                         hint=f"write it as {DURATION_FORMS}")
-    return int(ns)
+    return _within_64_bits(int(ns), text, where)
+
+
+def _within_64_bits(ns: int, text: object, where: str | None) -> int:
+    if ns > MAX_DURATION_NS:
+        raise UserError(f"the duration {text!r} does not fit in 64 bits of nanoseconds", where=where,
+                        hint=f"durations are at most {MAX_DURATION_NS:,} ns (about 292 years)")
+    return ns
 
 
 def format_seconds(ns: int | float) -> str:
