@@ -30,11 +30,13 @@ WRONG_WINNER = "wrong-winner"
 READ_OF_FAILED_WRITE = "read-of-failed-write"
 PHANTOM_READ = "phantom-read"
 FUTURE_READ = "future-read"
+TS_INVERSION = "ts-inversion"             # rule 10: the recorded ts contradict real time
 AMBIGUOUS_VERSION = "ambiguous-version"   # reported as bad input (rule 4), see docs/anomalies.md
 
 ANOMALY_PROPERTY = {
     STALE_READ: STALENESS,
     LOST_OWN_WRITE: READ_AFTER_WRITE,
+    TS_INVERSION: READ_AFTER_WRITE,
     DIVERGENT_FINAL_STATE: CONVERGENCE,
     WRONG_WINNER: CONVERGENCE,
     READ_OF_FAILED_WRITE: INTEGRITY,

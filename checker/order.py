@@ -24,7 +24,9 @@ class KeyOrder:
     it returned, or ``None`` for the initial state.
     ``status`` is ``unknown`` when the order could not be decided (solver timeout): the
     key's properties are then ``unknown``, never ``true`` or ``false``.
-    ``contradictions`` explain, from an unsat core, which few operations cannot all be
+    ``inversions`` holds the key's ``ts-inversion`` anomalies (rule 10: recorded ``ts``
+    contradicting real time; the order then follows the ``ts``), ``None`` when the producer
+    did not look for them. ``contradictions`` explain, from an unsat core, which few operations cannot all be
     satisfied together: ``{"ops": [indices], "explanation": "..."}``.
     """
 
@@ -35,3 +37,5 @@ class KeyOrder:
     reason: str | None = None
     contradictions: list[dict[str, Any]] = field(default_factory=list)
     stats: dict[str, Any] = field(default_factory=dict)
+    # rule 10: the key's ``ts-inversion`` anomalies (None: not looked for by the producer)
+    inversions: list[Any] | None = None

@@ -31,6 +31,7 @@ from __future__ import annotations
 from typing import Any
 
 from gtcheck.checker.candidates import Candidates, Clock
+from gtcheck.checker.inversions import find_inversions
 from gtcheck.checker.operations import INFO, OK, Header, Operation
 from gtcheck.checker.order import KeyOrder
 from gtcheck.checker.staleness import KeyTimeline
@@ -127,6 +128,7 @@ def order_key_ts(header: Header, ops: list[Operation], cands: Candidates,
             best, best_score = order, score
     assert best is not None
     best.stats["path"] = "ts"
+    best.inversions = find_inversions(header, ops, clock).anomalies   # rule 10
     if finals:
         best.stats["convergence_possible"] = caps[0] is not _NO_CAP
     return best

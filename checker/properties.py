@@ -29,6 +29,7 @@ from typing import Any, NamedTuple
 from gtcheck.checker import anomalies as A
 from gtcheck.checker.anomalies import Anomaly, fmt_dur, fmt_time, op_ref, version_ref
 from gtcheck.checker.candidates import Candidates, Clock
+from gtcheck.checker.inversions import find_inversions
 from gtcheck.checker.operations import OK, Header, Operation
 from gtcheck.checker.order import UNKNOWN, KeyOrder
 from gtcheck.checker.staleness import KeyTimeline
@@ -80,6 +81,12 @@ def judge_key(header: Header, key: str, ops: list[Operation], cands: Candidates,
     finals = [r for r in reads if settled is not None and r.invoke_time >= settled]
     j.final_reads = len(finals)
     final_idx = {r.index for r in finals}
+
+    # rule 10: timestamps that contradict real time, whatever the order's status
+    inversions = order.inversions
+    if inversions is None:
+        inversions = find_inversions(header, ops, clock).anomalies
+    j.anomalies.extend(inversions)
 
     if order.status == UNKNOWN:
         j.unknown_reason = order.reason or "the order could not be decided"

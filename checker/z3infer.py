@@ -42,12 +42,16 @@ def infer_order(header: Header, ops: list[Operation], candidates: dict[int, list
         stats["explain_seconds"] = round(timing["explain"], 6)
         stats["seconds"] = round(time.perf_counter() - t0, 6)
         return KeyOrder(key=key, status=status, rank=rank or {}, saw=saw or {},
-                        reason=reason, contradictions=contradictions, stats=stats)
+                        reason=reason, contradictions=contradictions, stats=stats,
+                        inversions=inversions[0])
+
+    inversions: list = [None]       # rule 10, once the key's context is built
 
     groups: list[_Group] = []
     try:
         tb = time.perf_counter()
         ctx = _Ctx(header, ops, candidates)
+        inversions[0] = ctx.inv.anomalies
         groups, ungrouped = ctx.make_groups()
         stats["segments"] = len(groups)
         stats["skipped_reads"] = ctx.skipped

@@ -52,6 +52,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gtcheck.checker.candidates import Clock, cpos, ipos
+from gtcheck.checker.inversions import find_inversions
 from gtcheck.checker.operations import FAIL, OK, Header, Operation
 from gtcheck.checker.order import DECIDED, UNKNOWN, KeyOrder
 
@@ -143,6 +144,9 @@ class _Ctx:
         self.settled = header.settled_after_ns
         self.op: dict[int, Operation] = {o.index: o for o in ops}
         self.ok = [o for o in ops if o.is_write and o.outcome == OK]
+        # rule 10: real-time constraints contradicted by the recorded ts are dropped
+        self.inv = find_inversions(header, ops, self.clock)
+        self.tainted = self.inv.tainted
         self.regions = sorted({o.region for o in ops} | set(header.regions or []))
 
         # reads and their cleaned candidate lists
@@ -202,6 +206,8 @@ class _Ctx:
         if a.ts is not None and b.ts is not None and b.outcome == OK:
             return ("ts",) if a.conflict_key < b.conflict_key else None
         same = a.region == b.region
+        if a.index in self.tainted and self.inv.dropped(a.index, b.index):
+            return None         # rule 10: contradicted by the recorded ts, dropped
         if same or self.strong:
             if self.cb(_tc(a), _cpos(a), a.process, b.invoke_time, _ipos(b), b.process):
                 if a.process == b.process and self.delta > 0 and \
@@ -223,6 +229,8 @@ class _Ctx:
         glob = agg.t_nots if has_ts else agg.t_all
         if has_ts and agg.ts_max is not None and c.conflict_key < agg.ts_max:
             return True
+        if self.tainted:        # rule 10: some real-time links are dropped; rely on ts only
+            return False
         regs = list(inv) if self.strong else [c.region]
         for reg in regs:
             k = inv.get(reg)
@@ -287,8 +295,10 @@ class _Ctx:
             for i, o in enumerate(self.GW):
                 if scope != _ALL and o.region != scope:
                     continue
-                if variant == "nots" and o.ts is not None:
+                if variant in ("nots", "hnots") and o.ts is not None:
                     continue
+                if variant in ("hall", "hnots") and o.index in self.tainted:
+                    continue    # rule 10: their links are added one by one (_hard_items)
                 ids.append(o.index)
                 tcs.append(_tc(o))
                 keys.append((_tc(o), _cpos(o)))
@@ -328,13 +338,14 @@ class _Ctx:
             self._extras[r] = ex
         return ex
 
-    def last_same_proc(self, op: Operation, region: str | None) -> Operation | None:
+    def last_same_proc(self, op: Operation, region: str | None,
+                       skip: set[int] | frozenset = frozenset()) -> Operation | None:
         lst = self.proc_ok.get(op.process, [])
         j = bisect.bisect_left(lst, (_ipos(op),), key=lambda e: (e[0],))
         while j > 0:
             j -= 1
             o = lst[j][1]
-            if region is None or o.region == region:
+            if (region is None or o.region == region) and o.index not in skip:
                 return o
         return None
 
@@ -642,11 +653,13 @@ class _Mode:
         rules = [(_ALL, "cb", "strong")] if ctx.strong else [(None, "cb", "region")]
         if ctx.eps is not None and not ctx.strong:
             rules.append((_ALL, "eps", "eps"))
+        tainted = ctx.tainted
+        h = "h" if tainted else ""      # rule 10: sequences without the tainted writes
         for w in targets:
             o = ctx.op[w]
             t = g.node[w]
             guard = () if o.outcome == OK else self._info_guard(w)
-            variant = "nots" if (o.ts is not None and o.outcome == OK) else "all"
+            variant = h + ("nots" if (o.ts is not None and o.outcome == OK) else "all")
             if g.relaxed:   # real time no longer links timestamped writes to the others
                 if o.ts is not None and o.outcome == OK:
                     continue
@@ -657,11 +670,22 @@ class _Mode:
                 if k > 0:
                     items.append((seq.prefix(k), t, ("rt", kind), guard))
             if ctx.delta > 0:
-                p = ctx.last_same_proc(o, None if ctx.strong else o.region)
+                p = ctx.last_same_proc(o, None if ctx.strong else o.region, tainted)
                 if p is not None and p.index in g.node and \
                         not (p.ts is not None and o.ts is not None and o.outcome == OK) and \
                         not (g.relaxed and p.ts is not None):
                     items.append((g.node[p.index], t, ("rt", "proc"), guard))
+        # rule 10: a tainted write's links, one by one, without the contradicted ones
+        for u in sorted(tainted & g.node.keys()):
+            ou = ctx.op[u]
+            for w in targets:
+                ow = ctx.op[w]
+                if w == u or (ou.ts is not None and ow.ts is not None and ow.outcome == OK):
+                    continue
+                why = ctx.hard_reason(ou, ow)
+                if why is not None:
+                    guard = () if ow.outcome == OK else self._info_guard(w)
+                    items.append((g.node[u], g.node[w], why, guard))
         tsw = sorted((ctx.op[w] for w in g.wops
                       if ctx.op[w].outcome == OK and ctx.op[w].ts is not None),
                      key=lambda o: o.conflict_key)

@@ -427,9 +427,11 @@ def test_timestamps_contradicting_real_time_are_reported():
            W(3, "us", 0.5, 0.6, 1, "c", ts=100), R(9, "us", 1, 1.1, 2, "c")]
     ko = infer_order(h, ops, {9: [3]})
     assert ko.status == DECIDED and ko.rank[3] < ko.rank[1]
-    (c,) = ko.contradictions
-    assert c["property"] == "order" and c["ops"] == [1, 2, 3]
-    assert "smaller timestamp" in c["explanation"]
+    # rule 10: a ts-inversion (w1, w2, the untimed write of the chain), not a contradiction
+    assert not ko.contradictions
+    (a,) = ko.inversions
+    assert a.name == "ts-inversion" and a.ops == [1, 3, 2]
+    assert "#2 carries no ts" in a.explanation and "smaller than #1's (300, us)" in a.explanation
 
 
 def test_ts_writes_keep_their_order_and_mix_with_untimed():
