@@ -36,7 +36,7 @@ from gtcheck.model.rules import Rules, evaluate, link_arrival, route, stamp
 from gtcheck.model.scenario import Scenario, ScriptedOp
 from gtcheck.model.state import Op, Process, SimState
 from gtcheck.model.storage import NEVER, InFlight, ItemStore
-from gtcheck.model.workload import KeyChooser, MixChooser
+from gtcheck.model.workload import KeyChooser, MixChooser, tag
 
 __all__ = ["BUGS", "MAX_COPY_LAG_NS", "MAX_REPLICATION_DELAY_NS", "SimulationSummary", "Simulator", "simulate"]
 
@@ -319,17 +319,7 @@ class Simulator:
             proc.queue.append(op)
 
     def _tag(self, req: dict[str, Any]) -> dict[str, Any]:
-        st = self.state
-        f, value = req["f"], req.get("value")
-        if f == "write" and isinstance(value, dict):
-            st.rev += 1
-            req["value"] = {**value, "rev": st.rev}
-        elif f == "update":
-            st.rev += 1
-            req["value"] = {**value, "set": {**(value.get("set") or {}), "rev": st.rev}}
-        elif f == "cas":
-            st.rev += 1
-            req["value"] = [value[0], {**value[1], "rev": st.rev}]
+        self.state.rev = tag(req, self.state.rev)
         return req
 
     def _invoke(self, proc: Process, t: int) -> None:

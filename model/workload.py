@@ -57,3 +57,19 @@ def update_change(rev: int, rng: random.Random) -> dict[str, Any]:
 
 def increment_change(rev: int) -> dict[str, Any]:
     return {"set": {"rev": rev}, "add": {"n": 1}}
+
+
+def tag(req: dict[str, Any], rev: int) -> int:
+    """Give the item a scripted request writes a fresh ``rev`` (rule 4: versions are
+    distinguishable), in place; returns the last revision handed out."""
+    f, value = req["f"], req.get("value")
+    if f == "write" and isinstance(value, dict):
+        rev += 1
+        req["value"] = {**value, "rev": rev}
+    elif f == "update":
+        rev += 1
+        req["value"] = {**value, "set": {**(value.get("set") or {}), "rev": rev}}
+    elif f == "cas":
+        rev += 1
+        req["value"] = [value[0], {**value[1], "rev": rev}]
+    return rev

@@ -8,6 +8,8 @@ from typing import Any
 
 import orjson
 
+from gtcheck.model.lww import Version, merge
+from gtcheck.model.rules import Rules
 from gtcheck.model.scenario import Scenario, load_scenario, scenario_from_dict
 from gtcheck.model.simulator import simulate
 
@@ -34,16 +36,26 @@ class Run:
     def completed(self, f: str | None = None, key: str | None = None) -> list[dict[str, Any]]:
         return [o for o in self.ops.values() if (f is None or o["f"] == f) and (key is None or o["key"] == key)]
 
+    def winners(self) -> dict[str, Version]:
+        """Per key, the conflict winner among the writes that took effect, by the model's
+        own rule (``lww.merge``) over the ground truth's versions."""
+        out: dict[str, Version] = {}
+        for t in self.of("write"):
+            if t["took_effect"]:
+                v = Version(t["ts"], t["origin"], t["index"], None)
+                out[t["key"]] = merge(out.get(t["key"]), v)
+        return out
+
 
 def run(scenario: Scenario | dict[str, Any] | str, seed: int = 1, tmp: Path | None = None,
-        bug: str | None = None) -> Run:
+        bug: str | None = None, rules: Rules | None = None) -> Run:
     if isinstance(scenario, str):
         scenario = load_scenario(SCENARIOS / scenario)
     elif isinstance(scenario, dict):
         scenario = scenario_from_dict(scenario)
     assert tmp is not None
     path = tmp / f"{scenario.name}-{seed}.jsonl"
-    simulate(scenario, seed, path, True, bug=bug)
+    simulate(scenario, seed, path, True, bug=bug, rules=rules)
     lines = path.read_bytes().splitlines()
     header = orjson.loads(lines[0])
     events = [orjson.loads(x) for x in lines[1:]]

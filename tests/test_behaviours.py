@@ -89,16 +89,12 @@ def test_tombstone_beats_older_put_and_loses_to_newer(tmp_path):
                                   "hot-keys.toml", "ttl.toml"])
 def test_example_scenarios_converge_to_the_winner(tmp_path, name):
     r = run(name, tmp=tmp_path)
-    winners: dict[str, tuple] = {}
-    for t in r.of("write"):
-        if t["took_effect"]:
-            cand = (t["ts"], t["origin"], t["index"])
-            winners[t["key"]] = max(winners.get(t["key"], cand), cand)
+    winners = r.winners()
     finals = r.of("final")
     assert finals
     for f in finals:
         w = winners.get(f["key"])
-        assert f["saw"] == (w[2] if w else None), f"{f['key']} in {f['region']}"
+        assert f["saw"] == (w.write_id if w else None), f"{f['key']} in {f['region']}"
 
 
 def test_failover_moves_clients_and_times_out(tmp_path):

@@ -1,9 +1,14 @@
-"""Laws of the conflict order: the LWW merge is a join (commutative, associative,
-idempotent, with the absent item as identity), and it picks the larger (ts, origin)."""
+"""Laws of the conflict order, on the one function the model runs to apply a version
+(``lww.merge``: the timed simulator's storage and the step interface both call it): a
+join (commutative, associative, idempotent, with the absent item as identity) that picks
+the larger (ts, origin); tombstones are versions in the same order."""
 
 from hypothesis import given, strategies as st
 
+from gtcheck.model import lww, step, storage
 from gtcheck.model.lww import Version, merge, wins
+from gtcheck.model.rules import stamp
+from gtcheck.model.storage import InFlight, ItemStore
 
 REGIONS = ["ap-southeast-2", "eu-west-1", "us-east-1"]
 
@@ -14,6 +19,10 @@ versions = st.builds(
     st.integers(0, 50), st.sampled_from(REGIONS), st.integers(0, 10_000),
 )
 maybe = st.one_of(st.none(), versions)
+
+
+def test_the_model_applies_versions_with_this_function():
+    assert storage.merge is lww.merge and step.merge is lww.merge
 
 
 @given(maybe, maybe)
@@ -30,6 +39,7 @@ def test_merge_is_associative(a, b, c):
 def test_merge_is_idempotent_and_none_is_identity(a):
     assert merge(a, a) == a
     assert merge(a, None) == a
+    assert merge(None, a) == a
 
 
 @given(st.lists(versions, min_size=1, max_size=12), st.randoms())
@@ -49,3 +59,38 @@ def test_larger_timestamp_wins_then_origin(a, b):
     elif a.origin != b.origin:
         assert wins(a, b) == (a.origin > b.origin)
     assert wins(a, None)
+    assert not wins(a, a)
+
+
+@given(st.integers(0, 50), st.sampled_from(REGIONS), st.integers(0, 50), st.sampled_from(REGIONS))
+def test_tombstones_are_ordered_like_any_version(ts_put, o_put, ts_del, o_del):
+    put = Version(ts_put, o_put, 1, {"a": 1})
+    tomb = Version(ts_del, o_del, 2, None, True)
+    winner = merge(put, tomb)
+    assert winner == merge(tomb, put)
+    assert winner is (tomb if (ts_del, o_del, 2) > (ts_put, o_put, 1) else put)
+
+
+@given(st.integers(0, 100), maybe)
+def test_a_stamp_beats_what_its_origin_holds(clock, stored):
+    ts = stamp(clock, stored)
+    assert ts >= clock
+    if stored is not None:
+        new = Version(ts, stored.origin, stored.write_id + 1, {"x": 1})
+        assert merge(stored, new) is new
+
+
+@given(st.lists(st.tuples(versions, st.integers(0, 5)), min_size=1, max_size=10), st.integers(0, 6))
+def test_storage_slots_hold_the_join_of_what_reached_them(arrivals, now):
+    """The simulator's storage applies in-flight versions by the same join: after
+    catching up to ``now``, each slot holds the merge of the versions due there by then."""
+    item = ItemStore("k", 1, 2)
+    for v, at in arrivals:
+        item.pending.append(InFlight(v, [at, at + 1], "k", "r", 1))
+    item.catch_up(now, lambda entry: None)
+    for slot in range(2):
+        want = None
+        for v, at in arrivals:
+            if at + slot <= now:
+                want = merge(want, v)
+        assert item.slots[slot] == want

@@ -69,15 +69,14 @@ def scenarios(draw):
 @given(scenarios(), st.integers(0, 2**32))
 def test_regions_converge_to_the_conflict_winner(tmp_path, data, seed):
     r = run(data, seed, tmp=tmp_path)
-    winners: dict[str, tuple] = {}
-    for t in r.of("write"):
-        if t["took_effect"]:
-            cand = (t["ts"], t["origin"], t["index"])
-            winners[t["key"]] = max(winners.get(t["key"], cand), cand)
-            assert all(v is not None for v in t["applied_ns"].values()) or True
+    winners = r.winners()
     for f in r.of("final"):
         w = winners.get(f["key"])
-        assert f["saw"] == (w[2] if w else None), f"{f['key']} in {f['region']}"
+        assert f["saw"] == (w.write_id if w else None), f"{f['key']} in {f['region']}"
+    for t in r.of("write"):
+        w = winners[t["key"]] if t["took_effect"] else None
+        if w is not None and w.write_id == t["index"]:
+            assert all(a is not None for a in t["applied_ns"].values()), "the winner reaches every region"
     # the final reads in the history show the same thing
     values = {}
     for o in r.ops.values():
