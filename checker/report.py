@@ -66,7 +66,8 @@ PROPERTIES = (
     ("convergence", "Convergence",
      "After the system settles, every region holds the same version: the conflict winner."),
     ("read_after_write", "Read-after-write",
-     "A strongly consistent read sees every write that completed in its region before it."),
+     "A strongly consistent read sees every write that completed in its region before it; "
+     "recorded timestamps never contradict real time (ts-inversion)."),
     ("staleness", "Staleness",
      "How long the version a read returned had already been overwritten."),
     ("linearizability", "Linearizability",

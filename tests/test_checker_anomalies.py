@@ -38,6 +38,8 @@ CASES = {
                                 staleness=True), [("phantom-read", [2])], 1),
     "future-read": (None, dict(integrity=False, convergence="unknown", read_after_write=True,
                                staleness=True), [("future-read", [0, 2])], 1),
+    "ts-inversion": (None, dict(integrity=True, convergence=True, read_after_write=False,
+                                staleness=True), [("ts-inversion", [0, 2])], 1),
 }
 
 TRAP_CASES = ["skewed-clock-winner", "cross-region-consistent-read", "info-write-seen"]
@@ -167,3 +169,19 @@ def test_trap_info_write_seen_takes_effect_on_top():
     res = check_history(TRAPS / "info-write-seen.jsonl", jobs=1, keep_reads=True)
     assert {r.index: r.saw for r in res.reads} == {4: 2, 6: 2, 8: 2, 10: 2}
     assert res.summary["convergence"]["figures"]["keys_converged"] == 1
+
+
+def test_ts_inversion_explanation_and_details():
+    s = check_history(ANOM / "ts-inversion.jsonl", jobs=1).summary
+    (a,) = s["read_after_write"]["anomalies"]
+    assert a["explanation"] == (
+        "write #2 (us-east-1) was invoked at 2.00 s, after write #0 (us-east-1) had completed "
+        "in the same region at 1.10 s, so it must rank above it (rule 2), yet its (ts, origin) "
+        "(1000, us-east-1) is smaller than #0's (2000, us-east-1): the later write of us-east-1 "
+        "silently lost to the earlier one. The key is judged by the ts order, without the "
+        "contradicted real-time constraints.")
+    assert a["time_ns"] == 2000 * MS and a["region"] == "us-east-1"
+    assert a["details"] == {"w1": 0, "w2": 2, "chain": [], "writes": [0], "writes_count": 1}
+    assert s["read_after_write"]["anomaly_counts"] == {"ts-inversion": 1}
+    # judged by the ts order: #0 wins, the final reads agree on it, nothing is stale
+    assert s["convergence"]["valid"] is True and s["staleness"]["smallest_bound_ns"] == 0

@@ -150,6 +150,7 @@ def test_staleness_equals_brute_force(tmp_path_factory, hist):
     assert s["integrity"]["valid"] is True
     assert s["convergence"]["valid"] is True
     assert s["read_after_write"]["valid"] is True
+    assert "ts-inversion" not in s["read_after_write"]["anomaly_counts"]   # rule 10
     truth = brute_force(ops, header["clock_uncertainty_ns"])
     got = {r.index: (r.staleness_ns, r.writer_region) for r in res.reads}
     assert got == truth

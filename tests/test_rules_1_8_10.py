@@ -280,3 +280,68 @@ def test_rule10_inversions_and_orders_match_brute_force(p):
             assert Z.score(Z.judge(h, ops, ko.rank, ko.saw)) == best
     finally:
         Z.rule2_before = original
+
+
+def _w(i, proc, t0, t1, v, region="us-east-1", ts=None) -> list[dict]:
+    done = {"ts": ts} if ts is not None else {}
+    return [_ev(i, "invoke", proc, "write", t0 * MS, region=region, value={"v": v}),
+            _ev(i + 1, "ok", proc, "write", t1 * MS, region=region, value={"v": v}, **done)]
+
+
+def _r(i, proc, t0, v, region="us-east-1", consistent=False) -> list[dict]:
+    return [_ev(i, "invoke", proc, "read", t0 * MS, region=region, consistent=consistent),
+            _ev(i + 1, "ok", proc, "read", (t0 + 1) * MS, region=region, value={"v": v})]
+
+
+def _same_for_any_jobs(path, **kw) -> dict:
+    a = check_history(path, jobs=1, **kw).summary
+    b = check_history(path, jobs=2, **kw).summary
+    for p in PROPS:
+        assert a[p] == b[p], p
+    assert a["valid"] == b["valid"]
+    return a
+
+
+def test_rule10_chain_through_an_untimed_write_drops_only_its_constraints(tmp_path):
+    """y (no ts) < w1 (ts 5) < x (no ts) < w2 (ts 1), all in us-east-1, one after the other.
+    The chain w1 -> x -> w2 is contradicted: both its constraints go, x is free, w1 wins by
+    ts. The constraint y -> w1 is on no contradicted chain and stays, so the final reads that
+    all return y cannot make y the winner (wrong-winner), while a consistent read of x is
+    fine (x may rank on top)."""
+    ev = (_w(0, 1, 0, 1, "y") + _w(2, 1, 2, 3, "w1", ts=5) + _w(4, 1, 4, 5, "x")
+          + _w(6, 1, 6, 7, "w2", ts=1) + _r(8, 2, 8, "x", consistent=True)
+          + _r(10, 2, 20, "y") + _r(12, 3, 22, "y", region="eu-west-1"))
+    s = _same_for_any_jobs(_write(tmp_path, ev, settled_after_ns=15 * MS))
+    inv = s["read_after_write"]["anomalies"]
+    assert [(a["name"], a["ops"]) for a in inv] == [("ts-inversion", [2, 6, 4])]
+    assert "#4 carries no ts" in inv[0]["explanation"]
+    assert inv[0]["details"]["writes"] == [2, 4]
+    assert s["convergence"]["valid"] is False
+    assert [a["name"] for a in s["convergence"]["anomalies"]] == ["wrong-winner"]
+    assert s["read_after_write"]["anomaly_counts"] == {"ts-inversion": 1}
+
+
+def test_rule10_timestamps_contradicting_real_time_with_no_order_at_all(tmp_path):
+    """Without rule 10 no order exists (w1 -> x -> w2 by real time, w2 < w1 by ts): the key
+    is still judged, by the ts order, and the contradiction is reported, on both paths."""
+    for name, xts in (("mixed.jsonl", None), ("all-ts.jsonl", 3)):
+        ev = (_w(0, 1, 0, 1, "w1", ts=5) + _w(2, 1, 2, 3, "x", ts=xts)
+              + _w(4, 1, 4, 5, "w2", ts=1) + _r(6, 2, 10, "w1", consistent=True)
+              + _r(8, 3, 20, "w1", region="eu-west-1"))
+        s = _same_for_any_jobs(_write(tmp_path, ev, name=name, settled_after_ns=15 * MS))
+        assert s["read_after_write"]["valid"] is False
+        names = [(a["name"], a["ops"]) for a in s["read_after_write"]["anomalies"]]
+        assert names == ([("ts-inversion", [0, 4, 2])] if xts is None
+                         else [("ts-inversion", [0, 4])]), name
+        assert s["convergence"]["valid"] is True and s["integrity"]["valid"] is True
+
+
+def test_rule10_across_regions_only_beyond_epsilon(tmp_path):
+    ev = _w(0, 1, 0, 1, "a", ts=5) + _w(2, 2, 50, 51, "b", region="eu-west-1", ts=1)
+    near = _same_for_any_jobs(_write(tmp_path, ev, name="near.jsonl", ts_uncertainty_ns=30 * MS))
+    assert near["read_after_write"]["anomalies"] == []          # 49 ms < 2ε + δ = 60 ms
+    far = _same_for_any_jobs(_write(tmp_path, ev, name="far.jsonl", ts_uncertainty_ns=20 * MS))
+    (a,) = far["read_after_write"]["anomalies"]
+    assert a["ops"] == [0, 2] and "2ε+δ = 40.0 ms" in a["explanation"]
+    none = _same_for_any_jobs(_write(tmp_path, ev, name="none.jsonl"))
+    assert none["read_after_write"]["anomalies"] == []          # ε unknown: no constraint

@@ -42,6 +42,8 @@ def test_same_verdicts_and_no_larger_staleness_without_ts(tmp_path, seed):
     without = check_history(strip(r.path, tmp_path / "stripped.jsonl"), jobs=1, timeout_s=60)
     assert verdicts(without) == verdicts(with_ts)
     assert without.summary["unknown_keys"] == []
+    # rule 10: the model never stamps a later write of a region below an earlier one
+    assert "ts-inversion" not in with_ts.summary["read_after_write"]["anomaly_counts"]
     true_max = max(truth_staleness(r).values())
     assert without.summary["staleness"]["smallest_bound_ns"] <= true_max
     assert with_ts.summary["staleness"]["smallest_bound_ns"] == true_max
