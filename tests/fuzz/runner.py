@@ -1,0 +1,456 @@
+"""Run fuzzed inputs through the real ``gtcheck`` entry point, judge what happened, tally it.
+
+Each input runs in a worker process (forked once, reused) that calls ``gtcheck.cli.main``
+in-process through tests/clihelp.run_cli, the way a user's shell would run it, with:
+
+* memory bounded by ``RLIMIT_AS`` (``GTCHECK_FUZZ_MEM_MB``, default 3000 MB): running out
+  is a MemoryError inside gtcheck (an internal error) or the worker's death, both reported;
+* a per-input deadline for hang detection only (``GTCHECK_FUZZ_DEADLINE``, default 20 s):
+  past it the worker's process group is killed and the stack faulthandler dumped just
+  before is kept as the hang's place. No speed is asserted.
+
+What is judged (``judge``), per command run:
+
+* the exit code is one of 0, 1, 2, 254; never 255, never a signal;
+* no Python traceback in what it printed (stdout, stderr, and the file descriptors that
+  worker processes of ``--jobs 2`` write to);
+* a 254 names the input file, and for a gt history that the reference validator refuses
+  at a line, a line of the file (``in.jsonl:N``);
+* for gt histories, the verdict of ``gtcheck validate`` (and the accept/refuse of check,
+  report and convert) agrees with tests/refvalidator.py, both ways;
+* ``check --jobs 1`` and ``--jobs 2`` give the same exit code and the same verdicts.
+
+An internal error is rerun with ``GTCHECK_DEBUG=1`` to find the innermost gtcheck frame,
+which with the exception type names the failure class.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import faulthandler
+import io
+import json
+import multiprocessing
+import os
+import re
+import resource
+import shutil
+import signal
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests import refvalidator
+from tests.fuzz.strategies import IN, FuzzInput
+
+ROOT = Path(__file__).resolve().parents[2]
+DEADLINE_S = float(os.environ.get("GTCHECK_FUZZ_DEADLINE", "20"))
+MEM_MB = int(os.environ.get("GTCHECK_FUZZ_MEM_MB", "3000"))
+OK_CODES = {0, 1, 2, 254}
+TRACEBACK = "Traceback (most recent call last)"
+
+DELAY_FILES = {
+    "delays.txt": b"# ok\n1ms\n2ms\n250ms\n",
+    "delays-bad.txt": b"1ms\nnan\n\xff\xfe\n1e400s\n-5ms\n" + b"9" * 500 + b"ms\n",
+    "delays-empty.txt": b"",
+}
+
+
+# ---------------------------------------------------------------------------------------
+# the worker
+
+class _FakeCapsys:
+    def __init__(self, out: io.StringIO, err: io.StringIO):
+        self._out, self._err = out, err
+
+    def readouterr(self):
+        res = collections.namedtuple("CaptureResult", "out err")(self._out.getvalue(),
+                                                                 self._err.getvalue())
+        self._out.seek(0), self._out.truncate()
+        self._err.seek(0), self._err.truncate()
+        return res
+
+
+def _innermost_gtcheck_frame(tb_text: str) -> str:
+    frames = re.findall(r'File "([^"]+)", line (\d+), in (\S+)', tb_text)
+    mine = [f for f in frames if "/tests/" not in f[0]
+            and ("/gtcheck/" in f[0] or "/checker/" in f[0] or "/model/" in f[0])]
+    chosen = (mine or frames or [("?", "?", "?")])[-1]
+    path = chosen[0]
+    for marker in ("/gtcheck/", "/checker/", "/model/"):
+        if marker in path:
+            path = marker.strip("/") + "/" + path.split(marker, 1)[1]
+            break
+    return f"{path}:{chosen[1]} in {chosen[2]}"
+
+
+def _run_once(argv, capfile) -> dict:
+    from tests.clihelp import run_cli
+
+    os.ftruncate(capfile.fileno(), 0)
+    os.lseek(capfile.fileno(), 0, os.SEEK_SET)
+    out, err = io.StringIO(), io.StringIO()
+    started = time.perf_counter()
+    faulthandler.dump_traceback_later(max(DEADLINE_S - 2, 1), exit=False, file=capfile)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code, o, e = run_cli(argv, _FakeCapsys(out, err))
+    except BaseException as exc:  # noqa: BLE001 - anything past SystemExit is a finding
+        import traceback
+
+        code, o, e = "escaped", out.getvalue(), err.getvalue() + "".join(
+            traceback.format_exception(exc))
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+    elapsed = time.perf_counter() - started
+    os.fsync(capfile.fileno()) if False else None
+    with open(capfile.name, "rb") as fh:
+        fd_text = fh.read().decode("utf-8", "replace")
+    return {"code": code, "out": o, "err": e, "fd": fd_text, "elapsed": elapsed}
+
+
+def _worker_main(conn, workdir: str) -> None:
+    os.setsid()
+    lim = MEM_MB << 20
+    resource.setrlimit(resource.RLIMIT_AS, (lim, lim))
+    os.environ.pop("GTCHECK_DEBUG", None)
+    os.chdir(workdir)
+    capfile = open(os.path.join(workdir, "..", "capture.txt"), "w+b", buffering=0)
+    os.dup2(capfile.fileno(), 1)
+    os.dup2(capfile.fileno(), 2)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    while True:
+        try:
+            job = conn.recv()
+        except EOFError:
+            return
+        if job is None:
+            return
+        for name in os.listdir(workdir):
+            p = os.path.join(workdir, name)
+            if os.path.isdir(p) and not os.path.islink(p):
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                os.unlink(p)
+        for name, data in DELAY_FILES.items():
+            with open(name, "wb") as fh:
+                fh.write(data)
+        with open(job["name"], "wb") as fh:
+            fh.write(job["data"])
+        results = []
+        for argv in job["commands"]:
+            argv = [job["name"] if a == IN else a for a in argv]
+            res = _run_once(argv, capfile)
+            if res["code"] == 255:
+                os.environ["GTCHECK_DEBUG"] = "1"
+                try:
+                    again = _run_once(argv, capfile)
+                finally:
+                    os.environ.pop("GTCHECK_DEBUG", None)
+                res["frame"] = _innermost_gtcheck_frame(again["err"] + again["fd"])
+            res["argv"] = argv
+            results.append(res)
+        conn.send(results)
+
+
+# ---------------------------------------------------------------------------------------
+# judging
+
+def _norm(text: str, limit: int = 110) -> str:
+    text = re.sub(r'"(?:[^"\\]|\\.)*"', "S", text)
+    text = re.sub(r"'(?:[^'\\]|\\.)*'", "S", text)
+    text = re.sub(r"\d+(\.\d+)?(e[-+]?\d+)?", "N", text)
+    text = re.sub(r"\s+", " ", text).strip()
+    return text[:limit]
+
+
+def command_name(argv) -> str:
+    name = argv[0]
+    if name == "check":
+        jobs = argv[argv.index("--jobs") + 1] if "--jobs" in argv else "?"
+        fmt = argv[argv.index("--format") + 1] if "--format" in argv else "text"
+        return f"check -j{jobs}" + ("" if fmt == "text" else f" {fmt}")
+    if name == "validate" and "--format" in argv:
+        return "validate --format gt"
+    if name == "convert":
+        return f"convert ->{Path(argv[2]).suffix}"
+    return name
+
+
+def _first_error(text: str) -> str:
+    for line in text.splitlines():
+        if line.startswith(("error:", "internal error:")) or "error:" in line[:12]:
+            return line
+    return text.strip().splitlines()[0] if text.strip() else ""
+
+
+def _gt_error_key(text: str, name: str) -> str:
+    line = _first_error(text)
+    line = line.split(f"{name}:", 1)[-1]
+    m = re.search(r'field "([^"]*)"', line)
+    return (f'field {m.group(1)}: ' if m else "") + _norm(line.split(":", 2)[-1] if m else line)
+
+
+def _verdicts(json_text: str):
+    try:
+        doc = json.loads(json_text)
+    except ValueError:
+        return None
+    props = {}
+    for name in ("integrity", "convergence", "read_after_write", "staleness", "linearizability"):
+        p = doc.get(name) or {}
+        props[name] = (p.get("valid"), json.dumps(p.get("anomaly_counts"), sort_keys=True))
+    return doc.get("valid"), props
+
+
+@dataclass
+class Failure:
+    key: str
+    detail: str
+
+
+def judge(inp: FuzzInput, name: str, results: list[dict], ref) -> tuple[list[Failure], dict]:
+    """The failures of one input's runs, and facts for the tally."""
+    fails: list[Failure] = []
+    facts: dict = {"line_agrees": None}
+    for res in results:
+        cmd = command_name(res["argv"])
+        code = res["code"]
+        text = res["out"] + res["err"] + res["fd"]
+        if code == "hang":
+            fails.append(Failure(f"hang [{cmd}] at {res.get('frame', '?')}",
+                                 f"no exit after {DEADLINE_S:.0f} s"))
+            continue
+        if code == "died":
+            fails.append(Failure(f"worker died [{cmd}]: {res.get('why')}", res.get("why", "")))
+            continue
+        if code == 255:
+            msg = _first_error(res["err"])
+            exc = re.match(r"internal error: (\w+)", msg)
+            fails.append(Failure(
+                f"exit 255 [{cmd}] {exc.group(1) if exc else '?'} at {res.get('frame', '?')}", msg))
+        elif code not in OK_CODES:
+            fails.append(Failure(f"exit {code} [{cmd}]", _first_error(text)))
+        if TRACEBACK in text and code != 255:
+            frame = _innermost_gtcheck_frame(text)
+            fails.append(Failure(f"traceback printed [{cmd}] at {frame}", ""))
+        if code == 254:
+            if name not in text:
+                fails.append(Failure(f"254 does not name the file [{cmd}]", _first_error(text)))
+            elif inp.kind == "history" and ref is not None and ref.verdict == "refuse" and ref.line:
+                lines = {int(n) for n in re.findall(re.escape(name) + r":(\d+)", text)}
+                if not lines:
+                    fails.append(Failure(f"254 without a line [{cmd}] ({ref.rule} {ref.field})",
+                                         _first_error(text)))
+                elif cmd == "validate --format gt":
+                    facts["line_agrees"] = ref.line in lines
+                    facts["gt_lines"] = sorted(lines)[:5]
+        # structure, compared with the reference validator (gt histories)
+        if inp.kind == "history" and ref is not None and ref.verdict != "limit" \
+                and code in OK_CODES and res["argv"][0] in ("validate", "check", "report", "convert"):
+            if ref.accepted and code == 254:
+                fails.append(Failure(f"valid input refused [{cmd}]: {_gt_error_key(text, name)}",
+                                     _first_error(text)))
+            elif not ref.accepted and code != 254:
+                fails.append(Failure(
+                    f"invalid input accepted [{cmd}]: {ref.rule} field {ref.field}: {_norm(ref.reason, 60)}",
+                    str(ref)))
+    # --jobs must not change a result
+    pair = [r for r in results if r["argv"][0] == "check" and "json" in r["argv"]]
+    if len(pair) == 2 and all(r["code"] in OK_CODES for r in pair):
+        a, b = pair
+        if a["code"] != b["code"]:
+            fails.append(Failure(f"--jobs changes the exit code: {a['code']} with 1, {b['code']} with 2",
+                                 _first_error(a["err"]) + " / " + _first_error(b["err"])))
+        elif a["code"] != 254 and _verdicts(a["out"]) != _verdicts(b["out"]):
+            fails.append(Failure("--jobs changes the verdicts", ""))
+    return fails, facts
+
+
+# ---------------------------------------------------------------------------------------
+# the runner and its tally
+
+@dataclass
+class FailureClass:
+    key: str
+    count: int = 0
+    example: FuzzInput | None = None
+    detail: str = ""
+    codes: list = field(default_factory=list)
+
+
+class FuzzRunner:
+    def __init__(self):
+        self.base = tempfile.mkdtemp(prefix="gtcheck-fuzz-")
+        self.workdir = os.path.join(self.base, "w")
+        os.mkdir(self.workdir)
+        self.proc = None
+        self.conn = None
+        self.inputs = collections.Counter()
+        self.runs = collections.Counter()
+        self.codes: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
+        self.ref = collections.Counter()
+        self.lines = collections.Counter()
+        self.line_samples: list[str] = []
+        self.classes: dict[str, FailureClass] = {}
+        self.internal_errors = 0
+        self.tracebacks = 0
+        self.hangs = 0
+        self.started = time.time()
+        self.max_elapsed = (0.0, "")
+
+    # -- worker management ---------------------------------------------------------
+    def _start(self):
+        ctx = multiprocessing.get_context("fork")
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_worker_main, args=(child, self.workdir), daemon=False)
+        self.proc.start()
+        child.close()
+
+    def _kill(self):
+        if self.proc is not None and self.proc.pid:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.join(5)
+        self.proc = None
+
+    def close(self):
+        if self.proc is not None:
+            with contextlib.suppress(OSError):
+                self.conn.send(None)
+            self.conn.close()
+            self.proc.join(5)
+            self._kill()
+        shutil.rmtree(self.base, ignore_errors=True)
+
+    def execute(self, inp: FuzzInput) -> tuple[str, list[dict]]:
+        name = "in" + inp.ext
+        if self.proc is None or not self.proc.is_alive():
+            self._start()
+        self.conn.send({"name": name, "data": inp.data, "commands": inp.commands})
+        budget = DEADLINE_S * len(inp.commands) + 10
+        if self.conn.poll(budget):
+            try:
+                return name, self.conn.recv()
+            except EOFError:
+                pass
+        alive = self.proc.is_alive()
+        self._kill()
+        cap = Path(self.base, "capture.txt")
+        dump = cap.read_text("utf-8", "replace") if cap.exists() else ""
+        frame = _innermost_gtcheck_frame(dump) if "File" in dump else "?"
+        # which command: the dump does not say; blame them all (usually one)
+        why = "hang" if alive else "died"
+        res = [{"argv": [name if a == IN else a for a in argv], "code": why, "out": "", "err": "",
+                "fd": "", "frame": frame, "why": f"exitcode {self.proc.exitcode if self.proc else '?'}",
+                "elapsed": budget} for argv in inp.commands[:1]]
+        return name, res
+
+    # -- one input -------------------------------------------------------------------
+    def run(self, inp: FuzzInput) -> list[Failure]:
+        name, results = self.execute(inp)
+        ref = refvalidator.validate_bytes(inp.data) if inp.kind == "history" else None
+        fails, facts = judge(inp, name, results, ref)
+        self.inputs[inp.kind] += 1
+        if ref is not None:
+            self.ref[ref.verdict] += 1
+        for res in results:
+            cmd = command_name(res["argv"])
+            self.runs[cmd] += 1
+            self.codes[cmd][str(res["code"])] += 1
+            if res["code"] == 255:
+                self.internal_errors += 1
+            if res["code"] == "hang":
+                self.hangs += 1
+            if TRACEBACK in res["out"] + res["err"] + res["fd"] and res["code"] != 255:
+                self.tracebacks += 1
+            if res.get("elapsed", 0) > self.max_elapsed[0]:
+                self.max_elapsed = (res["elapsed"], cmd)
+        if facts.get("line_agrees") is not None:
+            self.lines["first refused line among gtcheck's" if facts["line_agrees"]
+                       else "first refused line not named by gtcheck"] += 1
+            if not facts["line_agrees"] and len(self.line_samples) < 8:
+                self.line_samples.append(f"ref {ref} / gtcheck lines {facts.get('gt_lines')}")
+        for f in fails:
+            c = self.classes.setdefault(f.key, FailureClass(f.key))
+            c.count += 1
+            if c.example is None or len(inp.data) < len(c.example.data):
+                c.example, c.detail = inp, f.detail
+                c.codes = [r["code"] for r in results]
+        return fails
+
+    # -- minimising a failure ------------------------------------------------------------
+    def minimize(self, key: str, budget: int = 60) -> FuzzInput:
+        """Drop lines (then halve the longest line) while the input still fails with ``key``."""
+        inp = self.classes[key].example
+
+        def still(data: bytes) -> bool:
+            trial = FuzzInput(inp.kind, inp.seed, data, inp.mutations, inp.commands, inp.ext)
+            name, results = self.execute(trial)
+            ref = refvalidator.validate_bytes(data) if inp.kind == "history" else None
+            return any(f.key == key for f in judge(trial, name, results, ref)[0])
+
+        data = inp.data
+        sep = b"\n"
+        lines = data.split(sep)
+        i = len(lines) - 1
+        tries = 0
+        while i >= 0 and tries < budget:
+            if len(lines) > 1:
+                cand = lines[:i] + lines[i + 1:]
+                tries += 1
+                if still(sep.join(cand)):
+                    lines = cand
+            i -= 1
+        result = sep.join(lines)
+        return FuzzInput(inp.kind, inp.seed, result, inp.mutations + ["minimised"], inp.commands,
+                         inp.ext)
+
+    # -- reporting --------------------------------------------------------------------
+    def summary(self) -> dict:
+        return {
+            "inputs": dict(self.inputs), "inputs_total": sum(self.inputs.values()),
+            "runs": dict(self.runs), "runs_total": sum(self.runs.values()),
+            "exit_codes": {k: dict(v) for k, v in sorted(self.codes.items())},
+            "reference_validator": dict(self.ref),
+            "internal_errors": self.internal_errors, "tracebacks": self.tracebacks,
+            "hangs": self.hangs,
+            "first_line_agreement": dict(self.lines), "line_samples": self.line_samples,
+            "slowest_run_s": [round(self.max_elapsed[0], 2), self.max_elapsed[1]],
+            "wall_s": round(time.time() - self.started, 1),
+            "failure_classes": {k: {"count": c.count, "detail": c.detail[:300],
+                                    "example": c.example.describe() if c.example else "",
+                                    "commands": c.example.commands if c.example else [],
+                                    "codes": [str(x) for x in c.codes],
+                                    "example_bytes": len(c.example.data) if c.example else 0}
+                                for k, c in sorted(self.classes.items())},
+        }
+
+    def format_summary(self) -> str:
+        s = self.summary()
+        out = [f"fuzz: {s['inputs_total']} inputs {s['inputs']}, {s['runs_total']} runs, "
+               f"{s['wall_s']} s; internal errors {s['internal_errors']}, tracebacks "
+               f"{s['tracebacks']}, hangs {s['hangs']}; reference validator {s['reference_validator']}"]
+        for cmd, codes in s["exit_codes"].items():
+            out.append(f"  {cmd:24} " + ", ".join(f"{k}: {v}" for k, v in sorted(codes.items())))
+        if s["first_line_agreement"]:
+            out.append(f"  254 lines vs reference: {s['first_line_agreement']}")
+        out.append(f"  failure classes: {len(s['failure_classes'])}")
+        for k, c in s["failure_classes"].items():
+            out.append(f"  - [{c['count']}x] {k}\n      e.g. {c['example'][:300]} ({c['example_bytes']} bytes)")
+        return "\n".join(out)
+
+    def save_examples(self, folder: str | Path, minimize: bool = False) -> None:
+        """Write each failure class's smallest input (and a manifest) into ``folder``."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        manifest = {}
+        for n, (k, c) in enumerate(sorted(self.classes.items())):
+            inp = self.minimize(k) if minimize else c.example
+            fname = f"{n:03d}-{re.sub(r'[^a-z0-9]+', '-', k.lower())[:60].strip('-')}{inp.ext}"
+            (folder / fname).write_bytes(inp.data)
+            manifest[fname] = {"class": k, "kind": inp.kind, "commands": inp.commands, "seed": inp.seed,
+                               "mutations": inp.mutations, "detail": c.detail[:300]}
+        (folder / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False))
