@@ -27,7 +27,8 @@ is bad input, reported as a :class:`~gtcheck.kernel.errors.UserError` naming bot
 reader normally catches it first). Several candidates for one read are legitimate when
 ``info``/``fail`` writes share a value (rule 4): the ordering step chooses among them.
 
-Values are compared by their canonical JSON (sorted keys), so ``1`` and ``1.0`` differ.
+Values are compared by their canonical JSON (sorted keys, numbers by exact decimal value,
+so ``1`` and ``1.0`` are equal and integers of any size are exact).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from gtcheck.checker.anomalies import Anomaly, fmt_time, op_ref
 from gtcheck.kernel.items import apply_change, is_number
 from gtcheck.checker.operations import CAS, DELETE, FAIL, OK, READ, UPDATE, WRITE, Header, Operation
 from gtcheck.kernel.errors import UserError
+from gtcheck.kernel.exactjson import canon as exact_canon
 
 Candidates = dict[int, list[int | None]]
 
@@ -102,12 +104,10 @@ def cpos(op: Operation) -> float:
 
 # --------------------------------------------------------------------------- values
 def canon(value: Any) -> bytes:
-    """Canonical bytes of a JSON value, for equality and hashing."""
-    try:
-        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
-    except (TypeError, orjson.JSONEncodeError):
-        import json
-        return json.dumps(value, sort_keys=True, separators=(",", ":"), default=repr).encode()
+    """The identity of a JSON value: equal bytes exactly when the values are equal (keys
+    sorted; numbers by exact decimal value, so ``1``, ``1.0`` and ``1e0`` are one value and
+    ``2**70``, ``2**70 + 1`` two). See :func:`gtcheck.kernel.exactjson.canon`."""
+    return exact_canon(value)
 
 
 def produced_value(op: Operation) -> tuple[bool, Any]:
@@ -169,6 +169,7 @@ def agrees_with_change(value: Any, change: dict) -> bool:
 _ABSENT = object()       # an attribute the item does not have
 _SEARCH_BUDGET = 4000    # inverse steps per (read value, update); past it the value is accepted
 _MAX_CHAIN = 64          # unknown post-images chained below the read one; past it, accepted
+_KEY_BUDGET = 200_000    # inverse steps per key; once spent, values are accepted
 
 
 def _without(value: dict, wild: frozenset) -> bytes:
@@ -273,6 +274,20 @@ def _preimages(value: dict, wild: frozenset, cons: tuple, change: dict) -> list[
     return out
 
 
+def _touched(change: Any) -> set[str]:
+    if not isinstance(change, dict):
+        return set()
+    out: set[str] = set()
+    for part in ("set", "add"):
+        v = change.get(part)
+        if isinstance(v, dict):
+            out.update(v)
+    v = change.get("remove")
+    if isinstance(v, (list, tuple)):
+        out.update(k for k in v if isinstance(k, str))
+    return out
+
+
 class _Versions:
     """Rule 8: the versions an unknown update may have been applied to, and the check that a
     read value is the change of an update applied to one of them.
@@ -291,9 +306,32 @@ class _Versions:
             if c not in seen:
                 seen.add(c)
                 self.bases.append(b)
-        self.unknown = [u for u in unknown if u.outcome != FAIL]
+        # updates with equal changes are interchangeable: count them per distinct change
+        self.change_id: dict[bytes, int] = {}
+        self.changes: list[dict] = []
+        counts: list[int] = []
+        for u in unknown:
+            if u.outcome == FAIL:
+                continue
+            change = produced_value(u)[1]
+            c = canon(change)
+            i = self.change_id.get(c)
+            if i is None:
+                i = self.change_id[c] = len(self.changes)
+                self.changes.append(change)
+                counts.append(0)
+            counts[i] += 1
+        self.counts = tuple(counts)
+        self.touches = [frozenset(_touched(c)) for c in self.changes]
+        self._touchable: dict[tuple, frozenset] = {}
+        self.base_values: dict[str, set[bytes]] = defaultdict(set)   # attribute -> values
+        for b in self.bases:
+            for k, v in b.items():
+                self.base_values[k].add(canon(v))
         self._index: dict[frozenset, dict[bytes, list[dict]]] = {}
-        self._memo: dict[tuple[int, bytes], bool] = {}
+        self._memo: dict[tuple[bytes, bytes], bool] = {}
+        self._failed: set[tuple] = set()     # (pattern, counts) from which no base is reached
+        self.budget = _KEY_BUDGET
 
     def _matches_base(self, value: dict, wild: frozenset, cons: tuple) -> bool:
         idx = self._index.get(wild)
@@ -312,32 +350,61 @@ class _Versions:
         """Could update ``u`` (post-image unknown) have produced ``value``?"""
         if not isinstance(value, dict):
             return False
-        memo_key = (u.index, cv)
+        change = produced_value(u)[1]
+        cc = canon(change)
+        memo_key = (cc, cv)
         hit = self._memo.get(memo_key)
         if hit is not None:
             return hit
-        budget = [_SEARCH_BUDGET]
-        others = tuple(o for o in self.unknown if o.index != u.index)
+        counts = list(self.counts)
+        i = self.change_id.get(cc)
+        if i is not None and u.outcome != FAIL:
+            counts[i] -= 1                   # u itself is applied last
+        start = tuple(counts)
+        budget = [min(_SEARCH_BUDGET, self.budget)]
+        failed = self._failed
 
         def reach(pat: Pattern, avail: tuple) -> bool:
             if self._matches_base(*pat):
                 return True
-            if len(others) - len(avail) >= _MAX_CHAIN:
+            here = (canon(pat[0]), pat[1], pat[2])
+            state = (here, avail)
+            if state in failed:
+                return False
+            # an attribute no remaining change touches must hold a value some version has
+            touchable = self._touchable.get(avail)
+            if touchable is None:
+                touchable = self._touchable[avail] = frozenset().union(
+                    *(t for t, n in zip(self.touches, avail) if n))
+            val, wild = pat[0], pat[1]
+            for k, v in val.items():
+                if k not in wild and k not in touchable and \
+                        canon(v) not in self.base_values.get(k, ()):
+                    failed.add(state)
+                    return False
+            if sum(start) - sum(avail) >= _MAX_CHAIN:
                 raise _Exhausted
-            for i, o in enumerate(avail):
-                for pre in _preimages(*pat, produced_value(o)[1]):
+            for j, n in enumerate(avail):
+                if not n:
+                    continue
+                rest = avail[:j] + (n - 1,) + avail[j + 1:]
+                for pre in _preimages(*pat, self.changes[j]):
+                    if (canon(pre[0]), pre[1], pre[2]) == here:
+                        continue    # changes nothing it can still change: no new version
                     budget[0] -= 1
                     if budget[0] <= 0:
                         raise _Exhausted
-                    if reach(pre, avail[:i] + avail[i + 1:]):
+                    if reach(pre, rest):
                         return True
+            failed.add(state)
             return False
 
+        before = budget[0]
         try:
-            ok = any(reach(pre, others)
-                     for pre in _preimages(value, frozenset(), (), produced_value(u)[1]))
+            ok = any(reach(pre, start) for pre in _preimages(value, frozenset(), (), change))
         except _Exhausted:
             ok = True           # too many chains to rule out: never a false phantom-read
+        self.budget -= before - budget[0]
         self._memo[memo_key] = ok
         return ok
 

@@ -111,8 +111,8 @@ def check_history(path: str | os.PathLike, *, staleness_bound_ns: int | None = N
     merged = ShardResult()
     for part in parts:
         merged.merge(part.result, anomaly_limit)
-    if merged.bad_input:
-        raise UserError("\n".join(merged.bad_input))
+    if merged.bad_input:   # sorted: the same text whatever the number of parts
+        raise UserError("\n".join(sorted(merged.bad_input)))
     stats, nemesis = parts[0].stats, parts[0].nemesis
     timing = {
         "parse_s": max(p.read_s for p in parts),
@@ -159,8 +159,8 @@ def check_operations(header: Header, ops: list[Operation], *,
                            keep_reads=keep_reads)
     t0 = time.perf_counter()
     merged = check_ops(header, ops, options)
-    if merged.bad_input:
-        raise UserError("\n".join(merged.bad_input))
+    if merged.bad_input:   # sorted: the same text whatever the number of parts
+        raise UserError("\n".join(sorted(merged.bad_input)))
     stats = {"operations": len(ops), "keys": len({op.key for op in ops})}
     timing = {"parse_s": 0.0, "check_s": time.perf_counter() - t0,
               "order_s": merged.timing.get("order_s", 0.0),

@@ -1,10 +1,12 @@
 """Read, validate and pair a history file (format: shared HISTORY-FORMAT.md, version 1).
 
 A history is JSON Lines: a header on line 1, then one event per line in real-time order.
-This module streams it: memory holds the operations in flight, the keys, a hash of the
-(ts, origin) and of the value of each ok write (to find the repeats that make a history
+This module streams it: memory holds the operations in flight, the keys, the exact
+(ts, origin) and canonical value of each ok write (to find the repeats that make a history
 ambiguous) and, only if indices stop increasing, a bitmap of the indices seen; never the
-whole file.
+whole file. Lines are read with orjson when that is exact, else exactly
+(:mod:`gtcheck.kernel.exactjson`): integers of any size stay integers, numbers are equal
+by exact decimal value, a repeated field name is refused.
 
     with open_history("histories/run.jsonl") as reader:
         print(reader.header.regions)
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import gzip
 import os
+from decimal import Decimal
 from typing import Any, Callable, Iterable, Iterator
 
 import orjson
@@ -35,6 +38,8 @@ from gtcheck.checker.operations import (
 )
 from gtcheck.checker.files import detect_format, open_binary
 from gtcheck.kernel.errors import ManyUserErrors, UserError
+from gtcheck.kernel.exactjson import JSONProblem, canon, parse_line
+from gtcheck.kernel.exactjson import dumps as exact_dumps
 
 __all__ = [
     "HistoryReader", "open_history", "validate_file", "write_history", "header_to_dict",
@@ -57,7 +62,6 @@ _FUNCTIONS = frozenset(FUNCTIONS)
 _WRITES = frozenset(WRITE_FUNCTIONS)
 _NEMESIS = frozenset(NEMESIS_FUNCTIONS)
 _MISSING = object()
-_SORT = orjson.OPT_SORT_KEYS
 _HEADER_EXAMPLE = (
     '{"format": "gt-history", "version": 1, "regions": ["us-east-1", "eu-west-1"], '
     '"mode": "eventual"}'
@@ -70,8 +74,8 @@ def _show(value: Any) -> str:
     if value is _MISSING:
         return "nothing (the field is missing)"
     try:
-        text = orjson.dumps(value).decode()
-    except TypeError:
+        text = exact_dumps(value).decode("utf-8", "replace")
+    except (TypeError, ValueError, RecursionError):
         text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
@@ -79,19 +83,20 @@ def _show(value: Any) -> str:
 def _kind(value: Any) -> str:
     if value is _MISSING:
         return "nothing (the field is missing)"
-    names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
-             list: "a list", dict: "an object", type(None): "null"}
+    names = {bool: "a boolean", int: "an integer", float: "a number", Decimal: "a number",
+             str: "a string", list: "a list", dict: "an object", type(None): "null"}
     return f"{names.get(type(value), type(value).__name__)} {_show(value)}"
 
 
-def _json_error(exc: "orjson.JSONDecodeError") -> str:
-    """orjson's complaint without its line/char position (always within one line here)."""
-    msg = getattr(exc, "msg", None) or str(exc)
-    if "end of data" in msg:
-        return "the line ends before the JSON object does"
-    if getattr(exc, "lineno", 1) == 1 and getattr(exc, "colno", 0):
-        return f"{msg} at column {exc.colno}"
-    return msg
+def _not_json(problems: "_Problems", line_no: int, exc: JSONProblem, what: str) -> bool:
+    """Report a line that is not JSON gtcheck can read exactly (see kernel.exactjson)."""
+    if exc.field is not None:
+        return problems.add(line_no, f'line {line_no}, field "{exc.field}": {exc.message}',
+                            exc.hint)
+    return problems.add(line_no, f"line {line_no}: expected {what}, but the line is not "
+                        f"valid JSON ({exc.message})",
+                        exc.hint or "each line holds one complete JSON object; blank lines "
+                        "are allowed")
 
 
 class _Problems:
@@ -178,7 +183,7 @@ class HistoryReader:
             from gtcheck.checker import jepsen_log
 
             header, events = jepsen_log.import_history(self.path, self.format, **import_options)
-            self._lines = [orjson.dumps(header)] + [orjson.dumps(e) for e in events]
+            self._lines = [exact_dumps(header)] + [exact_dumps(e) for e in events]
             self.where = f"{self.path} [converted from {self.format}]"
         elif self.format != "gt":
             raise UserError(f"unknown history format {fmt!r}",
@@ -230,8 +235,8 @@ class HistoryReader:
             for nxt in lines:
                 if nxt.strip():
                     try:
-                        first = orjson.loads(nxt)
-                    except orjson.JSONDecodeError:
+                        first = parse_line(nxt)
+                    except JSONProblem:
                         break
                     if type(first) is dict and type(first.get("time")) is int:
                         self._first_time = first["time"]
@@ -243,14 +248,14 @@ class HistoryReader:
         self.header_line = line_no
         p = problems
         try:
-            hdr = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            hint = f"the first line should be a JSON object like {_HEADER_EXAMPLE}"
-            if raw.lstrip()[:1] in (b"[", b"(", b";"):
-                hint = ("this looks like a Jepsen EDN history: read it with --format edn "
-                        "or convert it with `gtcheck convert`")
-            p.add(line_no, f"line {line_no}: expected the header, a JSON object, but the line "
-                  f"is not valid JSON ({_json_error(exc)})", hint)
+            hdr = parse_line(raw)
+        except JSONProblem as exc:
+            if exc.field is None:
+                exc.hint = f"the first line should be a JSON object like {_HEADER_EXAMPLE}"
+                if raw.lstrip()[:1] in (b"[", b"(", b";"):
+                    exc.hint = ("this looks like a Jepsen EDN history: read it with --format "
+                                "edn or convert it with `gtcheck convert`")
+            _not_json(p, line_no, exc, "the header, a JSON object")
             raise p.error() from None
         if not isinstance(hdr, dict):
             p.field(line_no, "header", "a JSON object", hdr,
@@ -349,6 +354,7 @@ class HistoryReader:
         loads = orjson.loads
         dumps = orjson.dumps
         decode_error = orjson.JSONDecodeError
+        ws = b" \t\r\n"
         writes = _WRITES
         functions = _FUNCTIONS
         event_fields = EVENT_FIELDS
@@ -360,8 +366,11 @@ class HistoryReader:
         max_idx = -1
         indices: _IndexSet | None = None  # built only once indices stop increasing
         dup_indices: list[tuple[int, int]] = []  # (line, index) named at the end
-        ts_seen: dict[int, int] = {}     # hash((key, ts, origin)) -> line of the ok write
-        value_seen: dict[int, int] = {}  # hash((key, canonical value)) -> line
+        # the (ts, origin) and the value of each ok write, exactly (never a hash: distinct
+        # values may share one), to find repeats: (key, ts, origin) -> line, and
+        # key + NUL + canonical value -> line (a canonical value holds no NUL byte)
+        ts_seen: dict[tuple[str, int, str], int] = {}
+        value_seen: dict[bytes, int] = {}
         keys: set[str] = set()
         keys_add = keys.add
         processes: set[Any] = set()
@@ -384,17 +393,25 @@ class HistoryReader:
             for _ in range(self.header_line):
                 next(it)
             for line_no, raw in enumerate(it, base):
+                # orjson, accepted when its rendering of what it read is the line itself
+                # (then no name was repeated and every number was read exactly); any other
+                # line is read again exactly (kernel.exactjson.parse_line)
                 try:
                     ev = loads(raw)
-                except decode_error as exc:
+                    d = dumps(ev)
+                    if d != raw and not (len(raw) == len(d) + 1 and raw.startswith(d)) and (
+                            b"\\u" in raw or raw.translate(None, ws) != d.translate(None, ws)):
+                        ev = parse_line(raw)
+                except (decode_error, TypeError, JSONProblem):
                     if raw.isspace() or not raw:
                         blanks += 1
                         continue  # blank lines are ignored
-                    n_invalid += 1
-                    add(line_no, f"line {line_no}: expected a JSON object, but the line is not "
-                        f"valid JSON ({_json_error(exc)})",
-                        "each line holds one complete JSON object; blank lines are allowed")
-                    continue
+                    try:
+                        ev = parse_line(raw)
+                    except JSONProblem as exc:
+                        n_invalid += 1
+                        _not_json(problems, line_no, exc, "a JSON object")
+                        continue
                 if type(ev) is not dict:
                     n_invalid += 1
                     fld(line_no, "event", "a JSON object", ev, show=_kind)
@@ -431,11 +448,11 @@ class HistoryReader:
                     continue
 
                 # index: unique; absent means the position among events
-                idx = get("index")
+                idx = get("index", _MISSING)
                 if type(idx) is int and idx > max_idx and indices is None:
                     max_idx = idx  # the common case: indices increase, nothing to remember
                 else:
-                    if idx is None:
+                    if idx is _MISSING:
                         idx = line_no - base - blanks
                     elif type(idx) is not int or idx < 0:
                         bad = fld(line_no, "index", "a non-negative integer", idx,
@@ -491,8 +508,11 @@ class HistoryReader:
                                       "value)", ev["value"],
                                       "put the value read on the read's ok completion")
                     elif f == "write":
-                        if "value" not in ev:
-                            bad = fld(line_no, "value", "the item written", _MISSING)
+                        v = get("value")
+                        if v is None:
+                            bad = fld(line_no, "value", "the item written (not null)",
+                                      None if "value" in ev else _MISSING,
+                                      "a write writes an item; to remove one use delete")
                     elif f == "cas":
                         v = get("value")
                         if type(v) is not list or len(v) != 2 or v[1] is None:
@@ -502,15 +522,12 @@ class HistoryReader:
                                       "an item use delete")
                     elif f == "update":
                         bad = _check_update(problems, line_no, get("value")) or bad
-                    c = get("consistent")
-                    if c is None:
-                        if len(ev) > 8 and ("ts" in ev or "origin" in ev):  # rare
-                            bad = _check_ts_origin(problems, line_no, ev, regions,
-                                                   region_list) or bad
-                    elif c is not True and c is not False:
+                    c = get("consistent", False)
+                    if c is not True and c is not False:
                         bad = fld(line_no, "consistent", "true or false", c)
-                    elif len(ev) > 9 and ("ts" in ev or "origin" in ev):
-                        bad = _check_ts_origin(problems, line_no, ev, regions, region_list) or bad
+                    if "ts" in ev or "origin" in ev:
+                        if _check_ts_origin(problems, line_no, ev, regions, region_list)[0]:
+                            bad = True
                     if settled is not None and f != "read" and f is not None \
                             and t is not None and t >= settled:
                         bad = add(line_no, f'line {line_no}, field "time": expected a write '
@@ -521,7 +538,7 @@ class HistoryReader:
                                   "later")
                     if tp is str and p == "ttl" and f is not None and f != "delete":
                         bad = fld(line_no, "f", '"delete" (process "ttl" only expires items)', f)
-                    entry = (ev, line_no, idx, f, key, region, t)
+                    entry = (ev, line_no, idx, f, key, region, t, bad)
                     prev = inflight.setdefault(p, entry)
                     if prev is not entry:
                         bad = add(line_no, f'line {line_no}, field "process": expected a '
@@ -530,7 +547,8 @@ class HistoryReader:
                                   "a process runs one operation at a time: complete the earlier "
                                   "one (ok, fail or info) before invoking again")
                         inflight[p] = entry
-                        if want_ops and (key_filter is None or key_filter(prev[4])):
+                        if want_ops and not prev[7] and (key_filter is None
+                                                         or key_filter(prev[4])):
                             yield self._pending_op(prev)
                         counts[prev[3]]["info"] += 1
                         n_ops += 1
@@ -552,44 +570,55 @@ class HistoryReader:
                         "every ok/fail/info completes the previous invoke of the same "
                         "process; is its invocation missing, or on another process?")
                     continue
-                inv, inv_line, inv_idx, f, key, region, inv_t = pend
-                v = get("f")
-                if v is not None and v != f and f is not None:
-                    bad = fld(line_no, "f", f"{_show(inv.get('f'))} (as invoked on line "
+                # an invalid invocation (already reported) makes its operation invalid
+                inv, inv_line, inv_idx, f, key, region, inv_t, bad = pend
+                # f, key and region may be left out, but if present they are the invocation's
+                v = get("f", _MISSING)
+                if v is not _MISSING and v != f and f is not None:
+                    bad = fld(line_no, "f", f"{_show(f)} (as invoked on line "
                               f"{inv_line}) or no f", v)
-                v = get("key")
-                if v is not None and v != key and key is not None:
+                v = get("key", _MISSING)
+                if v is not _MISSING and v != key and key is not None:
                     bad = fld(line_no, "key", f"{_show(key)} (as invoked on line {inv_line}) "
                               "or no key", v)
-                v = get("region")
-                if v is not None and v != region and region is not None:
+                v = get("region", _MISSING)
+                if v is not _MISSING and v != region and region is not None:
                     bad = fld(line_no, "region", f"{_show(region)} (as invoked on line "
                               f"{inv_line}) or no region", v)
-                ts = get("ts")
-                if ts is not None and type(ts) is not int:
-                    bad = fld(line_no, "ts", "an integer (the replication timestamp)", ts)
-                    ts = None
-                origin = get("origin")
-                if origin is not None and (type(origin) is not str or origin not in regions):
-                    bad = fld(line_no, "origin", "one of the header's regions: "
-                              + ", ".join(region_list), origin)
+                if "ts" in ev or "origin" in ev:
+                    tsbad, ts, origin = _check_ts_origin(problems, line_no, ev, regions,
+                                                         region_list)
+                    if tsbad:
+                        bad = True
+                else:
+                    ts = origin = None
                 ok = ty == "ok"
                 # what the operation produced or returned
                 if f == "read":
-                    value = get("value") if ok else None
+                    value = get("value", _MISSING) if ok else None
+                    if value is _MISSING:
+                        bad = fld(line_no, "value", "the item read, or null for no item",
+                                  _MISSING, "an ok read says what it read")
+                        value = None
                 elif f == "write":
-                    value = inv["value"] if "value" in inv else None
-                    if ok and "value" in ev and ev["value"] != value:
-                        bad = fld(line_no, "value", f"the value written on line {inv_line}, "
-                                  f"{_show(value)}, or no value", ev["value"])
+                    value = inv.get("value")
+                    if ok and "value" in ev:
+                        v = ev["value"]
+                        if v != value or canon(v) != canon(value):
+                            bad = fld(line_no, "value", f"the value written on line "
+                                      f"{inv_line}, {_show(value)}, or no value", v)
                 elif f == "cas":
                     v = inv.get("value")
                     value = v[1] if type(v) is list and len(v) == 2 else None
-                    # Jepsen's form repeats the pair; a recorder may give the item written
-                    if ok and "value" in ev and ev["value"] != v and \
-                            (value is None or ev["value"] != value):
-                        bad = fld(line_no, "value", f"the value of the cas on line {inv_line}, "
-                                  f"{_show(v)}, its new item, or no value", ev["value"])
+                    if ok:
+                        # Jepsen's form repeats the pair; a recorder may give the item written
+                        cv = get("value", _MISSING)
+                        if cv is _MISSING or ((cv != v or canon(cv) != canon(v)) and (
+                                value is None or cv != value or canon(cv) != canon(value))):
+                            bad = fld(line_no, "value", f"the value of the cas on line "
+                                      f"{inv_line}, {_show(v)}, or its new item", cv,
+                                      "an ok cas carries its [expected, new] pair (or the new "
+                                      "item)")
                 elif f == "update":
                     if ok:
                         value = get("value", _MISSING)
@@ -607,8 +636,7 @@ class HistoryReader:
                 if ok and f is not None and f != "read" and type(key) is str:
                     if ts is not None:
                         o = origin if origin is not None else region
-                        h = hash((key, ts, o))
-                        first = ts_seen.setdefault(h, line_no)
+                        first = ts_seen.setdefault((key, ts, o), line_no)
                         if first != line_no:
                             bad = add(line_no, f'line {line_no}, field "ts": expected a (ts, '
                                       f"origin) no other ok write of key {_show(key)} has, got "
@@ -616,12 +644,9 @@ class HistoryReader:
                                       "two writes of one key cannot carry the same replication "
                                       "timestamp and origin: the history is ambiguous")
                     if check_values and value is not None:
-                        try:
-                            canon = dumps(value, option=_SORT)
-                        except TypeError:
-                            canon = repr(value).encode()
-                        h = hash((key, canon))
-                        first = value_seen.setdefault(h, line_no)
+                        first = value_seen.setdefault(
+                            key.encode("utf-8", "surrogatepass") + b"\0" + canon(value),
+                            line_no)
                         if first != line_no:
                             bad = add(line_no, f'line {line_no}, field "value": expected a '
                                       f"value no other ok write of key {_show(key)} wrote, got "
@@ -664,7 +689,8 @@ class HistoryReader:
         for pend in pending:
             counts[pend[3]]["info"] += 1
             n_ops += 1
-            if want_ops and (key_filter is None or key_filter(pend[4])):
+            # an invalid invocation (reported) is never built: its key may be anything
+            if want_ops and not pend[7] and (key_filter is None or key_filter(pend[4])):
                 yield self._pending_op(pend)
 
         per_f = {f: c for f, c in counts.items() if f is not None and any(c.values())}
@@ -705,8 +731,8 @@ class HistoryReader:
                 pos = position
                 position += 1
                 try:
-                    ev = orjson.loads(raw)
-                except orjson.JSONDecodeError:
+                    ev = parse_line(raw)
+                except JSONProblem:
                     continue
                 if type(ev) is dict:
                     yield line_no, ev, pos
@@ -721,9 +747,7 @@ class HistoryReader:
         indices = _IndexSet()
         for _line_no, ev, pos in self._reread(stop_line):
             if "process" in ev:
-                idx = ev.get("index")
-                if idx is None:
-                    idx = pos
+                idx = ev.get("index", pos)
                 if type(idx) is int and idx >= 0:
                     indices.add(idx)
         return indices
@@ -796,17 +820,27 @@ def _check_update(problems: _Problems, line_no: int, value: Any) -> bool:
 
 
 def _check_ts_origin(problems: _Problems, line_no: int, ev: dict, regions: frozenset,
-                     region_list: list[str]) -> bool:
-    """Check the optional ``ts`` and ``origin`` of an event; True when something was wrong."""
+                     region_list: list[str]) -> tuple[bool, int | None, str | None]:
+    """Check the optional ``ts`` and ``origin`` of an event (present means of its type:
+    null is neither an integer nor a region). Returns ``(bad, ts, origin)``, each of the
+    two None when absent or wrong."""
     bad = False
-    ts = ev.get("ts", None)
-    if ts is not None and type(ts) is not int:
-        bad = problems.field(line_no, "ts", "an integer (the replication timestamp)", ts)
-    origin = ev.get("origin", None)
-    if origin is not None and (type(origin) is not str or origin not in regions):
+    ts = ev.get("ts", _MISSING)
+    if ts is _MISSING:
+        ts = None
+    elif type(ts) is not int:
+        bad = problems.field(line_no, "ts", "an integer (the replication timestamp)", ts,
+                             "leave ts out when it is not known")
+        ts = None
+    origin = ev.get("origin", _MISSING)
+    if origin is _MISSING:
+        origin = None
+    elif type(origin) is not str or origin not in regions:
         bad = problems.field(line_no, "origin", "one of the header's regions: "
-                             + ", ".join(region_list), origin)
-    return bad
+                             + ", ".join(region_list), origin,
+                             "leave origin out to mean the event's region")
+        origin = None
+    return bad, ts, origin
 
 
 # --------------------------------------------------------------------------- helpers
@@ -861,7 +895,7 @@ def write_history(path: str | os.PathLike, header: dict[str, Any] | Header,
 
     if isinstance(header, Header):
         header = header_to_dict(header)
-    dumps = orjson.dumps
+    dumps = exact_dumps      # orjson, or exactly for integers beyond 64 bits
     path = str(path)
     if path == "-":
         fh = sys.stdout.buffer

@@ -10,9 +10,8 @@ import math
 from typing import Any
 from xml.etree import ElementTree as ET
 
-import orjson
-
 from gtcheck.checker.anomalies import PROPERTIES, fmt_dur
+from gtcheck.kernel.exactjson import dumps as exact_dumps
 
 FORMATS = ("text", "json", "junit")
 SHOWN_ANOMALIES = 10
@@ -29,8 +28,10 @@ def render(summary: dict[str, Any], fmt: str = "text") -> str:
 
 
 def render_json(summary: dict[str, Any]) -> str:
-    return orjson.dumps(summary, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS,
-                        default=_default).decode() + "\n"
+    """The summary as indented JSON. orjson writes it when it can; integers beyond 64 bits,
+    exact decimals and values nested deeper than orjson's limit are written by the exact
+    writer (same layout), so a number is never rounded on the way out."""
+    return exact_dumps(summary, indent=True, default=_default).decode() + "\n"
 
 
 def _default(obj: Any) -> Any:

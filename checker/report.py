@@ -45,6 +45,7 @@ import orjson
 from markupsafe import Markup
 
 from gtcheck.checker.operations import Header, NemesisEvent, Operation
+from gtcheck.kernel.exactjson import dumps as exact_dumps
 from gtcheck.kernel.sidecar import truth_path_for
 
 # -- limits ---------------------------------------------------------------------
@@ -161,12 +162,9 @@ _JSON_ESCAPES = (
 
 
 def dumps(obj: Any) -> bytes:
-    """Compact JSON; falls back to the standard library for integers orjson refuses."""
-    try:
-        return orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS)
-    except TypeError:
-        return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=str,
-                          allow_nan=False).encode()
+    """Compact JSON: orjson's, or the exact writer's for what orjson refuses (integers
+    beyond 64 bits, exact decimals, deep nesting), so numbers are never rounded."""
+    return exact_dumps(obj, default=str)
 
 
 def embed_json(obj: Any) -> Markup:

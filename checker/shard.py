@@ -347,12 +347,11 @@ def _check_part(path: str, part: int, nparts: int, options: CheckOptions) -> Par
             header = reader.header
             n = 0
             add = buf.add
-            crc = zlib.crc32
             mine = None
             if nparts > 1:
                 def mine(key: str) -> bool:
                     # the reader still validates every event, but builds only this part's ops
-                    return crc(key.encode("utf-8", "surrogatepass")) % nparts == part
+                    return shard_of(key, nparts) == part
             for op in reader.operations(key_filter=mine):
                 n += 1
                 add(op)

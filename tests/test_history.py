@@ -482,6 +482,8 @@ def histories(draw):
             if outcome == "ok" and f0[0] == "update":
                 version += 1
                 ev["value"] = {"v": version}
+            if outcome == "ok" and f0[0] == "cas":
+                ev["value"] = f0[3]      # an ok cas carries its pair (rule 7)
         else:
             version += 1
             value = {"read": None, "write": {"v": version}, "delete": None,
@@ -491,7 +493,7 @@ def histories(draw):
                   "value": value, "time": t}
             if f == "read":
                 ev["consistent"] = flag
-            inflight[p] = (f, key, region)
+            inflight[p] = (f, key, region, value)
             invokes += 1
         events.append(ev)
     header = {"format": "gt-history", "version": 1, "regions": regions}
