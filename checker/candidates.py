@@ -226,7 +226,12 @@ def _preimages(value: dict, wild: frozenset, cons: tuple, change: dict) -> list[
     new_cons = {k: c for k, c in cons_of.items() if k not in touched}
     options: list[list[tuple[str, Any]]] = [[]]      # per branch: pinned attributes of X
     for k, a in adds.items():
-        if k in overwritten or k in wild:
+        if k in overwritten:
+            continue
+        if k in wild:
+            kind = cons_of.get(k)
+            if (kind == _NONNUM and is_number(a)) or (kind == _NONLIST and isinstance(a, list)):
+                return []                  # the add leaves a number / a list there
             new_wild.add(k)
             continue
         got = value.get(k, _ABSENT)
@@ -329,7 +334,7 @@ class _Versions:
             for k, v in b.items():
                 self.base_values[k].add(canon(v))
         self._index: dict[frozenset, dict[bytes, list[dict]]] = {}
-        self._memo: dict[tuple[bytes, bytes], bool] = {}
+        self._memo: dict[tuple[bytes, bytes, bool], bool] = {}
         self._failed: set[tuple] = set()     # (pattern, counts) from which no base is reached
         self.budget = _KEY_BUDGET
 
@@ -352,7 +357,7 @@ class _Versions:
             return False
         change = produced_value(u)[1]
         cc = canon(change)
-        memo_key = (cc, cv)
+        memo_key = (cc, cv, u.outcome == FAIL)
         hit = self._memo.get(memo_key)
         if hit is not None:
             return hit

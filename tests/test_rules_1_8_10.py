@@ -345,3 +345,66 @@ def test_rule10_across_regions_only_beyond_epsilon(tmp_path):
     assert a["ops"] == [0, 2] and "2ε+δ = 40.0 ms" in a["explanation"]
     none = _same_for_any_jobs(_write(tmp_path, ev, name="none.jsonl"))
     assert none["read_after_write"]["anomalies"] == []          # ε unknown: no constraint
+
+
+# --------------------------------------------------------------------------- rule 8, exactly
+from gtcheck.checker.candidates import _Versions, canon  # noqa: E402
+from gtcheck.checker.operations import Operation  # noqa: E402
+from gtcheck.kernel.items import apply_change  # noqa: E402
+
+_ATTRS = ("a", "b", "n", "l")
+
+
+def _random_change(rng) -> dict:
+    change: dict = {}
+    for k in rng.sample(_ATTRS, rng.randint(1, 2)):
+        kind = rng.choice(["set", "remove", "add"])
+        if kind == "set":
+            change.setdefault("set", {})[k] = rng.choice([0, 1, 2, [1], "x"])
+        elif kind == "remove":
+            change.setdefault("remove", []).append(k)
+        else:
+            change.setdefault("add", {})[k] = rng.choice([1, 2, -1, [1], [2, 1]])
+    return change
+
+
+def _random_item(rng) -> dict | None:
+    if rng.random() < 0.2:
+        return None
+    return {k: rng.choice([0, 1, 3, [1], [2], "x"]) for k in _ATTRS if rng.random() < 0.5}
+
+
+@settings(max_examples=300, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_rule8_post_images_match_forward_enumeration(seed):
+    """The backwards search accepts a value for an update exactly when applying the update,
+    after any chain of the other unknown updates (each at most once), to some version gives
+    it (brute force, forwards)."""
+    rng = random.Random(seed)
+    bases = [None] + [_random_item(rng) for _ in range(rng.randint(0, 3))]
+    updates = [Operation(index=i, process=i, region="r", f="update", key="k",
+                         invoke_value=_random_change(rng), value=None, outcome="info",
+                         invoke_time=i, complete_time=None) for i in range(rng.randint(1, 3))]
+    versions = _Versions(bases, updates)
+
+    def closure(avail):
+        out = {canon(b if isinstance(b, dict) else {}): (b if isinstance(b, dict) else {})
+               for b in bases}
+        frontier = [(v, tuple(avail)) for v in out.values()]
+        while frontier:
+            v, left = frontier.pop()
+            for j, u in enumerate(left):
+                w = apply_change(v, u.invoke_value)
+                c = canon(w)
+                if c not in out:
+                    out[c] = w
+                frontier.append((w, left[:j] + left[j + 1:]))
+        return out
+    for u in updates:
+        others = [o for o in updates if o is not u]
+        post = {canon(apply_change(v, u.invoke_value)) for v in closure(others).values()}
+        probes = [apply_change(v, u.invoke_value) for v in closure(updates).values()]
+        probes += [dict(p, z=1) for p in probes[:3]] + [_random_item(rng) or {} for _ in range(5)]
+        for value in probes:
+            cv = canon(value)
+            assert versions.produced(u, value, cv) == (cv in post), (value, u.invoke_value)
