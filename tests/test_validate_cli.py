@@ -50,6 +50,30 @@ CASES = {
     "equal_ts_origin.jsonl": (5, 'line 5, field "ts"', 'got (5, "us-east-1"), already used on line 3'),
     "equal_values.jsonl": (5, 'line 5, field "value"', "already written on line 3"),
     "read_invoke_value.jsonl": (2, 'line 2, field "value"', "expected null"),
+    # issue 12: a present field has its type (null is not a string), on every line
+    "completion_f_null.jsonl": (3, 'line 3, field "f"', "or no f, got null"),
+    "completion_key_null.jsonl": (3, 'line 3, field "key"', "or no key, got null"),
+    "completion_region_null.jsonl": (3, 'line 3, field "region"', "or no region, got null"),
+    "completion_ts_null.jsonl": (3, 'line 3, field "ts"', "expected an integer (the replication timestamp), got null"),
+    "completion_origin_null.jsonl": (3, 'line 3, field "origin"', "got null"),
+    "origin_list.jsonl": (3, 'line 3, field "origin"', 'got ["us-east-1"]'),
+    "invoke_ts_not_int.jsonl": (2, 'line 2, field "ts"', 'got "soon"'),
+    "invoke_origin_unknown.jsonl": (2, 'line 2, field "origin"', 'got "mars-1"'),
+    "consistent_null.jsonl": (2, 'line 2, field "consistent"', "true or false, got null"),
+    "index_null.jsonl": (2, 'line 2, field "index"', "a non-negative integer, got null"),
+    "key_missing_never_completes.jsonl": (2, 'line 2, field "key"', "got nothing (the field is missing)"),
+    "key_object_never_completes.jsonl": (2, 'line 2, field "key"', 'got {"id":7}'),
+    # a repeated name, at any depth, is not "the last one wins"
+    "repeated_field.jsonl": (2, 'line 2, field "value"', 'the name "value" appears twice'),
+    "repeated_nested_field.jsonl": (2, 'line 2, field "value.tags[0].a"', 'the name "a" appears twice'),
+    # a write's value is not null; the ok of a read or cas carries its value
+    "write_value_null.jsonl": (2, 'line 2, field "value"', "the item written (not null), got null"),
+    "read_ok_without_value.jsonl": (3, 'line 3, field "value"', "got nothing (the field is missing)"),
+    "cas_ok_without_value.jsonl": (3, 'line 3, field "value"', "got nothing (the field is missing)"),
+    "value_nan.jsonl": (2, "line 2:", "not valid JSON"),
+    # numbers are equal by exact value: 1 = 1.0, and big integers are exact
+    "equal_values_int_float.jsonl": (5, 'line 5, field "value"', "already written on line 3"),
+    "equal_big_values.jsonl": (5, 'line 5, field "value"', "got 1180591620717411303425, already written on line 3"),
 }
 
 
