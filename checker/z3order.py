@@ -34,6 +34,12 @@ satisfiable probe yields an order whose actual largest staleness (computed exact
 the new upper bound; each unsatisfiable probe moves the lower bound to the next distinct
 gap value, so the search only visits values that matter.
 
+Rule 10: real-time constraints that the recorded timestamps contradict (a chain of them
+from a timestamped write to one with a smaller ``(ts, origin)`` through untimed writes) are
+found first (:mod:`gtcheck.checker.inversions`) and left out: the writes they start from
+("tainted") are kept out of the shared prefix sequences and get their remaining constraints
+one by one, and dominance pruning then relies on timestamps only.
+
 The key is split into independent segments at quiet points (nothing in flight) across
 which rule 2 already orders every write before every later write (strong mode, a known ε,
 or one writing region); segments are merged back when a read could have seen a write of an
