@@ -11,7 +11,9 @@ each decision into an enabled action).
 from __future__ import annotations
 
 import random
-from typing import Any, Callable, Protocol
+from typing import Any, Callable
+
+from mypy_extensions import mypyc_attr
 
 from gtcheck.model.distributions import Distribution
 from gtcheck.model.scenario import Fault, Scenario
@@ -21,31 +23,74 @@ MAX_REPLICATION_DELAY_NS = 15_000_000_000   # no version takes longer to cross a
 MAX_COPY_LAG_NS = 1_000_000_000             # nor to reach a region's slowest copy
 
 
-class Choices(Protocol):
-    """The decisions the rules leave open. Durations are nanoseconds."""
+@mypyc_attr(allow_interpreted_subclasses=True)
+class Choices:
+    """The decisions the rules leave open (durations in nanoseconds). A base class
+    rather than a Protocol so that compiled drivers call it directly; subclass it (from
+    compiled or interpreted code) to decide differently."""
 
-    # faults, drawn once before the run
-    def random_faults(self, scenario: Scenario) -> list[Fault]: ...
+    # faults, decided once before the run
+    def random_faults(self, scenario: Scenario) -> list[Fault]:
+        raise NotImplementedError
     # the network
-    def replication_delay(self, source: str, target: str) -> int: ...
-    def fault_extra_delay(self, fault: Fault) -> int: ...
-    def copy_lag(self) -> int: ...
-    def coalesce(self, probability: float) -> bool: ...
+    def replication_delay(self, source: str, target: str) -> int:
+        """How long a version takes to cross the link (before the cap and fault delays)."""
+        raise NotImplementedError
+
+    def fault_extra_delay(self, fault: Fault) -> int:
+        """The extra delay a replication-delay fault adds to one crossing."""
+        raise NotImplementedError
+
+    def copy_lag(self) -> int:
+        """How far a follower copy trails its region's leader for one version."""
+        raise NotImplementedError
+
+    def coalesce(self, probability: float) -> bool:
+        """Whether a version still queued is dropped for the newer one queued behind it."""
+        raise NotImplementedError
     # requests
-    def request_latency(self) -> int: ...
-    def eventual_copy(self, copies: int) -> int: ...
-    def reached_storage(self) -> bool: ...
-    def ttl_sweep_lag(self, lag: Distribution) -> int: ...
+
+    def request_latency(self) -> int:
+        raise NotImplementedError
+
+    def eventual_copy(self, copies: int) -> int:
+        """Which copy serves an eventually consistent read."""
+        raise NotImplementedError
+
+    def reached_storage(self) -> bool:
+        """Whether a write in flight when its region failed reached durable storage."""
+        raise NotImplementedError
+
+    def ttl_sweep_lag(self, lag: Distribution) -> int:
+        raise NotImplementedError
     # which client acts next, and what it asks
-    def first_request(self, think_mean: float) -> int: ...
-    def think_time(self, think_mean: float) -> int: ...
-    def request_kind(self, mix: MixChooser) -> str: ...
-    def key(self, keys: KeyChooser) -> str: ...
-    def strong_read(self, share: float) -> bool: ...
-    def new_item(self, rev: int) -> dict[str, Any]: ...
-    def carries_ttl(self, share: float) -> bool: ...
-    def update_change(self, rev: int, increment: bool) -> dict[str, Any]: ...
-    def transaction_condition(self) -> bool: ...
+
+    def first_request(self, think_mean: float) -> int:
+        raise NotImplementedError
+
+    def think_time(self, think_mean: float) -> int:
+        raise NotImplementedError
+
+    def request_kind(self, mix: MixChooser) -> str:
+        raise NotImplementedError
+
+    def key(self, keys: KeyChooser) -> str:
+        raise NotImplementedError
+
+    def strong_read(self, share: float) -> bool:
+        raise NotImplementedError
+
+    def new_item(self, rev: int) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def carries_ttl(self, share: float) -> bool:
+        raise NotImplementedError
+
+    def update_change(self, rev: int, increment: bool) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def transaction_condition(self) -> bool:
+        raise NotImplementedError
 
 
 def draw_random_faults(scenario: Scenario, rng: random.Random) -> list[Fault]:
@@ -69,7 +114,7 @@ def draw_random_faults(scenario: Scenario, rng: random.Random) -> list[Fault]:
     return out
 
 
-class SeededChoices:
+class SeededChoices(Choices):
     """The timed simulator's choices: three seeded streams, drawn in the order the
     simulator asks (which is what makes a run reproducible byte for byte)."""
 

@@ -24,9 +24,12 @@ class RegionClocks:
         self.jump_times: dict[str, list[int]] = {r: [] for r in scenario.regions}
         self.jump_sums: dict[str, list[int]] = {r: [] for r in scenario.regions}
         for f in sorted(plan.jumps, key=lambda f: f.at_ns):
-            total = (self.jump_sums[f.region][-1] if self.jump_sums[f.region] else 0) + f.by_ns
-            self.jump_times[f.region].append(f.at_ns)
-            self.jump_sums[f.region].append(total)
+            region = f.region
+            if region is None:
+                continue
+            total = (self.jump_sums[region][-1] if self.jump_sums[region] else 0) + f.by_ns
+            self.jump_times[region].append(f.at_ns)
+            self.jump_sums[region].append(total)
 
     def offset_at(self, region: str, t: int) -> int:
         """How far the region's clock is from true time at ``t`` (ns)."""

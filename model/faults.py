@@ -13,6 +13,7 @@ import bisect
 from dataclasses import dataclass
 from typing import Any
 
+from gtcheck.model.choices import Choices
 from gtcheck.model.scenario import Fault, Scenario
 
 
@@ -93,7 +94,7 @@ class FaultPlan:
                 best = starts[i]
         return best
 
-    def extra_delay(self, source: str, target: str, t: int, choices: Any) -> int:
+    def extra_delay(self, source: str, target: str, t: int, choices: Choices) -> int:
         """The extra delay of a version sent at ``t``: one draw (``choices``) per
         replication-delay fault active on the link then."""
         extra = 0
@@ -114,7 +115,7 @@ class FaultPlan:
                 out.append(NemesisRecord(f.end_ns, "region-up", {"region": f.region}))
             elif f.kind == "replication-delay":
                 out.append(NemesisRecord(f.at_ns, "replication-delay",
-                                         {"from": f.source, "to": f.target, "extra": f.extra.describe(),
+                                         {"from": f.source, "to": f.target, "extra": f.extra.describe() if f.extra is not None else None,
                                           "until_ns": f.end_ns}))
             else:
                 out.append(NemesisRecord(f.at_ns, "clock-skew", {"region": f.region, "delta_ns": f.by_ns}))

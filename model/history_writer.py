@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import IO, Any
 
 import orjson
+from mypy_extensions import mypyc_attr
 
 from gtcheck.kernel.errors import UserError
 
 
-def open_output(path: str | Path | IO[bytes]) -> tuple[IO[bytes], bool]:
+def open_output(path: str | Path | IO[bytes]) -> tuple[Any, bool]:
     """A binary stream for ``path`` (``.gz`` compresses); bool: whether we must close it."""
     if not isinstance(path, (str, Path)):
         return path, False
@@ -31,7 +32,34 @@ def open_output(path: str | Path | IO[bytes]) -> tuple[IO[bytes], bool]:
         raise UserError(f"cannot write the output: {exc.strerror}", where=str(p))
 
 
-class JsonLinesWriter:
+@mypyc_attr(allow_interpreted_subclasses=True)
+class Sink:
+    """Where the simulator sends JSON objects (history events, ground truth), in order."""
+
+    def write(self, obj: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+class ListSink(Sink):
+    """Keeps the objects in memory (tests, explorers)."""
+
+    def __init__(self) -> None:
+        self.items: list[dict[str, Any]] = []
+        self.closed = False
+
+    def write(self, obj: dict[str, Any]) -> None:
+        self.items.append(obj)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class JsonLinesWriter(Sink):
+    """Streams objects to ``path`` (or a binary stream) as JSON Lines."""
+
     def __init__(self, path: str | Path | IO[bytes]):
         self._out, self._close = open_output(path)
         self._buf: list[bytes] = []

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gtcheck.model.choices import Choices
 from gtcheck.model.lww import Version
 from gtcheck.model.rules import Rules
 from gtcheck.model.state import Op
@@ -32,7 +33,7 @@ LATE_REPLICATION_NS = 5_000_000_000
 class StaleStrongRead(Rules):
     name = "stale-strong-read"
 
-    def read_copy(self, consistent: bool, copies: int, choices: Any) -> int:
+    def read_copy(self, consistent: bool, copies: int, choices: Choices) -> int:
         return copies - 1 if consistent else choices.eventual_copy(copies)
 
     def arrivals(self, arrival: list[int], copies: int, n_regions: int) -> None:
@@ -141,8 +142,13 @@ class DelayReplication(_OneWrite):
         sim.finish_op(proc, op, t, "ok", new_item, version)
 
 
-MUTANTS: dict[str, type[Rules]] = {m.name: m for m in (StaleStrongRead, DropReplication, PhantomValue,
-                                                       ShowFailedWrite, DelayReplication) if m.name}
+MUTANTS: dict[str, type[Rules]] = {
+    "stale-strong-read": StaleStrongRead,
+    "drop-replication": DropReplication,
+    "phantom-value": PhantomValue,
+    "show-failed-write": ShowFailedWrite,
+    "delay-replication": DelayReplication,
+}
 
 
 def mutant(name: str) -> Rules:

@@ -26,7 +26,7 @@ from typing import Any
 from mypy_extensions import mypyc_attr
 
 from gtcheck.model import spec
-from gtcheck.model.choices import MAX_REPLICATION_DELAY_NS
+from gtcheck.model.choices import MAX_REPLICATION_DELAY_NS, Choices
 from gtcheck.model.faults import FaultPlan
 from gtcheck.model.lww import Version
 from gtcheck.model.scenario import Failover
@@ -56,7 +56,7 @@ def fifo_arrival(previous: int, arrival: int) -> int:
     return previous if previous > arrival else arrival
 
 
-def link_arrival(plan: FaultPlan, choices: Any, source: str, target: str, t: int) -> int:
+def link_arrival(plan: FaultPlan, choices: Choices, source: str, target: str, t: int) -> int:
     """When a version sent from ``source`` at ``t`` reaches ``target``'s leader copy:
     one delay decision, plus the extra delay of any replication-delay fault; queued
     while the link is cut, resent (with a fresh delay) when it heals."""
@@ -111,12 +111,12 @@ class Rules:
     """The rules a driver runs that a mutant may replace (``model/mutants.py``). The
     correct model is this class as it is; every hook here does what the rule says."""
 
-    name: str | None = None   # a mutant's name; None for the correct model
+    name: str = ""   # a mutant's name; "" for the correct model
 
     def attach(self, sim: Any) -> None:
         """Called once by the timed driver that will run these rules."""
 
-    def read_copy(self, consistent: bool, copies: int, choices: Any) -> int:
+    def read_copy(self, consistent: bool, copies: int, choices: Choices) -> int:
         """Which of a region's copies serves a read: the leader for a strongly
         consistent read, any copy (a decision) for an eventually consistent one."""
         return 0 if consistent else choices.eventual_copy(copies)

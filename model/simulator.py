@@ -21,16 +21,16 @@ import gc
 import heapq
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Callable, Protocol
+from typing import IO, Any, Callable
 
 from gtcheck.kernel import __version__
 from gtcheck.kernel.errors import UserError
 from gtcheck.kernel.sidecar import truth_path_for
 from gtcheck.model import spec
-from gtcheck.model.choices import MAX_COPY_LAG_NS, MAX_REPLICATION_DELAY_NS, SeededChoices
+from gtcheck.model.choices import MAX_COPY_LAG_NS, MAX_REPLICATION_DELAY_NS, Choices, SeededChoices
 from gtcheck.model.clocks import RegionClocks
 from gtcheck.model.faults import FaultPlan
-from gtcheck.model.history_writer import JsonLinesWriter
+from gtcheck.model.history_writer import JsonLinesWriter, Sink
 from gtcheck.model.lww import Version
 from gtcheck.model.rules import Rules, evaluate, link_arrival, route, stamp
 from gtcheck.model.scenario import Scenario, ScriptedOp
@@ -45,13 +45,6 @@ BUGS = ("stale-strong-read", "drop-replication", "phantom-value", "show-failed-w
 
 _INVOKE, _COMPLETE, _NEMESIS, _TTL, _SCRIPT = 0, 1, 2, 3, 4
 _CORRECT = Rules()
-
-
-class Sink(Protocol):
-    """Where JSON objects go, one a line (``history_writer.JsonLinesWriter``, ``ListSink``)."""
-
-    def write(self, obj: dict[str, Any]) -> None: ...
-    def close(self) -> None: ...
 
 
 @dataclass
@@ -83,13 +76,13 @@ class Simulator:
 
     def __init__(self, scenario: Scenario, seed: int, out: Sink, truth: Sink | None = None, *,
                  progress: Callable[[int], None] | None = None, rules: Rules | None = None,
-                 choices: Any = None):
+                 choices: Choices | None = None):
         check_script(scenario)
         self.sc = scenario
         self.seed = seed
         self.rules = rules if rules is not None else _CORRECT
         self.progress = progress
-        self.choices = choices if choices is not None else SeededChoices(scenario, seed)
+        self.choices: Choices = choices if choices is not None else SeededChoices(scenario, seed)
         self.plan = FaultPlan(scenario, self.choices.random_faults(scenario))
         self.clocks = RegionClocks(scenario, self.plan)
         self.regions = list(scenario.regions)

@@ -35,6 +35,7 @@ from typing import Any, NamedTuple
 import orjson
 
 from gtcheck.model import spec
+from gtcheck.model.choices import Choices
 from gtcheck.model.clocks import RegionClocks
 from gtcheck.model.faults import FaultPlan
 from gtcheck.model.lww import Version, merge
@@ -76,7 +77,7 @@ class _Request:
         self.txn = txn           # 0: not a transaction
 
 
-class _Served:
+class _Served(Choices):
     """The eventual-read copy decision, as the ``Choices`` a rule asks."""
 
     def __init__(self, copy: int):

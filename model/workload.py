@@ -22,11 +22,10 @@ class KeyChooser:
         n = workload.keys
         width = len(str(n - 1))
         self.keys = [f"k{i:0{width}d}" for i in range(n)]
+        self.cum: list[float] | None = None
         if workload.zipf > 0:
             weights = [1.0 / (i + 1) ** workload.zipf for i in range(n)]
             self.cum = list(itertools.accumulate(weights))
-        else:
-            self.cum = None
 
     def pick(self, rng: random.Random) -> str:
         if self.cum is None:
@@ -62,7 +61,8 @@ def increment_change(rev: int) -> dict[str, Any]:
 def tag(req: dict[str, Any], rev: int) -> int:
     """Give the item a scripted request writes a fresh ``rev`` (rule 4: versions are
     distinguishable), in place; returns the last revision handed out."""
-    f, value = req["f"], req.get("value")
+    f: str = req["f"]
+    value: Any = req.get("value")
     if f == "write" and isinstance(value, dict):
         rev += 1
         req["value"] = {**value, "rev": rev}
