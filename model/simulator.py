@@ -94,6 +94,14 @@ class Simulator:
         self.mix = MixChooser(scenario.workload)
         wl = scenario.workload
         self.duration = wl.duration_ns
+        # scenario values the hot path reads, as plain attributes
+        self.timeout_ns = scenario.timeout_ns
+        self.routing = scenario.failover.policy != "none"
+        self.strong_share = wl.strong_reads
+        self.txn_size = wl.transaction_size
+        self.ttl_share = wl.ttl.share
+        self.ttl_after_ns = wl.ttl.after_ns
+        self.ttl_lag = wl.ttl.lag
         self.settled_at = (max(self.duration + scenario.timeout_ns, self.plan.healed_at)
                            + max(scenario.settle_ns, MAX_REPLICATION_DELAY_NS + MAX_COPY_LAG_NS + scenario.timeout_ns))
         n_proc = wl.processes_per_region * len(self.regions)
@@ -225,35 +233,39 @@ class Simulator:
             for proc in st.processes:
                 j = int(proc.pid) % per_region
                 proc.final_keys = keys[j::per_region]
-        progress_every = 4_096
+        gc_was_enabled = gc.isenabled()
+        gc.disable()    # the run allocates many small objects and frees few: cyclic GC only costs
+        try:
+            self._loop()
+            return self._finish()
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+
+    def _loop(self) -> None:
+        st = self.state
         heap = st.heap
         pop = heapq.heappop
         handled = 0
         progress = self.progress
-        gc_was_enabled = gc.isenabled()
-        gc.disable()    # the run allocates many small objects and frees few: cyclic GC only costs
-        try:
-            while heap:
-                t, _, kind, payload = pop(heap)
-                st.now = t
-                if kind == _COMPLETE:
-                    self._complete(payload, t)
-                elif kind == _INVOKE:
-                    self._invoke(payload, t)
-                elif kind == _SCRIPT:
-                    self._scripted(payload, t)
-                elif kind == _NEMESIS:
-                    self.emit({"index": 0, "type": "info", "process": "nemesis", "f": payload.f,
-                               "value": payload.value, "time": t})
-                else:
-                    self._ttl_sweep(payload, t)
-                handled += 1
-                if progress is not None and handled % progress_every == 0:
-                    progress(t)
-        finally:
-            if gc_was_enabled:
-                gc.enable()
-        return self._finish()
+        progress_every = 4_096
+        while heap:
+            t, _, kind, payload = pop(heap)
+            st.now = t
+            if kind == _COMPLETE:
+                self._complete(payload, t)
+            elif kind == _INVOKE:
+                self._invoke(payload, t)
+            elif kind == _SCRIPT:
+                self._scripted(payload, t)
+            elif kind == _NEMESIS:
+                self.emit({"index": 0, "type": "info", "process": "nemesis", "f": payload.f,
+                           "value": payload.value, "time": t})
+            else:
+                self._ttl_sweep(payload, t)
+            handled += 1
+            if progress is not None and handled % progress_every == 0:
+                progress(t)
 
     def _finish(self) -> SimulationSummary:
         st = self.state
@@ -341,7 +353,7 @@ class Simulator:
         kind = choices.request_kind(self.mix)
         key = choices.key(self.key_chooser)
         if kind == "read":
-            return Op("read", key, None, choices.strong_read(self.sc.workload.strong_reads))
+            return Op("read", key, None, choices.strong_read(self.strong_share))
         if kind == "write":
             return Op("write", key, self.new_item(t))
         if kind == "update" or kind == "increment" or kind == "conditional_update":
@@ -359,7 +371,7 @@ class Simulator:
             return Op("cas", key, [proc.last_seen.get(key), self.new_item(t)])
         st.txn += 1
         keys = [key]
-        for _ in range(min(self.sc.workload.transaction_size, len(self.key_chooser.keys)) - 1):
+        for _ in range(min(self.txn_size, len(self.key_chooser.keys)) - 1):
             k = choices.key(self.key_chooser)
             tries = 0
             while k in keys and tries < 20:
@@ -383,9 +395,9 @@ class Simulator:
         st = self.state
         st.rev += 1
         item = self.choices.new_item(st.rev)
-        ttl = self.sc.workload.ttl
-        if ttl.share > 0 and self.choices.carries_ttl(ttl.share):
-            item["ttl"] = (t + ttl.after_ns) // 1_000_000_000 + 1_704_067_200
+        share = self.ttl_share
+        if share > 0 and self.choices.carries_ttl(share):
+            item["ttl"] = (t + self.ttl_after_ns) // 1_000_000_000 + 1_704_067_200
         return item
 
     def _condition(self, proc: Process, key: str) -> dict[str, Any]:
@@ -393,7 +405,7 @@ class Simulator:
         return {"rev": seen.get("rev")} if isinstance(seen, dict) else {}
 
     def start(self, proc: Process, t: int, op: Op) -> None:
-        if self.sc.failover.policy == "none":
+        if not self.routing:
             region = proc.home
         else:
             region, proc.region = route(self.sc.failover, self.plan, self.regions, proc.home, proc.region, t)
@@ -412,7 +424,7 @@ class Simulator:
         proc.op = op
         if self.any_down and self.plan.is_down(region, t):
             op.timeout = True
-            self.push(t + self.sc.timeout_ns, _COMPLETE, proc)
+            self.push(t + self.timeout_ns, _COMPLETE, proc)
         else:
             self.push(t + (op.latency if op.latency is not None else self.choices.request_latency()), _COMPLETE,
                       proc)
@@ -500,9 +512,8 @@ class Simulator:
         else:
             # a cas completes with its [expected, new] pair, as in Jepsen histories
             self.finish_op(proc, op, t, "ok", op.value if f == "cas" else answer, version)
-        ttl = self.sc.workload.ttl
-        if isinstance(new_item, dict) and "ttl" in new_item and ttl.share > 0:
-            sweep = t + ttl.after_ns + self.choices.ttl_sweep_lag(ttl.lag)
+        if self.ttl_share > 0 and isinstance(new_item, dict) and "ttl" in new_item:
+            sweep = t + self.ttl_after_ns + self.choices.ttl_sweep_lag(self.ttl_lag)
             if sweep < self.duration:
                 self.push(sweep, _TTL, (key, region, version.write_id))
 
