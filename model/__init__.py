@@ -4,3 +4,7 @@
 describe); ``lww`` the conflict order; ``simulator`` drives regions, replication,
 clocks and faults from one seed and streams a history plus its ground truth.
 """
+
+from gtcheck.kernel.native import COMPILED, REASON, implementation
+
+__all__ = ["COMPILED", "REASON", "implementation"]

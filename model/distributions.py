@@ -190,10 +190,10 @@ def _empirical(spec: dict[str, Any], where: str, base_dir: Path | None) -> "Empi
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        raise UserError(f"the sample file {str(path)!r} is not UTF-8 text (line {line})",
+        lineno = raw.count(b"\n", 0, exc.start) + 1
+        raise UserError(f"the sample file {str(path)!r} is not UTF-8 text (line {lineno})",
                         where=f"{where}.file", hint="one duration a line, such as 250ms") from None
-    samples = []
+    samples: list[int] = []
     for n, line in enumerate(text.splitlines(), 1):
         line = line.split("#", 1)[0].strip()
         if line:

@@ -159,7 +159,8 @@ class _Table:
     def __init__(self, data: Any, where: str, base_dir: Path | None):
         if not isinstance(data, dict):
             raise UserError(f"expected a table, got {type(data).__name__}", where=where)
-        self.data, self.where, self.base_dir, self.used = data, where, base_dir, set()
+        self.data, self.where, self.base_dir = data, where, base_dir
+        self.used: set[str] = set()
 
     def _at(self, name: str) -> str:
         return f"{self.where}.{name}" if self.where else name
@@ -193,8 +194,8 @@ class _Table:
             return -scenario_duration(text[1:], self._at(name))
         return scenario_duration(text[1:] if text.startswith("+") else text, self._at(name))
 
-    def number(self, name: str, default: float, *, low: float = 0.0, high: float | None = None,
-               integer: bool = False, low_open: bool = False) -> Any:
+    def number(self, name: str, default: int | float, *, low: int | float = 0.0,
+               high: int | float | None = None, integer: bool = False, low_open: bool = False) -> Any:
         """Every numeric field is read here, through the one kernel check (finite, in range)."""
         return check_number(self.get(name, default), self._at(name), low=low, high=high, integer=integer,
                             low_open=low_open)

@@ -11,4 +11,8 @@ The layers are an import-linter contract (``[tool.importlinter]`` in pyproject.t
 checked by ``tests/test_layers.py``.
 """
 
+# First, before any gtcheck.kernel.* or gtcheck.model.* module is imported: choose, for the
+# whole mypyc-compiled group at once, between the compiled extensions and the .py sources.
+from gtcheck.kernel import native as _native  # noqa: E402,F401
+
 __version__ = "0.1.0"

@@ -1,0 +1,134 @@
+"""Build gtcheck, compiling the model and some kernel helpers with mypyc when possible.
+
+Environment:
+  GTCHECK_NO_COMPILE=1        build pure Python (no mypyc, no C compiler needed)
+  GTCHECK_REQUIRE_COMPILED=1  make any mypyc/C failure fatal (use in CI)
+Without a working compiler (or if mypyc fails) the build prints one warning and
+installs the pure-Python package; gtcheck/kernel/native.py then runs the .py sources.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from setuptools import Distribution, setup
+from setuptools.command.build_ext import build_ext
+
+ROOT = Path(__file__).resolve().parent
+STAGE = Path("build") / "mypyc-src"        # sources staged under their installed names
+C_DIR = Path("build") / "mypyc-c"          # generated C
+GROUP = "gtcheck.native"                   # shared library -> gtcheck/native__mypyc.*.so
+MANIFEST = "_compiled.json"                # written into the gtcheck.kernel package
+# The kernel's hot helpers, compiled with the model (an explicit list: the rest of the
+# kernel, e.g. exactjson, is the checker's and stays interpreted).
+KERNEL_COMPILED = ("items", "units")
+
+
+def compiled_modules(dist: Distribution) -> dict[str, Path]:
+    """Installed module name -> source file in this checkout."""
+    model_dir = ROOT / dist.package_dir["gtcheck.model"]
+    mods = {f"gtcheck.model.{p.stem}": p for p in sorted(model_dir.glob("*.py"))
+            if p.name != "__init__.py"}
+    for name in KERNEL_COMPILED:
+        mods[f"gtcheck.kernel.{name}"] = ROOT / "gtcheck" / "kernel" / f"{name}.py"
+    return mods
+
+
+def package_dir(dist: Distribution, package: str) -> Path:
+    parts = package.split(".")
+    for i in range(len(parts), 0, -1):     # longest mapped prefix wins, as in build_py
+        prefix = ".".join(parts[:i])
+        if prefix in dist.package_dir:
+            return ROOT / dist.package_dir[prefix] / Path(*parts[i:])
+    return ROOT / Path(*parts)
+
+
+def stage(dist: Distribution) -> None:
+    """Copy every package's .py to build/mypyc-src/<installed path>, so that mypy and
+    mypyc see e.g. model/b.py as gtcheck.model.b (not as a top-level model.b)."""
+    shutil.rmtree(STAGE, ignore_errors=True)
+    for package in dist.packages:
+        src, dst = package_dir(dist, package), STAGE / Path(*package.split("."))
+        dst.mkdir(parents=True, exist_ok=True)
+        for py in src.glob("*.py"):
+            shutil.copy2(py, dst / py.name)
+
+
+class Distribution_(Distribution):
+    def has_ext_modules(self) -> bool:     # extensions are made lazily in build_ext
+        return os.environ.get("GTCHECK_NO_COMPILE", "") in ("", "0")
+
+
+_MODS: dict[str, Path] | None = None      # set once per process by the first mypycify
+_MYPYC_S = 0.0
+
+
+class BuildExt(build_ext):
+    """mypycify lazily (only when extensions are really built) and never fail the build
+    unless GTCHECK_REQUIRE_COMPILED=1."""
+
+    def finalize_options(self) -> None:
+        global _MODS, _MYPYC_S
+        dist = self.distribution   # build_ext may be re-initialized (editable_wheel does)
+        metadata_only = set(dist.commands) <= {"egg_info", "dist_info", "sdist"}
+        if dist.has_ext_modules() and _MODS is None and not metadata_only:
+            t0 = time.monotonic()
+            _MODS = {}
+            try:
+                from mypyc.build import mypycify
+                mods = compiled_modules(dist)
+                stage(dist)
+                paths = [str(STAGE / Path(*m.split("."))) + ".py" for m in mods]
+                dist.ext_modules = mypycify(
+                    ["--follow-imports=silent", "--ignore-missing-imports",
+                     f"--cache-dir={Path('build') / 'mypy-cache'}", *paths],
+                    group_name=GROUP, target_dir=str(C_DIR),
+                    opt_level=os.environ.get("GTCHECK_MYPYC_OPT", "3"))
+                _MODS = mods
+            except (Exception, SystemExit) as e:   # mypyc sys.exit()s on type errors
+                self._give_up(e)
+            _MYPYC_S = time.monotonic() - t0
+        super().finalize_options()
+        if self.parallel is None:
+            self.parallel = os.cpu_count() or 1
+
+    def _give_up(self, e: BaseException) -> None:
+        global _MODS
+        if os.environ.get("GTCHECK_REQUIRE_COMPILED", "") not in ("", "0"):
+            raise e
+        print(f"WARNING: gtcheck: could not compile the model with mypyc "
+              f"({type(e).__name__}: {e}); installing pure Python.", file=sys.stderr)
+        _MODS = {}
+        self.extensions = self.distribution.ext_modules = []
+
+    def run(self) -> None:
+        manifest = ((package_dir(self.distribution, "gtcheck.kernel") if self.inplace
+                     else Path(self.build_lib) / "gtcheck" / "kernel") / MANIFEST)
+        manifest.unlink(missing_ok=True)
+        if not _MODS:
+            return
+        t0 = time.monotonic()
+        try:
+            super().run()
+        except (Exception, SystemExit) as e:       # no compiler, compile/link error
+            for ext in self.extensions:            # drop partial outputs (in build_lib)
+                Path(self.get_ext_fullpath(ext.name)).unlink(missing_ok=True)
+            self._give_up(e)
+            return
+        import mypy.version
+        manifest.parent.mkdir(parents=True, exist_ok=True)
+        manifest.write_text(json.dumps(
+            {"mypy": mypy.version.__version__, "group": GROUP,
+             "modules": {m: hashlib.sha256(p.read_bytes()).hexdigest()
+                         for m, p in _MODS.items()}}, indent=1, sort_keys=True) + "\n")
+        print(f"gtcheck: mypyc compiled {len(_MODS)} modules in "
+              f"{_MYPYC_S:.1f}s + C {time.monotonic() - t0:.1f}s -> {manifest}",
+              file=sys.stderr)
+
+
+setup(distclass=Distribution_, cmdclass={"build_ext": BuildExt})
