@@ -7,28 +7,44 @@ optional ``N``), floats (with an optional ``M``), ratios, ``nil``/``true``/``fal
 ``;`` comments, ``#_`` discards, metadata ``^...`` (dropped) and tagged values
 ``#inst "..."`` (kept as :class:`Tagged`). Commas are whitespace.
 
-Python shapes: vector -> ``list``, list -> :class:`EdnList` (a ``list`` subclass), map ->
+Python shapes: a float with ``M`` (BigDecimal) -> ``decimal.Decimal`` (exact), vector -> ``list``, list -> :class:`EdnList` (a ``list`` subclass), map ->
 ``dict``, set -> ``frozenset``, keyword -> :class:`Keyword`, symbol -> :class:`Symbol`,
 ``nil`` -> ``None``. Map keys and set elements that are vectors or maps are turned into
 tuples so they can be hashed.
 
 Errors are :class:`EdnError` (a :class:`gtcheck.kernel.errors.UserError`) naming the line and
 column.
+
+What a history cannot hold is refused, with its line and column, rather than turned into
+something else: ``##NaN``, ``##Inf`` and floats too large for a double (a gt history is JSON,
+whose numbers are finite), a ratio with a zero denominator, a radix outside 2..36 or digits
+the radix does not have, a ``\\uD800``-style escape that is half of a surrogate pair (a pair
+of escapes is joined into its character), a map with a repeated key or a set with a repeated
+element, and nesting deeper than :data:`MAX_DEPTH`. Integers of any size are exact, read and
+written (those beyond 64 bits are written with Clojure's ``N``).
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
+from decimal import Decimal
 from fractions import Fraction
-from typing import Any
+from typing import Any, Callable
 
 from gtcheck.kernel.errors import UserError
 
 __all__ = [
     "EdnError", "EdnList", "Keyword", "Symbol", "Tagged",
-    "loads", "loads_all", "load", "dumps", "kw", "from_json", "to_json",
+    "loads", "loads_all", "loads_all_located", "load", "dumps", "kw", "from_json", "to_json",
 ]
+
+
+MAX_DEPTH = 100
+"""How deeply collections may nest (a Jepsen op map is at depth 2 of its history)."""
+
+_INT64 = (-(1 << 63), (1 << 63) - 1)
 
 
 class EdnError(UserError):
@@ -142,9 +158,13 @@ _TOKEN = re.compile(
     re.S,
 )
 _STRING_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|.)", re.S)
+_SURROGATE_PAIR = re.compile(r"[\ud800-\udbff][\udc00-\udfff]")
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _DISCARD = object()
 _META = object()
 _SPECIAL_FLOATS = {"##Inf": math.inf, "##-Inf": -math.inf, "##NaN": math.nan}
+_NOT_FINITE_HINT = ("a gt history is JSON, whose numbers are finite: write the value as a "
+                    "string or leave it out")
 
 
 class _Frame:
@@ -164,18 +184,35 @@ class _Reader:
     error finds the line and column of its token by tokenising again.
     """
 
-    __slots__ = ("text", "source", "atoms")
+    __slots__ = ("text", "source", "atoms", "starts", "_positions", "_newlines")
 
     def __init__(self, text: str, source: str | None):
         self.text = text
         self.source = source
         self.atoms: dict[str, Any] = {}
+        # the first token of each element of the top-level vector (or of each top-level
+        # form, for a file that is a bare sequence of maps): for errors that cite an op
+        self.starts: list[int] = []
+        self._positions: list[int] | None = None
+        self._newlines: list[int] = []
 
     def token_pos(self, index: int) -> int:
+        if self._positions is not None:
+            return self._positions[index] if index < len(self._positions) else len(self.text)
         for i, m in enumerate(_TOKEN.finditer(self.text)):
             if i == index:
                 return m.start(1)
         return len(self.text)
+
+    def element_place(self, i: int) -> tuple[int, int]:
+        """(line, column) where element ``i`` of the top-level vector starts: computed
+        only when an error needs it (one more pass over the text, then a lookup)."""
+        if self._positions is None:
+            self._positions = [m.start(1) for m in _TOKEN.finditer(self.text)]
+            self._newlines = [m.start() for m in re.finditer("\n", self.text)]
+        pos = self.token_pos(self.starts[i]) if i < len(self.starts) else len(self.text)
+        line = bisect.bisect_left(self._newlines, pos)  # newlines before pos
+        return line + 1, pos - (self._newlines[line - 1] + 1 if line else 0) + 1
 
     def fail(self, message: str, token: int | None = None, pos: int | None = None,
              hint: str | None = None) -> EdnError:
@@ -196,6 +233,8 @@ class _Reader:
         stack = [top]
         frame = top
         atoms = self.atoms
+        starts = self.starts
+        top_starts: list[int] = []
         for ti, tok in enumerate(tokens):
             if not tok:  # the end of the text (after trailing blanks or comments)
                 continue
@@ -203,6 +242,10 @@ class _Reader:
             if c == "[" or c == "(" or c == "{":
                 frame = _Frame(c, ti)
                 stack.append(frame)
+                if len(stack) > MAX_DEPTH + 1:
+                    raise self.fail(f"collections nested more than {MAX_DEPTH} levels deep", ti,
+                                    hint="a Jepsen history nests a few levels; check for a "
+                                         "runaway or unbalanced bracket")
                 continue
             if c == "]" or c == ")" or c == "}":
                 if frame is top:
@@ -226,12 +269,20 @@ class _Reader:
                         if isinstance(k, (list, dict)):
                             k = _hashable(k)
                         value[k] = items[i + 1]
+                    if len(value) * 2 != len(items):
+                        raise self.fail(f"the map repeats the key {_repeated(items[::2])}", frame.token,
+                                        hint="an EDN map has each key once")
                 elif frame.kind == "#{":
                     value = frozenset(_hashable(x) for x in items)
+                    if len(value) != len(items):
+                        raise self.fail(f"the set repeats the element {_repeated(items)}", frame.token,
+                                        hint="an EDN set has each element once")
                 else:
                     value = items
+                vstart = frame.token
                 frame = stack[-1]
             elif c == '"':
+                vstart = ti
                 if len(tok) < 2 or tok[-1] != '"':
                     raise self.fail("unclosed string opened here", ti)
                 value = self.string(tok, ti)
@@ -239,12 +290,15 @@ class _Reader:
                 if tok == "#{":
                     frame = _Frame("#{", ti)
                     stack.append(frame)
+                    if len(stack) > MAX_DEPTH + 1:
+                        raise self.fail(f"collections nested more than {MAX_DEPTH} levels deep", ti)
                     continue
                 if tok == "#_":
                     frame.prefixes.append(_DISCARD)
                     continue
+                vstart = ti
                 if tok in _SPECIAL_FLOATS:
-                    value = _SPECIAL_FLOATS[tok]
+                    raise self.fail(f"{tok} cannot be read into a history", ti, hint=_NOT_FINITE_HINT)
                 elif tok.startswith('#"'):
                     if len(tok) < 3 or tok[-1] != '"':
                         raise self.fail("unclosed regex literal opened here", ti)
@@ -260,6 +314,7 @@ class _Reader:
                 frame.prefixes.append(_META)
                 continue
             elif c == "\\":
+                vstart = ti
                 body = tok[1:]
                 if len(body) == 1:
                     value = body
@@ -267,9 +322,13 @@ class _Reader:
                     value = _CHAR_NAMES[body]
                 elif body.startswith("u") and len(body) == 5:
                     value = chr(int(body[1:], 16))
+                    if 0xD800 <= ord(value) <= 0xDFFF:
+                        raise self.fail(f"the character \\{body} is half of a surrogate pair, "
+                                        "not a character", ti)
                 else:
                     raise self.fail("a character was expected after '\\'", ti)
             else:
+                vstart = ti
                 try:
                     value = atoms[tok]
                 except KeyError:
@@ -288,6 +347,11 @@ class _Reader:
                     value = Tagged(p, value)
                 if not keep:
                     continue
+            depth = len(stack)
+            if depth == 2:
+                starts.append(vstart)
+            elif depth == 1:
+                top_starts.append(vstart)
             frame.items.append(value)
         if frame is not top:
             want = _CLOSE[frame.kind[-1]]
@@ -296,6 +360,8 @@ class _Reader:
                 frame.token)
         if top.prefixes:
             raise self.fail("unexpected end of input: a form was expected", pos=len(self.text))
+        if len(top.items) != 1 or not isinstance(top.items[0], list):
+            self.starts = top_starts  # a bare sequence of forms: cite those
         return top.items
 
     def place(self, pos: int) -> str:
@@ -316,7 +382,19 @@ class _Reader:
                 return chr(int(esc[1:], 16))
             raise self.fail(f"unknown escape \\{esc} in string", token)
 
-        return _STRING_ESCAPE.sub(unescape, body)
+        text = _STRING_ESCAPE.sub(unescape, body)
+        if _LONE_SURROGATE.search(text):
+            # EDN strings are UTF-16 (Java): a pair of \uD83D\uDE00 escapes is one
+            # character; half a pair is no character and no history can hold it
+            text = _SURROGATE_PAIR.sub(
+                lambda m: chr(0x10000 + ((ord(m[0][0]) - 0xD800) << 10) + (ord(m[0][1]) - 0xDC00)), text)
+            lone = _LONE_SURROGATE.search(text)
+            if lone:
+                raise self.fail(f"the string holds \\u{ord(lone[0]):04X}, half of a surrogate pair "
+                                "without its other half: not a character", token,
+                                hint="a character beyond U+FFFF is written as two escapes, "
+                                     "e.g. \\uD83D\\uDE00, or as itself in UTF-8")
+        return text
 
     def atom(self, tok: str, token: int) -> Any:
         if tok[0] == ":":
@@ -331,26 +409,72 @@ class _Reader:
             return False
         c = tok[0]
         if c.isdigit() or (c in "+-" and len(tok) > 1 and tok[1].isdigit()):
-            if _INT.match(tok):
-                return int(tok.rstrip("N"))
-            m = _HEXOCT.match(tok)
-            if m:
-                base = 16 if m.group(2)[0] in "xX" else 8
-                digits = m.group(2)[1:] if base == 16 else m.group(2)
-                value = int(digits, base)
-                return -value if m.group(1) == "-" else value
-            m = _RADIX.match(tok)
-            if m:
-                value = int(m.group(3), int(m.group(2)))
-                return -value if m.group(1) == "-" else value
-            if _FLOAT.match(tok):
-                return float(tok.rstrip("M"))
-            m = _RATIO.match(tok)
-            if m:
-                ratio = Fraction(int(m.group(1)), int(m.group(2)))
-                return ratio.numerator if ratio.denominator == 1 else float(ratio)
-            raise self.fail(f"bad number {tok!r}", token)
+            try:
+                value = self.number(tok, token)
+                if type(value) is int and value.bit_length() > 14_000:  # about 4300 digits
+                    raise ValueError
+                return value
+            except ValueError:  # Python reads at most 4300 digits of an integer
+                raise self.fail(f"the number {tok[:40]!r}... ({len(tok)} characters) is too long", token,
+                                hint="integers of up to 4300 digits are read exactly") from None
         return Symbol(tok)
+
+    def number(self, tok: str, token: int) -> Any:
+        """An integer (exact, any size), a float, a ratio; ValueError past 4300 digits."""
+        if _INT.match(tok):
+            return int(tok.rstrip("N"))
+        m = _HEXOCT.match(tok)
+        if m:
+            base = 16 if m.group(2)[0] in "xX" else 8
+            digits = m.group(2)[1:] if base == 16 else m.group(2)
+            value = int(digits, base)
+            return -value if m.group(1) == "-" else value
+        m = _RADIX.match(tok)
+        if m:
+            radix = int(m.group(2))
+            if not 2 <= radix <= 36:
+                raise self.fail(f"bad number {tok[:40]!r}: a radix is between 2 and 36, not {radix}", token)
+            try:
+                value = int(m.group(3), radix)
+            except ValueError:
+                raise self.fail(f"bad number {tok[:40]!r}: {m.group(3)[:40]!r} is not a number in base {radix}",
+                                token) from None
+            return -value if m.group(1) == "-" else value
+        if _FLOAT.match(tok):
+            if tok[-1] == "M":  # a BigDecimal: exact, as Decimal
+                try:
+                    return Decimal(tok[:-1])
+                except ArithmeticError:  # an exponent beyond what Decimal holds
+                    raise self.fail(f"the number {tok[:40]!r} has an exponent out of range", token) from None
+            value = float(tok)
+            if math.isinf(value):
+                raise self.fail(f"the number {tok[:40]!r} is too large for a double", token,
+                                hint=_NOT_FINITE_HINT)
+            return value
+        m = _RATIO.match(tok)
+        if m:
+            if int(m.group(2)) == 0:
+                raise self.fail(f"bad number {tok[:40]!r}: a ratio's denominator cannot be 0", token)
+            ratio = Fraction(int(m.group(1)), int(m.group(2)))
+            if ratio.denominator == 1:
+                return ratio.numerator
+            try:
+                return float(ratio)
+            except OverflowError:
+                raise self.fail(f"the ratio {tok[:40]!r} is too large for a double", token,
+                                hint=_NOT_FINITE_HINT) from None
+        raise self.fail(f"bad number {tok[:40]!r}", token)
+
+
+def _repeated(items: list) -> str:
+    """The first item equal to an earlier one, as EDN (for an error message)."""
+    seen = set()
+    for x in items:
+        h = _hashable(x)
+        if h in seen:
+            return dumps(x)[:60]
+        seen.add(h)
+    return "?"
 
 
 def _hashable(value: Any) -> Any:
@@ -389,6 +513,15 @@ def loads(text: str | bytes, source: str | None = None) -> Any:
 def loads_all(text: str | bytes, source: str | None = None) -> list[Any]:
     """Read every top-level form (for files that hold a sequence of maps, not one vector)."""
     return _Reader(_prepare(text), source).read_all()
+
+
+def loads_all_located(text: str | bytes, source: str | None = None
+                      ) -> tuple[list[Any], Callable[[int], tuple[int, int]]]:
+    """Every top-level form, and a function giving the (line, column) where element ``i``
+    starts: of the single top-level vector, or of the top-level forms when there are
+    several. Positions are found only when asked (for error messages)."""
+    reader = _Reader(_prepare(text), source)
+    return reader.read_all(), reader.element_place
 
 
 def load(path: str, source: str | None = None) -> Any:
@@ -450,9 +583,14 @@ def _dump(value: Any, out: list[str]) -> None:
     elif isinstance(value, str):
         out.append(_dump_string(value))
     elif isinstance(value, int):
-        out.append(str(value))
+        # exact at any size; beyond 64 bits with Clojure's N, as Clojure prints a BigInt
+        out.append(str(value) if _INT64[0] <= value <= _INT64[1] else f"{value}N")
     elif isinstance(value, float):
         out.append(_dump_float(value))
+    elif isinstance(value, Decimal):  # an exact decimal: a BigDecimal, as Clojure writes it
+        if not value.is_finite():
+            raise TypeError(f"cannot write {value} as EDN")
+        out.append(f"{value}M")
     elif isinstance(value, dict):
         out.append("{")
         first = True
@@ -484,7 +622,7 @@ def _dump(value: Any, out: list[str]) -> None:
 def to_json(value: Any) -> Any:
     """EDN data -> JSON-shaped data: keywords and symbols become their names, sets and
     lists become lists, map keys become strings, tagged values become their value."""
-    if value is None or isinstance(value, (bool, int, float, str)):
+    if value is None or isinstance(value, (bool, int, float, str, Decimal)):
         return value
     if isinstance(value, Keyword):
         return value.name
@@ -510,7 +648,7 @@ def _json_key(key: Any) -> str:
         return "nil"
     if isinstance(key, bool):
         return "true" if key else "false"
-    if isinstance(key, (int, float)):
+    if isinstance(key, (int, float, Decimal)):
         return str(key)
     return dumps(key)
 

@@ -31,9 +31,11 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any, Iterable, Iterator
+import stat
+from typing import Any, Callable, Iterable, Iterator
 
-import orjson
+from gtcheck.kernel.exactjson import JSONProblem, parse_line
+from gtcheck.kernel.exactjson import dumps as exact_dumps
 
 from gtcheck.checker import edn
 from gtcheck.checker.edn import Keyword
@@ -62,11 +64,15 @@ _KW_NEMESIS = Keyword("nemesis")
 class JepsenOp:
     """One Jepsen operation map, normalised: strings for keyword fields, EDN values."""
 
-    __slots__ = ("process", "type", "f", "value", "has_value", "extra", "line", "place")
+    __slots__ = ("process", "type", "f", "value", "has_value", "extra", "line", "_place", "locate")
 
     def __init__(self, process: Any, type_: str, f: str, value: Any, extra: dict[str, Any],
-                 line: int, has_value: bool = True, place: str | None = None):
-        self.place = place or f"line {line}"
+                 line: int, has_value: bool = True, place: str | None = None,
+                 locate: Callable[[int], tuple[int, int]] | None = None):
+        # ``line``: the line of a log, or the position in the vector of an EDN file, whose
+        # line and column ``locate(position)`` finds when an error needs them
+        self._place = place
+        self.locate = locate
         self.process = process
         self.type = type_
         self.f = f
@@ -74,6 +80,18 @@ class JepsenOp:
         self.has_value = has_value
         self.extra = extra
         self.line = line
+
+    @property
+    def lineno(self) -> int:
+        """The line of the file where this op starts."""
+        return self.locate(self.line)[0] if self.locate is not None else self.line
+
+    @property
+    def place(self) -> str:
+        if self.locate is not None:
+            line, col = self.locate(self.line)
+            return f"#{self.line + 1} (line {line}, column {col})"
+        return self._place or f"line {self.line}"
 
     def __repr__(self) -> str:
         return (f"JepsenOp({self.process!r}, {self.type!r}, {self.f!r}, {self.value!r}, "
@@ -93,19 +111,28 @@ def _name(value: Any) -> Any:
 
 # --------------------------------------------------------------------------- EDN
 
-def _op_from_map(m: Any, where: str, position: int) -> JepsenOp:
+def _op_from_map(m: Any, where: str, position: int,
+                 locate: Callable[[int], tuple[int, int]] | None = None) -> JepsenOp:
+    def place() -> tuple[str, str]:  # where the error points, and how the message cites it
+        if locate is None:
+            return where, f"{position + 1}"
+        line, col = locate(position)
+        return f"{where}:{line}", f"#{position + 1} (line {line}, column {col})"
+
     if not isinstance(m, dict):
+        here, at = place()
         raise UserError(
-            f"operation {position + 1}: expected an op map {{:process ..., :type ..., :f ..., "
-            f":value ...}}, got {edn.dumps(m)[:80]}", where=where)
+            f"operation {at}: expected an op map {{:process ..., :type ..., :f ..., "
+            f":value ...}}, got {edn.dumps(m)[:80]}", where=here)
     fields: dict[str, Any] = {}
     for k, v in m.items():
         fields[_name(k) if isinstance(k, (Keyword, edn.Symbol, str)) else edn.dumps(k)] = v
     missing = [name for name in ("process", "type", "f") if name not in fields]
     if missing:
+        here, at = place()
         raise UserError(
-            f"operation {position + 1}: the op map has no {', '.join(':' + n for n in missing)}",
-            where=where, hint="every Jepsen op map has :process, :type, :f and :value")
+            f"operation {at}: the op map has no {', '.join(':' + n for n in missing)}",
+            where=here, hint="every Jepsen op map has :process, :type, :f and :value")
     process = fields.pop("process")
     type_ = _name(fields.pop("type"))
     f = _name(fields.pop("f"))
@@ -114,31 +141,60 @@ def _op_from_map(m: Any, where: str, position: int) -> JepsenOp:
     if isinstance(process, Keyword):
         process = process.name
     return JepsenOp(process, type_, f, value, fields, position, has_value,
-                    place=f"#{position + 1} (counting from 1 in the vector)")
+                    place=f"#{position + 1} (counting from 1 in the vector)", locate=locate)
+
+
+MAX_STREAM_BYTES = 512 << 20
+"""How much is read from something that is not a regular file (a pipe, ``/dev/zero``)."""
+
+
+def _read_bounded(path: str) -> bytes:
+    """The bytes of a history file. A regular file is read whole; anything else (a pipe,
+    a device such as ``/dev/zero`` that never ends) at most :data:`MAX_STREAM_BYTES`."""
+    try:
+        with open(path, "rb") as fh:
+            if stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                return fh.read()
+            data = fh.read(MAX_STREAM_BYTES + 1)
+    except OSError as exc:
+        raise UserError(f"cannot read: {exc.strerror or exc}", where=path) from None
+    if len(data) > MAX_STREAM_BYTES:
+        raise UserError(f"more than {MAX_STREAM_BYTES >> 20} MiB from something that is not a "
+                        "regular file", where=path, hint="save the history to a file first")
+    return data
 
 
 def read_edn_ops(path: str | os.PathLike) -> tuple[list[JepsenOp], dict[str, Any] | None]:
     """The ops of an EDN history file, and the gt header of a file written by export_edn."""
     path = str(path)
-    with open(path, "rb") as fh:
-        data = fh.read()
+    data = _read_bounded(path)
     if data[:2] == b"\x1f\x8b":
         import gzip
+        import zlib
 
-        data = gzip.decompress(data)
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise UserError(f"cannot decompress the gzip file: {exc}", where=path) from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise UserError(f"not UTF-8 text ({exc})", where=path) from None
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise UserError(f"line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x})",
+                        where=f"{path}:{line}", hint="save the history as UTF-8") from None
     gt_header = None
     first_line = text.lstrip("\ufeff").split("\n", 1)[0]
     if first_line.startswith(GT_HEADER_PREFIX):
         try:
-            gt_header = orjson.loads(first_line[len(GT_HEADER_PREFIX):])
-        except orjson.JSONDecodeError as exc:
+            gt_header = parse_line(first_line[len(GT_HEADER_PREFIX):].encode("utf-8"))
+        except JSONProblem as exc:
             raise UserError(f"the gt-history header comment is not valid JSON ({exc})",
                             where=f"{path}:1") from None
-    forms = edn.loads_all(text, source=path)
+        if not isinstance(gt_header, dict):
+            raise UserError("the gt-history header comment is not a JSON object",
+                            where=f"{path}:1", hint="it is written by `gtcheck convert --to edn`; "
+                            "remove the line to read the file as a plain Jepsen history")
+    forms, locate = edn.loads_all_located(text, source=path)
     if len(forms) == 1 and isinstance(forms[0], list):
         items = forms[0]
     elif all(isinstance(x, dict) for x in forms):  # a bare sequence of maps
@@ -147,7 +203,7 @@ def read_edn_ops(path: str | os.PathLike) -> tuple[list[JepsenOp], dict[str, Any
         raise UserError(
             "expected one vector of operation maps, e.g. "
             "[{:process 0, :type :invoke, :f :read, :value nil} ...]", where=path)
-    return [_op_from_map(m, path, i) for i, m in enumerate(items)], gt_header
+    return [_op_from_map(m, path, i, locate) for i, m in enumerate(items)], gt_header
 
 
 def import_edn(path: str | os.PathLike, **options: Any
@@ -175,7 +231,7 @@ def parse_log(text: str, where: str = "<log>") -> tuple[list[JepsenOp], int]:
                 skipped += 1
             continue
         proc_text = m.group("process")
-        if re.fullmatch(r"-?\d+", proc_text):
+        if re.fullmatch(r"-?\d{1,30}", proc_text):
             process: Any = int(proc_text)
         elif proc_text.startswith(":"):
             process = proc_text[1:]
@@ -201,11 +257,7 @@ def import_log(path: str | os.PathLike, **options: Any
                ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """A Jepsen text log as (gt header, gt events). See :func:`jepsen_to_gt` for options."""
     path = str(path)
-    try:
-        with open(path, "rb") as fh:
-            text = fh.read().decode("utf-8", errors="replace")
-    except OSError as exc:
-        raise UserError(f"cannot read: {exc.strerror or exc}", where=path) from None
+    text = _read_bounded(path).decode("utf-8", errors="replace")
     ops, skipped = parse_log(text, where=path)
     if not ops:
         raise UserError(
@@ -252,7 +304,7 @@ def _looks_independent(ops: list[JepsenOp]) -> bool:
 
 def _key_text(k: Any) -> str:
     k = edn.to_json(k)
-    return k if isinstance(k, str) else orjson.dumps(k).decode()
+    return k if isinstance(k, str) else exact_dumps(k).decode()
 
 
 def jepsen_to_gt(
@@ -306,7 +358,7 @@ def jepsen_to_gt(
     kept: list[JepsenOp] = []
     for op in ops:
         if op.type not in _TYPES:
-            raise UserError(f"operation {_place(op)}: unknown :type :{op.type}", where=where,
+            raise UserError(f"operation {_place(op)}: unknown :type :{op.type}", where=_at(where, op),
                             hint="Jepsen op types are :invoke, :ok, :fail and :info")
         if op.process == "nemesis" or op.process is _KW_NEMESIS:
             if op.type == "info" and op.f in NEMESIS_FUNCTIONS:
@@ -318,10 +370,10 @@ def jepsen_to_gt(
                 f"{':' + op.f if isinstance(op.f, str) else edn.dumps(op.f)}; gtcheck reads "
                 "register histories with :read, :write and :cas (and :update, :delete from "
                 "gtcheck)",
-                where=where)
+                where=_at(where, op))
         if isinstance(op.process, bool) or not isinstance(op.process, (int, str)):
             raise UserError(f"operation {_place(op)}: :process must be an integer or a name, "
-                            f"got {edn.dumps(op.process)}", where=where)
+                            f"got {edn.dumps(op.process)}", where=_at(where, op))
         kept.append(op)
     completion_of: dict[int, int] = {}
     inflight: dict[Any, int] = {}
@@ -333,18 +385,18 @@ def jepsen_to_gt(
                 raise UserError(
                     f"operation {_place(op)}: process {op.process} invokes again while its "
                     f"operation {_place(kept[inflight[op.process]])} has not completed",
-                    where=where)
+                    where=_at(where, op))
             inflight[op.process] = i
         else:
             j = inflight.pop(op.process, None)
             if j is None:
                 raise UserError(
                     f"operation {_place(op)}: a :{op.type} of process {op.process} completes "
-                    "nothing (no invocation in flight)", where=where)
+                    "nothing (no invocation in flight)", where=_at(where, op))
             if kept[j].f != op.f:
                 raise UserError(
                     f"operation {_place(op)}: completes a :{kept[j].f} ({_place(kept[j])}) "
-                    f"with :f :{op.f}", where=where)
+                    f"with :f :{op.f}", where=_at(where, op))
             completion_of[j] = i
 
     def split(op: JepsenOp) -> tuple[str, Any]:
@@ -354,7 +406,7 @@ def jepsen_to_gt(
         if not (isinstance(v, list) and len(v) == 2):
             raise UserError(
                 f"operation {_place(op)}: expected an independent value [key value], got "
-                f"{edn.dumps(v)[:80]}", where=where,
+                f"{edn.dumps(v)[:80]}", where=_at(where, op),
                 hint="import single-register histories with --no-independent")
         return _key_text(v[0]), v[1]
 
@@ -377,7 +429,7 @@ def jepsen_to_gt(
             ck = split(comp)[0]
             if ck != k and comp.value[0] is not None:
                 raise UserError(f"operation {_place(comp)}: completes key {ck!r} but its "
-                                f"invocation {_place(op)} is for key {k!r}", where=where)
+                                f"invocation {_place(op)} is for key {k!r}", where=_at(where, comp))
         inv = {"type": "invoke", "process": op.process, "f": op.f, "key": k}
         done: dict[str, Any] | None = None
         if comp is not None:
@@ -412,11 +464,11 @@ def jepsen_to_gt(
             v = edn.to_json(v)
             if op.f == "cas" and not (isinstance(v, list) and len(v) == 2):
                 raise UserError(f"operation {_place(op)}: a cas value must be [expected new], "
-                                f"got {edn.dumps(inv_v)[:80]}", where=where)
+                                f"got {edn.dumps(inv_v)[:80]}", where=_at(where, op))
             if op.f == "cas" and v[1] is None:
                 raise UserError(
                     f"operation {_place(op)}: a cas to nil cannot be represented (the gt "
-                    "format has delete for that)", where=where)
+                    "format has delete for that)", where=_at(where, op))
             inv["value"] = v
             if done is not None:
                 done["value"] = v
@@ -427,7 +479,7 @@ def jepsen_to_gt(
         else:
             raise UserError(f"operation {_place(op)}: :f :{op.f} is only read from files "
                             "written by gtcheck (with their ; gt-history header line)",
-                            where=where)
+                            where=_at(where, op))
         _add_extra(inv, op, gt_mode)
         inv.setdefault("region", default_region)
         events[i] = inv
@@ -463,6 +515,11 @@ def _place(op: JepsenOp) -> str:
     return op.place
 
 
+def _at(where: str, op: JepsenOp) -> str:
+    """The file and the line of ``op``: where an error about it points."""
+    return f"{where}:{op.lineno}"
+
+
 def _add_extra(ev: dict[str, Any], op: JepsenOp, gt_mode: bool) -> None:
     """Carry the op map's other fields: as gt fields for a gtcheck export, else renamed
     away from gt field names (``:time`` -> ``jepsen_time``, ``:index`` -> ``jepsen_index``)."""
@@ -490,18 +547,46 @@ def _field_key(name: str) -> Any:
     return name
 
 
-def export_edn(header: dict[str, Any], events: Iterable[dict[str, Any]]) -> Iterator[str]:
+def _too_deep(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests lists or objects more than ``limit`` levels (iteratively)."""
+    stack = [(value, 1)]
+    while stack:
+        v, d = stack.pop()
+        if isinstance(v, (list, tuple)):
+            items = v
+        elif isinstance(v, dict):
+            items = v.values()
+        else:
+            continue
+        if d > limit:
+            return True
+        stack.extend((x, d + 1) for x in items)
+    return False
+
+
+def export_edn(header: dict[str, Any], events: Iterable[Any], where: str | None = None
+               ) -> Iterator[str]:
     """EDN text lines for a gt history (Jepsen independent convention, ``:value [key v]``).
 
-    The first line is a ``; gt-history {JSON header}`` comment, so that importing the
-    file again restores the header and takes ``:time``, ``:index``, ``:region``... as the
-    gt fields they came from.
+    ``events`` are event dicts, or ``(line, event)`` pairs (then an event that cannot be
+    written is refused naming ``where`` and its line). The first line is a
+    ``; gt-history {JSON header}`` comment, so that importing the file again restores the
+    header and takes ``:time``, ``:index``, ``:region``... as the gt fields they came from.
     """
-    yield GT_HEADER_PREFIX + orjson.dumps(header).decode()
+    yield GT_HEADER_PREFIX + exact_dumps(header).decode()
     first = True
     # a completion may omit f and key: Jepsen completions carry them, take the invocation's
     inflight: dict[Any, tuple[Any, Any]] = {}
-    for ev in events:
+    # an op map sits at depth 2 of the file and its value [key v] at 3: what the reader reads
+    depth_left = edn.MAX_DEPTH - 3
+    for n, item in enumerate(events, 1):
+        line, ev = item if isinstance(item, tuple) else (None, item)
+        if any(_too_deep(v, depth_left) for v in ev.values()):
+            raise UserError(
+                f"event {n}: a value nests lists or objects more than {depth_left} levels deep, "
+                f"more than an EDN history may ({edn.MAX_DEPTH} levels in all)",
+                where=f"{where}:{line}" if where and line else where,
+                hint="DynamoDB items nest at most 32 levels")
         m: dict[Any, Any] = {}
         process = ev.get("process")
         nemesis = process == "nemesis"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 from pathlib import Path
 
@@ -40,8 +39,7 @@ def test_edn_scalars():
     assert edn.loads("42") == 42 and edn.loads("-7") == -7 and edn.loads("+3") == 3
     assert edn.loads("12345678901234567890N") == 12345678901234567890
     assert edn.loads("1.5") == 1.5 and edn.loads("2.5M") == 2.5 and edn.loads("1e3") == 1000.0
-    assert edn.loads("0x1F") == 31 and edn.loads("1/2") == 0.5
-    assert math.isinf(edn.loads("##Inf"))
+    assert edn.loads("0x1F") == 31 and edn.loads("1/2") == 0.5 and edn.loads("2r101") == 5
     assert edn.loads(":ok") is kw("ok") and edn.loads(":ok") == Keyword("ok")
     assert edn.loads(":jepsen.a/b").name == "jepsen.a/b"
     assert edn.loads("foo") == Symbol("foo")
@@ -101,7 +99,7 @@ def test_edn_error_position_is_on_the_right_line():
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-2**63, 2**63 - 1)
+    st.none() | st.booleans() | st.integers(-2**63, 2**63 - 1) | st.integers(-10**40, 10**40)
     | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=8),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner,
                                                                 max_size=4),

@@ -147,8 +147,8 @@ def test_a_scenario_file_that_never_ends(tmp_path, monkeypatch):
 
 
 @pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero")
-def test_dev_zero_as_the_scenario(capsys):
-    code, _, err = run_cli(["simulate", "--scenario", "/dev/zero", "-o", "/nonexistent/h.jsonl"], capsys)
+def test_dev_zero_as_the_scenario(tmp_path, capsys):
+    code, _, err = run_cli(["simulate", "--scenario", "/dev/zero", "-o", tmp_path / "h.jsonl"], capsys)
     assert code == 254 and "/dev/zero" in err and "larger than 16 MiB" in err
 
 

@@ -106,7 +106,7 @@ def convert(source: str, target: str, from_: str, to: str, key: str | None,
         if to == "gt":
             n = write_history(out_path, header, (ev for _, ev in reader.events()))
         else:
-            lines = jepsen_log.export_edn(header, (ev for _, ev in reader.events()))
+            lines = jepsen_log.export_edn(header, reader.events(), where=reader.where)
             n = _write_text(out_path, lines)
         if tmp is not None:
             os.replace(tmp, target)
