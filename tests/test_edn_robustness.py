@@ -198,3 +198,20 @@ def test_exported_edn_reads_back_at_the_depth_limit():
                                          "value": value, "time": 0, "index": 0}]))
     forms = edn.loads("\n".join(lines[1:]))
     assert forms[0][kw("value")][1] == value
+
+
+def test_exact_decimals_and_big_integers_round_trip_gt_to_edn_and_back(tmp_path, capsys):
+    gt = tmp_path / "h.jsonl"
+    value = '{"n":0.10000000000000000001,"b":123456789012345678901234567890}'
+    gt.write_text('{"format":"gt-history","version":1,"regions":["r"]}\n'
+                  f'{{"index":0,"type":"invoke","process":0,"region":"r","f":"write","key":"k","value":{value},"time":1}}\n'
+                  f'{{"index":1,"type":"ok","process":0,"region":"r","f":"write","key":"k","value":{value},"time":2}}\n')
+    out = tmp_path / "h.edn"
+    code, _, err = run_cli(["convert", gt, out], capsys)
+    assert code == 0, err
+    text = out.read_text()
+    assert "0.10000000000000000001M" in text and "123456789012345678901234567890N" in text
+    back = tmp_path / "back.jsonl"
+    code, _, err = run_cli(["convert", out, back], capsys)
+    assert code == 0, err
+    assert back.read_text().count(value) == 2
