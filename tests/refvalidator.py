@@ -12,17 +12,20 @@ It answers, for the bytes of a file:
 * ``accept``;
 * ``refuse`` with the first refused line (1-based, as an editor counts, blank lines
   included; ``None`` for whole-file problems), the field, the reason and the rule;
-* ``limit``: the input is beyond what this validator reads (JSON nested deeper than
-  Python's recursion allows, or a number with more than ``MAX_DIGITS`` digits). RFC 8259
-  lets a parser limit nesting depth and number size, so either answer of gtcheck is
-  acceptable there; only a crash is not.
+* ``limit``: the input is beyond what this validator reads, or near a limit gtcheck sets:
+  a line nested more than ``MAX_DEPTH`` (510) levels deep (gtcheck refuses lines nested
+  more than 512 deep, with a message naming the line and field), or a number with more
+  than ``MAX_DIGITS`` digits. RFC 8259 §9 lets a parser limit nesting depth and number
+  size, so either answer of gtcheck is acceptable there; only a crash is not.
 
 Each check carries the rule it comes from (``rule`` attribute): ``file``, ``header``,
 ``R2`` (duplicate (ts, origin)), ``R4`` (equal values), ``R5`` (one operation at a time /
 completion follows invocation), ``R6`` (write after settled), ``R7`` (types and shapes),
 ``docs`` (a requirement written in docs/history-format.md but not in the contract's
 rule 7: the read invocation's null value, the ``ttl`` process, ``index`` non-negative,
-the shape of an update's change and post-image, an ok write repeating its item).
+the shape of an update's change and post-image, an ok write repeating its item, an ok
+cas repeating its pair or its new item, and an event without ``index`` taking its
+position among the events as index, which must not collide with another's).
 
 Choices where the contract is silent (each written down in tests/test_refvalidator.py):
 
@@ -53,6 +56,7 @@ import zlib
 from dataclasses import dataclass
 
 MAX_DIGITS = 4000          # longest number token this validator reads exactly
+MAX_DEPTH = 510            # deeper lines are "limit": gtcheck refuses lines nested over 512
 MAX_GZIP_BYTES = 64 << 20  # a decompressed file larger than this is "limit"
 
 OP_FS = ("read", "write", "update", "delete", "cas")
@@ -241,6 +245,16 @@ def _has_surrogate(value) -> bool:
     return False
 
 
+def _depth(value) -> int:
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        v, d = stack.pop()
+        if isinstance(v, (list, dict)):
+            deepest = max(deepest, d)
+            stack.extend((x, d + 1) for x in (v.values() if isinstance(v, dict) else v))
+    return deepest
+
+
 def _show(v) -> str:
     if type(v) is JInt:
         text = str(int(v)) if len(str(int(v))) < 100 else "a long integer"
@@ -261,25 +275,30 @@ def validate_file(path) -> Verdict:
 
 def validate_bytes(data: bytes) -> Verdict:
     if data[:2] == b"\x1f\x8b":
+        # one or more gzip members, nothing after them
+        raw, rest = b"", data
         try:
-            d = zlib.decompressobj(wbits=31)
-            raw = d.decompress(data, MAX_GZIP_BYTES)
-            if d.unconsumed_tail:
-                return Verdict("limit", reason="gzip content over the size limit", rule="file")
-            if not d.eof:
-                raise EOFError("truncated gzip stream")
+            while rest:
+                if rest[:2] != b"\x1f\x8b":
+                    raise EOFError(f"{len(rest)} bytes after the gzip data")
+                d = zlib.decompressobj(wbits=31)
+                raw += d.decompress(rest, MAX_GZIP_BYTES)
+                if d.unconsumed_tail or len(raw) > MAX_GZIP_BYTES:
+                    return Verdict("limit", reason="gzip content over the size limit", rule="file")
+                if not d.eof:
+                    raise EOFError("truncated gzip stream")
+                rest = d.unused_data
             data = raw
         except (zlib.error, EOFError, gzip.BadGzipFile) as exc:
             return Verdict("refuse", None, None, f"not a readable gzip file: {exc}", "file")
     if data.startswith(b"\xef\xbb\xbf"):
         return Verdict("refuse", 1, None, "starts with a UTF-8 byte order mark", "file")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        return Verdict("refuse", line, None, f"not UTF-8: {exc.reason}", "file")
     state = _State()
-    for number, line in enumerate(text.split("\n"), start=1):
+    for number, raw_line in enumerate(data.split(b"\n"), start=1):
+        try:
+            line = raw_line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return Verdict("refuse", number, None, f"not UTF-8: {exc.reason}", "file")
         if line.strip(BLANK) == "":
             continue
         try:
@@ -291,6 +310,8 @@ def validate_bytes(data: bytes) -> Verdict:
                 raise _Limit("JSON nested deeper than this validator reads")
             except ValueError as exc:
                 raise _Refuse(None, f"not valid JSON: {exc}", "file")
+            if _depth(obj) > MAX_DEPTH:
+                raise _Limit(f"nested more than {MAX_DEPTH} levels deep")
             if _has_surrogate(obj):
                 raise _Refuse(None, "a string holds a lone UTF-16 surrogate (not UTF-8 text)", "file")
             state.line(number, obj)
@@ -313,7 +334,9 @@ class _State:
         self.eventual_values = True  # rule 4 applies
         self.prev_time = None
         self.in_flight: dict = {}       # process key -> invocation dict
-        self.indices: set = set()
+        self.indices: set = set()      # every event's index, given or implicit
+        self.explicit: set = set()     # the indices given in the file
+        self.events = 0
         self.ts_seen: dict = {}         # (key, ts, origin) -> line
         self.values_seen: dict = {}     # (key, canonical value) -> line
 
@@ -388,6 +411,8 @@ class _State:
         if typ not in TYPES or not isinstance(typ, str):
             raise _Refuse("type", f"expected one of {TYPES}, got {_show(typ)}", "R7")
         # fields with a type wherever they appear
+        position = self.events
+        self.events += 1
         if "index" in ev:
             i = ev["index"]
             if not _is_int(i):
@@ -395,8 +420,17 @@ class _State:
             if i < 0:
                 raise _Refuse("index", f"expected a non-negative integer, got {i}", "docs")
             if int(i) in self.indices:
-                raise _Refuse("index", f"{i} already used", "R7")
+                raise _Refuse("index", f"{i} already used", "R7" if int(i) in self.explicit
+                              else "docs")
             self.indices.add(int(i))
+            self.explicit.add(int(i))
+        else:
+            # docs: an event without index is named by its position among the events; a
+            # mix must not give two events one number
+            if position in self.indices:
+                raise _Refuse("index", f"this event's position {position} is already the index "
+                              "of an earlier event", "docs")
+            self.indices.add(position)
         if "key" in ev and not isinstance(ev["key"], str):
             raise _Refuse("key", f"expected a string, got {_show(ev['key'])}", "R7")
         self._region(ev, "region")
@@ -477,6 +511,10 @@ class _State:
                 raise _Refuse("value", "a write's value is not null", "R7")
             if canonical(ev["value"]) != canonical(iev["value"]):
                 raise _Refuse("value", "an ok write repeats the item of its invocation", "docs")
+        if f == "cas" and canonical(ev["value"]) not in (canonical(iev["value"]),
+                                                        canonical(iev["value"][1])):
+            raise _Refuse("value", "the ok of a cas repeats its [expected, new] pair or its new "
+                          f"item, got {_show(ev['value'])}", "docs")
         if f == "update" and not (ev["value"] is None or isinstance(ev["value"], dict)):
             raise _Refuse("value", f"an update's post-image is an object or null, got "
                           f"{_show(ev['value'])}", "docs")

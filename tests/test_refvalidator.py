@@ -86,6 +86,8 @@ def test_a_byte_order_mark_is_refused():
 def test_gzip_is_read_by_its_content():
     accepted(gzip.compress(text(W, OK)))
     refused(gzip.compress(text(W, OK))[:-6], rule="file")
+    accepted(gzip.compress(text(W)) + gzip.compress(text(OK, header="")))  # two members
+    refused(gzip.compress(text(W, OK)) + b"\n", rule="file")
 
 
 def test_not_json_nan_tokens_and_trailing_text():
@@ -115,6 +117,9 @@ def test_depth_beyond_recursion_is_a_limit_not_a_verdict():
     assert validate_bytes(data).verdict == "limit"
     medium = "[" * 200 + "1" + "]" * 200
     accepted(text(W, OK).replace(b'{"v": 1}', medium.encode(), 1))
+    # gtcheck refuses lines nested more than 512 deep: near that, either answer is fine
+    deep = "[" * 600 + "1" + "]" * 600
+    assert validate_bytes(text(W, OK).replace(b'{"v": 1}', deep.encode(), 1)).verdict == "limit"
 
 
 def test_empty_file_and_header_problems():
@@ -198,6 +203,8 @@ def test_values_of_cas_update_write_read():
     refused(text(ev(cas, value=[1, None]), OK), line=2, field="value")
     refused(text(ev(cas, value=[1]), OK), line=2, field="value")
     refused(text(cas, OK), line=3, field="value")                      # ok of cas carries value
+    accepted(text(cas, ev(OK, value={"v": 1.0})))                      # the new item alone
+    refused(text(cas, ev(OK, value=[None, {"v": 2}])), line=3, field="value", rule="docs")
     upd = ev(W, f="update", value={"set": {"a": 1}, "remove": ["b"], "add": {"n": 1}})
     accepted(text(upd, ev(OK, value={"a": 1, "n": 1})))
     accepted(text(upd, ev(OK, value=None)))
@@ -217,6 +224,10 @@ def test_index_unique_and_exact():
     accepted(text(ev(W, index=2 ** 70), ev(OK, index=2 ** 70 + 1)))
     refused(text(ev(W, index=3), ev(OK, index=3)), line=3, field="index")
     refused(text(ev(W, index=1.0), OK), line=2, field="index")
+    # an event without index is its position among the events (from 0): a mix may collide
+    accepted(text(ev(W, index=7), OK))
+    refused(text(ev(W, index=1), OK), line=3, field="index", rule="docs")
+    refused(text(W, ev(OK, index=0)), line=3, field="index", rule="docs")
 
 
 # ---------------------------------------------------------------------------------------

@@ -294,6 +294,7 @@ class FuzzRunner:
         self.ref = collections.Counter()
         self.lines = collections.Counter()
         self.line_samples: list[str] = []
+        self.line_examples: list[FuzzInput] = []
         self.classes: dict[str, FailureClass] = {}
         self.internal_errors = 0
         self.tracebacks = 0
@@ -373,6 +374,7 @@ class FuzzRunner:
                        else "first refused line not named by gtcheck"] += 1
             if not facts["line_agrees"] and len(self.line_samples) < 8:
                 self.line_samples.append(f"ref {ref} / gtcheck lines {facts.get('gt_lines')}")
+                self.line_examples.append(inp)
         for f in fails:
             c = self.classes.setdefault(f.key, FailureClass(f.key))
             c.count += 1
@@ -453,4 +455,6 @@ class FuzzRunner:
             (folder / fname).write_bytes(inp.data)
             manifest[fname] = {"class": k, "kind": inp.kind, "commands": inp.commands, "seed": inp.seed,
                                "mutations": inp.mutations, "detail": c.detail[:300]}
+        for n, inp in enumerate(self.line_examples):
+            (folder / f"line-differs-{n}{inp.ext}").write_bytes(inp.data)
         (folder / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False))
