@@ -105,6 +105,9 @@ def fmt_dur(ns: int | float | None) -> str:
         return "-"
     a = abs(ns)
     if a >= 1_000_000_000:
+        if type(ns) is int and a >= 2 ** 53:   # exact for integers of any size (no float)
+            cs = (a + 5_000_000) // 10_000_000
+            return f"{'-' if ns < 0 else ''}{cs // 100}.{cs % 100:02d} s"
         return f"{ns / 1e9:.2f} s"
     if a >= 1_000_000:
         return f"{_num(ns / 1e6)} ms"

@@ -38,7 +38,7 @@ from gtcheck.checker.operations import (
 )
 from gtcheck.checker.files import detect_format, open_binary
 from gtcheck.kernel.errors import ManyUserErrors, UserError
-from gtcheck.kernel.exactjson import JSONProblem, canon, parse_line
+from gtcheck.kernel.exactjson import JSONProblem, canon, parse_line, same
 from gtcheck.kernel.exactjson import dumps as exact_dumps
 
 __all__ = [
@@ -355,6 +355,9 @@ class HistoryReader:
         dumps = orjson.dumps
         decode_error = orjson.JSONDecodeError
         ws = b" \t\r\n"
+        startswith = bytes.startswith
+        missing = _MISSING
+        canon_, same_ = canon, same
         writes = _WRITES
         functions = _FUNCTIONS
         event_fields = EVENT_FIELDS
@@ -367,10 +370,10 @@ class HistoryReader:
         indices: _IndexSet | None = None  # built only once indices stop increasing
         dup_indices: list[tuple[int, int]] = []  # (line, index) named at the end
         # the (ts, origin) and the value of each ok write, exactly (never a hash: distinct
-        # values may share one), to find repeats: (key, ts, origin) -> line, and
-        # key + NUL + canonical value -> line (a canonical value holds no NUL byte)
+        # values may share one), to find repeats: (key, ts, origin) -> line and
+        # (key, canonical value) -> line
         ts_seen: dict[tuple[str, int, str], int] = {}
-        value_seen: dict[bytes, int] = {}
+        value_seen: dict[tuple[str, bytes], int] = {}
         keys: set[str] = set()
         keys_add = keys.add
         processes: set[Any] = set()
@@ -396,10 +399,12 @@ class HistoryReader:
                 # orjson, accepted when its rendering of what it read is the line itself
                 # (then no name was repeated and every number was read exactly); any other
                 # line is read again exactly (kernel.exactjson.parse_line)
+                # (orjson read the whole line as one value, so a line that starts with the
+                # rendering of an object is that rendering and whitespace)
                 try:
                     ev = loads(raw)
                     d = dumps(ev)
-                    if d != raw and not (len(raw) == len(d) + 1 and raw.startswith(d)) and (
+                    if not startswith(raw, d) and (
                             b"\\u" in raw or raw.translate(None, ws) != d.translate(None, ws)):
                         ev = parse_line(raw)
                 except (decode_error, TypeError, JSONProblem):
@@ -448,11 +453,11 @@ class HistoryReader:
                     continue
 
                 # index: unique; absent means the position among events
-                idx = get("index", _MISSING)
+                idx = get("index", missing)
                 if type(idx) is int and idx > max_idx and indices is None:
                     max_idx = idx  # the common case: indices increase, nothing to remember
                 else:
-                    if idx is _MISSING:
+                    if idx is missing:
                         idx = line_no - base - blanks
                     elif type(idx) is not int or idx < 0:
                         bad = fld(line_no, "index", "a non-negative integer", idx,
@@ -473,7 +478,7 @@ class HistoryReader:
                     f = get("f")
                     if type(f) is not str or f not in _NEMESIS:
                         bad = fld(line_no, "f", "a nemesis function: "
-                                  + ", ".join(NEMESIS_FUNCTIONS), f if "f" in ev else _MISSING)
+                                  + ", ".join(NEMESIS_FUNCTIONS), f if "f" in ev else missing)
                     if not bad:
                         nemesis.append(NemesisEvent(idx, f, get("value"), t, line_no))
                         if want_events:
@@ -486,9 +491,9 @@ class HistoryReader:
                         key = ev["key"]
                         region = ev["region"]
                     except KeyError:
-                        f = get("f", _MISSING)
-                        key = get("key", _MISSING)
-                        region = get("region", _MISSING)
+                        f = get("f", missing)
+                        key = get("key", missing)
+                        region = get("region", missing)
                     if type(f) is not str or f not in functions:
                         bad = fld(line_no, "f", 'one of "read", "write", "update", "delete", '
                                   '"cas"', f)
@@ -511,13 +516,13 @@ class HistoryReader:
                         v = get("value")
                         if v is None:
                             bad = fld(line_no, "value", "the item written (not null)",
-                                      None if "value" in ev else _MISSING,
+                                      None if "value" in ev else missing,
                                       "a write writes an item; to remove one use delete")
                     elif f == "cas":
                         v = get("value")
                         if type(v) is not list or len(v) != 2 or v[1] is None:
                             bad = fld(line_no, "value", "[expected, new] with new not null",
-                                      v if "value" in ev else _MISSING,
+                                      v if "value" in ev else missing,
                                       "expected null means the item must not exist; to remove "
                                       "an item use delete")
                     elif f == "update":
@@ -573,16 +578,16 @@ class HistoryReader:
                 # an invalid invocation (already reported) makes its operation invalid
                 inv, inv_line, inv_idx, f, key, region, inv_t, bad = pend
                 # f, key and region may be left out, but if present they are the invocation's
-                v = get("f", _MISSING)
-                if v is not _MISSING and v != f and f is not None:
+                v = get("f", missing)
+                if v is not missing and v != f and f is not None:
                     bad = fld(line_no, "f", f"{_show(f)} (as invoked on line "
                               f"{inv_line}) or no f", v)
-                v = get("key", _MISSING)
-                if v is not _MISSING and v != key and key is not None:
+                v = get("key", missing)
+                if v is not missing and v != key and key is not None:
                     bad = fld(line_no, "key", f"{_show(key)} (as invoked on line {inv_line}) "
                               "or no key", v)
-                v = get("region", _MISSING)
-                if v is not _MISSING and v != region and region is not None:
+                v = get("region", missing)
+                if v is not missing and v != region and region is not None:
                     bad = fld(line_no, "region", f"{_show(region)} (as invoked on line "
                               f"{inv_line}) or no region", v)
                 if "ts" in ev or "origin" in ev:
@@ -595,16 +600,16 @@ class HistoryReader:
                 ok = ty == "ok"
                 # what the operation produced or returned
                 if f == "read":
-                    value = get("value", _MISSING) if ok else None
-                    if value is _MISSING:
+                    value = get("value", missing) if ok else None
+                    if value is missing:
                         bad = fld(line_no, "value", "the item read, or null for no item",
-                                  _MISSING, "an ok read says what it read")
+                                  missing, "an ok read says what it read")
                         value = None
                 elif f == "write":
                     value = inv.get("value")
                     if ok and "value" in ev:
                         v = ev["value"]
-                        if v != value or canon(v) != canon(value):
+                        if not same_(v, value):
                             bad = fld(line_no, "value", f"the value written on line "
                                       f"{inv_line}, {_show(value)}, or no value", v)
                 elif f == "cas":
@@ -612,16 +617,16 @@ class HistoryReader:
                     value = v[1] if type(v) is list and len(v) == 2 else None
                     if ok:
                         # Jepsen's form repeats the pair; a recorder may give the item written
-                        cv = get("value", _MISSING)
-                        if cv is _MISSING or ((cv != v or canon(cv) != canon(v)) and (
-                                value is None or cv != value or canon(cv) != canon(value))):
+                        cv = get("value", missing)
+                        if cv is missing or not (same_(cv, v) or (
+                                value is not None and same_(cv, value))):
                             bad = fld(line_no, "value", f"the value of the cas on line "
                                       f"{inv_line}, {_show(v)}, or its new item", cv,
                                       "an ok cas carries its [expected, new] pair (or the new "
                                       "item)")
                 elif f == "update":
                     if ok:
-                        value = get("value", _MISSING)
+                        value = get("value", missing)
                         if value is not None and type(value) is not dict:
                             bad = fld(line_no, "value", "the whole item after the update (an "
                                       "object, or null if the item does not exist)", value,
@@ -644,9 +649,7 @@ class HistoryReader:
                                       "two writes of one key cannot carry the same replication "
                                       "timestamp and origin: the history is ambiguous")
                     if check_values and value is not None:
-                        first = value_seen.setdefault(
-                            key.encode("utf-8", "surrogatepass") + b"\0" + canon(value),
-                            line_no)
+                        first = value_seen.setdefault((key, canon_(value)), line_no)
                         if first != line_no:
                             bad = add(line_no, f'line {line_no}, field "value": expected a '
                                       f"value no other ok write of key {_show(key)} wrote, got "

@@ -37,6 +37,7 @@ import os
 import random
 import time as _time
 from collections import Counter, defaultdict
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -206,6 +207,8 @@ def fmt_ns(ns: Any) -> str:
         return f"{ns / 1e3:.3g} µs"
     if a < 1_000_000_000:
         return f"{ns / 1e6:.3g} ms"
+    if type(ns) is int and a >= 2 ** 53:       # exact for integers of any size (no float)
+        return f"{Decimal(ns).scaleb(-9):.4g} s"
     return f"{ns / 1e9:.4g} s"
 
 

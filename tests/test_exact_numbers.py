@@ -323,3 +323,23 @@ def test_jobs_never_change_a_result(tmp_path, capsys):
             assert j1[2] == j2[2], path
         seen_codes.add(t1[0])
     assert seen_codes == {EXIT_VALID, EXIT_INVALID, EXIT_BAD_INPUT}
+
+
+def test_times_and_timestamps_past_the_float_range_are_exact(tmp_path, capsys):
+    """time and ts are integers of any size: durations are formatted without floats."""
+    b = 10 ** 400
+    header = dict(HEADER, settled_after_ns=b + 10_000)
+    path = tmp_path / "huge.jsonl"
+    write_history(path, header, [
+        inv(0, "write", "k", {"v": 1}, b + 10), done(0, "ok", b + 20, ts=b),
+        inv(1, "read", "k", None, b + 3_000_000_000, "eu-west-1"),
+        done(1, "ok", b + 3_000_000_060, value={"v": 9}),
+    ])
+    for fmt in ("text", "json", "junit"):
+        code, out, err = run(["check", path, "--format", fmt, "--jobs", "1"], capsys)
+        assert code == EXIT_INVALID, err
+        assert "phantom-read" in out
+    code, out, err = run(["check", path, "--jobs", "1"], capsys)
+    assert f"at {b // 10 ** 9 + 3}.00 s returned a value" in out
+    code, out, err = run(["check", path, "--html", tmp_path / "r.html", "--jobs", "1"], capsys)
+    assert code == EXIT_INVALID, err

@@ -36,7 +36,7 @@ import orjson
 
 __all__ = [
     "JSONProblem", "MAX_DEPTH", "MAX_DIGITS", "parse_line", "loads_exact", "canon",
-    "dumps", "number_text", "is_exact_number",
+    "dumps", "number_text", "is_exact_number", "same",
 ]
 
 MAX_DEPTH = 512        # objects and lists nested deeper are refused (DynamoDB allows 32)
@@ -75,7 +75,9 @@ def parse_line(raw: bytes) -> Any:
         raise JSONProblem(_orjson_message(exc)) from None
     except TypeError:                 # orjson cannot write it back (nesting beyond 255)
         return loads_exact(raw)
-    if d == raw or (len(raw) == len(d) + 1 and raw.startswith(d)) or (
+    # orjson read the whole line as one value: when it starts with the rendering of an
+    # object or list, it is that rendering and whitespace
+    if (raw.startswith(d) and d[-1:] in b"}]") or (
             b"\\u" not in raw and raw.translate(None, _WS) == d.translate(None, _WS)):
         return obj
     return loads_exact(raw)
@@ -222,7 +224,8 @@ def is_exact_number(x: Any) -> bool:
 
 def _decimal_canon(d: Decimal) -> str:
     """The canonical text of a finite decimal: integers as their digits, other numbers as
-    ``<digits>e<exponent>`` with no trailing zeros in the digits."""
+    ``<digits>e<exponent>`` with no trailing zeros in the digits, except a value some float
+    renders, written as orjson writes that float (so ``Decimal("0.10")`` is ``0.1``)."""
     sign, digits, exp = d.as_tuple()
     if not isinstance(exp, int):          # NaN / Infinity: not JSON, never read
         return "null"
@@ -234,6 +237,10 @@ def _decimal_canon(d: Decimal) -> str:
     minus = "-" if sign else ""
     if exp >= 0 and len(stripped) + exp <= MAX_DIGITS:
         return minus + stripped + "0" * exp           # what str() gives for the int
+    if exp < 0 and len(stripped) <= 17 and -350 < exp + len(stripped) < 310:
+        f = float(d)                  # a decimal some float renders: written as orjson does
+        if Decimal(repr(f)) == d:
+            return _dumps(f).decode()
     return f"{minus}{stripped}e{exp}"
 
 
@@ -249,7 +256,9 @@ def number_text(x: Any) -> str:
     if t is float:
         if not math.isfinite(x):
             return "null"
-        if x.is_integer() and abs(x) < 2 ** 53:
+        if not x.is_integer():
+            return _dumps(x).decode()     # as orjson writes it (canon's fast path)
+        if abs(x) < 2 ** 53:
             return str(int(x))
         return _decimal_canon(Decimal(repr(x)))
     return _decimal_canon(x)
@@ -263,9 +272,24 @@ def canon(value: Any) -> bytes:
         b = _dumps(value, option=_SORT)
     except TypeError:                     # big ints, Decimal, deep nesting, surrogates
         return _write(value, sort_keys=True, canonical=True)
-    if b"." in b or b"e+" in b or b"e-" in b:   # a float, maybe (or such text)
+    # orjson writes an integral float as "1.0" or "1e+16": such a float must read as the
+    # integer it equals; any other float orjson writes as the exact writer does
+    if b.find(b".0") >= 0 or b.find(b"e+") >= 0:
         return _write(value, sort_keys=True, canonical=True)
-    return b
+    return b"%b" % b          # a compact copy: orjson's bytes keep a 4 KB buffer
+
+
+def same(a: Any, b: Any) -> bool:
+    """``a`` and ``b`` are equal JSON values (rule 7; cheaper than comparing canons when
+    orjson writes both the same way, which then settles it)."""
+    if a is b:
+        return True
+    try:
+        if _dumps(a) == _dumps(b):
+            return True
+    except TypeError:
+        pass
+    return canon(a) == canon(b)
 
 
 # --------------------------------------------------------------------------- writing
