@@ -41,7 +41,7 @@ from tests.fuzz.runner import FuzzRunner
 from tests.fuzz.strategies import FuzzInput, edn_inputs, history_inputs, scenario_inputs
 
 FOUND = Path(__file__).parent / "data" / "fuzz-found"
-CI_COUNTS = {"history": 200, "scenario": 50, "edn": 70}
+CI_COUNTS = {"history": 300, "scenario": 60, "edn": 100}
 STRATEGIES = {"history": history_inputs, "scenario": scenario_inputs, "edn": edn_inputs}
 
 

@@ -487,10 +487,101 @@ def m_preserve(draw, data):
     return _join(lines), f"line {i + 1}: {how} (valid)"
 
 
+def m_semantic(draw, data):
+    """Structurally valid changes that stress check and report rather than validation:
+    outcomes flipped, reads of other values, timestamps moved or dropped, times tied,
+    header parameters changed, processes and keys renamed to odd names."""
+    lines = _lines(data)
+    events = [(i, _parse_line(ln)) for i, ln in enumerate(lines)]
+    events = [(i, e) for i, e in events if e is not None]
+    if len(events) < 2:
+        return data, "semantic (too short)"
+    how = draw(st.sampled_from(["outcome", "read-value", "ts", "drop-ts", "tie-times", "header",
+                                "rename-process", "rename-key", "drop-completion"]))
+    raw = _Raw()
+    header_i, header = events[0]
+    body = events[1:]
+    if how == "outcome":
+        cands = [(i, e) for i, e in body if e.get("type") in ("ok", "fail", "info")
+                 and e.get("process") != "nemesis"]
+        if not cands:
+            return data, "semantic outcome (none)"
+        i, e = draw(st.sampled_from(cands))
+        e["type"] = draw(st.sampled_from(["ok", "fail", "info"]))
+        lines[i] = _dump(e, draw, raw)
+    elif how == "read-value":
+        cands = [(i, e) for i, e in body if e.get("type") == "ok" and "value" in e]
+        if not cands:
+            return data, "semantic read-value (none)"
+        i, e = draw(st.sampled_from(cands))
+        e["value"] = draw(st.sampled_from([None, {"v": BIG}, {"v": BIG + 1}, {"v": 1.0}, {"name": "a", "v": 2},
+                                           {"a": 1, "n": 2 ** 64}, [None, {"v": 1}], "x", 0, -BIG]))
+        lines[i] = _dump(e, draw, raw)
+    elif how in ("ts", "drop-ts"):
+        cands = [(i, e) for i, e in body if e.get("type") in ("ok", "info") and e.get("process") != "nemesis"]
+        if not cands:
+            return data, "semantic ts (none)"
+        for i, e in draw(st.lists(st.sampled_from(cands), min_size=1, max_size=4)):
+            if how == "drop-ts":
+                e.pop("ts", None)
+            else:
+                e["ts"] = draw(st.sampled_from([0, -1, 1, BIG, -BIG, 2 ** 63, 2 ** 64 + 7])) + draw(
+                    st.integers(-3, 3))
+            lines[i] = _dump(e, draw, raw)
+    elif how == "tie-times":
+        t = max((e.get("time") for _, e in body if isinstance(e.get("time"), int)), default=0)
+        lo = draw(st.integers(1, len(body)))
+        for i, e in body[lo - 1:]:
+            if isinstance(e.get("time"), int) and (header.get("settled_after_ns") is None):
+                e["time"] = t
+                lines[i] = _dump(e, draw, raw)
+    elif how == "header":
+        name = draw(st.sampled_from(["clock_uncertainty_ns", "ts_uncertainty_ns", "settled_after_ns",
+                                     "mode", "register", "initial", "regions"]))
+        if name == "mode":
+            header[name] = draw(st.sampled_from(["eventual", "strong"]))
+        elif name == "register":
+            header[name] = draw(st.booleans())
+        elif name == "initial":
+            header[name] = draw(st.sampled_from([None, 0, {"v": 1}, BIG, "x"]))
+        elif name == "regions":
+            header[name] = list(header.get("regions") or []) + ["zz-extra-ü"]
+        else:
+            header[name] = draw(st.sampled_from([0, 1, 10 ** 9, BIG, 2 ** 63]))
+        lines[header_i] = _dump(header, draw, raw)
+    elif how == "rename-process":
+        old = draw(st.sampled_from([e.get("process") for _, e in body]))
+        new = draw(st.sampled_from([BIG, -1, "", "ü😀", "3", 2 ** 63, "ttl"]))
+        for i, e in body:
+            if e.get("process") == old and old != "nemesis" and type(e.get("process")) is type(old):
+                e["process"] = new
+                lines[i] = _dump(e, draw, raw)
+    elif how == "rename-key":
+        keys = sorted({e.get("key") for _, e in body if isinstance(e.get("key"), str)})
+        if not keys:
+            return data, "semantic rename-key (none)"
+        old = draw(st.sampled_from(keys))
+        new = draw(st.sampled_from(["", "ü😀\u2028", "k" * 5000, "<script>alert(1)</script>", "a\"b",
+                                    "\u0000"]))
+        for i, e in body:
+            if e.get("key") == old:
+                e["key"] = new
+                lines[i] = _dump(e, draw, raw)
+    else:
+        cands = [(i, e) for i, e in body if e.get("type") in ("ok", "fail", "info")
+                 and e.get("process") != "nemesis"]
+        if not cands:
+            return data, "semantic drop-completion (none)"
+        i, _ = draw(st.sampled_from(cands))
+        del lines[i]
+        return _join(lines), f"drop completion line {i + 1}"
+    return _join(lines), f"semantic {how}"
+
+
 JSON_OPS = [m_delete_field, m_set_field, m_set_field, m_dup_key, m_number_token, m_deep,
             m_unicode, m_collide, m_collide, m_preserve, m_preserve]
 
-HISTORY_OPS = (JSON_OPS * 3 + LINE_OPS * 2 + BYTE_OPS + ENCODING_OPS + [m_gzip])
+HISTORY_OPS = (JSON_OPS * 3 + [m_semantic] * 6 + LINE_OPS * 2 + BYTE_OPS + ENCODING_OPS + [m_gzip])
 
 
 # ---------------------------------------------------------------------------------------
@@ -623,7 +714,7 @@ def history_inputs(draw, max_mutations: int = 4) -> FuzzInput:
     name, data = draw(st.sampled_from(seedmod.history_seeds()))
     # one input in six stays valid, so that "valid is never refused" is checked on each seed
     if draw(st.integers(0, 5)) == 0:
-        data, done = _mutate(draw, data, [m_preserve, m_collide], 2)
+        data, done = _mutate(draw, data, [m_preserve, m_collide, m_semantic, m_semantic], 3)
     else:
         data, done = _mutate(draw, data, HISTORY_OPS, max_mutations)
     commands = [["validate", "--format", "gt", IN]]
