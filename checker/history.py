@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import zlib
 from decimal import Decimal
 from typing import Any, Callable, Iterable, Iterator
 
@@ -241,8 +242,10 @@ class HistoryReader:
                     if type(first) is dict and type(first.get("time")) is int:
                         self._first_time = first["time"]
                     break
-        except (OSError, EOFError) as exc:
-            raise UserError(f"cannot read the file: {exc}", where=self.path) from None
+        except (OSError, EOFError, zlib.error) as exc:   # zlib: a corrupt .gz
+            raise UserError(f"cannot read the file: {exc}", where=self.path,
+                            hint="is the file truncated or corrupt? a .gz file must be "
+                            "complete") from None
         finally:
             close()
         self.header_line = line_no
@@ -479,6 +482,9 @@ class HistoryReader:
                     if type(f) is not str or f not in _NEMESIS:
                         bad = fld(line_no, "f", "a nemesis function: "
                                   + ", ".join(NEMESIS_FUNCTIONS), f if "f" in ev else missing)
+                    if _check_typed_fields(problems, line_no, ev, regions, region_list,
+                                           _NEMESIS_TYPED):
+                        bad = True
                     if not bad:
                         nemesis.append(NemesisEvent(idx, f, get("value"), t, line_no))
                         if want_events:
@@ -597,6 +603,10 @@ class HistoryReader:
                         bad = True
                 else:
                     ts = origin = None
+                if "consistent" in ev:
+                    v = ev["consistent"]
+                    if v is not True and v is not False:
+                        bad = fld(line_no, "consistent", "true or false", v)
                 ok = ty == "ok"
                 # what the operation produced or returned
                 if f == "read":
@@ -682,7 +692,7 @@ class HistoryReader:
                     )
                 elif want_events:
                     yield line_no, ev
-        except (OSError, EOFError) as exc:
+        except (OSError, EOFError, zlib.error) as exc:   # zlib: a corrupt .gz
             add(line_no + 1, f"line {line_no + 1}: the file cannot be read past line {line_no} "
                 f"({exc})", "is the file truncated? a .gz file must be complete")
         finally:
@@ -788,7 +798,7 @@ class HistoryReader:
                     explicit.add(line_no)
                 if type(idx) is int and idx in wanted and idx not in first:
                     first[idx] = line_no
-        except (OSError, EOFError):
+        except (OSError, EOFError, zlib.error):
             pass
         for line_no, idx in dups:
             self.problems.add(
@@ -819,6 +829,35 @@ def _check_update(problems: _Problems, line_no: int, value: Any) -> bool:
     a = value.get("add", None)
     if a is not None and type(a) is not dict:
         bad = fld(line_no, "value.add", "an object of attribute -> number or list to add", a)
+    return bad
+
+
+# fields the format types that a nemesis event may carry (its f, type, value are checked
+# or free; these must have their type when present)
+_NEMESIS_TYPED = ("region", "key", "consistent", "ts", "origin")
+
+
+def _check_typed_fields(problems: _Problems, line_no: int, ev: dict, regions: frozenset,
+                        region_list: list[str], names: tuple[str, ...]) -> bool:
+    """Check the fields of ``names`` that ``ev`` carries against their type (rule 7: a
+    present field has its type); True when something was wrong."""
+    bad = False
+    for name in names:
+        if name not in ev:
+            continue
+        v = ev[name]
+        if name == "region":
+            if type(v) is not str or v not in regions:
+                bad = problems.field(line_no, "region", "one of the header's regions: "
+                                     + ", ".join(region_list), v)
+        elif name == "key":
+            if type(v) is not str:
+                bad = problems.field(line_no, "key", "a string (the item's primary key)", v)
+        elif name == "consistent":
+            if v is not True and v is not False:
+                bad = problems.field(line_no, "consistent", "true or false", v)
+    if "ts" in names and ("ts" in ev or "origin" in ev):
+        bad = _check_ts_origin(problems, line_no, ev, regions, region_list)[0] or bad
     return bad
 
 

@@ -63,6 +63,8 @@ CASES = {
     "index_null.jsonl": (2, 'line 2, field "index"', "a non-negative integer, got null"),
     "key_missing_never_completes.jsonl": (2, 'line 2, field "key"', "got nothing (the field is missing)"),
     "key_object_never_completes.jsonl": (2, 'line 2, field "key"', 'got {"id":7}'),
+    "nemesis_region_unknown.jsonl": (2, 'line 2, field "region"', 'got "mars-1"'),
+    "completion_consistent_not_bool.jsonl": (3, 'line 3, field "consistent"', "true or false, got 0"),
     # a repeated name, at any depth, is not "the last one wins"
     "repeated_field.jsonl": (2, 'line 2, field "value"', 'the name "value" appears twice'),
     "repeated_nested_field.jsonl": (2, 'line 2, field "value.tags[0].a"', 'the name "a" appears twice'),
