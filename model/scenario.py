@@ -409,6 +409,33 @@ def scenario_from_dict(data: dict[str, Any], base_dir: Path | None = None, name:
                     final_reads, script, random_workload, data)
 
 
+MAX_ITEM_DEPTH = 32  # DynamoDB nests attribute values at most 32 levels
+
+
+def _item(value: Any, where: str) -> Any:
+    """An item, attribute value or condition written in a script: strings, integers,
+    finite numbers, booleans, arrays and tables (nested at most 32 levels). TOML's
+    ``nan``/``inf`` (JSON cannot hold them: they would be written as null) and dates and
+    times (no DynamoDB type) are refused, naming the place."""
+    stack = [(value, where, 0)]
+    while stack:
+        v, at, depth = stack.pop()
+        if isinstance(v, float):
+            check_number(v, at)
+        elif isinstance(v, (dict, list)):
+            if depth >= MAX_ITEM_DEPTH:
+                raise UserError(f"nested more than {MAX_ITEM_DEPTH} levels deep", where=at,
+                                hint="DynamoDB nests attribute values at most 32 levels")
+            if isinstance(v, dict):
+                stack.extend((x, f"{at}.{k}", depth + 1) for k, x in v.items())
+            else:
+                stack.extend((x, f"{at}[{i}]", depth + 1) for i, x in enumerate(v))
+        elif not isinstance(v, (str, int)):  # bool is an int; datetime, date, time remain
+            raise UserError(f"expected a string, number, boolean, array or table, got {_short(v)}",
+                            where=at, hint="write a date or time as a string")
+    return value
+
+
 def _request(t: _Table, f: str, where: str) -> dict[str, Any]:
     """The payload of one scripted request, in the shape the simulator uses."""
     key = t.string("key")
@@ -424,7 +451,7 @@ def _request(t: _Table, f: str, where: str) -> dict[str, Any]:
         value = t.get("value")
         if not isinstance(value, dict):
             raise UserError("a write needs 'value', the whole item as a table", where=where)
-        req["value"] = dict(value)
+        req["value"] = dict(_item(value, f"{where}.value"))
     elif f == "update":
         change = {}
         for part, kind in (("set", dict), ("remove", list), ("add", dict)):
@@ -432,6 +459,13 @@ def _request(t: _Table, f: str, where: str) -> dict[str, Any]:
                 v = t.get(part)
                 if not isinstance(v, kind):
                     raise UserError(f"expected a {'table' if kind is dict else 'list'}", where=f"{where}.{part}")
+                _item(v, f"{where}.{part}")
+                if part == "remove" and not all(isinstance(name, str) for name in v):
+                    raise UserError(f"expected a list of attribute names, got {_short(v)}", where=f"{where}.remove")
+                if part == "add":
+                    for name, n in v.items():
+                        if isinstance(n, bool) or not isinstance(n, (int, float)):
+                            raise UserError(f"ADD takes a number, got {_short(n)}", where=f"{where}.add.{name}")
                 change[part] = v
         if not change:
             raise UserError("an update needs at least one of 'set', 'remove', 'add'", where=where)
@@ -440,15 +474,19 @@ def _request(t: _Table, f: str, where: str) -> dict[str, Any]:
         new = t.get("new")
         if not isinstance(new, dict):
             raise UserError("a cas needs 'new', the item to write, as a table", where=where)
+        _item(new, f"{where}.new")
         expected = t.get("expected")
         if expected is not None and not isinstance(expected, dict):
             raise UserError("'expected' is the whole item the key must hold (omit it: must not exist)",
                             where=f"{where}.expected")
+        if expected is not None:
+            _item(expected, f"{where}.expected")
         req["value"] = [expected, dict(new)]
     if f in ("update", "delete", "write") and t.has("condition"):
         cond = t.get("condition")
         if not isinstance(cond, dict):
             raise UserError("expected a table of attribute = value", where=f"{where}.condition")
+        _item(cond, f"{where}.condition")
         req["condition"] = cond
     return req
 

@@ -222,3 +222,27 @@ def test_failback_must_be_a_boolean(tmp_path, capsys):
 def test_every_example_scenario_is_within_the_limits():
     for path in sorted((ROOT / "histories" / "scenarios").rglob("*.toml")):
         load_scenario(path)
+
+
+_SCRIPT = '[[script]]\nat = "1s"\nregion = "us-east-1"\nkey = "x"\n'
+
+
+@pytest.mark.parametrize("body,field,message", [
+    ('f = "write"\nvalue = {a = nan}\n', "script[0].value.a", "finite"),  # was written as null
+    ('f = "update"\nadd = {n = inf}\n', "script[0].add.n", "finite"),
+    ('f = "update"\nadd = {n = "x"}\n', "script[0].add.n", "ADD takes a number"),
+    ('f = "update"\nremove = [1, 2]\n', "script[0].remove", "attribute names"),
+    ('f = "write"\nvalue = {a = 1979-05-27}\n', "script[0].value.a", "date or time"),
+    ('f = "cas"\nnew = {a = 1}\nexpected = {a = nan}\n', "script[0].expected.a", "finite"),
+    ('f = "delete"\ncondition = {rev = -inf}\n', "script[0].condition.rev", "finite"),
+    ('f = "write"\nvalue = {a = ' + "[" * 40 + "]" * 40 + '}\n', "script[0].value.a", "32 levels"),
+])
+def test_scripted_values_are_checked(tmp_path, capsys, body, field, message):
+    code, err = _simulate(tmp_path, capsys, _SCRIPT + body)
+    assert code == 254 and field in err and message in err
+
+
+def test_a_scripted_transaction_item_is_checked(tmp_path, capsys):
+    code, err = _simulate(tmp_path, capsys, '[[script]]\nat = "1s"\nregion = "us-east-1"\nf = "transaction"\n'
+                                            'items = [{f = "write", key = "a", value = {b = [1, {c = -inf}]}}]\n')
+    assert code == 254 and "script[0].items[0].value.b[1].c" in err
