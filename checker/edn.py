@@ -627,7 +627,16 @@ def to_json(value: Any) -> Any:
     if isinstance(value, Keyword):
         return value.name
     if isinstance(value, dict):
-        return {_json_key(k): to_json(v) for k, v in value.items()}
+        out = {_json_key(k): to_json(v) for k, v in value.items()}
+        if len(out) != len(value):  # e.g. :a and "a", or 1 and "1": one would be lost
+            names: dict[str, Any] = {}
+            for k in value:
+                if _json_key(k) in names:
+                    raise EdnError(f"the map keys {dumps(names[_json_key(k)])[:40]} and {dumps(k)[:40]} "
+                                   f"both become the JSON name {_json_key(k)!r}",
+                                   hint="a JSON object names each field once: rename one key")
+                names[_json_key(k)] = k
+        return out
     if isinstance(value, (list, tuple)):
         return [to_json(v) for v in value]
     if isinstance(value, (set, frozenset)):

@@ -126,7 +126,13 @@ def _op_from_map(m: Any, where: str, position: int,
             f":value ...}}, got {edn.dumps(m)[:80]}", where=here)
     fields: dict[str, Any] = {}
     for k, v in m.items():
-        fields[_name(k) if isinstance(k, (Keyword, edn.Symbol, str)) else edn.dumps(k)] = v
+        name = _name(k) if isinstance(k, (Keyword, edn.Symbol, str)) else edn.dumps(k)
+        if name in fields:
+            here, at = place()
+            raise UserError(f"operation {at}: the op map names the field {name!r} twice "
+                            f"(as {edn.dumps(k)[:40]} and another key)", where=here,
+                            hint="an op map names each field once")
+        fields[name] = v
     missing = [name for name in ("process", "type", "f") if name not in fields]
     if missing:
         here, at = place()
@@ -412,80 +418,87 @@ def jepsen_to_gt(
 
     # the value of each invocation and completion, in gt terms
     events: list[dict[str, Any]] = [{} for _ in kept]
-    for i, op in enumerate(kept):
-        if op.process == "nemesis":
-            ev = {"type": "info", "process": "nemesis", "f": op.f,
-                  "value": edn.to_json(op.value)}
-            _add_extra(ev, op, gt_mode)
-            events[i] = ev
-            continue
-        if op.type != "invoke":
-            continue
-        j = completion_of.get(i)
-        comp = kept[j] if j is not None else None
-        k, inv_v = split(op)
-        comp_v = split(comp)[1] if comp is not None else None
-        if comp is not None and independent:
-            ck = split(comp)[0]
-            if ck != k and comp.value[0] is not None:
-                raise UserError(f"operation {_place(comp)}: completes key {ck!r} but its "
-                                f"invocation {_place(op)} is for key {k!r}", where=_at(where, comp))
-        inv = {"type": "invoke", "process": op.process, "f": op.f, "key": k}
-        done: dict[str, Any] | None = None
-        if comp is not None:
-            done = {"type": comp.type, "process": comp.process}
-            if gt_mode:  # Jepsen completions name f and key: keep them (they must match)
-                done["f"] = op.f
-                done["key"] = k
-        if gt_mode:
-            # a file written by export_edn: values are gt values; every map has a :value,
-            # so nil on a completion means "none" unless it is meaningful (an ok read of
-            # nothing, an ok update that left no item)
-            inv["value"] = edn.to_json(inv_v)
-            if done is not None and (comp_v is not None or (
-                    comp.type == "ok" and op.f in ("read", "update"))):
-                done["value"] = edn.to_json(comp_v)
-        elif op.f == "read":
-            inv["value"] = None
-            if done is not None:
-                if comp.type == "ok":
-                    if comp_v is None and nil_read == "unconstrained":
-                        done["type"] = "info"
-                        done["unconstrained"] = True
-                        done["value"] = None
+    current: JepsenOp | None = None
+    try:
+        for i, op in enumerate(kept):
+            current = op
+            if op.process == "nemesis":
+                ev = {"type": "info", "process": "nemesis", "f": op.f,
+                      "value": edn.to_json(op.value)}
+                _add_extra(ev, op, gt_mode)
+                events[i] = ev
+                continue
+            if op.type != "invoke":
+                continue
+            j = completion_of.get(i)
+            comp = kept[j] if j is not None else None
+            k, inv_v = split(op)
+            comp_v = split(comp)[1] if comp is not None else None
+            if comp is not None and independent:
+                ck = split(comp)[0]
+                if ck != k and comp.value[0] is not None:
+                    raise UserError(f"operation {_place(comp)}: completes key {ck!r} but its "
+                                    f"invocation {_place(op)} is for key {k!r}", where=_at(where, comp))
+            inv = {"type": "invoke", "process": op.process, "f": op.f, "key": k}
+            done: dict[str, Any] | None = None
+            if comp is not None:
+                done = {"type": comp.type, "process": comp.process}
+                if gt_mode:  # Jepsen completions name f and key: keep them (they must match)
+                    done["f"] = op.f
+                    done["key"] = k
+            if gt_mode:
+                # a file written by export_edn: values are gt values; every map has a :value,
+                # so nil on a completion means "none" unless it is meaningful (an ok read of
+                # nothing, an ok update that left no item)
+                inv["value"] = edn.to_json(inv_v)
+                if done is not None and (comp_v is not None or (
+                        comp.type == "ok" and op.f in ("read", "update"))):
+                    done["value"] = edn.to_json(comp_v)
+            elif op.f == "read":
+                inv["value"] = None
+                if done is not None:
+                    if comp.type == "ok":
+                        if comp_v is None and nil_read == "unconstrained":
+                            done["type"] = "info"
+                            done["unconstrained"] = True
+                            done["value"] = None
+                        else:
+                            done["value"] = edn.to_json(comp_v)
                     else:
-                        done["value"] = edn.to_json(comp_v)
-                else:
-                    done["value"] = None
-        elif op.f in ("write", "cas"):
-            # an ok completion's value is the one that took effect (Knossos completes the
-            # invocation with it); otherwise the invocation's value stands
-            v = comp_v if (comp is not None and comp.type == "ok" and comp.has_value) else inv_v
-            v = edn.to_json(v)
-            if op.f == "cas" and not (isinstance(v, list) and len(v) == 2):
-                raise UserError(f"operation {_place(op)}: a cas value must be [expected new], "
-                                f"got {edn.dumps(inv_v)[:80]}", where=_at(where, op))
-            if op.f == "cas" and v[1] is None:
-                raise UserError(
-                    f"operation {_place(op)}: a cas to nil cannot be represented (the gt "
-                    "format has delete for that)", where=_at(where, op))
-            inv["value"] = v
+                        done["value"] = None
+            elif op.f in ("write", "cas"):
+                # an ok completion's value is the one that took effect (Knossos completes the
+                # invocation with it); otherwise the invocation's value stands
+                v = comp_v if (comp is not None and comp.type == "ok" and comp.has_value) else inv_v
+                v = edn.to_json(v)
+                if op.f == "cas" and not (isinstance(v, list) and len(v) == 2):
+                    raise UserError(f"operation {_place(op)}: a cas value must be [expected new], "
+                                    f"got {edn.dumps(inv_v)[:80]}", where=_at(where, op))
+                if op.f == "cas" and v[1] is None:
+                    raise UserError(
+                        f"operation {_place(op)}: a cas to nil cannot be represented (the gt "
+                        "format has delete for that)", where=_at(where, op))
+                inv["value"] = v
+                if done is not None:
+                    done["value"] = v
+                    if comp.type != "ok" and comp.has_value and edn.to_json(comp_v) != v:
+                        # e.g. `:info :write :timed-out` in a log: the reason, not a value
+                        reason = "jepsen_value" if "error" in comp.extra else "error"
+                        done[reason] = edn.to_json(comp_v)
+            else:
+                raise UserError(f"operation {_place(op)}: :f :{op.f} is only read from files "
+                                "written by gtcheck (with their ; gt-history header line)",
+                                where=_at(where, op))
+            _add_extra(inv, op, gt_mode)
+            inv.setdefault("region", default_region)
+            events[i] = inv
             if done is not None:
-                done["value"] = v
-                if comp.type != "ok" and comp.has_value and edn.to_json(comp_v) != v:
-                    # e.g. `:info :write :timed-out` in a log: the reason, not a value
-                    reason = "jepsen_value" if "error" in comp.extra else "error"
-                    done[reason] = edn.to_json(comp_v)
-        else:
-            raise UserError(f"operation {_place(op)}: :f :{op.f} is only read from files "
-                            "written by gtcheck (with their ; gt-history header line)",
-                            where=_at(where, op))
-        _add_extra(inv, op, gt_mode)
-        inv.setdefault("region", default_region)
-        events[i] = inv
-        if done is not None:
-            _add_extra(done, comp, gt_mode)
-            events[j] = done
+                _add_extra(done, comp, gt_mode)
+                events[j] = done
+    except edn.EdnError as exc:  # a value gtcheck cannot represent (see edn.to_json)
+        assert current is not None
+        raise UserError(f"operation {_place(current)} (or its completion): {exc.message}",
+                        where=_at(where, current), hint=exc.hint) from None
 
     # times and indices: the position in the file, unless the file came from gtcheck
     for pos, ev in enumerate(events):

@@ -215,3 +215,16 @@ def test_exact_decimals_and_big_integers_round_trip_gt_to_edn_and_back(tmp_path,
     code, _, err = run_cli(["convert", out, back], capsys)
     assert code == 0, err
     assert back.read_text().count(value) == 2
+
+
+@pytest.mark.parametrize("text,message", [
+    # two keys of one map that become one JSON name: one value would be silently lost
+    ('[{:process 0 :type :invoke :f :write :value {:a 1 "a" 2}}\n {:process 0 :type :ok :f :write :value {:a 1 "a" 2}}]',
+     "both become the JSON name 'a'"),
+    ('[{:process 0 :type :invoke :f :write :value 1}\n {:process 0 :type :ok :f :write :value 1 "value" 2}]',
+     "names the field 'value' twice"),
+])
+def test_keys_that_collide_in_json_are_refused(tmp_path, capsys, text, message):
+    src = _edn_file(tmp_path, text)
+    code, _, err = run_cli(["convert", src, tmp_path / "o.jsonl"], capsys)
+    assert code == 254 and message in err and f"{src}:" in err
