@@ -50,6 +50,7 @@ DEADLINE_S = float(os.environ.get("GTCHECK_FUZZ_DEADLINE", "20"))
 MEM_MB = int(os.environ.get("GTCHECK_FUZZ_MEM_MB", "3000"))
 OK_CODES = {0, 1, 2, 254}
 TRACEBACK = "Traceback (most recent call last)"
+XSS_NEEDLE = "<script>alert(1)</script>"   # a key the strategies may give; never raw in HTML
 
 DELAY_FILES = {
     "delays.txt": b"# ok\n1ms\n2ms\n250ms\n",
@@ -151,6 +152,11 @@ def _worker_main(conn, workdir: str) -> None:
                     os.environ.pop("GTCHECK_DEBUG", None)
                 res["frame"] = _innermost_gtcheck_frame(again["err"] + again["fd"])
             res["argv"] = argv
+            for html in ("out.html",):
+                if os.path.exists(html):
+                    with open(html, "rb") as fh:
+                        res["xss"] = XSS_NEEDLE.encode() in fh.read()
+                    os.unlink(html)
             results.append(res)
         conn.send(results)
 
@@ -211,6 +217,18 @@ class Failure:
     detail: str
 
 
+def _file_arg(argv) -> str:
+    if argv[0] == "convert":
+        return argv[1]
+    if argv[0] == "simulate":
+        return argv[argv.index("--scenario") + 1]
+    return argv[-1]
+
+
+_SCENARIO_PLACE = re.compile(r"in\.toml: (line \d+|not valid TOML.*\(at (line \d+|end of document)|"
+                             r"[A-Za-z_][\w.\[\]\"' >-]*:)")
+
+
 def judge(inp: FuzzInput, name: str, results: list[dict], ref) -> tuple[list[Failure], dict]:
     """The failures of one input's runs, and facts for the tally."""
     fails: list[Failure] = []
@@ -219,6 +237,7 @@ def judge(inp: FuzzInput, name: str, results: list[dict], ref) -> tuple[list[Fai
         cmd = command_name(res["argv"])
         code = res["code"]
         text = res["out"] + res["err"] + res["fd"]
+        target = _file_arg(res["argv"])
         if code == "hang":
             fails.append(Failure(f"hang [{cmd}] at {res.get('frame', '?')}",
                                  f"no exit after {DEADLINE_S:.0f} s"))
@@ -236,10 +255,19 @@ def judge(inp: FuzzInput, name: str, results: list[dict], ref) -> tuple[list[Fai
         if TRACEBACK in text and code != 255:
             frame = _innermost_gtcheck_frame(text)
             fails.append(Failure(f"traceback printed [{cmd}] at {frame}", ""))
+        if res.get("xss"):
+            fails.append(Failure(f"raw script from the input in the HTML [{cmd}]", XSS_NEEDLE))
         if code == 254:
-            if name not in text:
+            if target not in text:
                 fails.append(Failure(f"254 does not name the file [{cmd}]", _first_error(text)))
-            elif inp.kind == "history" and ref is not None and ref.verdict == "refuse" and ref.line:
+            elif inp.kind == "scenario" and not _SCENARIO_PLACE.search(text):
+                fails.append(Failure(f"254 names no field or line of the scenario [{cmd}]",
+                                     _first_error(text)))
+            elif inp.kind in ("edn", "log") and target == name:
+                facts["edn_line"] = bool(re.search(re.escape(name) + r":\d+|line \d+", text))
+                facts["edn_message"] = _first_error(text)
+            elif inp.kind == "history" and target == name and ref is not None \
+                    and ref.verdict == "refuse" and ref.line:
                 lines = {int(n) for n in re.findall(re.escape(name) + r":(\d+)", text)}
                 if not lines:
                     fails.append(Failure(f"254 without a line [{cmd}] ({ref.rule} {ref.field})",
@@ -248,7 +276,7 @@ def judge(inp: FuzzInput, name: str, results: list[dict], ref) -> tuple[list[Fai
                     facts["line_agrees"] = ref.line in lines
                     facts["gt_lines"] = sorted(lines)[:5]
         # structure, compared with the reference validator (gt histories)
-        if inp.kind == "history" and ref is not None and ref.verdict != "limit" \
+        if inp.kind == "history" and ref is not None and ref.verdict != "limit" and target == name \
                 and code in OK_CODES and res["argv"][0] in ("validate", "check", "report", "convert"):
             if ref.accepted and code == 254:
                 fails.append(Failure(f"valid input refused [{cmd}]: {_gt_error_key(text, name)}",
@@ -258,7 +286,8 @@ def judge(inp: FuzzInput, name: str, results: list[dict], ref) -> tuple[list[Fai
                     f"invalid input accepted [{cmd}]: {ref.rule} field {ref.field}: {_norm(ref.reason, 60)}",
                     str(ref)))
     # --jobs must not change a result
-    pair = [r for r in results if r["argv"][0] == "check" and "json" in r["argv"]]
+    pair = [r for r in results if r["argv"][0] == "check" and "json" in r["argv"]
+            and _file_arg(r["argv"]) == name]
     if len(pair) == 2 and all(r["code"] in OK_CODES for r in pair):
         a, b = pair
         if a["code"] != b["code"]:
@@ -266,6 +295,20 @@ def judge(inp: FuzzInput, name: str, results: list[dict], ref) -> tuple[list[Fai
                                  _first_error(a["err"]) + " / " + _first_error(b["err"])))
         elif a["code"] != 254 and _verdicts(a["out"]) != _verdicts(b["out"]):
             fails.append(Failure("--jobs changes the verdicts", ""))
+    # gt -> EDN -> gt gives an equivalent history
+    by_argv = {tuple(r["argv"]): r for r in results}
+    there = by_argv.get(("convert", name, "rt.edn"))
+    back = by_argv.get(("convert", "rt.edn", "rt.jsonl"))
+    if there and back and there["code"] == 0:
+        if back["code"] != 0:
+            fails.append(Failure(f"EDN written by convert is not read back: exit {back['code']}: "
+                                 f"{_gt_error_key(back['err'], 'rt.edn')}", _first_error(back["err"])))
+        else:
+            a = [r for r in results if r["argv"][0] == "check" and r["argv"][-1] == name]
+            b = [r for r in results if r["argv"][0] == "check" and r["argv"][-1] == "rt.jsonl"]
+            if a and b and (a[0]["code"] != b[0]["code"] or _verdicts(a[0]["out"]) != _verdicts(b[0]["out"])):
+                fails.append(Failure("gt -> EDN -> gt changes the verdict",
+                                     f"exit {a[0]['code']} before, {b[0]['code']} after"))
     return fails, facts
 
 
@@ -295,6 +338,8 @@ class FuzzRunner:
         self.lines = collections.Counter()
         self.line_samples: list[str] = []
         self.line_examples: list[FuzzInput] = []
+        self.edn_lines = collections.Counter()
+        self.edn_samples: list[str] = []
         self.classes: dict[str, FailureClass] = {}
         self.internal_errors = 0
         self.tracebacks = 0
@@ -369,6 +414,10 @@ class FuzzRunner:
                 self.tracebacks += 1
             if res.get("elapsed", 0) > self.max_elapsed[0]:
                 self.max_elapsed = (res["elapsed"], cmd)
+        if facts.get("edn_line") is not None:
+            self.edn_lines["254 with a line" if facts["edn_line"] else "254 without a line"] += 1
+            if not facts["edn_line"] and len(self.edn_samples) < 6:
+                self.edn_samples.append(facts["edn_message"][:200])
         if facts.get("line_agrees") is not None:
             self.lines["first refused line among gtcheck's" if facts["line_agrees"]
                        else "first refused line not named by gtcheck"] += 1
@@ -420,6 +469,7 @@ class FuzzRunner:
             "internal_errors": self.internal_errors, "tracebacks": self.tracebacks,
             "hangs": self.hangs,
             "first_line_agreement": dict(self.lines), "line_samples": self.line_samples,
+            "edn_254_lines": dict(self.edn_lines), "edn_254_without_line": self.edn_samples,
             "slowest_run_s": [round(self.max_elapsed[0], 2), self.max_elapsed[1]],
             "wall_s": round(time.time() - self.started, 1),
             "failure_classes": {k: {"count": c.count, "detail": c.detail[:300],
@@ -439,6 +489,8 @@ class FuzzRunner:
             out.append(f"  {cmd:24} " + ", ".join(f"{k}: {v}" for k, v in sorted(codes.items())))
         if s["first_line_agreement"]:
             out.append(f"  254 lines vs reference: {s['first_line_agreement']}")
+        if s["edn_254_lines"]:
+            out.append(f"  EDN/log 254s: {s['edn_254_lines']}")
         out.append(f"  failure classes: {len(s['failure_classes'])}")
         for k, c in s["failure_classes"].items():
             out.append(f"  - [{c['count']}x] {k}\n      e.g. {c['example'][:300]} ({c['example_bytes']} bytes)")

@@ -693,10 +693,12 @@ HISTORY_COMMANDS = [
     ["check", "--jobs", "1", "--timeout", "2", "--format", "junit", "--staleness-bound", "1ms", IN],
     ["check", "--jobs", "2", "--timeout", "2", IN],
     ["report", "--jobs", "1", "-o", "out.html", IN],
+    ["check", "--jobs", "1", "--timeout", "2", "--html", "out.html", IN],
     ["convert", IN, "out.edn"],
     ["validate", IN],
 ]
 JOBS_PAIR = "jobs-pair"   # check --format json with --jobs 1 and --jobs 2, results compared
+ROUNDTRIP = "roundtrip"   # gt -> EDN -> gt, then both checked: the verdicts must agree
 
 
 def _mutate(draw, data: bytes, ops, max_mutations: int) -> tuple[bytes, list[str]]:
@@ -718,8 +720,12 @@ def history_inputs(draw, max_mutations: int = 4) -> FuzzInput:
     else:
         data, done = _mutate(draw, data, HISTORY_OPS, max_mutations)
     commands = [["validate", "--format", "gt", IN]]
-    extra = draw(st.sampled_from(HISTORY_COMMANDS + [JOBS_PAIR]))
-    if extra == JOBS_PAIR:
+    extra = draw(st.sampled_from(HISTORY_COMMANDS + [JOBS_PAIR, ROUNDTRIP]))
+    if extra == ROUNDTRIP:
+        commands += [["convert", IN, "rt.edn"], ["convert", "rt.edn", "rt.jsonl"],
+                     ["check", "--jobs", "1", "--timeout", "2", "--format", "json", IN],
+                     ["check", "--jobs", "1", "--timeout", "2", "--format", "json", "rt.jsonl"]]
+    elif extra == JOBS_PAIR:
         commands += [["check", "--jobs", "1", "--timeout", "2", "--format", "json", IN],
                      ["check", "--jobs", "2", "--timeout", "2", "--format", "json", IN]]
     else:
