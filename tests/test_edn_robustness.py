@@ -228,3 +228,13 @@ def test_keys_that_collide_in_json_are_refused(tmp_path, capsys, text, message):
     src = _edn_file(tmp_path, text)
     code, _, err = run_cli(["convert", src, tmp_path / "o.jsonl"], capsys)
     assert code == 254 and message in err and f"{src}:" in err
+
+
+def test_initial_option_is_read_exactly(tmp_path, capsys):
+    src = _edn_file(tmp_path, _history("1"))
+    out = tmp_path / "o.jsonl"
+    code, _, err = run_cli(["convert", "--initial", str(BIG), src, out], capsys)
+    assert code == 0, err
+    assert f'"initial":{BIG}' in out.read_text().splitlines()[0]
+    code, _, err = run_cli(["convert", "--initial", '{"a":1,"a":2}', src, out], capsys)
+    assert code == 254 and "--initial" in err and "twice" in err

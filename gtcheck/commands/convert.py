@@ -6,7 +6,6 @@ import os
 import sys
 
 import click
-import orjson
 
 from gtcheck.kernel.errors import UserError
 
@@ -17,10 +16,13 @@ TO_FORMATS = ("auto", "gt", "edn")
 def _json_option(value: str | None, name: str):
     if value is None:
         return None
-    try:
-        return orjson.loads(value)
-    except orjson.JSONDecodeError:
-        raise UserError(f"{name} takes a JSON value such as 0, null or \"x\"; got {value!r}",
+    from gtcheck.kernel.exactjson import JSONProblem, parse_line
+
+    try:  # exactly: an integer of any size stays an integer
+        return parse_line(value.encode("utf-8", "surrogateescape"))
+    except JSONProblem as exc:
+        raise UserError(f"{name} takes a JSON value such as 0, null or \"x\"; got {value[:80]!r} "
+                        f"({exc.message})",
                         hint="quote strings for the shell: --initial '\"empty\"'") from None
 
 
