@@ -19,6 +19,8 @@ import os
 import sys
 import warnings
 from pathlib import Path
+from types import ModuleType
+from typing import Callable, Mapping, Sequence
 
 MANIFEST = Path(__file__).with_name("_compiled.json")
 PACKAGES = ("gtcheck.model", "gtcheck.kernel")   # packages that hold compiled modules
@@ -35,25 +37,30 @@ def _package_dirs(package: str) -> list[str]:
     return list(spec.submodule_search_locations or []) if spec else []
 
 
-def _decide() -> tuple[bool, str]:
-    if os.environ.get(ENV, "") not in ("", "0"):
+def _decide(manifest_path: Path = MANIFEST,
+            package_dirs: Callable[[str], list[str]] = _package_dirs,
+            environ: Mapping[str, str] = os.environ) -> tuple[bool, str]:
+    """(use the compiled group?, why). Warns (RuntimeWarning) when a source was edited
+    after it was compiled. The arguments are for the tests."""
+    if environ.get(ENV, "") not in ("", "0"):
         return False, f"{ENV} is set"
     try:
-        manifest = json.loads(MANIFEST.read_text(encoding="utf-8"))
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        modules: dict[str, str] = manifest["modules"]
     except FileNotFoundError:
         return False, "not compiled (no gtcheck/kernel/_compiled.json)"
-    except (OSError, ValueError) as e:
-        return False, f"unreadable {MANIFEST.name}: {e}"
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        return False, f"unreadable {manifest_path.name}: {e}"
     stale: list[str] = []
-    for module, digest in sorted(manifest["modules"].items()):
+    for module, digest in sorted(modules.items()):
         package, _, leaf = module.rpartition(".")
-        dirs = _package_dirs(package)
+        dirs = package_dirs(package)
         if not any(os.path.isfile(os.path.join(d, leaf + s))
                    for d in dirs for s in importlib.machinery.EXTENSION_SUFFIXES):
             return False, f"no compiled extension for {module}"
         source = next((os.path.join(d, leaf + ".py") for d in dirs
                        if os.path.isfile(os.path.join(d, leaf + ".py"))), None)
-        if source is not None and _sha256(source) != digest:
+        if source is not None and _sha256(source) != digest:   # edited since it was compiled
             stale.append(source)
     if stale:
         reason = ("compiled modules are older than their source (" + ", ".join(stale) +
@@ -67,7 +74,8 @@ def _decide() -> tuple[bool, str]:
 class SourceFinder(importlib.abc.MetaPathFinder):
     """Loads the modules of PACKAGES from ``.py`` even when a ``.so`` sits beside it."""
 
-    def find_spec(self, fullname, path, target=None):  # type: ignore[no-untyped-def]
+    def find_spec(self, fullname: str, path: Sequence[str] | None,
+                  target: ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
         package, _, leaf = fullname.rpartition(".")
         if package not in PACKAGES or not path:
             return None
