@@ -14,12 +14,15 @@ caller from ``enabled()``:
   item is queued behind it on the same link.
 - ``copy``: a version on its way to a follower copy (one that was not in the write
   quorum, or in a remote region) reaches it.
+- ``nemesis``: the scenario's next ``isolate`` fault event (partition or heal), in time
+  order. While a region is isolated no delivery to or from it is enabled.
 
 Versions are applied by ``lww.merge``, writes stamped by ``rules.stamp`` at the region
 clock of the request's scripted time (time only moves forward: a request runs at the
-later of its ``at`` and the latest time seen). Requests complete in one action. Timed
-faults other than clock jumps, failover, TTL and the random workload are the timed
-simulator's business and not modelled here.
+later of its ``at`` and the latest time seen). Requests complete in one action.
+Replication-delay faults need no modelling here (any delivery order is an action
+sequence); outages, failover, TTL and the random workload are the timed simulator's
+business.
 
 ``snapshot()`` and ``restore()`` copy the state; ``fingerprint()`` is a digest of what
 determines the future (storage, queues, clients' progress, time), equal for equal states
@@ -45,7 +48,7 @@ from gtcheck.model.workload import tag
 
 
 class Action(NamedTuple):
-    kind: str              # request | deliver | coalesce | copy
+    kind: str              # request | deliver | coalesce | copy | nemesis
     client: str = ""       # request: the client
     copy: int = -1         # request: the copy serving an eventual read (-1: the rules decide)
     source: int = -1       # deliver, coalesce: the link's source region (index)
@@ -95,6 +98,8 @@ class StepState:
         self.links: dict[tuple[int, int, str], list[Version]] = {}      # non-empty FIFO queues
         self.followers: dict[tuple[str, int], list[Version]] = {}       # (key, slot) -> on the way
         self.pc: dict[str, int] = {}                                    # client -> next request
+        self.nemesis = 0                                                # next fault event
+        self.isolated: list[int] = []                                   # per region: windows open
         self.now = 0
         # observations, outside the fingerprint
         self.index = 0
@@ -108,6 +113,8 @@ class StepState:
         s.links = {k: list(v) for k, v in self.links.items()}
         s.followers = {k: list(v) for k, v in self.followers.items()}
         s.pc = dict(self.pc)
+        s.nemesis = self.nemesis
+        s.isolated = list(self.isolated)
         s.now = self.now
         s.index = self.index
         s.log = list(self.log)
@@ -155,7 +162,16 @@ class StepWorld:
             self.programs.setdefault(name, []).append(
                 _Request(entry.at_ns, entry.region, process, parts, txn if req["f"] == "transaction" else 0))
         self.key_of = {p.write_id: p.key for prog in self.programs.values() for r in prog for p in r.parts}
+        # the isolate faults' events in time order: (time, +1 partition / -1 heal, region)
+        events: list[tuple[int, int, int]] = []
+        for f in scenario.faults:
+            if f.kind == "isolate" and f.region is not None and f.duration_ns > 0:
+                events.append((f.at_ns, 1, self.rix[f.region]))
+                events.append((f.end_ns, -1, self.rix[f.region]))
+        events.sort(key=lambda e: (e[0], -e[1], e[2]))
+        self.faults = events
         self.state = StepState()
+        self.state.isolated = [0] * len(self.regions)
         for name in self.programs:
             self.state.pc[name] = 0
 
@@ -173,8 +189,12 @@ class StepWorld:
                     out.extend(Action("request", name, c) for c in range(self.copies))
                 else:
                     out.append(Action("request", name))
+        if st.nemesis < len(self.faults):
+            out.append(Action("nemesis"))
+        cut = st.isolated
         for (o, d, key) in sorted(st.links):
-            out.append(Action("deliver", source=o, target=d, key=key))
+            if not cut[o] and not cut[d]:
+                out.append(Action("deliver", source=o, target=d, key=key))
             if len(st.links[(o, d, key)]) > 1:
                 out.append(Action("coalesce", source=o, target=d, key=key))
         for (key, slot) in sorted(st.followers):
@@ -196,7 +216,8 @@ class StepWorld:
         elif kind == "deliver" or kind == "coalesce":
             link = (action.source, action.target, action.key)
             queue = st.links.get(link)
-            if not queue or (kind == "coalesce" and len(queue) < 2):
+            if not queue or (kind == "coalesce" and len(queue) < 2) or (
+                    kind == "deliver" and (st.isolated[action.source] or st.isolated[action.target])):
                 raise ValueError(f"{kind} is not enabled on {link}")
             v = queue.pop(0)
             if not queue:
@@ -213,6 +234,16 @@ class StepWorld:
             if not pending:
                 del st.followers[where]
             self._apply(action.key, action.target, found)
+        elif kind == "nemesis":
+            if st.nemesis >= len(self.faults):
+                raise ValueError("no fault event left")
+            at, change, region = self.faults[st.nemesis]
+            st.nemesis += 1
+            st.isolated[region] += change
+            if at > st.now:
+                st.now = at
+            self._emit({"index": 0, "type": "info", "process": "nemesis", "f": "partition" if change > 0 else "heal",
+                        "value": {"isolate": [self.regions[region]]}, "time": st.now})
         else:
             raise ValueError(f"unknown action {kind!r}")
 
@@ -230,11 +261,30 @@ class StepWorld:
             sorted([o, d, k, [_v(v) for v in q]] for (o, d, k), q in st.links.items()),
             sorted([k, s, sorted(_v(v) for v in vs)] for (k, s), vs in st.followers.items()),
             sorted([c, i] for c, i in st.pc.items()),
+            st.nemesis,
+            st.isolated,
         ]
         return hashlib.blake2b(orjson.dumps(canon, option=orjson.OPT_SORT_KEYS), digest_size=16).hexdigest()
 
+    def after(self, action: Action) -> StepState:
+        """The state ``action`` leads to; the world's own state is left as it is."""
+        before = self.state
+        self.state = before.copy()
+        try:
+            self.step(action)
+            return self.state
+        finally:
+            self.state = before
+
     def history(self) -> list[dict[str, Any]]:
+        """The history so far (events without the header; see ``header()``)."""
         return list(self.state.log)
+
+    def header(self) -> dict[str, Any]:
+        """A history header for ``history()`` (no settled phase: no final reads)."""
+        return {"format": "gt-history", "version": 1, "regions": self.regions, "mode": "eventual",
+                "clock_uncertainty_ns": 0, "ts_uncertainty_ns": self.clocks.max_abs_offset(self.state.now) + 2_000,
+                "source": "model", "scenario": self.sc.name}
 
     def quiescent(self) -> bool:
         """No version is on its way anywhere."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
@@ -61,6 +62,9 @@ def scripted(draw) -> StepWorld:
         "regions": {"names": regions, "copies": copies, "write_quorum": draw(st.integers(1, copies))},
         "clocks": {r: {"offset": f"{draw(st.integers(-5, 5))}ms"} for r in regions if draw(st.booleans())},
         "script": [draw(requests(regions, i)) for i in range(n)],
+        "faults": [{"kind": "isolate", "region": draw(st.sampled_from(regions)),
+                    "at": f"{draw(st.integers(0, 50))}ms", "duration": f"{draw(st.integers(1, 50))}ms"}
+                   for _ in range(draw(st.integers(0, 2)))],
     }
     return StepWorld(scenario_from_dict(data))
 
@@ -76,7 +80,16 @@ def canonical(world: StepWorld) -> Any:
             frozenset((k, tuple(v(x) for x in slots)) for k, slots in s.slots.items()),
             frozenset((link, tuple(v(x) for x in q)) for link, q in s.links.items()),
             frozenset((where, tuple(sorted(v(x) for x in vs))) for where, vs in s.followers.items()),
-            frozenset(s.pc.items()))
+            frozenset(s.pc.items()), s.nemesis, tuple(s.isolated))
+
+
+def canonical_of(world: StepWorld, state) -> Any:
+    saved = world.state
+    world.state = state
+    try:
+        return canonical(world)
+    finally:
+        world.state = saved
 
 
 def walk(world: StepWorld, data, limit: int = 80) -> list[Action]:
@@ -102,8 +115,13 @@ def test_every_enabled_action_steps_to_a_valid_state(world, data):
         if not actions:
             break
         before, snap = world.fingerprint(), world.snapshot()
+        cut = world.state.isolated
+        assert not any(a.kind == "deliver" and (cut[a.source] or cut[a.target]) for a in actions)
         for a in actions:
+            new = world.after(a)
+            assert world.fingerprint() == before, "after() leaves the world as it is"
             world.step(a)
+            assert canonical(world) == canonical_of(world, new)
             assert world.violations() == [], a
             assert world.fingerprint() != before, f"{a} changed nothing"
             world.restore(snap)
@@ -144,7 +162,7 @@ def test_snapshot_and_restore_round_trip(world, data):
 
 
 def _independent(a: Action, b: Action) -> bool:
-    if a.kind == "request" or b.kind == "request":
+    if a.kind in ("request", "nemesis") or b.kind in ("request", "nemesis"):
         return False
     link = lambda x: (x.source, x.target, x.key) if x.kind != "copy" else None  # noqa: E731
     return link(a) is None or link(a) != link(b)
@@ -258,6 +276,7 @@ def test_the_step_world_replays_the_timed_simulators_run(tmp_path, name):
               {p["index"] for p in timed.ops.values() if p.get("txn") and p["index"] != min(
                   q["index"] for q in timed.ops.values() if q.get("txn") == p.get("txn"))}]
     events = [(o["end"], 1, o["index"], ("request", o)) for o in firsts]
+    events += [(e["time"], 0, e["index"], ("nemesis", e)) for e in timed.events if e["process"] == "nemesis"]
     for t in timed.of("write"):
         assert t["took_effect"]
         for region, at in t["applied_ns"].items():
@@ -266,7 +285,10 @@ def test_the_step_world_replays_the_timed_simulators_run(tmp_path, name):
                 events.append((at, 0, t["index"], ("deliver", (rix[t["region"]], rix[region], t["key"]))))
     got_reads = []
     for _, _, _, (kind, what) in sorted(events, key=lambda e: e[:3]):
-        if kind == "request":
+        if kind == "nemesis":
+            world.step(Action("nemesis"))
+            assert world.history()[-1]["f"] == what["f"]
+        elif kind == "request":
             copy = served.get(what["index"], 0) if what["f"] == "read" and not what.get("consistent") else -1
             world.step(Action("request", str(what["process"]), copy))
         else:
@@ -282,3 +304,19 @@ def test_the_step_world_replays_the_timed_simulators_run(tmp_path, name):
         for region, value in finals.items():
             v = world.state.slots[key][rix[region] * world.copies]
             assert (None if v is None or v.deleted else v.value) == value, (key, region)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                 HealthCheck.function_scoped_fixture])
+@given(scripted(), st.data())
+def test_a_walk_writes_a_valid_history_the_checker_accepts(tmp_path, world, data):
+    from gtcheck.checker.check import check_history
+    from gtcheck.checker.history import validate_file
+
+    walk(world, data, limit=10_000)
+    path = tmp_path / "walk.jsonl"
+    path.write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in [world.header()] + world.history()))
+    assert validate_file(path)
+    result = check_history(path, jobs=1)
+    for prop in ("integrity", "read_after_write"):
+        assert result.summary[prop]["valid"] is True, (prop, result.summary[prop]["anomalies"][:2])
