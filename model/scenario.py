@@ -537,6 +537,21 @@ def _short(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
+def _deep_line(text: str, limit: int = 100) -> int:
+    """The first line at which brackets nest more than ``limit`` deep (roughly: brackets
+    inside strings and comments count too), for the error about deep nesting."""
+    depth = 0
+    for n, line in enumerate(text.splitlines(), 1):
+        for c in line:
+            if c in "[{":
+                depth += 1
+                if depth > limit:
+                    return n
+            elif c in "]}":
+                depth -= 1
+    return 1
+
+
 def load_scenario(path: str | Path) -> Scenario:
     """Read a scenario file; every problem becomes a UserError naming file and field."""
     p = Path(path)
@@ -559,7 +574,8 @@ def load_scenario(path: str | Path) -> Scenario:
     except tomllib.TOMLDecodeError as exc:
         raise UserError(f"not valid TOML: {exc}", where=str(p)) from None
     except RecursionError:
-        raise UserError("not valid TOML: arrays or tables nested too deeply", where=str(p)) from None
+        raise UserError(f"line {_deep_line(text)}: arrays or inline tables nested too deeply to read",
+                        where=str(p), hint="a scenario nests a few levels; check the brackets") from None
     try:
         return scenario_from_dict(data, p.parent, p.stem)
     except UserError as exc:
