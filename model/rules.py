@@ -65,8 +65,9 @@ def link_arrival(plan: FaultPlan, choices: Choices, source: str, target: str, t:
     while True:
         if any_cut:
             healed = plan.link_cut_until(source, target, s)
-            if healed is not None:
+            while healed is not None:   # when one end heals, the other may still be cut
                 s = healed
+                healed = plan.link_cut_until(source, target, s)
         d = choices.replication_delay(source, target)
         if plan.delays:
             d += plan.extra_delay(source, target, s, choices)

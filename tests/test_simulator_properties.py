@@ -116,3 +116,46 @@ def test_different_seeds_differ(tmp_path):
     simulate(default_scenario(), 1, a, False)
     simulate(default_scenario(), 2, b, False)
     assert a.read_bytes() != b.read_bytes()
+
+
+def _cut_windows(data) -> dict[str, list[tuple[int, int]]]:
+    out: dict[str, list[tuple[int, int]]] = {}
+    for f in data.get("faults", []):
+        if f["kind"] in ("isolate", "outage"):
+            at = int(f["at"][:-2]) * 1_000_000
+            out.setdefault(f["region"], []).append((at, at + int(f["duration"][:-2]) * 1_000_000))
+    return out
+
+
+def _assert_no_crossing_while_cut(r, data) -> None:
+    windows = _cut_windows(data)
+    for t in r.of("write"):
+        if not t["took_effect"]:
+            continue
+        for region, arrived in t["applied_ns"].items():
+            if arrived is None or region == t["region"]:
+                continue
+            for end in (region, t["region"]):
+                for start, stop in windows.get(end, []):
+                    assert not start < arrived < stop, \
+                        f"write {t['index']} reached {region} at {arrived} while {end} was cut off"
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(scenarios(), st.integers(0, 2**32))
+def test_no_version_crosses_a_cut_link(tmp_path, data, seed):
+    _assert_no_crossing_while_cut(run(data, seed, tmp=tmp_path), data)
+
+
+def test_overlapping_isolations_hold_a_version_until_both_ends_heal(tmp_path):
+    """us-east-1 is cut off 1-3 s and eu-west-1 2-6 s: a version written in us-east-1 at
+    1.5 s reaches eu-west-1 only after 6 s, not when us-east-1 heals at 3 s."""
+    data = {"name": "overlap", "replication": {"delay": "250ms"},
+            "faults": [{"kind": "isolate", "region": "us-east-1", "at": "1000ms", "duration": "2000ms"},
+                       {"kind": "isolate", "region": "eu-west-1", "at": "2000ms", "duration": "4000ms"}],
+            "script": [{"at": "1500ms", "region": "us-east-1", "f": "write", "key": "x", "value": {"v": 1}}]}
+    r = run(data, 1, tmp=tmp_path)
+    (w,) = r.of("write")
+    assert w["applied_ns"]["eu-west-1"] == 6_250_000_000
+    assert w["applied_ns"]["ap-southeast-2"] == 3_250_000_000
+    _assert_no_crossing_while_cut(r, data)
