@@ -14,8 +14,9 @@ It answers, for the bytes of a file:
   included; ``None`` for whole-file problems), the field, the reason and the rule;
 * ``limit``: the input is beyond what this validator reads, or near a limit gtcheck sets:
   a line nested more than ``MAX_DEPTH`` (510) levels deep (gtcheck refuses lines nested
-  more than 512 deep, with a message naming the line and field), or a number with more
-  than ``MAX_DIGITS`` digits. RFC 8259 §9 lets a parser limit nesting depth and number
+  more than 512 deep, with a message naming the line and field), a number with more
+  than ``MAX_DIGITS`` digits (gtcheck: 4,300) or an exponent beyond ``MAX_EXPONENT``
+  (gtcheck refuses "a number whose exponent does not fit", such as 1e99999999999999999999). RFC 8259 §9 lets a parser limit nesting depth and number
   size, so either answer of gtcheck is acceptable there; only a crash is not.
 
 Each check carries the rule it comes from (``rule`` attribute): ``file``, ``header``,
@@ -56,6 +57,7 @@ import zlib
 from dataclasses import dataclass
 
 MAX_DIGITS = 4000          # longest number token this validator reads exactly
+MAX_EXPONENT = 10 ** 17    # larger exponents are "limit": gtcheck refuses 1e99999999999999999999
 MAX_DEPTH = 510            # deeper lines are "limit": gtcheck refuses lines nested over 512
 MAX_GZIP_BYTES = 64 << 20  # a decompressed file larger than this is "limit"
 
@@ -136,6 +138,8 @@ def _decimal_key(text: str) -> str:
     sign, whole, frac, exp = m.groups()
     digits = (whole + (frac or "")).lstrip("0")
     e = int(exp or "0") - len(frac or "")
+    if abs(e) > MAX_EXPONENT:
+        raise _Limit(f"number with exponent {e}")
     if not digits:
         return "0"
     stripped = digits.rstrip("0")

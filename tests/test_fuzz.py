@@ -12,9 +12,17 @@ failure class's input (minimised) into DIR with a manifest.
 Where ``gtcheck validate`` and the reference validator (tests/refvalidator.py) are allowed
 to differ, and why:
 
-* the reference's ``limit`` answer (nesting deeper than Python's recursion limit, numbers
-  of more than 4,000 digits): RFC 8259 §9 lets a parser limit depth and number size, so
-  either answer of gtcheck is accepted there, but never a crash;
+* the reference's ``limit`` answer: a line nested more than 510 levels (gtcheck refuses
+  more than 512, docs/history-format.md "How gtcheck reads JSON"), a number of more than
+  4,000 digits (gtcheck: 4,300) or with an exponent past 10^17 (gtcheck refuses "a number
+  whose exponent does not fit"). RFC 8259 §6 and §9 let a parser limit the range of
+  numbers and the depth of nesting, so either answer of gtcheck is accepted there, but
+  never a crash;
+* ``convert IN out.edn`` refusing a value nested more than 97 levels ("more than an EDN
+  history may"): the documented limit of the EDN writer, so that its reader (100 levels)
+  can read back everything it writes;
+* runs given odd ``--timeout`` / ``--staleness-bound`` values that are refused as bad
+  arguments (their 254 need not name the file), except that a NaN must be refused;
 * nothing else. Checks that are written in docs/history-format.md but not in the contract's
   rule 7 (a read invocation's value is null, the ``ttl`` process only deletes, ``index``
   is non-negative, the shapes of an update's ``set``/``remove``/``add`` and post-image, an ok

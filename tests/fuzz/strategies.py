@@ -697,6 +697,9 @@ HISTORY_COMMANDS = [
     ["convert", IN, "out.edn"],
     ["validate", IN],
 ]
+ODD_TIMEOUTS = ["nan", "NaN", "inf", "-inf", "1e-300", "1e400", "0", "-1", "x", "1e-9", "", "0x10"]
+ODD_BOUNDS = ["nan", "1e400s", "-1ms", "99999999999999999999999h", "", "1.5", "0", "infs", "9223372036854775807",
+              "9223372036854775808", "1e3ms", "NaNms", "0.5ns", "1 s", "ü"]
 JOBS_PAIR = "jobs-pair"   # check --format json with --jobs 1 and --jobs 2, results compared
 ROUNDTRIP = "roundtrip"   # gt -> EDN -> gt, then both checked: the verdicts must agree
 
@@ -729,6 +732,13 @@ def history_inputs(draw, max_mutations: int = 4) -> FuzzInput:
         commands += [["check", "--jobs", "1", "--timeout", "2", "--format", "json", IN],
                      ["check", "--jobs", "2", "--timeout", "2", "--format", "json", IN]]
     else:
+        if extra[0] == "check" and draw(st.integers(0, 9)) == 0:
+            # odd arguments: bad ones are refused (254), never a crash or a silent NaN
+            extra = list(extra)
+            if draw(st.booleans()):
+                extra[extra.index("--timeout") + 1] = draw(st.sampled_from(ODD_TIMEOUTS))
+            else:
+                extra[-1:-1] = ["--staleness-bound", draw(st.sampled_from(ODD_BOUNDS))]
         commands.append(extra)
     return FuzzInput("history", name, data, done, commands, ".jsonl")
 
