@@ -66,6 +66,7 @@ class Distribution_(Distribution):
 
 _MODS: dict[str, Path] | None = None      # set once per process by the first mypycify
 _MYPYC_S = 0.0
+_FAILED = ""                               # why the compile was given up, for the manifest
 
 
 class BuildExt(build_ext):
@@ -98,12 +99,14 @@ class BuildExt(build_ext):
             self.parallel = os.cpu_count() or 1
 
     def _give_up(self, e: BaseException) -> None:
-        global _MODS
+        global _MODS, _FAILED
         if os.environ.get("GTCHECK_REQUIRE_COMPILED", "") not in ("", "0"):
             raise e
-        print(f"WARNING: gtcheck: could not compile the model with mypyc "
-              f"({type(e).__name__}: {e}); installing pure Python.", file=sys.stderr)
-        _MODS = {}
+        why = ("mypy found type errors (above)" if isinstance(e, SystemExit)
+               else f"{type(e).__name__}: {e}".splitlines()[0][:300])
+        print(f"WARNING: gtcheck: could not compile the model with mypyc ({why}); "
+              "installing pure Python (GTCHECK_REQUIRE_COMPILED=1 makes this an error).", file=sys.stderr)
+        _MODS, _FAILED = {}, why
         self.extensions = self.distribution.ext_modules = []
 
     def run(self) -> None:
@@ -111,6 +114,7 @@ class BuildExt(build_ext):
                      else Path(self.build_lib) / "gtcheck" / "kernel") / MANIFEST)
         manifest.unlink(missing_ok=True)
         if not _MODS:
+            self._record_failure(manifest)
             return
         t0 = time.monotonic()
         try:
@@ -119,6 +123,7 @@ class BuildExt(build_ext):
             for ext in self.extensions:            # drop partial outputs (in build_lib)
                 Path(self.get_ext_fullpath(ext.name)).unlink(missing_ok=True)
             self._give_up(e)
+            self._record_failure(manifest)
             return
         import mypy.version
         manifest.parent.mkdir(parents=True, exist_ok=True)
@@ -129,6 +134,14 @@ class BuildExt(build_ext):
         print(f"gtcheck: mypyc compiled {len(_MODS)} modules in "
               f"{_MYPYC_S:.1f}s + C {time.monotonic() - t0:.1f}s -> {manifest}",
               file=sys.stderr)
+
+
+    @staticmethod
+    def _record_failure(manifest: Path) -> None:
+        """pip hides a build's output: leave the reason where gtcheck.model.REASON shows it."""
+        if _FAILED:
+            manifest.parent.mkdir(parents=True, exist_ok=True)
+            manifest.write_text(json.dumps({"failed": _FAILED, "modules": {}}) + "\n")
 
 
 setup(distclass=Distribution_, cmdclass={"build_ext": BuildExt})

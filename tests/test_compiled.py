@@ -218,6 +218,9 @@ def test_native_other_reasons_for_the_source(tmp_path: Path) -> None:
     assert _decide(manifest, pkg) == (False, "no compiled extension for fake.mod")
     manifest.write_text("{")
     assert not _decide(manifest, pkg)[0]
+    manifest.write_text(json.dumps({"failed": "CompileError: command 'gcc' failed", "modules": {}}))
+    assert _decide(manifest, pkg) == (False, "not compiled: the install could not compile "
+                                             "(CompileError: command 'gcc' failed)")
 
 
 _RUN_COPY = """

@@ -97,3 +97,34 @@ def test_no_top_level_model_or_checker_is_installed() -> None:
     import gtcheck.model
     assert Path(gtcheck.model.__file__).parent.name == "model"
     assert Path(gtcheck.checker.__file__).parent.name == "checker"
+
+
+def test_a_wheel_has_only_the_gtcheck_package(tmp_path: Path) -> None:
+    """A wheel built from the sources (pure Python: GTCHECK_NO_COMPILE=1, in an isolated
+    build environment as ``pip install .`` does) holds one top-level package, gtcheck, with
+    the model and the checker under it and the checker's templates. Compiled extensions are
+    named after the same installed paths (tests/test_compiled.py checks the installed ones)."""
+    import zipfile
+
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("pyproject.toml", "setup.py", "README.md"):
+        shutil.copy2(ROOT / name, src / name)
+    ignore = shutil.ignore_patterns("__pycache__", "*.so", "*.pyd", "_compiled.json")
+    for folder in ("gtcheck", "model", "checker"):
+        shutil.copytree(ROOT / folder, src / folder, ignore=ignore)
+    env = dict(os.environ, GTCHECK_NO_COMPILE="1")
+    env.pop("GTCHECK_REQUIRE_COMPILED", None)
+    run = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path / "dist"),
+                          str(src)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    (wheel,) = (tmp_path / "dist").glob("gtcheck-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    top = {n.split("/", 1)[0] for n in names}
+    assert {t for t in top if not t.endswith(".dist-info")} == {"gtcheck"}, top
+    assert len(top) == 2, top
+    for module in ("gtcheck/model/simulator.py", "gtcheck/checker/history.py", "gtcheck/kernel/native.py",
+                   "gtcheck/cli.py"):
+        assert module in names
+    assert any(n.startswith("gtcheck/checker/templates/") for n in names)
+    assert not any(n.endswith((".so", ".pyd")) for n in names)

@@ -51,6 +51,8 @@ def _decide(manifest_path: Path = MANIFEST,
         return False, "not compiled (no gtcheck/kernel/_compiled.json)"
     except (OSError, ValueError, KeyError, TypeError) as e:
         return False, f"unreadable {manifest_path.name}: {e}"
+    if manifest.get("failed"):
+        return False, f"not compiled: the install could not compile ({manifest['failed']})"
     stale: list[str] = []
     for module, digest in sorted(modules.items()):
         package, _, leaf = module.rpartition(".")
