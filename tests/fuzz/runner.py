@@ -279,6 +279,13 @@ def judge(inp: FuzzInput, name: str, results: list[dict], ref) -> tuple[list[Fai
                 elif cmd == "validate --format gt":
                     facts["line_agrees"] = ref.line in lines
                     facts["gt_lines"] = sorted(lines)[:5]
+                    if ref.field and ref.line in lines:
+                        named = re.findall(re.escape(f"{name}:{ref.line}:") + r'[^\n]*?field "([^"]*)"', text)
+                        facts["gt_first"] = next((ln for ln in text.splitlines()
+                                                  if f"{name}:{ref.line}:" in ln), "")[:200]
+                        facts["field"] = ("field named as the reference does" if any(
+                            f == ref.field or f.endswith("." + ref.field) for f in named)
+                            else "field named differently" if named else "no field named")
         # arguments: a NaN is never a meaningful number or duration
         odd = [a for a in res["argv"][1:] if a.lower() in ("nan", "nanms")]
         if odd and code != 254:
@@ -348,6 +355,8 @@ class FuzzRunner:
         self.line_samples: list[str] = []
         self.line_examples: list[FuzzInput] = []
         self.edn_lines = collections.Counter()
+        self.fields = collections.Counter()
+        self.field_samples: list[str] = []
         self.edn_samples: list[str] = []
         self.classes: dict[str, FailureClass] = {}
         self.internal_errors = 0
@@ -423,6 +432,10 @@ class FuzzRunner:
                 self.tracebacks += 1
             if res.get("elapsed", 0) > self.max_elapsed[0]:
                 self.max_elapsed = (res["elapsed"], cmd)
+        if facts.get("field"):
+            self.fields[facts["field"]] += 1
+            if facts["field"] != "field named as the reference does" and len(self.field_samples) < 6:
+                self.field_samples.append(f"ref {ref} / gtcheck: {facts.get('gt_first', '')}")
         if facts.get("edn_line") is not None:
             self.edn_lines["254 with a line" if facts["edn_line"] else "254 without a line"] += 1
             if not facts["edn_line"] and len(self.edn_samples) < 6:
@@ -478,6 +491,7 @@ class FuzzRunner:
             "internal_errors": self.internal_errors, "tracebacks": self.tracebacks,
             "hangs": self.hangs,
             "first_line_agreement": dict(self.lines), "line_samples": self.line_samples,
+            "field_agreement": dict(self.fields), "field_samples": self.field_samples,
             "edn_254_lines": dict(self.edn_lines), "edn_254_without_line": self.edn_samples,
             "slowest_run_s": [round(self.max_elapsed[0], 2), self.max_elapsed[1]],
             "wall_s": round(time.time() - self.started, 1),
@@ -498,6 +512,7 @@ class FuzzRunner:
             out.append(f"  {cmd:24} " + ", ".join(f"{k}: {v}" for k, v in sorted(codes.items())))
         if s["first_line_agreement"]:
             out.append(f"  254 lines vs reference: {s['first_line_agreement']}")
+            out.append(f"  254 fields vs reference (same line): {s['field_agreement']}")
         if s["edn_254_lines"]:
             out.append(f"  EDN/log 254s: {s['edn_254_lines']}")
         out.append(f"  failure classes: {len(s['failure_classes'])}")
