@@ -32,7 +32,7 @@ from gtcheck.model.clocks import RegionClocks
 from gtcheck.model.faults import FaultPlan
 from gtcheck.model.history_writer import JsonLinesWriter, Sink
 from gtcheck.model.lww import Version
-from gtcheck.model.rules import Rules, evaluate, link_arrival, route, stamp
+from gtcheck.model.rules import Rules, evaluate, fifo_arrival, link_arrival, route, stamp
 from gtcheck.model.scenario import Scenario, ScriptedOp
 from gtcheck.model.state import Op, Process, SimState
 from gtcheck.model.storage import NEVER, InFlight, ItemStore
@@ -192,10 +192,9 @@ class Simulator:
             if tail is not None:
                 prev = tail.arrival[d * C]
                 if prev != NEVER and prev > t:
-                    # still queued on this link: per-item order is kept (rules.fifo_arrival),
-                    # and the older version may be coalesced into this one
-                    if prev > a:
-                        a = prev
+                    # still queued on this link: per-item order is kept, and the older
+                    # version may be coalesced into this one
+                    a = fifo_arrival(prev, a)
                     if choices.coalesce(self.coalesce):
                         for c in range(C):
                             tail.cancel(d * C + c)
