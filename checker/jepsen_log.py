@@ -206,9 +206,16 @@ def read_edn_ops(path: str | os.PathLike) -> tuple[list[JepsenOp], dict[str, Any
     elif all(isinstance(x, dict) for x in forms):  # a bare sequence of maps
         items = forms
     else:
+        # the first top-level form that does not fit: a second vector, or a non-map
+        i = next((j for j, x in enumerate(forms) if not isinstance(x, dict)), 0)
+        if isinstance(forms[i], list) and i == 0 and len(forms) > 1:
+            i = 1
+        line, col = locate(i) if forms else (1, 1)
+        what = f"{len(forms)} top-level forms" if len(forms) != 1 else "one form that is not a vector"
         raise UserError(
-            "expected one vector of operation maps, e.g. "
-            "[{:process 0, :type :invoke, :f :read, :value nil} ...]", where=path)
+            f"line {line}, column {col}: expected one vector of operation maps, e.g. "
+            f"[{{:process 0, :type :invoke, :f :read, :value nil}} ...], but the file holds {what}",
+            where=f"{path}:{line}")
     return [_op_from_map(m, path, i, locate) for i, m in enumerate(items)], gt_header
 
 

@@ -238,3 +238,11 @@ def test_initial_option_is_read_exactly(tmp_path, capsys):
     assert f'"initial":{BIG}' in out.read_text().splitlines()[0]
     code, _, err = run_cli(["convert", "--initial", '{"a":1,"a":2}', src, out], capsys)
     assert code == 254 and "--initial" in err and "twice" in err
+
+
+@pytest.mark.parametrize("text,line", [("[{:a 1}]\n[{:b 2}]", 2), ("{:process 0}\n\n 5", 3), ("; c\n\"x\"", 2)])
+def test_a_file_that_is_not_one_vector_of_ops_cites_the_line(tmp_path, text, line):
+    src = _edn_file(tmp_path, text)
+    with pytest.raises(UserError, match="expected one vector of operation maps") as info:
+        jepsen_log.import_edn(src)
+    assert info.value.where == f"{src}:{line}"
