@@ -360,7 +360,9 @@ class _State:
         if "version" not in h or not _is_int(h["version"]) or h["version"] != 1:
             raise _Refuse("version", f"expected the integer 1, got {_show(h.get('version'))}", "header")
         regions = h.get("regions")
-        if not isinstance(regions, list) or not regions or not all(isinstance(r, str) for r in regions):
+        if not isinstance(regions, list) or not regions or not all(isinstance(r, str) and r
+                                                                   for r in regions):
+            # docs: "a non-empty list of distinct names"; "" is taken as no name
             raise _Refuse("regions", "expected a non-empty list of region names", "header")
         if len(set(regions)) != len(regions):
             raise _Refuse("regions", "region names repeat", "header")

@@ -130,6 +130,7 @@ def test_empty_file_and_header_problems():
     refused(text(W, OK, header=dict(H, regions=[])), field="regions")
     refused(text(W, OK, header=dict(H, regions=["a", "a"])), field="regions")
     refused(text(W, OK, header=dict(H, regions=["a", None])), field="regions")
+    refused(text(W, OK, header=dict(H, regions=["a", ""])), field="regions")
     refused(text(W, OK, header=dict(H, mode="linearizable")), field="mode")
     refused(text(W, OK, header=dict(H, mode=None)), field="mode")
     refused(text(W, OK, header=dict(H, clock_uncertainty_ns=-1)), field="clock_uncertainty_ns")
