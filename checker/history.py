@@ -596,13 +596,17 @@ class HistoryReader:
                 if v is not missing and v != region and region is not None:
                     bad = fld(line_no, "region", f"{_show(region)} (as invoked on line "
                               f"{inv_line}) or no region", v)
-                if "ts" in ev or "origin" in ev:
-                    tsbad, ts, origin = _check_ts_origin(problems, line_no, ev, regions,
-                                                         region_list)
-                    if tsbad:
-                        bad = True
-                else:
-                    ts = origin = None
+                ts = get("ts", missing)
+                origin = get("origin", missing)
+                if (ts is missing or type(ts) is int) and (origin is missing or (
+                        type(origin) is str and origin in regions)):
+                    if ts is missing:
+                        ts = None
+                    if origin is missing:
+                        origin = None
+                else:   # reported by the one check of ts and origin
+                    bad, ts, origin = _check_ts_origin(problems, line_no, ev, regions,
+                                                       region_list)
                 if "consistent" in ev:
                     v = ev["consistent"]
                     if v is not True and v is not False:
