@@ -150,8 +150,9 @@ def _op_from_map(m: Any, where: str, position: int,
                     place=f"#{position + 1} (counting from 1 in the vector)", locate=locate)
 
 
-MAX_STREAM_BYTES = 512 << 20
-"""How much is read from something that is not a regular file (a pipe, ``/dev/zero``)."""
+MAX_STREAM_BYTES = 256 << 20
+"""How much is read from something that is not a regular file (a pipe, ``/dev/zero``), and
+decompressed from a gzip file (a small file can inflate without end)."""
 
 
 def _read_bounded(path: str) -> bytes:
@@ -176,12 +177,17 @@ def read_edn_ops(path: str | os.PathLike) -> tuple[list[JepsenOp], dict[str, Any
     data = _read_bounded(path)
     if data[:2] == b"\x1f\x8b":
         import gzip
+        import io
         import zlib
 
         try:
-            data = gzip.decompress(data)
+            with gzip.GzipFile(fileobj=io.BytesIO(data)) as gz:
+                data = gz.read(MAX_STREAM_BYTES + 1)
         except (OSError, EOFError, zlib.error) as exc:
             raise UserError(f"cannot decompress the gzip file: {exc}", where=path) from None
+        if len(data) > MAX_STREAM_BYTES:
+            raise UserError(f"the gzip file inflates to more than {MAX_STREAM_BYTES >> 20} MiB",
+                            where=path, hint="decompress it first (gunzip) to read it whole")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -246,3 +246,16 @@ def test_a_file_that_is_not_one_vector_of_ops_cites_the_line(tmp_path, text, lin
     with pytest.raises(UserError, match="expected one vector of operation maps") as info:
         jepsen_log.import_edn(src)
     assert info.value.where == f"{src}:{line}"
+
+
+def test_a_gzip_that_inflates_without_end_is_bounded(tmp_path, monkeypatch):
+    import gzip
+
+    monkeypatch.setattr(jepsen_log, "MAX_STREAM_BYTES", 1 << 20)
+    src = tmp_path / "bomb.edn.gz"
+    src.write_bytes(gzip.compress(b"[" + b" " * (4 << 20) + b"]"))
+    with pytest.raises(UserError, match="inflates to more than 1 MiB"):
+        jepsen_log.import_edn(src)
+    small = tmp_path / "ok.edn.gz"
+    small.write_bytes(gzip.compress(b"[{:process 0 :type :invoke :f :read :value nil}]"))
+    assert len(jepsen_log.read_edn_ops(small)[0]) == 1
