@@ -140,6 +140,9 @@ def _worker_main(conn, workdir: str) -> None:
                 fh.write(data)
         with open(job["name"], "wb") as fh:
             fh.write(job["data"])
+        for extra_name, extra_data in job.get("extra", {}).items():
+            with open(extra_name, "wb") as fh:
+                fh.write(extra_data)
         results = []
         for argv in job["commands"]:
             argv = [job["name"] if a == IN else a for a in argv]
@@ -311,6 +314,18 @@ def judge(inp: FuzzInput, name: str, results: list[dict], ref) -> tuple[list[Fai
                                  _first_error(a["err"]) + " / " + _first_error(b["err"])))
         elif a["code"] != 254 and _verdicts(a["out"]) != _verdicts(b["out"]):
             fails.append(Failure("--jobs changes the verdicts", ""))
+    # one history spelled two ways the format calls equal: the same verdict
+    if "twin.jsonl" in inp.extra:
+        a = [r for r in results if r["argv"][0] == "check" and r["argv"][-1] == name]
+        b = [r for r in results if r["argv"][0] == "check" and r["argv"][-1] == "twin.jsonl"]
+        if a and b and a[0]["code"] in OK_CODES and b[0]["code"] in OK_CODES:
+            how = inp.mutations[-1] if inp.mutations else ""
+            if a[0]["code"] != b[0]["code"]:
+                fails.append(Failure(f"an equal spelling changes the exit code ({a[0]['code']} -> "
+                                     f"{b[0]['code']}): {_gt_error_key(b[0]['err'], 'twin.jsonl')}",
+                                     how + " / " + _first_error(b[0]["err"])))
+            elif a[0]["code"] != 254 and _verdicts(a[0]["out"]) != _verdicts(b[0]["out"]):
+                fails.append(Failure("an equal spelling changes the verdicts", how))
     # gt -> EDN -> gt gives an equivalent history
     by_argv = {tuple(r["argv"]): r for r in results}
     there = by_argv.get(("convert", name, "rt.edn"))
@@ -393,7 +408,7 @@ class FuzzRunner:
         name = "in" + inp.ext
         if self.proc is None or not self.proc.is_alive():
             self._start()
-        self.conn.send({"name": name, "data": inp.data, "commands": inp.commands})
+        self.conn.send({"name": name, "data": inp.data, "commands": inp.commands, "extra": inp.extra})
         budget = DEADLINE_S * len(inp.commands) + 10
         if self.conn.poll(budget):
             try:
@@ -460,7 +475,7 @@ class FuzzRunner:
         inp = self.classes[key].example
 
         def still(data: bytes) -> bool:
-            trial = FuzzInput(inp.kind, inp.seed, data, inp.mutations, inp.commands, inp.ext)
+            trial = FuzzInput(inp.kind, inp.seed, data, inp.mutations, inp.commands, inp.ext, inp.extra)
             name, results = self.execute(trial)
             ref = refvalidator.validate_bytes(data) if inp.kind == "history" else None
             return any(f.key == key for f in judge(trial, name, results, ref)[0])
@@ -479,7 +494,7 @@ class FuzzRunner:
             i -= 1
         result = sep.join(lines)
         return FuzzInput(inp.kind, inp.seed, result, inp.mutations + ["minimised"], inp.commands,
-                         inp.ext)
+                         inp.ext, inp.extra)
 
     # -- reporting --------------------------------------------------------------------
     def summary(self) -> dict:
@@ -529,6 +544,8 @@ class FuzzRunner:
             inp = self.minimize(k) if minimize else c.example
             fname = f"{n:03d}-{re.sub(r'[^a-z0-9]+', '-', k.lower())[:60].strip('-')}{inp.ext}"
             (folder / fname).write_bytes(inp.data)
+            for extra_name, extra_data in inp.extra.items():
+                (folder / f"{fname}.{extra_name}").write_bytes(extra_data)
             manifest[fname] = {"class": k, "kind": inp.kind, "commands": inp.commands, "seed": inp.seed,
                                "mutations": inp.mutations, "detail": c.detail[:300]}
         for n, inp in enumerate(self.line_examples):

@@ -46,6 +46,7 @@ class FuzzInput:
     mutations: list[str] = field(default_factory=list)
     commands: list[list[str]] = field(default_factory=list)
     ext: str = ".jsonl"
+    extra: dict = field(default_factory=dict)   # more files beside it (name -> bytes)
 
     def describe(self) -> str:
         return f"{self.kind} from {self.seed}: {'; '.join(self.mutations) or 'unchanged'}"
@@ -769,3 +770,93 @@ def edn_inputs(draw, max_mutations: int = 3) -> FuzzInput:
         ["check", "--jobs", "1", "--timeout", "2", IN], ["check", "--jobs", "2", "--timeout", "2", IN],
         ["validate", IN], ["convert", IN, "out.edn"]]))
     return FuzzInput(kind, name, data, done, [cmd], ext)
+
+
+# ---------------------------------------------------------------------------------------
+# metamorphic: one history spelled two ways the format says are the same
+
+TWIN = "twin.jsonl"
+
+
+def _respell_numbers(value, draw, raw: _Raw):
+    """Integers inside a value written as equal numbers with a fraction or exponent."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        if draw(st.booleans()):
+            return raw.add(draw(st.sampled_from([f"{value}.0", f"{value}e0", f"{value}.000",
+                                                 f"{value}0e-1", f"{value}E+0"])))
+        return value
+    if isinstance(value, list):
+        return [_respell_numbers(v, draw, raw) for v in value]
+    if isinstance(value, dict):
+        return {k: _respell_numbers(v, draw, raw) for k, v in value.items()}
+    return value
+
+
+def _escape_ascii(text: str, draw) -> str:
+    """Write some ASCII letters of JSON strings as \\u escapes (the same strings)."""
+    def one_string(m):
+        parts = []
+        for tok in re.finditer(r'\\u[0-9a-fA-F]{4}|\\.|.', m.group(0)[1:-1], re.S):
+            t = tok.group(0)
+            if len(t) == 1 and t.isascii() and t.isalpha() and draw(st.integers(0, 3)) == 0:
+                t = f"\\u{ord(t):04x}"
+            parts.append(t)
+        return '"' + "".join(parts) + '"'
+
+    return re.sub(r'"(?:[^"\\]|\\.)*"', one_string, text)
+
+
+TRANSFORMS = ["spacing", "reorder", "escapes", "crlf", "blank-lines", "gzip", "unknown-fields",
+              "respell-read-numbers", "respell-all-numbers"]
+
+
+@st.composite
+def metamorphic_inputs(draw) -> FuzzInput:
+    """A valid history and its twin, spelled differently but equal by the format's rules;
+    check must give both the same exit code and verdicts."""
+    name, data = draw(st.sampled_from(seedmod.history_seeds()))
+    data, done = _mutate(draw, data, [m_semantic, m_semantic, m_collide], 2)
+    transforms = draw(st.lists(st.sampled_from(TRANSFORMS), min_size=1, max_size=3, unique=True))
+    lines = data.decode("utf-8").split("\n")
+    out = []
+    for n, line in enumerate(lines):
+        if not line.strip():
+            out.append(line)
+            continue
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            out.append(line)
+            continue
+        raw = _Raw()
+        if isinstance(obj, dict):
+            if "reorder" in transforms:
+                obj = dict(draw(st.permutations(list(obj.items()))))
+            if "unknown-fields" in transforms and n > 0:
+                obj["x-note"] = draw(st.sampled_from([None, 1, "ü", [2 ** 70], {"a": {"b": [1.5]}}]))
+            respell = ("respell-all-numbers" in transforms and n > 0) or (
+                "respell-read-numbers" in transforms and n > 0 and obj.get("type") == "ok"
+                and "ts" not in obj)
+            if respell and "value" in obj:
+                obj["value"] = _respell_numbers(obj["value"], draw, raw)
+        if "spacing" in transforms:
+            text = json.dumps(obj, separators=(" ,  ", " :\t"), ensure_ascii=False)
+        else:
+            text = json.dumps(obj, ensure_ascii=draw(st.booleans()))
+        text = raw.apply(text)
+        if "escapes" in transforms:
+            text = _escape_ascii(text, draw)
+        out.append(text)
+        if "blank-lines" in transforms and draw(st.integers(0, 4)) == 0:
+            out.append(draw(st.sampled_from(["", "  ", "\t"])))
+    twin = "\n".join(out).encode("utf-8")
+    if "crlf" in transforms:
+        twin = twin.replace(b"\n", b"\r\n")
+    if "gzip" in transforms:
+        twin = gzip.compress(twin, mtime=0)
+    check = ["check", "--jobs", draw(st.sampled_from(["1", "1", "2"])), "--timeout", "5", "--format", "json"]
+    commands = [["validate", "--format", "gt", IN], check + [IN], check + [TWIN]]
+    return FuzzInput("history", name, data, done + [f"twin: {', '.join(transforms)}"], commands,
+                     ".jsonl", {TWIN: twin})
