@@ -36,7 +36,7 @@ exit code means the history was read).
 Beyond accept/refuse, three properties compare gtcheck with itself: ``check --jobs 1`` and
 ``--jobs 2`` give the same exit code and verdicts; a history converted to EDN and back
 gets the same verdict; and a history spelled differently but equal by the format's rules
-(key order, whitespace, ``\u`` escapes, CRLF, blank lines, gzip, unknown fields, numbers
+(key order, whitespace, ``\\u`` escapes, CRLF, blank lines, gzip, unknown fields, numbers
 such as ``7`` written ``7.0`` or ``70e-1``) gets the same verdict (metamorphic twins).
 """
 
