@@ -75,7 +75,9 @@ class _FakeCapsys:
 
 
 def _innermost_gtcheck_frame(tb_text: str) -> str:
-    frames = re.findall(r'File "([^"]+)", line (\d+), in (\S+)', tb_text)
+    frames = re.findall(r'File "([^"]+)", line (\d+),? in (\S+)', tb_text)
+    if "most recent call first" in tb_text:   # faulthandler writes the innermost first
+        frames = frames[::-1]
     mine = [f for f in frames if "/tests/" not in f[0]
             and ("/gtcheck/" in f[0] or "/checker/" in f[0] or "/model/" in f[0])]
     chosen = (mine or frames or [("?", "?", "?")])[-1]
@@ -129,6 +131,14 @@ def _worker_main(conn, workdir: str) -> None:
             return
         if job is None:
             return
+        if job == "stats":
+            own = resource.getrusage(resource.RUSAGE_SELF)
+            kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+            conn.send({"worker_peak_rss_mb": round(own.ru_maxrss / 1024, 1),
+                       "children_peak_rss_mb": round(kids.ru_maxrss / 1024, 1),
+                       "worker_cpu_s": round(own.ru_utime + own.ru_stime, 1),
+                       "children_cpu_s": round(kids.ru_utime + kids.ru_stime, 1)})
+            continue
         for name in os.listdir(workdir):
             p = os.path.join(workdir, name)
             if os.path.isdir(p) and not os.path.islink(p):
@@ -377,11 +387,13 @@ class FuzzRunner:
         self.internal_errors = 0
         self.tracebacks = 0
         self.hangs = 0
+        self.restarts = -1   # the first start is not a restart
         self.started = time.time()
         self.max_elapsed = (0.0, "")
 
     # -- worker management ---------------------------------------------------------
     def _start(self):
+        self.restarts += 1
         ctx = multiprocessing.get_context("fork")
         self.conn, child = ctx.Pipe()
         self.proc = ctx.Process(target=_worker_main, args=(child, self.workdir), daemon=False)
@@ -394,6 +406,13 @@ class FuzzRunner:
                 os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.join(5)
         self.proc = None
+
+    def worker_stats(self) -> dict:
+        """Peak memory and CPU of the current worker (and of its --jobs children)."""
+        if self.proc is None or not self.proc.is_alive():
+            return {}
+        self.conn.send("stats")
+        return self.conn.recv() if self.conn.poll(10) else {}
 
     def close(self):
         if self.proc is not None:
@@ -409,7 +428,7 @@ class FuzzRunner:
         if self.proc is None or not self.proc.is_alive():
             self._start()
         self.conn.send({"name": name, "data": inp.data, "commands": inp.commands, "extra": inp.extra})
-        budget = DEADLINE_S * len(inp.commands) + 10
+        budget = DEADLINE_S * len(inp.commands) + 2
         if self.conn.poll(budget):
             try:
                 return name, self.conn.recv()
@@ -498,7 +517,12 @@ class FuzzRunner:
 
     # -- reporting --------------------------------------------------------------------
     def summary(self) -> dict:
+        stats = self.worker_stats()
+        if stats:
+            self.last_stats = stats
         return {
+            "worker": getattr(self, "last_stats", {}), "worker_restarts": self.restarts,
+            "memory_limit_mb": MEM_MB, "deadline_s": DEADLINE_S,
             "inputs": dict(self.inputs), "inputs_total": sum(self.inputs.values()),
             "runs": dict(self.runs), "runs_total": sum(self.runs.values()),
             "exit_codes": {k: dict(v) for k, v in sorted(self.codes.items())},
@@ -522,7 +546,9 @@ class FuzzRunner:
         s = self.summary()
         out = [f"fuzz: {s['inputs_total']} inputs {s['inputs']}, {s['runs_total']} runs, "
                f"{s['wall_s']} s; internal errors {s['internal_errors']}, tracebacks "
-               f"{s['tracebacks']}, hangs {s['hangs']}; reference validator {s['reference_validator']}"]
+               f"{s['tracebacks']}, hangs {s['hangs']}; reference validator {s['reference_validator']}",
+               f"  worker (memory limit {s['memory_limit_mb']} MB, deadline {s['deadline_s']:g} s, "
+               f"restarts {s['worker_restarts']}): {s['worker']}; slowest run {s['slowest_run_s']}"]
         for cmd, codes in s["exit_codes"].items():
             out.append(f"  {cmd:24} " + ", ".join(f"{k}: {v}" for k, v in sorted(codes.items())))
         if s["first_line_agreement"]:
