@@ -407,9 +407,10 @@ class HistoryReader:
                 try:
                     ev = loads(raw)
                     d = dumps(ev)
-                    if not startswith(raw, d) and (
-                            b"\\u" in raw or raw.translate(None, ws) != d.translate(None, ws)):
-                        ev = parse_line(raw)
+                    if not startswith(raw, d):     # not compact: compare without whitespace
+                        t = raw.translate(None, ws)
+                        if t != d and t != d.translate(None, ws):
+                            ev = parse_line(raw)
                 except (decode_error, TypeError, JSONProblem):
                     if raw.isspace() or not raw:
                         blanks += 1

@@ -67,6 +67,8 @@ def test_a_float_is_a_float_only_when_written_as_one():
     (b'{"a": 1,"b":{"c": [1, {"d": 1, "d": 1}]}}', "b.c[1].d"),
     (b'{"a":1,"b":2,"a":3}', "a"),
     (b'{"a": 18446744073709551616, "a": 1}', "a"),       # also on the exact path
+    (b'{"a":1,"a":2,"b":"\\u003a"}', "a"),              # an escaped colon hides nothing
+    (b'{"b": {"c": 1, "c": 2}, "d": "x: y"}', "b.c"),
 ])
 def test_a_repeated_name_is_refused_at_any_depth(raw, field):
     with pytest.raises(JSONProblem) as info:
@@ -343,3 +345,62 @@ def test_times_and_timestamps_past_the_float_range_are_exact(tmp_path, capsys):
     assert f"at {b // 10 ** 9 + 3}.00 s returned a value" in out
     code, out, err = run(["check", path, "--html", tmp_path / "r.html", "--jobs", "1"], capsys)
     assert code == EXIT_INVALID, err
+
+
+# --------------------------------------------------------------------------- properties
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from gtcheck.kernel.exactjson import loads_exact  # noqa: E402
+
+_scalars = (st.none() | st.booleans() | st.integers() | st.integers(-2 ** 80, 2 ** 80)
+            | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=8))
+_values = st.recursive(_scalars, lambda c: st.lists(c, max_size=4)
+                       | st.dictionaries(st.text(max_size=4), c, max_size=4), max_leaves=16)
+
+
+def _typed(v):
+    """A value with its types spelled out, so 1 and 1.0 and True differ."""
+    if isinstance(v, dict):
+        return ("d", tuple((k, _typed(x)) for k, x in v.items()))
+    if isinstance(v, list):
+        return ("l", tuple(_typed(x) for x in v))
+    return (type(v).__name__, v)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_values, st.sampled_from([None, ",", ", "]))
+def test_the_fast_path_reads_what_the_exact_parser_reads(value, sep):
+    """Whatever orjson can render, and the standard library's layouts of it, read the same
+    through parse_line (orjson, checked) as through the exact parser."""
+    if sep is None:
+        try:
+            raw = dumps({"v": value})
+        except TypeError:
+            return
+    else:
+        raw = json.dumps({"v": value}, separators=(sep, ": " if sep == ", " else ":")).encode()
+    assert _typed(parse_line(raw)) == _typed(loads_exact(raw)) == _typed({"v": value})
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from("abc"), st.integers(-5, 5)), min_size=2, max_size=6),
+       st.sampled_from([",", ", "]))
+def test_any_repeated_name_is_found(pairs, sep):
+    body = sep.join(f'"{k}": {v}' for k, v in pairs)
+    raw = f'{{"x": [{{{body}}}]}}'.encode()
+    if len({k for k, _ in pairs}) < len(pairs):
+        with pytest.raises(JSONProblem):
+            parse_line(raw)
+    else:
+        assert parse_line(raw)["x"][0] == dict(pairs)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.decimals(allow_nan=False, allow_infinity=False, places=None)
+       | st.integers(-10 ** 40, 10 ** 40).map(Decimal))
+def test_a_number_reads_as_its_exact_decimal_value(d):
+    text = str(d)
+    got = parse_line(f'{{"n": {text}}}'.encode())["n"]
+    assert canon(got) == canon(d)
+    if type(got) is float:
+        assert Decimal(repr(got)) == d

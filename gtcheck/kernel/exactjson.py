@@ -8,7 +8,8 @@ reads integers beyond 64 bits as floats and keeps the last of two equal names, s
 
 * :func:`parse_line` reads a line with orjson and accepts the result only when orjson's
   own rendering of it is the line itself (up to whitespace): then no name was repeated
-  (the rendering would be shorter) and every number was read exactly (an integer beyond
+  (the rendering would have fewer colons: every key has one, and a ``\u003a`` escape
+  would not survive the comparison) and every number was read exactly (an integer beyond
   64 bits, or a decimal that no float renders back to, reads differently). Any other
   line (a few per million in practice) is read again by :func:`loads_exact`, the standard
   library's parser with hooks that keep integers as ``int``, keep a decimal as ``float``
@@ -77,8 +78,8 @@ def parse_line(raw: bytes) -> Any:
         return loads_exact(raw)
     # orjson read the whole line as one value: when it starts with the rendering of an
     # object or list, it is that rendering and whitespace
-    if (raw.startswith(d) and d[-1:] in b"}]") or (
-            b"\\u" not in raw and raw.translate(None, _WS) == d.translate(None, _WS)):
+    if d[-1:] in b"}]" and (raw.startswith(d) or raw.translate(None, _WS) in (
+            d, d.translate(None, _WS))):
         return obj
     return loads_exact(raw)
 
