@@ -37,7 +37,8 @@ Beyond accept/refuse, three properties compare gtcheck with itself: ``check --jo
 ``--jobs 2`` give the same exit code and verdicts; a history converted to EDN and back
 gets the same verdict; and a history spelled differently but equal by the format's rules
 (key order, whitespace, ``\\u`` escapes, CRLF, blank lines, gzip, unknown fields, numbers
-such as ``7`` written ``7.0`` or ``70e-1``) gets the same verdict (metamorphic twins).
+such as ``7`` written ``7.0`` or ``70e-1``) gets the same verdict (metamorphic twins); so does an EDN file with other whitespace,
+commas, comments and discarded forms.
 """
 
 from __future__ import annotations
@@ -52,13 +53,13 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from tests import refvalidator
 from tests.fuzz import seeds as seedmod
 from tests.fuzz.runner import FuzzRunner
-from tests.fuzz.strategies import (FuzzInput, edn_inputs, history_inputs, metamorphic_inputs,
-                                   scenario_inputs)
+from tests.fuzz.strategies import (FuzzInput, edn_inputs, edn_twin_inputs, history_inputs,
+                                   metamorphic_inputs, scenario_inputs)
 
 FOUND = Path(__file__).parent / "data" / "fuzz-found"
-CI_COUNTS = {"history": 300, "metamorphic": 80, "scenario": 60, "edn": 100}
+CI_COUNTS = {"history": 300, "metamorphic": 80, "scenario": 60, "edn": 100, "edn-twin": 30}
 STRATEGIES = {"history": history_inputs, "metamorphic": metamorphic_inputs,
-              "scenario": scenario_inputs, "edn": edn_inputs}
+              "scenario": scenario_inputs, "edn": edn_inputs, "edn-twin": edn_twin_inputs}
 
 
 @pytest.fixture
@@ -101,14 +102,14 @@ def test_fuzz_ci(kind, runner):
 
 @pytest.mark.slow
 def test_fuzz_slow(runner):
-    """GTCHECK_FUZZ_N inputs (default 20,000): 50 % histories, 10 % history twins
-    (metamorphic), 15 % scenarios, 25 % EDN and Jepsen logs."""
+    """GTCHECK_FUZZ_N inputs (default 20,000): 45 % histories, 10 % history twins
+    (metamorphic), 15 % scenarios, 25 % EDN and Jepsen logs, 5 % EDN twins."""
     total = int(os.environ.get("GTCHECK_FUZZ_N", "20000"))
     seed_value = int(os.environ.get("GTCHECK_FUZZ_SEED", "0")) or None
     if seed_value is None:
         seed_value = int.from_bytes(os.urandom(4), "big")
     print(f"\nfuzz seed {seed_value} (GTCHECK_FUZZ_SEED to repeat)")
-    shares = {"history": 0.50, "metamorphic": 0.10, "scenario": 0.15, "edn": 0.25}
+    shares = {"history": 0.45, "metamorphic": 0.10, "scenario": 0.15, "edn": 0.25, "edn-twin": 0.05}
     for i, (kind, share) in enumerate(shares.items()):
         strategy = scenario_inputs(dev_zero=True) if kind == "scenario" else STRATEGIES[kind]()
         _explore(runner, strategy, max(1, int(total * share)), seed_value + i)

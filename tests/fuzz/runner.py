@@ -325,14 +325,15 @@ def judge(inp: FuzzInput, name: str, results: list[dict], ref) -> tuple[list[Fai
         elif a["code"] != 254 and _verdicts(a["out"]) != _verdicts(b["out"]):
             fails.append(Failure("--jobs changes the verdicts", ""))
     # one history spelled two ways the format calls equal: the same verdict
-    if "twin.jsonl" in inp.extra:
+    twin_name = next((n for n in inp.extra if n.startswith("twin.")), None)
+    if twin_name:
         a = [r for r in results if r["argv"][0] == "check" and r["argv"][-1] == name]
-        b = [r for r in results if r["argv"][0] == "check" and r["argv"][-1] == "twin.jsonl"]
+        b = [r for r in results if r["argv"][0] == "check" and r["argv"][-1] == twin_name]
         if a and b and a[0]["code"] in OK_CODES and b[0]["code"] in OK_CODES:
             how = inp.mutations[-1] if inp.mutations else ""
             if a[0]["code"] != b[0]["code"]:
                 fails.append(Failure(f"an equal spelling changes the exit code ({a[0]['code']} -> "
-                                     f"{b[0]['code']}): {_gt_error_key(b[0]['err'], 'twin.jsonl')}",
+                                     f"{b[0]['code']}): {_gt_error_key(b[0]['err'], twin_name)}",
                                      how + " / " + _first_error(b[0]["err"])))
             elif a[0]["code"] != 254 and _verdicts(a[0]["out"]) != _verdicts(b[0]["out"]):
                 fails.append(Failure("an equal spelling changes the verdicts", how))

@@ -860,3 +860,35 @@ def metamorphic_inputs(draw) -> FuzzInput:
     commands = [["validate", "--format", "gt", IN], check + [IN], check + [TWIN]]
     return FuzzInput("history", name, data, done + [f"twin: {', '.join(transforms)}"], commands,
                      ".jsonl", {TWIN: twin})
+
+
+EDN_TWIN = "twin.edn"
+
+
+@st.composite
+def edn_twin_inputs(draw) -> FuzzInput:
+    """An EDN history and its twin with other whitespace, commas and comments (EDN treats
+    commas as whitespace): converting and checking both must give the same verdict."""
+    name, data = draw(st.sampled_from(seedmod.edn_seeds()))
+    text = data.decode("utf-8")
+    how = draw(st.lists(st.sampled_from(["commas", "comments", "newlines", "crlf", "discard"]),
+                        min_size=1, max_size=3, unique=True))
+    lines = text.split("\n")
+    out = []
+    for i, line in enumerate(lines):
+        if "commas" in how and not line.lstrip().startswith(";"):
+            line = re.sub(r", ", draw(st.sampled_from([" ", ",,, ", " ,", "\t"])), line)
+        if "newlines" in how and not line.lstrip().startswith(";") and '"' not in line:
+            line = line.replace(" :", "\n  :", draw(st.integers(0, 3)))
+        out.append(line)
+        if "comments" in how and i > 0 and draw(st.integers(0, 3)) == 0:
+            out.append(draw(st.sampled_from(["; a comment", ";; {:process 9, :type :ok}", "  ;"])))
+        if "discard" in how and i > 0 and draw(st.integers(0, 5)) == 0 and line.rstrip().endswith("}"):
+            out.append("#_{:process 99, :type :invoke, :f :write, :value 1}")
+    twin = "\n".join(out)
+    if "crlf" in how:
+        twin = twin.replace("\n", "\r\n")
+    jobs = draw(st.sampled_from(["1", "2"]))
+    check = ["check", "--jobs", jobs, "--timeout", "5", "--format", "json"]
+    return FuzzInput("edn", name, data, [f"twin: {', '.join(how)}"],
+                     [check + [IN], check + [EDN_TWIN]], ".edn", {EDN_TWIN: twin.encode("utf-8")})
