@@ -149,7 +149,8 @@ class StepWorld:
             else:
                 process = entry.process
             name = str(process)
-            self.process_of[name] = process
+            if self.process_of.setdefault(name, process) != process:
+                raise ValueError(f"clients {process!r} and {self.process_of[name]!r} share the name {name!r}")
             req = entry.request
             raw = [dict(p) for p in req["parts"]] if req["f"] == "transaction" else [dict(req)]
             parts = []
@@ -211,6 +212,10 @@ class StepWorld:
             i = st.pc[action.client]
             if i >= len(program):
                 raise ValueError(f"client {action.client} has no request left")
+            first = program[i].parts[0]
+            if first.f == "read" and not first.consistent and not 0 <= action.copy < self.copies:
+                raise ValueError(f"an eventually consistent read needs the copy that serves it (0 to "
+                                 f"{self.copies - 1}), not {action.copy}")
             st.pc[action.client] = i + 1
             self._request(program[i], action.copy)
         elif kind == "deliver" or kind == "coalesce":

@@ -248,6 +248,10 @@ def test_a_step_rejects_an_action_that_is_not_enabled():
     w.step(Action("request", "s1"))
     with pytest.raises(ValueError):
         w.step(Action("request", "s1"))
+    r = StepWorld(scenario_from_dict({"name": "r", "script": [{"at": "0ms", "region": "us-east-1", "f": "read",
+                                                              "key": "x"}]}))
+    with pytest.raises(ValueError, match="copy"):
+        r.step(Action("request", "s1"))           # which copy serves it is the caller's to say
     with pytest.raises(ValueError):
         w.step(Action("coalesce", source=0, target=1, key="x"))
 
