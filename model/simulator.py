@@ -112,6 +112,7 @@ class Simulator:
         self.out = out
         self.truth = truth
         self.rules.attach(self)
+        self.completed: Callable[[InFlight], None] = self._on_complete   # bound once, not per call
         ts_eps = self.clocks.max_abs_offset(self.settled_at) + 2_000
         header: dict[str, Any] = {
             "format": "gt-history", "version": 1, "regions": self.regions, "mode": "eventual",
@@ -209,7 +210,7 @@ class Simulator:
             if d != o:
                 item.link_tail[(o, d)] = entry
         item.pending.append(entry)
-        item.catch_up(t, self._on_complete)
+        item.catch_up(t, self.completed)
         return entry
 
     # ------------------------------------------------------------------ the run
@@ -271,7 +272,7 @@ class Simulator:
         end = st.now
         items = st.items
         for key in sorted(items):
-            items[key].flush(self._on_complete)
+            items[key].flush(self.completed)
         truth = self.truth
         if truth is not None:
             C = self.copies
@@ -477,7 +478,7 @@ class Simulator:
             return
         f, key, region = op.f, op.key, op.region
         item = self.item(key)
-        item.catch_up(t, self._on_complete)
+        item.catch_up(t, self.completed)
         C = self.copies
         base = self.rix[region] * C
         rules = self.rules
@@ -536,7 +537,7 @@ class Simulator:
         base = self.rix[region] * self.copies
         for part in parts:
             item = self.item(part.key)
-            item.catch_up(t, self._on_complete)
+            item.catch_up(t, self.completed)
             stored = item.slots[base]
             new_item, ok, answer = evaluate(stored, spec.Request(part.f, part.key, part.value, part.condition))
             ok_all = ok_all and ok
@@ -569,7 +570,7 @@ class Simulator:
         if self.plan.is_down(region, t):
             return
         item = self.item(key)
-        item.catch_up(t, self._on_complete)
+        item.catch_up(t, self.completed)
         stored = item.slots[self.rix[region] * self.copies]
         if stored is None or stored.write_id != write_id:
             return
