@@ -64,7 +64,7 @@ class Distribution_(Distribution):
         return os.environ.get("GTCHECK_NO_COMPILE", "") in ("", "0")
 
 
-_MODS: dict[str, Path] | None = None      # set once per process by the first mypycify
+_MODS: dict[str, Path] | None = None      # module -> the staged source compiled; set once per process
 _MYPYC_S = 0.0
 _FAILED = ""                               # why the compile was given up, for the manifest
 
@@ -84,13 +84,15 @@ class BuildExt(build_ext):
                 from mypyc.build import mypycify
                 mods = compiled_modules(dist)
                 stage(dist)
-                paths = [str(STAGE / Path(*m.split("."))) + ".py" for m in mods]
+                # the manifest records the hashes of the staged copies, i.e. of exactly
+                # what was compiled: a source edited during the build is seen as stale
+                staged = {m: STAGE / (str(Path(*m.split("."))) + ".py") for m in mods}
                 dist.ext_modules = mypycify(
                     ["--follow-imports=silent", "--ignore-missing-imports",
-                     f"--cache-dir={Path('build') / 'mypy-cache'}", *paths],
+                     f"--cache-dir={Path('build') / 'mypy-cache'}", *map(str, staged.values())],
                     group_name=GROUP, target_dir=str(C_DIR),
                     opt_level=os.environ.get("GTCHECK_MYPYC_OPT", "3"))
-                _MODS = mods
+                _MODS = staged
             except (Exception, SystemExit) as e:   # mypyc sys.exit()s on type errors
                 self._give_up(e)
             _MYPYC_S = time.monotonic() - t0
