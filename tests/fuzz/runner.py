@@ -383,6 +383,7 @@ class FuzzRunner:
         self.edn_lines = collections.Counter()
         self.fields = collections.Counter()
         self.field_samples: list[str] = []
+        self._field_kinds: set = set()
         self.edn_samples: list[str] = []
         self.classes: dict[str, FailureClass] = {}
         self.internal_errors = 0
@@ -469,7 +470,10 @@ class FuzzRunner:
                 self.max_elapsed = (res["elapsed"], cmd)
         if facts.get("field"):
             self.fields[facts["field"]] += 1
-            if facts["field"] != "field named as the reference does" and len(self.field_samples) < 6:
+            kind = (ref.rule, ref.field, facts["field"])
+            if facts["field"] != "field named as the reference does" and len(self.field_samples) < 12 \
+                    and kind not in self._field_kinds:
+                self._field_kinds.add(kind)
                 self.field_samples.append(f"ref {ref} / gtcheck: {facts.get('gt_first', '')}")
         if facts.get("edn_line") is not None:
             self.edn_lines["254 with a line" if facts["edn_line"] else "254 without a line"] += 1
