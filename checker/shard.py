@@ -65,6 +65,16 @@ def shard_of(key: Any, n: int) -> int:
     return zlib.crc32((key if type(key) is str else repr(key)).encode("utf-8", "surrogatepass")) % n
 
 
+def _extend(arr: "array | list", more) -> "array | list":
+    """``arr`` extended by ``more``: a compact array of 64-bit integers while every value
+    fits, else a list (exact for integers of any size)."""
+    try:
+        arr.extend(more)
+        return arr
+    except (OverflowError, TypeError):
+        return list(arr) + list(more)
+
+
 class ShardWriter:
     """Appends operations to ``n`` shard files under ``directory``."""
 
@@ -143,9 +153,9 @@ class ShardResult:
         self.counts.update(other.counts)
         for pair, arr in other.samples.items():
             if pair in self.samples:
-                self.samples[pair].extend(arr)
+                self.samples[pair] = _extend(self.samples[pair], arr)
             else:
-                self.samples[pair] = array("q", arr)
+                self.samples[pair] = _extend(array("q"), arr)
         self.figures.update(other.figures)
         for k, v in other.maxima.items():
             self.maxima[k] = max(self.maxima.get(k, 0), v)
@@ -429,7 +439,10 @@ def _accumulate(res: ShardResult, ops: list[Operation], integrity: list[Anomaly]
         arr = samples.get((writer, reader))
         if arr is None:
             arr = samples[(writer, reader)] = array("q")
-        arr.append(ns)
+        try:
+            arr.append(ns)
+        except OverflowError:     # staleness past 64 bits (times are integers of any size)
+            samples[(writer, reader)] = _extend(arr, (ns,))
     if j.records:
         res.records.extend(j.records)
     if j.final_state:

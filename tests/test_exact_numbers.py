@@ -404,3 +404,20 @@ def test_a_number_reads_as_its_exact_decimal_value(d):
     assert canon(got) == canon(d)
     if type(got) is float:
         assert Decimal(repr(got)) == d
+
+
+def test_a_staleness_past_64_bits_is_kept_exactly(tmp_path, capsys):
+    """Staleness samples are kept in 64-bit arrays until one does not fit."""
+    path = tmp_path / "stale.jsonl"
+    write_history(path, dict(HEADER, settled_after_ns=BIG + 10_000), [
+        inv(0, "write", "k", {"v": 1}, 10), done(0, "ok", 20, ts=1),
+        inv(0, "write", "k", {"v": 2}, 30), done(0, "ok", 40, ts=2),
+        inv(1, "read", "k", None, BIG, "eu-west-1", consistent=True),
+        done(1, "ok", BIG + 60, value={"v": 1}),
+    ])
+    for jobs in ("1", "2"):
+        code, out, err = run(["check", path, "--jobs", jobs, "--staleness-bound", "1s"], capsys)
+        assert code == EXIT_INVALID, err
+        assert "the read was 1180591620717.41 s stale" in out
+        code, out, err = run(["check", path, "--jobs", jobs, "--format", "json"], capsys)
+        assert json.loads(out)["staleness"]["smallest_bound_ns"] == BIG - 40
