@@ -24,6 +24,7 @@ from __future__ import annotations
 import gc
 import os
 import pickle
+import sys
 import tempfile
 import time
 import zlib
@@ -40,10 +41,12 @@ from gtcheck.checker.order import UNKNOWN, KeyOrder
 from gtcheck.checker.ordering import has_all_ts, order_key_ts
 from gtcheck.checker.properties import KeyJudgement, ReadRecord, judge_key
 from gtcheck.kernel.errors import UserError
+from gtcheck.kernel.exactjson import MAX_DEPTH
 
 _FIELDS = tuple(f.name for f in fields(Operation))
 _to_tuple = attrgetter(*_FIELDS)
 BATCH = 4096
+_RECURSION = 4 * MAX_DEPTH + 1000
 SOLVER_UNAVAILABLE = "solver path not available"
 
 
@@ -337,6 +340,10 @@ def check_part(path: str, part: int, nparts: int, options: CheckOptions) -> Part
     collecting over a million live objects again and again costs seconds."""
     was_enabled = gc.isenabled()
     gc.disable()
+    # values may nest up to MAX_DEPTH levels: comparing and pickling them (the result goes
+    # back to the parent) recurses about twice per level
+    if sys.getrecursionlimit() < _RECURSION:
+        sys.setrecursionlimit(_RECURSION)
     try:
         return _check_part(path, part, nparts, options)
     finally:

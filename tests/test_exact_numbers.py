@@ -421,3 +421,28 @@ def test_a_staleness_past_64_bits_is_kept_exactly(tmp_path, capsys):
         assert "the read was 1180591620717.41 s stale" in out
         code, out, err = run(["check", path, "--jobs", jobs, "--format", "json"], capsys)
         assert json.loads(out)["staleness"]["smallest_bound_ns"] == BIG - 40
+
+
+def test_values_nested_up_to_the_limit_survive_two_jobs_and_the_report(tmp_path, capsys):
+    """A worker pickles its result back to the parent: 505 levels must not overflow."""
+    deep: object = 1
+    for i in range(505):
+        deep = {"a": deep} if i % 2 else [deep]
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(5000)
+    try:
+        value = json.dumps(deep)
+    finally:
+        sys.setrecursionlimit(old)
+    path = write_lines(tmp_path / "deep.jsonl", [
+        json.dumps(HEADER),
+        '{"type": "invoke", "process": 0, "region": "us-east-1", "f": "write", "key": "k", "value": {"v": 1}, "time": 10}',
+        '{"type": "ok", "process": 0, "time": 20, "ts": 1}',
+        '{"type": "invoke", "process": 1, "region": "us-east-1", "f": "read", "key": "k", "value": null, "time": 30}',
+        f'{{"type": "ok", "process": 1, "value": {value}, "time": 40}}',
+    ])
+    code, out, err = run(["check", path, "--jobs", "2", "--format", "json",
+                          "--html", tmp_path / "r.html"], capsys)
+    assert code == EXIT_INVALID, err
+    assert json.loads(out)["integrity"]["anomaly_counts"] == {"phantom-read": 1}
+    assert (tmp_path / "r.html").stat().st_size > 0
