@@ -400,6 +400,10 @@ def scenario_from_dict(data: dict[str, Any], base_dir: Path | None = None, name:
         if op.at_ns >= workload.duration_ns:
             raise UserError(f"the request is sent at or after the workload ends ({workload.duration_ns} ns)",
                             where=f"script[{i}].at", hint="raise workload.duration")
+        clients = workload.processes_per_region * len(regions)
+        if isinstance(op.process, int) and op.process < clients:
+            raise UserError(f"process {op.process} is one of the workload's clients (0 to {clients - 1})",
+                            where=f"script[{i}].process", hint=f"use a number from {clients} on, or a name")
     for f in faults:
         if f.kind in ("isolate", "outage") and f.at_ns >= workload.duration_ns:
             raise UserError(f"the fault starts at or after the workload ends ({workload.duration_ns} ns)",

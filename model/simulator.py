@@ -61,12 +61,13 @@ class SimulationSummary:
 
 
 def check_script(scenario: Scenario) -> None:
-    """Scripted clients must not take the workload's client numbers."""
+    """Scripted clients must not take the workload's client numbers (``scenario_from_dict``
+    checks this for scenarios it reads; this is for scenarios built directly)."""
     n_proc = scenario.workload.processes_per_region * len(scenario.regions)
-    for op in scenario.script:
+    for i, op in enumerate(scenario.script):
         if isinstance(op.process, int) and op.process < n_proc:
             raise UserError(f"process {op.process} is one of the workload's clients (0 to {n_proc - 1})",
-                            where="script", hint=f"use a number from {n_proc} on, or a name")
+                            where=f"script[{i}].process", hint=f"use a number from {n_proc} on, or a name")
 
 
 class Simulator:
