@@ -320,17 +320,19 @@ def scenario_from_dict(data: dict[str, Any], base_dir: Path | None = None, name:
         raise UserError("expected an array of tables [[faults]]", where="faults")
     for i, raw in enumerate(raw_faults):
         ft = _Table(raw, f"faults[{i}]", base_dir)
-        kind = ft.string("kind", None, FAULT_KINDS)
-        if kind is None:
+        # (not ``kind``: the mix loop above made that a str, and mypyc checks the type of
+        # every assignment: a missing kind would be a TypeError instead of this message)
+        fkind = ft.string("kind", None, FAULT_KINDS)
+        if fkind is None:
             raise UserError("missing field 'kind'", where=f"faults[{i}]", hint="use one of: " + ", ".join(FAULT_KINDS))
         if not ft.has("at"):
             raise UserError("missing field 'at' (when the fault starts)", where=f"faults[{i}]")
         at = ft.duration("at", 0)
-        if kind == "clock-jump":
+        if fkind == "clock-jump":
             region = _region(ft.get("region"), regions, f"faults[{i}].region")
-            fault = Fault(kind, at, 0, region, by_ns=ft.signed_duration("by"))
-        elif kind == "replication-delay":
-            fault = Fault(kind, at, ft.duration("duration", 5 * SECOND), None,
+            fault = Fault(fkind, at, 0, region, by_ns=ft.signed_duration("by"))
+        elif fkind == "replication-delay":
+            fault = Fault(fkind, at, ft.duration("duration", 5 * SECOND), None,
                           _region(ft.get("from", "*"), regions, f"faults[{i}].from", True),
                           _region(ft.get("to", "*"), regions, f"faults[{i}].to", True),
                           ft.distribution("extra", Uniform(SECOND, 3 * SECOND)))
@@ -338,7 +340,7 @@ def scenario_from_dict(data: dict[str, Any], base_dir: Path | None = None, name:
             region = _region(ft.get("region"), regions, f"faults[{i}].region")
             if not ft.has("duration"):
                 raise UserError("missing field 'duration' (how long until it heals)", where=f"faults[{i}]")
-            fault = Fault(kind, at, ft.duration("duration", 0), region)
+            fault = Fault(fkind, at, ft.duration("duration", 0), region)
         ft.done()
         faults.append(fault)
     faults.sort(key=lambda f: (f.at_ns, FAULT_KINDS.index(f.kind)))

@@ -246,3 +246,17 @@ def test_a_scripted_transaction_item_is_checked(tmp_path, capsys):
     code, err = _simulate(tmp_path, capsys, '[[script]]\nat = "1s"\nregion = "us-east-1"\nf = "transaction"\n'
                                             'items = [{f = "write", key = "a", value = {b = [1, {c = -inf}]}}]\n')
     assert code == 254 and "script[0].items[0].value.b[1].c" in err
+
+
+@pytest.mark.parametrize("text,message", [
+    # under the mypyc-compiled model every assignment is type-checked at run time: these two
+    # were TypeErrors there (a reused variable typed str; parse_duration typed str | int | float)
+    ('[[faults]]\nat = "1s"\nregion = "us-east-1"\n', "faults[0]: missing field 'kind'"),
+    ('[[faults]]\nkind = "isolate"\nregion = "us-east-1"\nat = {}\nduration = "1s"\n',
+     "faults[0].at: cannot read {} as a duration"),
+    ('[workload]\nduration = [1]\n', "workload.duration: cannot read [1] as a duration"),
+    ('[clocks.us-east-1]\noffset = {a = 1}\n', "clocks.us-east-1.offset: cannot read {'a': 1} as a duration"),
+])
+def test_odd_shapes_are_bad_input_also_when_compiled(tmp_path, capsys, text, message):
+    code, err = _simulate(tmp_path, capsys, text)
+    assert code == 254 and message in err

@@ -47,12 +47,13 @@ def check_number(value: object, where: str | None, *, low: float | int | None = 
         elif low is not None:
             bound = f"greater than {_bound(low)}" if low_open else f"at least {_bound(low)}"
         else:
-            bound = f"at most {_bound(high)}"  # type: ignore[arg-type]
+            assert high is not None
+            bound = f"at most {_bound(high)}"
         raise UserError(f"must be {bound}, got {value!r}", where=where)
     return value
 
 
-def parse_duration(text: str | int | float, where: str | None = None) -> int:
+def parse_duration(text: object, where: str | None = None) -> int:
     """Parse a duration into integer nanoseconds, exactly (decimal, not float);
     raise UserError naming ``where`` (a field or an option)."""
     if isinstance(text, bool):
