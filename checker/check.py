@@ -32,6 +32,7 @@ from gtcheck.kernel import __version__
 from gtcheck.kernel.errors import EXIT_INVALID, EXIT_UNKNOWN, EXIT_VALID, UserError
 
 DEFAULT_TIMEOUT_S = 10.0
+MAX_TIMEOUT_S = 1_000_000   # about 11 days; the solver counts its budget in 32-bit milliseconds
 LINEARIZABILITY_REASON = "arrives with strong mode"
 PROPERTY_ANOMALIES = {
     A.INTEGRITY: (A.PHANTOM_READ, A.FUTURE_READ, A.READ_OF_FAILED_WRITE, A.AMBIGUOUS_VERSION),
@@ -87,6 +88,10 @@ def check_history(path: str | os.PathLike, *, staleness_bound_ns: int | None = N
 
     if staleness_bound_ns is not None and staleness_bound_ns < 0:
         raise UserError(f"the staleness bound must not be negative, got {staleness_bound_ns} ns")
+    if not (isinstance(timeout_s, (int, float)) and 0 < timeout_s <= MAX_TIMEOUT_S):
+        raise UserError(f"the solver timeout must be a number of seconds above 0 and at most "
+                        f"{MAX_TIMEOUT_S:,}, got {timeout_s}",
+                        hint="e.g. --timeout 30; NaN and infinity are not timeouts")
     jobs = default_jobs() if jobs is None else int(jobs)
     if jobs < 1:
         raise UserError(f"--jobs must be at least 1, got {jobs}")

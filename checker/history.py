@@ -39,7 +39,7 @@ from gtcheck.checker.operations import (
 )
 from gtcheck.checker.files import detect_format, open_binary
 from gtcheck.kernel.errors import ManyUserErrors, UserError
-from gtcheck.kernel.exactjson import JSONProblem, canon, parse_line, same
+from gtcheck.kernel.exactjson import JSONProblem, canon, is_exact_number, parse_line, same
 from gtcheck.kernel.exactjson import dumps as exact_dumps
 
 __all__ = [
@@ -290,11 +290,14 @@ class HistoryReader:
         if mode not in MODES:
             p.field(line_no, "mode", '"eventual" or "strong"', mode)
         numbers: dict[str, int | None] = {}
+        # absent means the default; null is a value only where the format says so (ε)
         for name, default, nullable in (("clock_uncertainty_ns", 0, False),
                                         ("ts_uncertainty_ns", None, True),
-                                        ("settled_after_ns", None, True)):
-            v = hdr.get(name, default)
-            if v is None and nullable:
+                                        ("settled_after_ns", None, False)):
+            v = hdr.get(name, _MISSING)
+            if v is _MISSING:
+                numbers[name] = default
+            elif v is None and nullable:
                 numbers[name] = None
             elif type(v) is not int or v < 0:
                 p.field(line_no, name, "a non-negative integer (nanoseconds)", v,
@@ -834,6 +837,12 @@ def _check_update(problems: _Problems, line_no: int, value: Any) -> bool:
     a = value.get("add", None)
     if a is not None and type(a) is not dict:
         bad = fld(line_no, "value.add", "an object of attribute -> number or list to add", a)
+    elif a is not None:
+        for name, v in a.items():
+            if not (is_exact_number(v) or type(v) is list):
+                bad = fld(line_no, f"value.add.{name}", "a number to add or a list whose new "
+                          "elements to append", v, "to set an attribute to a value use set")
+                break
     return bad
 
 

@@ -118,6 +118,14 @@ def test_bad_staleness_bound_is_exit_254(capsys, bound):
     assert "750ms, 1.5s, 200us, 1000000ns" in err
 
 
+@pytest.mark.parametrize("timeout", ["nan", "inf", "1e300"])
+def test_a_timeout_that_is_not_a_number_of_seconds_is_254(capsys, timeout):
+    """click's FloatRange lets NaN and infinity through its bounds."""
+    code, out, err = run([ANOM / "valid.jsonl", "--timeout", timeout], capsys)
+    assert code == 254, (out, err)
+    assert "the solver timeout must be a number of seconds" in err
+
+
 def test_missing_file_and_bad_history_are_254(tmp_path, capsys):
     assert run([tmp_path / "nope.jsonl"], capsys)[0] == 254
     bad = tmp_path / "bad.jsonl"

@@ -64,6 +64,8 @@ CASES = {
     "key_missing_never_completes.jsonl": (2, 'line 2, field "key"', "got nothing (the field is missing)"),
     "key_object_never_completes.jsonl": (2, 'line 2, field "key"', 'got {"id":7}'),
     "nemesis_region_unknown.jsonl": (2, 'line 2, field "region"', 'got "mars-1"'),
+    "header_settled_null.jsonl": (1, 'line 1, field "settled_after_ns"', "got null"),
+    "update_add_string.jsonl": (2, 'line 2, field "value.add.tag"', 'a number to add or a list'),
     "completion_consistent_not_bool.jsonl": (3, 'line 3, field "consistent"', "true or false, got 0"),
     # a repeated name, at any depth, is not "the last one wins"
     "repeated_field.jsonl": (2, 'line 2, field "value"', 'the name "value" appears twice'),
