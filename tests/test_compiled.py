@@ -118,7 +118,7 @@ from gtcheck.model.scenario import load_scenario
 from gtcheck.model.simulator import simulate
 from gtcheck.model.step import StepWorld
 args = json.loads(sys.argv[1])
-out = {"implementation": m.implementation()}
+out = {"implementation": m.implementation(), "reason": m.REASON}
 for path, seed, bug in args["runs"]:
     history, truth = io.BytesIO(), io.BytesIO()
     simulate(load_scenario(Path(path)), seed, history, truth, bug=bug)
@@ -150,7 +150,8 @@ def _scenarios() -> list[Path]:
 def _hashes(implementation: str, runs: list[Any], walks: list[Any]) -> dict[str, Any]:
     run = _child(_HASHES, implementation, json.dumps({"runs": runs, "walks": walks}))
     result: dict[str, Any] = json.loads(run.stdout)
-    assert result.pop("implementation") == implementation
+    reason = result.pop("reason")
+    assert result.pop("implementation") == implementation, reason
     return result
 
 
