@@ -33,17 +33,18 @@ FUTURE_READ = "future-read"
 TS_INVERSION = "ts-inversion"             # rule 10: the recorded ts contradict real time
 AMBIGUOUS_VERSION = "ambiguous-version"   # reported as bad input (rule 4), see docs/anomalies.md
 
-ANOMALY_PROPERTY = {
-    STALE_READ: STALENESS,
-    LOST_OWN_WRITE: READ_AFTER_WRITE,
-    TS_INVERSION: READ_AFTER_WRITE,
-    DIVERGENT_FINAL_STATE: CONVERGENCE,
-    WRONG_WINNER: CONVERGENCE,
-    READ_OF_FAILED_WRITE: INTEGRITY,
-    PHANTOM_READ: INTEGRITY,
-    FUTURE_READ: INTEGRITY,
-    AMBIGUOUS_VERSION: INTEGRITY,
+NOT_LINEARIZABLE = "not-linearizable"     # a key's operations have no linearization
+
+# the one map of anomalies to the property they fail (each tuple in reporting order); every
+# property module (checker/props/) takes its names from here
+PROPERTY_ANOMALIES: dict[str, tuple[str, ...]] = {
+    INTEGRITY: (PHANTOM_READ, FUTURE_READ, READ_OF_FAILED_WRITE, AMBIGUOUS_VERSION),
+    CONVERGENCE: (DIVERGENT_FINAL_STATE, WRONG_WINNER),
+    READ_AFTER_WRITE: (LOST_OWN_WRITE, TS_INVERSION),
+    LINEARIZABILITY: (NOT_LINEARIZABLE,),
+    STALENESS: (STALE_READ,),
 }
+ANOMALY_PROPERTY = {name: prop for prop, names in PROPERTY_ANOMALIES.items() for name in names}
 
 
 @dataclass(slots=True)

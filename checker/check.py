@@ -23,23 +23,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gtcheck.checker import anomalies as A
-from gtcheck.checker.anomalies import fmt_dur
 from gtcheck.checker.faults import annotate, fault_windows
 from gtcheck.checker.operations import Header, NemesisEvent, Operation
 from gtcheck.checker.properties import ReadRecord
+from gtcheck.checker.props import PROPERTIES, counted
+from gtcheck.checker.props import staleness as staleness_prop
+from gtcheck.checker.props.base import SummaryContext
 from gtcheck.checker.shard import CheckOptions, PartResult, ShardResult, check_part, set_progress_queue
 from gtcheck.kernel import __version__
 from gtcheck.kernel.errors import EXIT_INVALID, EXIT_UNKNOWN, EXIT_VALID, UserError
 
 DEFAULT_TIMEOUT_S = 10.0
 MAX_TIMEOUT_S = 1_000_000   # about 11 days; the solver counts its budget in 32-bit milliseconds
-LINEARIZABILITY_REASON = "arrives with strong mode"
-PROPERTY_ANOMALIES = {
-    A.INTEGRITY: (A.PHANTOM_READ, A.FUTURE_READ, A.READ_OF_FAILED_WRITE, A.AMBIGUOUS_VERSION),
-    A.CONVERGENCE: (A.DIVERGENT_FINAL_STATE, A.WRONG_WINNER),
-    A.READ_AFTER_WRITE: (A.LOST_OWN_WRITE, A.TS_INVERSION),
-    A.STALENESS: (A.STALE_READ,),
-}
+PROPERTY_ANOMALIES = A.PROPERTY_ANOMALIES   # the one map lives in checker.anomalies
 
 
 @dataclass
@@ -282,116 +278,15 @@ class _Progress:
 
 
 # --------------------------------------------------------------------------- summary
-def percentile(sorted_values: list[int], p: float) -> int:
-    """Nearest-rank percentile (exact): the smallest value with at least p % at or below."""
-    n = len(sorted_values)
-    if n == 0:
-        return 0
-    k = max(1, -(-int(p * n * 1000) // 100_000))   # ceil(p/100 * n) without float drift
-    return int(sorted_values[min(n, k) - 1])
-
-
-def _anoms(merged: ShardResult, names: tuple[str, ...]) -> tuple[list[dict], dict[str, int]]:
-    lst = []
-    counts = {}
-    for n in names:
-        if merged.counts.get(n):
-            counts[n] = merged.counts[n]
-            lst.extend(merged.anomalies.get(n, []))
-    lst.sort(key=lambda a: a.sort_key())
-    return [a.to_json() for a in lst], counts
-
-
-def _verdict(anoms: list, unknown: bool) -> bool | str:
-    if anoms:
-        return False
-    return "unknown" if unknown else True
+percentile = staleness_prop.percentile   # kept importable from here
 
 
 def build_summary(path: str, header: Header, stats: dict[str, Any], options: CheckOptions,
                   jobs: int, merged: ShardResult, timing: dict[str, Any]) -> dict[str, Any]:
     fig = merged.figures
-    unk = merged.unknown_props
-
-    # integrity
-    ia, ic = _anoms(merged, PROPERTY_ANOMALIES[A.INTEGRITY])
-    integrity = {"valid": _verdict(ia, False), "anomalies": ia, "anomaly_counts": ic,
-                 "figures": {"reads_checked": fig["reads_checked"],
-                             "reads_failed": sum(ic.values())}}
-
-    # convergence
-    ca, cc = _anoms(merged, PROPERTY_ANOMALIES[A.CONVERGENCE])
-    any_final = fig["final_reads"] > 0 or unk.get(A.CONVERGENCE, 0) > 0
-    convergence: dict[str, Any] = {
-        "valid": _verdict(ca, bool(unk.get(A.CONVERGENCE))), "anomalies": ca,
-        "anomaly_counts": cc,
-        "figures": {"keys_judged": fig["keys_with_final_reads"], "final_reads": fig["final_reads"],
-                    "keys_converged": fig["keys_converged"],
-                    "keys_divergent": fig["keys_divergent"],
-                    "keys_wrong_winner": fig["keys_wrong_winner"],
-                    "keys_unknown": unk.get(A.CONVERGENCE, 0),
-                    "settled_after_ns": header.settled_after_ns}}
-    if not any_final:
-        convergence["valid"] = "unknown"
-        convergence["reason"] = ("the header has no settled_after_ns, so there are no final reads"
-                                 if header.settled_after_ns is None else
-                                 "no read was invoked at or after settled_after_ns "
-                                 f"({fmt_dur(header.settled_after_ns)})")
-    elif convergence["valid"] == "unknown":
-        convergence["reason"] = f"{unk[A.CONVERGENCE]} key(s) with final reads could not be ordered"
-
-    # read-after-write
-    ra, rc = _anoms(merged, PROPERTY_ANOMALIES[A.READ_AFTER_WRITE])
-    raw: dict[str, Any] = {
-        "valid": _verdict(ra, bool(unk.get(A.READ_AFTER_WRITE))), "anomalies": ra,
-        "anomaly_counts": rc,
-        "scope": "all regions" if header.mode == "strong" else "own region",
-        "figures": {
-            "consistent_reads": fig["consistent_reads"],
-            "consistent_reads_stale": fig["consistent_reads_stale"],
-            "consistent_max_staleness_ns": merged.maxima.get("consistent_max_staleness_ns", 0),
-            "eventual_reads": fig["eventual_reads"],
-            "eventual_reads_behind_own_region": fig["eventual_reads_behind_own_region"],
-            "eventual_max_own_region_lag_ns": merged.maxima.get("eventual_max_own_region_lag_ns", 0),
-        }}
-    if raw["valid"] == "unknown":
-        raw["reason"] = f"{unk[A.READ_AFTER_WRITE]} key(s) with consistent reads could not be ordered"
-
-    linearizability = {"valid": "unknown", "checked": False, "reason": LINEARIZABILITY_REASON}
-
-    # staleness
-    sa, sc = _anoms(merged, PROPERTY_ANOMALIES[A.STALENESS])
-    pairs: dict[str, dict[str, int]] = {}
-    smallest = 0
-    stale_reads = 0
-    total = 0
-    for (writer, reader) in sorted(merged.samples):
-        vals = sorted(merged.samples[(writer, reader)])
-        if not vals:
-            continue
-        total += len(vals)
-        stale_reads += len(vals) - _count_zero(vals)
-        pairs[f"{writer} -> {reader}"] = {"reads": len(vals), "max_ns": int(vals[-1]),
-                                         "p50_ns": percentile(vals, 50),
-                                         "p99_ns": percentile(vals, 99)}
-        smallest = max(smallest, int(vals[-1]))
-    stale_unknown = bool(unk.get(A.STALENESS))
-    staleness: dict[str, Any] = {
-        "valid": _verdict(sa, stale_unknown), "bound_ns": options.staleness_bound_ns,
-        "smallest_bound_ns": smallest, "pairs": pairs, "anomalies": sa, "anomaly_counts": sc,
-        "figures": {"reads": total, "stale_reads": stale_reads}}
-    if stale_unknown:
-        # the keys that could not be ordered may need a larger bound: the smallest bound the
-        # whole history satisfies is unknown; what the decided keys need is a lower bound
-        staleness["smallest_bound_ns"] = None
-        staleness["smallest_bound_decided_keys_ns"] = smallest
-    if stale_unknown and not sa:
-        staleness["reason"] = (f"{unk[A.STALENESS]} key(s) could not be ordered; figures cover "
-                               "the other keys only")
-
-    props = {A.INTEGRITY: integrity, A.CONVERGENCE: convergence, A.READ_AFTER_WRITE: raw,
-             A.LINEARIZABILITY: linearizability, A.STALENESS: staleness}
-    judged = [p for name, p in props.items() if name != A.LINEARIZABILITY]
+    ctx = SummaryContext(merged, header, options)
+    props = {prop.NAME: prop.verdict(ctx) for prop in PROPERTIES}
+    judged = [props[prop.NAME] for prop in PROPERTIES if counted(prop)]
     if any(p["valid"] is False for p in judged):
         valid: bool | str = False
     elif any(p["valid"] == "unknown" for p in judged):
@@ -416,11 +311,6 @@ def build_summary(path: str, header: Header, stats: dict[str, Any], options: Che
     out["unknown_keys"] = sorted(merged.unknown_keys, key=lambda u: u["key"])
     out["timing"] = timing
     return out
-
-
-def _count_zero(sorted_vals: list[int]) -> int:
-    from bisect import bisect_right
-    return bisect_right(sorted_vals, 0)
 
 
 def _header_dict(header: Header) -> dict[str, Any]:

@@ -16,7 +16,7 @@ any process, with identical results.
 
 Per key the pipeline is: candidates (rule 3, integrity) -> order (timestamp path, or the
 solver path for keys whose ok writes lack ``ts``) -> judge (convergence,
-read-after-write, staleness).
+read-after-write, staleness, linearizability: one module each in ``checker.props``).
 """
 
 from __future__ import annotations
@@ -40,6 +40,8 @@ from gtcheck.checker.operations import Header, Operation
 from gtcheck.checker.order import UNKNOWN, KeyOrder
 from gtcheck.checker.ordering import has_all_ts, order_key_ts
 from gtcheck.checker.properties import KeyJudgement, ReadRecord, judge_key
+from gtcheck.checker.props import PROPERTIES, integrity
+from gtcheck.checker.props.base import KeyContext
 from gtcheck.kernel.errors import UserError
 from gtcheck.kernel.exactjson import MAX_DEPTH
 
@@ -131,6 +133,7 @@ class ShardResult:
     records: list[ReadRecord] = field(default_factory=list)
     final_state: dict[str, dict[str, int | None]] = field(default_factory=dict)
     bad_input: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)   # property name -> its own findings
 
     def add_anomaly(self, a: Anomaly, limit: int) -> None:
         self.counts[a.name] += 1
@@ -168,6 +171,12 @@ class ShardResult:
         self.records.extend(other.records)
         self.final_state.update(other.final_state)
         self.bad_input.extend(other.bad_input)
+        for prop in PROPERTIES:
+            if prop.NAME in other.extra:
+                if prop.NAME in self.extra:
+                    self.extra[prop.NAME] = prop.merge(self.extra[prop.NAME], other.extra[prop.NAME])
+                else:
+                    self.extra[prop.NAME] = other.extra[prop.NAME]
 
 
 def _solver():
@@ -247,7 +256,8 @@ def check_groups(header: Header, by_key: dict[str, list[Operation]], options: Ch
         except UserError as exc:
             res.bad_input.append(exc.render())
             continue
-        _accumulate(res, key_ops, integrity, order, j, limit)
+        _accumulate(res, KeyContext(header, key, key_ops, integrity, order, j, options,
+                                    res.timing))
         done += 1
         if progress is not None and done % 256 == 0:
             progress(256)
@@ -411,45 +421,22 @@ def check_shard(header: Header, shard: str | list[Operation], options: CheckOpti
     return res
 
 
-def _accumulate(res: ShardResult, ops: list[Operation], integrity: list[Anomaly],
-                order: KeyOrder, j: KeyJudgement, limit: int) -> None:
-    fig = res.figures
-    fig["reads_checked"] += len(j.samples) + len(integrity) if order.status != UNKNOWN else \
-        sum(1 for op in ops if op.f == "read" and op.outcome == "ok")
-    for a in integrity:
-        res.add_anomaly(a, limit)
-    for a in j.anomalies:
-        res.add_anomaly(a, limit)
+def _accumulate(res: ShardResult, ctx: KeyContext) -> None:
+    """Add one key's findings to the part's accumulator: each property judges the key
+    (``checker.props``); what is not a property (kept reads, final state) is added here."""
+    j, order = ctx.judgement, ctx.order
+    for prop in PROPERTIES:
+        prop.judge_key(ctx, res)
+        if prop is integrity and order.status == UNKNOWN:
+            res.unknown_keys.append({"key": j.key, "reason": j.unknown_reason,
+                                     "properties": list(j.unknown_affects)})
+            for p in j.unknown_affects:
+                res.unknown_props[p] += 1
     if order.status == UNKNOWN:
-        res.unknown_keys.append({"key": j.key, "reason": j.unknown_reason,
-                                 "properties": list(j.unknown_affects)})
-        for p in j.unknown_affects:
-            res.unknown_props[p] += 1
         return
+    fig = res.figures
     fig["reads_judged"] += len(j.samples)
-    if j.final_reads:
-        fig["keys_with_final_reads"] += 1
-        fig["final_reads"] += j.final_reads
-        fig["keys_" + j.convergence.replace("-", "_")] += 1
     fig["info_writes_took_effect"] += order.stats.get("info_took_effect", 0)
-    fig["consistent_reads"] += j.consistent_reads
-    fig["consistent_reads_stale"] += j.consistent_stale
-    fig["eventual_reads"] += j.eventual_reads
-    fig["eventual_reads_behind_own_region"] += j.eventual_behind_own
-    mx = res.maxima
-    if j.consistent_max_staleness_ns > mx.get("consistent_max_staleness_ns", 0):
-        mx["consistent_max_staleness_ns"] = j.consistent_max_staleness_ns
-    if j.eventual_max_own_lag_ns > mx.get("eventual_max_own_region_lag_ns", 0):
-        mx["eventual_max_own_region_lag_ns"] = j.eventual_max_own_lag_ns
-    samples = res.samples
-    for writer, reader, ns in j.samples:
-        arr = samples.get((writer, reader))
-        if arr is None:
-            arr = samples[(writer, reader)] = array("q")
-        try:
-            arr.append(ns)
-        except OverflowError:     # staleness past 64 bits (times are integers of any size)
-            samples[(writer, reader)] = _extend(arr, (ns,))
     if j.records:
         res.records.extend(j.records)
     if j.final_state:
