@@ -85,6 +85,9 @@ class Exponential:
         return f"exponential mean {self.mean} ns + {self.minimum} ns"
 
 
+TWOPI = 2.0 * math.pi
+
+
 @dataclass(frozen=True)
 class LogNormal:
     median: int
@@ -96,10 +99,18 @@ class LogNormal:
         return v if self.maximum is None else min(v, self.maximum)
 
     def sampler(self, rng: random.Random) -> Callable[[], int]:
-        median, sigma, gauss, exp = self.median, self.sigma, rng.gauss, math.exp
+        median, sigma, r = self.median, self.sigma, rng.random
         cap = self.maximum if self.maximum is not None else 1 << 62
         def draw() -> int:
-            v = int(median * exp(sigma * gauss(0.0, 1.0)))
+            # rng.gauss(0.0, 1.0) inlined (random.py's Box-Muller pair, the same floats)
+            z: float | None = getattr(rng, "gauss_next")
+            setattr(rng, "gauss_next", None)
+            if z is None:
+                x2pi = r() * TWOPI
+                g2rad = math.sqrt(-2.0 * math.log(1.0 - r()))
+                z = math.cos(x2pi) * g2rad
+                setattr(rng, "gauss_next", math.sin(x2pi) * g2rad)
+            v = int(median * math.exp(sigma * (0.0 + z * 1.0)))
             return v if v < cap else cap
         return draw
 

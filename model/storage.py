@@ -64,18 +64,23 @@ class ItemStore:
             if entry.due > now:
                 continue
             arrival = entry.arrival
+            applied = entry.applied
             v = entry.version
             due = NEVER
-            for s, a in enumerate(arrival):
-                if a > now:
-                    if a < due:
-                        due = a
-                elif a >= 0:
-                    slots[s] = merge(slots[s], v)    # last writer wins: the one rule
-                    if s % copies == 0:
-                        entry.applied[s // copies] = a
-                    arrival[s] = DONE
-                    entry.left -= 1
+            s = 0
+            for r in range(len(applied)):
+                for c in range(copies):
+                    a = arrival[s]
+                    if a > now:
+                        if a < due:
+                            due = a
+                    elif a >= 0:
+                        slots[s] = merge(slots[s], v)    # last writer wins: the one rule
+                        if c == 0:
+                            applied[r] = a
+                        arrival[s] = DONE
+                        entry.left -= 1
+                    s += 1
             entry.due = due
             if entry.left == 0:
                 finished = True
