@@ -26,6 +26,9 @@ COMMANDS = {
     "check": "gtcheck.commands.check:check",
     "report": "gtcheck.commands.report:report",
     "demo": "gtcheck.commands.demo:demo",
+    "emulate": "gtcheck.commands.emulate:emulate",
+    "emulator": "gtcheck.commands.emulate:emulator",
+    "run": "gtcheck.commands.run:run",
 }
 
 

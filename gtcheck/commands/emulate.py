@@ -1,0 +1,194 @@
+"""``gtcheck emulate``: a local multi-region DynamoDB endpoint with replication lag and
+last-writer-wins; ``gtcheck emulator ...``: fault control of a running one."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+import time
+
+import click
+
+from gtcheck.kernel.errors import UserError
+
+EPILOG = """\b
+Example:
+  gtcheck emulate --regions us-east-1,eu-west-1,ap-southeast-2 --port 8000 \\
+      --delay 'lognormal(250ms, 0.5)' --global-tables all
+  # then point any DynamoDB client at http://127.0.0.1:8000 with region_name set;
+  # while it runs:
+  gtcheck emulator isolate eu-west-1 --port 8000
+  gtcheck emulator heal --port 8000
+
+\b
+Stops cleanly on Ctrl-C or SIGTERM (exit 0), leaving no port or process behind.
+"""
+
+
+def _regions(text: str) -> list[str]:
+    regions = [r.strip() for r in text.split(",") if r.strip()]
+    if not regions:
+        raise UserError("no regions given", where="--regions", hint="e.g. us-east-1,eu-west-1")
+    return regions
+
+
+def _offsets(values: tuple[str, ...]) -> dict[str, int]:
+    from gtcheck.realworld.emulator import signed_duration
+
+    out = {}
+    for v in values:
+        if "=" not in v:
+            raise UserError(f"expected REGION=OFFSET, got {v!r}", where="--clock-offset", hint="e.g. eu-west-1=+40ms")
+        region, off = v.split("=", 1)
+        out[region.strip()] = signed_duration(off.strip(), "--clock-offset")
+    return out
+
+
+@click.command(epilog=EPILOG)
+@click.option("--regions", default="us-east-1,eu-west-1,ap-southeast-2", show_default=True,
+              help="Comma-separated regions the endpoint serves.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="Port on 127.0.0.1 (0: a free one, printed on the first line).")
+@click.option("--delay", default="lognormal(250ms, 0.5)", show_default=True,
+              help="Replication delay distribution: lognormal(MEDIAN, SIGMA), uniform(LOW, HIGH), "
+                   "exponential(MEAN), constant(D) or a duration.")
+@click.option("--global-tables", "global_tables", type=click.Choice(["explicit", "all"]), default="explicit",
+              show_default=True, help="all: every table created anywhere is global in every region.")
+@click.option("--clock-offset", "clock_offset", multiple=True, metavar="REGION=OFFSET",
+              help="A region's clock offset, e.g. eu-west-1=+40ms (repeatable).")
+@click.option("--seed", type=int, default=None, help="Seed of the replication delays.")
+def emulate(regions: str, port: int, delay: str, global_tables: str, clock_offset: tuple[str, ...],
+            seed: int | None) -> int:
+    """Serve a DynamoDB-compatible endpoint on 127.0.0.1 for every listed region, with
+    global tables replicated asynchronously by the model's rules (built on moto)."""
+    from gtcheck.realworld.emulator import Emulator, Server, parse_delay
+
+    t0 = time.monotonic()
+    emu = Emulator(_regions(regions), delay=parse_delay(delay), global_tables=global_tables,
+                   clock_offsets_ns=_offsets(clock_offset), seed=seed)
+    try:
+        server = Server(emu, port)
+    except OSError as exc:
+        emu.close()
+        raise UserError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}", where="--port") from None
+    done = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        done.set()
+
+    old = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    server.start()
+    click.echo(f"gtcheck emulator listening on {server.endpoint} (regions {', '.join(emu.regions)}; "
+               f"delay {emu.delay.describe()}; started in {time.monotonic() - t0:.2f} s)")
+    sys.stdout.flush()
+    try:
+        while not done.wait(0.5):
+            pass
+    finally:
+        server.stop()
+        for s, h in old.items():
+            signal.signal(s, h)
+        click.echo("gtcheck emulator stopped", err=True)
+    return 0
+
+
+def _control(port: int, endpoint_url: str | None):
+    from gtcheck.realworld.control import Control
+    return Control(endpoint_url or f"http://127.0.0.1:{port}")
+
+
+_endpoint = [click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True),
+             click.option("--endpoint-url", default=None, help="Instead of --port: http://127.0.0.1:PORT")]
+
+
+def _with_endpoint(f):
+    for opt in reversed(_endpoint):
+        f = opt(f)
+    return f
+
+
+@click.group()
+def emulator() -> None:
+    """Fault control of a running `gtcheck emulate` (isolate, heal, stop, start, delay,
+    replication, clock, status).
+
+    \b
+    Example:
+      gtcheck emulator isolate eu-west-1 --port 8000
+      gtcheck emulator delay 2s --from us-east-1 --to eu-west-1
+      gtcheck emulator heal
+      gtcheck emulator status
+    """
+
+
+def _show(status: dict) -> None:
+    click.echo(json.dumps(status, indent=2, sort_keys=True))
+
+
+@emulator.command()
+@_with_endpoint
+def status(port: int, endpoint_url: str | None) -> None:
+    """Print the emulator's faults and replication counters."""
+    _show(_control(port, endpoint_url).status())
+
+
+@emulator.command()
+@click.argument("region")
+@_with_endpoint
+def isolate(region: str, port: int, endpoint_url: str | None) -> None:
+    """Cut REGION's replication both ways (its clients keep working)."""
+    _show(_control(port, endpoint_url).isolate(region))
+
+
+@emulator.command()
+@click.argument("region", required=False)
+@_with_endpoint
+def heal(region: str | None, port: int, endpoint_url: str | None) -> None:
+    """Heal REGION's isolation (every isolation without REGION)."""
+    _show(_control(port, endpoint_url).heal(region))
+
+
+@emulator.command()
+@click.argument("region")
+@_with_endpoint
+def stop(region: str, port: int, endpoint_url: str | None) -> None:
+    """REGION's endpoint answers 503 and nothing replicates to or from it."""
+    _show(_control(port, endpoint_url).stop(region))
+
+
+@emulator.command()
+@click.argument("region")
+@_with_endpoint
+def start(region: str, port: int, endpoint_url: str | None) -> None:
+    """Bring a stopped REGION back."""
+    _show(_control(port, endpoint_url).start(region))
+
+
+@emulator.command()
+@click.argument("extra", required=False)
+@click.option("--from", "source", default="*", show_default=True)
+@click.option("--to", "target", default="*", show_default=True)
+@_with_endpoint
+def delay(extra: str | None, source: str, target: str, port: int, endpoint_url: str | None) -> None:
+    """Add EXTRA (a duration or distribution) to replication FROM -> TO; no EXTRA clears it."""
+    _show(_control(port, endpoint_url).delay(extra, source, target))
+
+
+@emulator.command()
+@click.argument("target")
+@click.argument("state", type=click.Choice(["on", "off"]))
+@_with_endpoint
+def replication(target: str, state: str, port: int, endpoint_url: str | None) -> None:
+    """Switch replication to TARGET on or off (off drops versions: a broken table, for tests)."""
+    _show(_control(port, endpoint_url).replication(target, state == "on"))
+
+
+@emulator.command()
+@click.argument("region")
+@click.argument("offset")
+@_with_endpoint
+def clock(region: str, offset: str, port: int, endpoint_url: str | None) -> None:
+    """Set REGION's clock offset (e.g. +40ms, -2s) used to stamp its writes."""
+    _show(_control(port, endpoint_url).clock(region, offset))

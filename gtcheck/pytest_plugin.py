@@ -1,0 +1,195 @@
+"""gtcheck's pytest plugin (entry point ``pytest11: gtcheck``); the one module that hosts
+every gtcheck fixture.
+
+``gtcheck_emulator``: starts the local multi-region emulator (``gtcheck emulate``) in a child
+process on a free loopback port, yields a handle with the endpoint, one recorded boto3
+client per region, and the fault control; after the test body it settles the table, reads
+every touched key in every region, checks the recorded history and **fails the test** when a
+property the test asked for does not hold, naming the anomalies and the HTML report.
+Configure with a marker::
+
+    @pytest.mark.gtcheck(properties=["integrity", "convergence"], staleness_bound="2s",
+                         regions=["us-east-1", "eu-west-1"], delay="lognormal(250ms, 0.5)")
+    def test_orders(gtcheck_emulator):
+        ddb = gtcheck_emulator.clients["us-east-1"]
+        ...
+
+Defaults: properties integrity, convergence and read_after_write; every table created is
+global in all regions (``--global-tables all``).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+DEFAULT_REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2"]
+DEFAULT_PROPERTIES = ("integrity", "convergence", "read_after_write")
+
+
+def pytest_configure(config: Any) -> None:
+    config.addinivalue_line(
+        "markers", "gtcheck(properties=..., staleness_bound=..., regions=..., delay=..., clock_offsets=..., "
+                   "global_tables='all'): configure the gtcheck_emulator fixture")
+
+
+class EmulatorProcess:
+    """``gtcheck emulate`` in a child process on a free port of 127.0.0.1."""
+
+    def __init__(self, regions: list[str], delay: str = "lognormal(250ms, 0.5)", global_tables: str = "all",
+                 clock_offsets: dict[str, str] | None = None, seed: int | None = None,
+                 startup_timeout: float = 30.0) -> None:
+        cmd = [sys.executable, "-W", "ignore", "-m", "gtcheck", "emulate", "--port", "0",
+               "--regions", ",".join(regions), "--delay", delay, "--global-tables", global_tables]
+        for region, off in (clock_offsets or {}).items():
+            cmd += ["--clock-offset", f"{region}={off}"]
+        if seed is not None:
+            cmd += ["--seed", str(seed)]
+        t0 = time.monotonic()
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline() if self.proc.stdout else ""
+        if "listening on" not in line:
+            self.stop()
+            err = self.proc.stderr.read() if self.proc.stderr else ""
+            raise RuntimeError(f"the emulator did not start: {line}{err}")
+        self.startup_s = time.monotonic() - t0
+        self.endpoint = line.split("listening on ", 1)[1].split()[0]
+        self.port = int(self.endpoint.rsplit(":", 1)[1])
+        self.regions = regions
+
+    def stop(self, timeout: float = 10.0) -> int | None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=timeout)
+        for stream in (self.proc.stdout, self.proc.stderr):
+            if stream:
+                stream.close()
+        return self.proc.returncode
+
+    def __enter__(self) -> "EmulatorProcess":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+
+class GtcheckEmulator:
+    """What the fixture yields."""
+
+    def __init__(self, emu: EmulatorProcess, history: Path, properties: tuple[str, ...],
+                 staleness_bound: str | None) -> None:
+        from gtcheck.realworld.control import Control
+        from gtcheck.realworld.recorder import Recorder
+        from gtcheck.realworld.runner import make_clients
+
+        self.process = emu
+        self.endpoint = emu.endpoint
+        self.regions = emu.regions
+        self.control = Control(emu.endpoint)
+        self.history = history
+        self.report: Path | None = None
+        self.properties = tuple(properties)
+        self.staleness_bound = staleness_bound
+        self.recorder = Recorder(history, emu.regions, metadata={"source": "pytest"})
+        self.clients = {r: self.recorder.attach(cs[0]) for r, cs in make_clients(emu.regions, emu.endpoint).items()}
+        self.settled = False
+        self.summary: dict[str, Any] | None = None
+
+    def client(self, region: str) -> Any:
+        """Another recorded client for ``region`` (e.g. one per thread)."""
+        from gtcheck.realworld.runner import make_clients
+        return self.recorder.attach(make_clients([region], self.endpoint)[region][0])
+
+    def expect(self, *properties: str, staleness_bound: str | None = None) -> None:
+        self.properties = tuple(properties)
+        if staleness_bound is not None:
+            self.staleness_bound = staleness_bound
+
+    def settle(self, timeout: float = 30.0) -> None:
+        """Heal every fault, wait for replication to drain, read every touched key everywhere."""
+        self.control.heal_all()
+        self.control.wait_quiet(timeout=timeout)
+        self.recorder.final_reads(self.clients)
+        self.settled = True
+
+    def verify(self) -> dict[str, Any]:
+        """Settle (if not yet), write and check the history; raise AssertionError naming the
+        anomalies and the report when a requested property does not hold."""
+        from gtcheck.checker.check import check_history
+        from gtcheck.checker.report import write_report
+        from gtcheck.kernel.units import parse_duration
+
+        if not self.settled and "convergence" in self.properties:
+            self.settle()
+        self.recorder.close()
+        bound = parse_duration(self.staleness_bound) if self.staleness_bound else None
+        res = check_history(str(self.history), staleness_bound_ns=bound, jobs=1, timeout_s=10.0,
+                            progress=False, keep_reads=True)
+        self.summary = res.summary
+        self.report = Path(write_report(str(self.history), str(self.history.with_suffix(".html")),
+                                        check_result=res, staleness_bound_ns=bound, jobs=1))
+        wanted = set(self.properties) | ({"staleness"} if bound is not None else set())
+        failed = [p for p in sorted(wanted) if _prop_valid(res.summary, p) is not True]
+        if failed:
+            lines = [f"gtcheck: {', '.join(failed)} did not hold on the recorded history"]
+            for a in _anomalies(res.summary, failed)[:10]:
+                lines.append(f"  [{a.get('name') or a.get('kind')}] {a.get('explanation') or a.get('message') or a}")
+            lines.append(f"  history: {self.history}")
+            lines.append(f"  report: {self.report}")
+            raise AssertionError("\n".join(lines))
+        return res.summary
+
+
+def _prop_valid(summary: dict[str, Any], name: str) -> Any:
+    props = summary.get("properties", summary)
+    p = props.get(name)
+    if isinstance(p, dict):
+        return p.get("valid")
+    return None
+
+
+def _anomalies(summary: dict[str, Any], props: list[str]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    allp = summary.get("properties", summary)
+    for name in props:
+        p = allp.get(name)
+        if isinstance(p, dict):
+            out.extend(a for a in p.get("anomalies", []) if isinstance(a, dict))
+    return out
+
+
+@pytest.fixture
+def gtcheck_emulator(request: Any, tmp_path: Path) -> Any:
+    marker = request.node.get_closest_marker("gtcheck")
+    opts = dict(marker.kwargs) if marker else {}
+    regions = list(opts.get("regions", DEFAULT_REGIONS))
+    emu = EmulatorProcess(regions, delay=opts.get("delay", "lognormal(100ms, 0.5)"),
+                          global_tables=opts.get("global_tables", "all"),
+                          clock_offsets=opts.get("clock_offsets"), seed=opts.get("seed"))
+    try:
+        handle = GtcheckEmulator(emu, tmp_path / "gtcheck-history.jsonl",
+                                 tuple(opts.get("properties", DEFAULT_PROPERTIES)), opts.get("staleness_bound"))
+        request.node._gtcheck_emulator = handle
+        yield handle
+    finally:
+        emu.stop()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: Any) -> Any:
+    result = yield
+    handle = getattr(item, "_gtcheck_emulator", None)
+    if handle is not None and handle.summary is None and not handle.recorder.closed:
+        handle.verify()
+    return result
