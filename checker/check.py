@@ -125,6 +125,7 @@ def check_history(path: str | os.PathLike, *, staleness_bound_ns: int | None = N
         "solve_s": merged.timing.get("solve_s", 0.0),
         "judge_s": merged.timing.get("judge_s", 0.0) + merged.timing.get("candidates_s", 0.0),
         "load_s": merged.timing.get("load_s", 0.0),
+        "linearizability_s": merged.timing.get("linearizability_s", 0.0),
         "jobs": jobs,
         "shards": nparts,
         "spilled": any(p.spilled for p in parts),

@@ -64,6 +64,9 @@ def _property_line(name: str, p: dict[str, Any]) -> str:
         detail = f"{_n(fig.get('keys_judged', 0), 'key')} with final reads converged"
     elif name == "read_after_write":
         detail = f"{_n(fig.get('consistent_reads', 0), 'strongly consistent read')}"
+    elif name == "linearizability":
+        detail = (f"{_n(fig.get('keys_checked', 0), 'key')} linearizable "
+                  f"({_n(fig.get('operations_checked', 0), 'operation')}; scope: {p.get('scope', '')})")
     else:
         detail = ""
     if name == "staleness":

@@ -1,21 +1,156 @@
-"""linearizability: placeholder until the checker is wired (kept for the golden step)."""
+"""linearizability: every key behaves as a linearizable register (``checker.wgl``).
+
+Scope: in ``strong`` mode every key, all its operations. In ``eventual`` mode the keys
+written from a single region (every write, update, delete or cas that did not fail was
+called in that region), restricted to that region's writes and strongly consistent reads:
+there DynamoDB's promise amounts to a linearizable register. Other keys are not in scope.
+
+A key whose search runs out of ``--timeout`` (CPU seconds, per key) is ``unknown``, never
+valid. A key that is not linearizable gets one ``not-linearizable`` anomaly: the longest
+linearizable prefix the search found, and the completed operation that cannot be placed
+after it, in words.
+"""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from gtcheck.checker import anomalies as A
-from gtcheck.checker.props.base import KeyContext, SummaryContext, no_merge
+from gtcheck.checker.anomalies import fmt_time
+from gtcheck.checker.operations import Operation
+from gtcheck.checker.props.base import KeyContext, SummaryContext, anomalies_of, no_merge, verdict_word
+from gtcheck.checker.wgl import NOT_LINEARIZABLE, UNKNOWN, RegisterResult, check_register
+from gtcheck.kernel.exactjson import dumps as exact_dumps
 
 NAME = A.LINEARIZABILITY
-COUNTED = False
 merge = no_merge
-REASON = "arrives with strong mode"
+PREFIX_KEPT = 200        # the last operations of the prefix kept in an anomaly's details
+SCOPE_STRONG = "every key"
+SCOPE_EVENTUAL = ("keys written from a single region: that region's writes and strongly "
+                  "consistent reads")
+
+
+def scope(header: Any, ops: list[Operation]) -> list[Operation] | None:
+    """The operations of one key the property judges, or None when the key is out of scope."""
+    if header.mode == "strong":
+        return ops
+    writers = {op.region for op in ops if op.is_write and op.outcome != "fail"}
+    if len(writers) != 1:
+        return None
+    (region,) = writers
+    return [op for op in ops if op.region == region
+            and (op.is_write or (op.f == "read" and op.consistent))]
 
 
 def judge_key(ctx: KeyContext, res: Any) -> None:
-    return None
+    ops = scope(ctx.header, ctx.ops)
+    if ops is None:
+        return
+    t = time.process_time()
+    r = check_register(ops, ctx.header.initial, delta=ctx.header.clock_uncertainty_ns or 0,
+                       timeout_s=ctx.options.timeout_s)
+    ctx.timing["linearizability_s"] += time.process_time() - t
+    fig = res.figures
+    fig["lin_keys_checked"] += 1
+    fig["lin_operations"] += r.ops
+    if r.valid is True:
+        fig["lin_keys_linearizable"] += 1
+    elif r.valid is NOT_LINEARIZABLE:
+        fig["lin_keys_not_linearizable"] += 1
+        res.add_anomaly(explain(ctx.key, ops, r), ctx.limit)
+    else:
+        fig["lin_keys_unknown"] += 1
+        res.unknown_props[NAME] += 1
+        for u in reversed(res.unknown_keys):
+            if u["key"] == ctx.key:
+                u["properties"].append(NAME)
+                break
+        else:
+            res.unknown_keys.append({"key": ctx.key, "reason": r.reason, "properties": [NAME]})
+
+
+def describe(op: Operation) -> str:
+    """``read of 4``, ``write of {"v":1}``, ``cas 2 -> 4``, ``delete``, ``update {...}``."""
+    f = op.f
+    if f == "read":
+        return f"read of {_val(op.value)}"
+    if f == "write":
+        return f"write of {_val(op.value)}"
+    if f == "cas":
+        exp, new = op.invoke_value
+        return f"cas {_val(exp)} -> {_val(new)}"
+    if f == "delete":
+        return "delete"
+    return f"update {_val(op.invoke_value)}"
+
+
+def _val(v: Any) -> str:
+    if v is None:
+        return "absent"
+    text = exact_dumps(v).decode()
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _state(s: str | None) -> str:
+    if s is None:
+        return "absent"
+    return s if len(s) <= 60 else s[:57] + "..."
+
+
+def _ref(op: Operation) -> str:
+    return f"#{op.index} (process {op.process}, {op.region})"
+
+
+def _when(op: Operation) -> str:
+    if op.outcome == "ok" and op.complete_time is not None:
+        return f"invoked at {fmt_time(op.invoke_time)}, completed at {fmt_time(op.complete_time)}"
+    return f"invoked at {fmt_time(op.invoke_time)}, never completed"
+
+
+def explain(key: str, ops: list[Operation], r: RegisterResult) -> A.Anomaly:
+    by_index = {op.index: op for op in ops}
+    stuck = by_index[r.stuck]  # type: ignore[index]
+    n = len(r.prefix)
+    if n:
+        last = by_index[r.prefix[-1]]
+        lead = (f"the longest linearizable prefix found orders {n} operation"
+                f"{'' if n == 1 else 's'}, the last {_ref(last)}, a {describe(last)} "
+                f"{_when(last)}, and leaves the register {_state(r.stuck_state)}")
+    else:
+        lead = (f"no operation can be linearized first: the register starts "
+                f"{_state(r.stuck_state)}")
+    need = ""
+    if stuck.f == "read":
+        need = f"; the read needs {_val(stuck.value)}"
+    elif stuck.f == "cas":
+        need = f"; the cas needs {_val(stuck.invoke_value[0])}"
+    text = (f"{_ref(stuck)}, a {describe(stuck)} {_when(stuck)}, cannot be placed in any "
+            f"linearization of key {key!r}: {lead}, and no order of the operations "
+            f"concurrent with it makes #{stuck.index} possible before it completed{need}.")
+    return A.make(A.NOT_LINEARIZABLE, key, [stuck.index] + ([r.prefix[-1]] if n else []), text,
+                  time_ns=stuck.complete_time if stuck.complete_time is not None
+                  else stuck.invoke_time,
+                  region=stuck.region, stuck=stuck.index, state=r.stuck_state,
+                  prefix_length=n, prefix=r.prefix[-PREFIX_KEPT:],
+                  prefix_states=r.states[-PREFIX_KEPT:])
 
 
 def verdict(ctx: SummaryContext) -> dict[str, Any]:
-    return {"valid": "unknown", "checked": False, "reason": REASON}
+    fig, unk = ctx.figures, ctx.unknown
+    la, lc = anomalies_of(ctx.merged, NAME)
+    out: dict[str, Any] = {
+        "valid": verdict_word(la, bool(unk.get(NAME))), "anomalies": la, "anomaly_counts": lc,
+        "scope": SCOPE_STRONG if ctx.header.mode == "strong" else SCOPE_EVENTUAL,
+        "figures": {"keys_checked": fig["lin_keys_checked"],
+                    "keys_linearizable": fig["lin_keys_linearizable"],
+                    "keys_not_linearizable": fig["lin_keys_not_linearizable"],
+                    "keys_unknown": unk.get(NAME, 0),
+                    "operations_checked": fig["lin_operations"]}}
+    if out["valid"] == "unknown":
+        out["reason"] = (f"{unk[NAME]} key(s) ran out of the search budget (--timeout) "
+                         "before a verdict")
+    return out
+
+
+__all__ = ["NAME", "judge_key", "merge", "verdict", "scope", "explain", "describe", "UNKNOWN"]

@@ -1,0 +1,298 @@
+"""Linearizability of one register: the Wing–Gong–Lowe search with Lowe's memoisation.
+
+The search is Porcupine's (``checker.go``): the history is a doubly linked list of call and
+return entries in real-time order; the search walks it, *linearizing* a call (applying its
+operation to the register) when the register allows it, which lifts the call and its return
+out of the list; when it meets the return of an operation not yet linearized it backtracks
+(undoing the last linearization, putting the two entries back where they were). Lowe's
+improvement: every (set of linearized operations, register state) already visited is
+remembered (the set as a Python int used as a bitset), and a linearization that leads to a
+visited pair is not tried again.
+
+Operations with an unknown outcome (``info``, or never completed) have no return entry:
+they may be linearized at any point after their invocation, or never (Porcupine gives them
+an infinite return time; here the search succeeds once every *completed* operation is
+linearized). Failed operations and reads with an unknown outcome are left out: they
+constrain nothing.
+
+The register: read (the state must equal the value read; ``None``: absent), write (with an
+optional DynamoDB condition), cas ``[expected, new]`` (``expected`` ``None``: must be
+absent), update (the change applied to the state, rule 8, with an optional condition; an
+ok update's post-image, when known, must be what it gives) and delete (the state becomes
+absent). States are the canonical JSON bytes of the item (``None`` for absent), so values
+compare as the history format says (``1 == 1.0``).
+
+:func:`check_register` depends only on its arguments; ``checker.props.linearizability``
+turns its result into the property's findings.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from gtcheck.checker.candidates import cpos, ipos
+from gtcheck.checker.operations import Operation
+from gtcheck.kernel.exactjson import canon
+from gtcheck.kernel.items import apply_change
+
+LINEARIZABLE = True
+NOT_LINEARIZABLE = False
+UNKNOWN = "unknown"
+
+_READ, _WRITE, _CAS, _UPDATE, _DELETE = range(5)
+_MISSING = object()
+
+
+@dataclass
+class RegisterResult:
+    """What :func:`check_register` found for one key.
+
+    ``valid``: True, False or ``"unknown"`` (the time budget ran out). When False,
+    ``prefix`` is the longest linearization the search found (history indices in
+    linearization order) and ``stuck`` the index of the completed operation that could not
+    be placed after it (its return came before it could be linearized); ``states`` the
+    register state after each operation of the prefix (canonical JSON text, ``None`` for
+    absent), ``stuck_state`` the state the stuck operation met.
+    """
+
+    valid: bool | str
+    ops: int = 0
+    prefix: list[int] = field(default_factory=list)
+    states: list[str | None] = field(default_factory=list)
+    stuck: int | None = None
+    stuck_state: str | None = None
+    steps: int = 0
+    reason: str | None = None
+
+
+def _cond_holds(item: Any, condition: Any) -> bool:
+    """A DynamoDB condition ``{"attr": value}``: every named attribute has that value
+    (``None``: the attribute is absent); ``{}`` requires the item to exist (as the model's
+    ``spec.condition_holds``)."""
+    if condition is None:
+        return True
+    if not isinstance(item, dict) or not isinstance(condition, dict):
+        return False
+    for name, v in condition.items():
+        got = item.get(name)
+        if v is None:
+            if got is not None:
+                return False
+        elif got is None or canon(got) != canon(v):
+            return False
+    return True
+
+
+class _Step:
+    """One operation's transition on states (canonical bytes or None)."""
+
+    __slots__ = ("kind", "need", "new", "cond", "change", "post", "cache")
+
+    def __init__(self, op: Operation):
+        f = op.f
+        extra = op.extra or {}
+        self.cond = extra.get("condition", None) if isinstance(extra, dict) else None
+        self.need: Any = _MISSING
+        self.new: Any = None
+        self.change: Any = None
+        self.post: Any = _MISSING
+        self.cache: dict[Any, Any] = {}
+        if f == "read":
+            self.kind = _READ
+            self.need = None if op.value is None else canon(op.value)
+        elif f == "write":
+            self.kind = _WRITE
+            self.new = canon(op.value)
+        elif f == "cas":
+            self.kind = _CAS
+            exp, new = op.invoke_value
+            self.need = None if exp is None else canon(exp)
+            self.new = canon(new)
+        elif f == "delete":
+            self.kind = _DELETE
+        elif f == "update":
+            self.kind = _UPDATE
+            self.change = op.invoke_value if isinstance(op.invoke_value, dict) else {}
+            if op.outcome == "ok" and op.value is not None:
+                self.post = canon(op.value)
+        else:  # pragma: no cover - the reader admits no other f
+            raise ValueError(f"unknown f {f!r}")
+
+    def apply(self, state: Any, values: dict[Any, Any]) -> Any:
+        """The new state, or ``_MISSING`` when the operation cannot take effect here."""
+        k = self.kind
+        if k == _READ:
+            return state if state == self.need else _MISSING
+        if k == _CAS:
+            return self.new if state == self.need else _MISSING
+        if self.cond is not None and not _cond_holds(values.get(state), self.cond):
+            return _MISSING
+        if k == _WRITE:
+            return self.new
+        if k == _DELETE:
+            return None
+        hit = self.cache.get(state, _MISSING)
+        if hit is not _MISSING:
+            return hit
+        item = apply_change(values.get(state), self.change)
+        new = canon(item)
+        values.setdefault(new, item)
+        out = new if (self.post is _MISSING or new == self.post) else _MISSING
+        self.cache[state] = out
+        return out
+
+
+def _included(op: Operation) -> bool:
+    if op.outcome == "fail":
+        return False
+    if op.f == "read" and op.outcome != "ok":
+        return False        # a read with unknown outcome (or an unconstrained one) says nothing
+    return True
+
+
+def check_register(ops: list[Operation], initial: Any = None, *, delta: int = 0,
+                   timeout_s: float | None = None,
+                   clock: Callable[[], float] = time.process_time) -> RegisterResult:
+    """Is this one key's history linearizable as a register starting at ``initial``?
+
+    ``delta`` is the clock uncertainty (rule 1): a completion precedes an invocation when
+    the invocation is more than ``delta`` later (equal times: by file position when
+    ``delta`` is 0). ``timeout_s`` bounds the CPU time spent; past it the result is
+    ``unknown``.
+    """
+    kept = [op for op in ops if _included(op)]
+    n = len(kept)
+    values: dict[Any, Any] = {}
+    init = None if initial is None else canon(initial)
+    if initial is not None:
+        values[init] = initial
+    for op in kept:
+        if op.f == "write" and op.value is not None:
+            values.setdefault(canon(op.value), op.value)
+        elif op.f == "cas":
+            values.setdefault(canon(op.invoke_value[1]), op.invoke_value[1])
+        elif op.f in ("read", "update") and op.value is not None:
+            values.setdefault(canon(op.value), op.value)
+    if n == 0:
+        return RegisterResult(valid=LINEARIZABLE)
+    steps = [_Step(op) for op in kept]
+
+    # entries: node 0 is the head; call of op i is 2i+1, its return 2i+2. Sorted by time,
+    # then (delta 0) file position; with delta > 0 a return is shifted by delta and an
+    # invocation at the very same moment comes first (not certainly after).
+    events: list[tuple] = []
+    completed = 0
+    for i, op in enumerate(kept):
+        events.append((op.invoke_time, 0 if delta else ipos(op), 2 * i + 1))
+        if op.outcome == "ok" and op.complete_time is not None:
+            completed += 1
+            if delta:
+                events.append((op.complete_time + delta, 1, 2 * i + 2))
+            else:
+                events.append((op.complete_time, cpos(op), 2 * i + 2))
+    events.sort()
+    size = 2 * n + 1
+    nxt = [-1] * size
+    prv = [-1] * size
+    has_ret = [False] * n
+    last = 0
+    for _, _, node in events:
+        nxt[last] = node
+        prv[node] = last
+        last = node
+        if node % 2 == 0:
+            has_ret[node // 2 - 1] = True
+
+    deadline = None if timeout_s is None else clock() + timeout_s
+    cache: set[tuple[int, Any]] = set()
+    linearized = 0
+    state = init
+    # the stack of linearized calls as a cons list: (node, state before, parent)
+    stack: tuple | None = None
+    depth = 0
+    done_ok = 0           # completed operations linearized
+    best_depth = -1
+    best_stack: tuple | None = None
+    best_stuck = -1
+    best_state: Any = None
+    entry = nxt[0]
+    count = 0
+    while done_ok < completed:
+        count += 1
+        if deadline is not None and count & 0x3FFF == 0 and clock() > deadline:
+            return RegisterResult(valid=UNKNOWN, ops=n, steps=count,
+                                  reason=f"the linearizability search ran out of its "
+                                         f"{timeout_s:g} s budget")
+        if entry & 1:                     # a call: try to linearize it here
+            i = entry >> 1
+            new = steps[i].apply(state, values)
+            if new is not _MISSING:
+                lin2 = linearized | (1 << i)
+                k = (lin2, new)
+                if k not in cache:
+                    cache.add(k)
+                    stack = (entry, state, stack)
+                    depth += 1
+                    state = new
+                    linearized = lin2
+                    if has_ret[i]:
+                        done_ok += 1
+                    # lift the call and its return out of the list
+                    p, q = prv[entry], nxt[entry]
+                    nxt[p] = q
+                    if q != -1:
+                        prv[q] = p
+                    if has_ret[i]:
+                        r = entry + 1
+                        p, q = prv[r], nxt[r]
+                        nxt[p] = q
+                        if q != -1:
+                            prv[q] = p
+                    entry = nxt[0]
+                    continue
+            entry = nxt[entry]
+            continue
+        # a return of an operation not linearized yet: backtrack
+        if depth > best_depth:
+            best_depth, best_stack, best_stuck, best_state = depth, stack, entry, state
+        if stack is None:
+            break
+        entry, state, stack = stack
+        depth -= 1
+        i = entry >> 1
+        linearized &= ~(1 << i)
+        if has_ret[i]:
+            done_ok -= 1
+            r = entry + 1
+            nxt[prv[r]] = r
+            if nxt[r] != -1:
+                prv[nxt[r]] = r
+        nxt[prv[entry]] = entry
+        if nxt[entry] != -1:
+            prv[nxt[entry]] = entry
+        entry = nxt[entry]
+    else:
+        return RegisterResult(valid=LINEARIZABLE, ops=n, steps=count)
+
+    order: list[int] = []
+    node = best_stack
+    while node is not None:
+        order.append(node[0] >> 1)
+        node = node[2]
+    order.reverse()
+    prefix = [kept[i].index for i in order]
+    states: list[Any] = []
+    st = init
+    for i in order:
+        st = steps[i].apply(st, values)
+        states.append(_text(st))
+    stuck_i = (best_stuck >> 1) - 1
+    return RegisterResult(valid=NOT_LINEARIZABLE, ops=n, prefix=prefix, states=states,
+                          stuck=kept[stuck_i].index, stuck_state=_text(best_state),
+                          steps=count)
+
+
+def _text(state: Any) -> str | None:
+    return None if state is None else state.decode()
