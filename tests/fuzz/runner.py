@@ -124,6 +124,7 @@ def _worker_main(conn, workdir: str) -> None:
     os.dup2(capfile.fileno(), 1)
     os.dup2(capfile.fileno(), 2)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    _warm_up(workdir, capfile)
     while True:
         try:
             job = conn.recv()
@@ -155,23 +156,93 @@ def _worker_main(conn, workdir: str) -> None:
                 fh.write(extra_data)
         results = []
         for argv in job["commands"]:
-            argv = [job["name"] if a == IN else a for a in argv]
-            res = _run_once(argv, capfile)
-            if res["code"] == 255:
-                os.environ["GTCHECK_DEBUG"] = "1"
-                try:
-                    again = _run_once(argv, capfile)
-                finally:
-                    os.environ.pop("GTCHECK_DEBUG", None)
-                res["frame"] = _innermost_gtcheck_frame(again["err"] + again["fd"])
-            res["argv"] = argv
-            for html in ("out.html",):
-                if os.path.exists(html):
-                    with open(html, "rb") as fh:
-                        res["xss"] = XSS_NEEDLE.encode() in fh.read()
-                    os.unlink(html)
-            results.append(res)
+            results += _run_in_child(dict(job, commands=[argv]), capfile)
         conn.send(results)
+
+
+WARM_HISTORY = (b'{"format": "gt-history", "version": 1, "regions": ["a", "b"], "settled_after_ns": 100}\n'
+                b'{"type": "invoke", "process": 0, "region": "a", "f": "write", "key": "k", "value": {"v": 1}, "time": 1}\n'
+                b'{"type": "ok", "process": 0, "time": 2}\n'
+                b'{"type": "invoke", "process": 1, "region": "b", "f": "read", "key": "k", "time": 100}\n'
+                b'{"type": "ok", "process": 1, "value": {"v": 1}, "time": 101}\n')
+
+
+def _warm_up(workdir: str, capfile) -> None:
+    """Import and exercise every command once in the worker, so that the forked child of
+    each input starts warm (and from the same state)."""
+    with open("warm.jsonl", "wb") as fh:
+        fh.write(WARM_HISTORY)
+    with open("warm.toml", "wb") as fh:
+        fh.write(b'[workload]\nduration = "100ms"\nrate = 50\n[final]\nsettle = "1s"\n')
+    for argv in (["validate", "warm.jsonl"], ["check", "--jobs", "1", "--format", "json", "warm.jsonl"],
+                 ["check", "--jobs", "1", "--format", "junit", "warm.jsonl"],
+                 ["report", "--jobs", "1", "-o", "warm.html", "warm.jsonl"],
+                 ["convert", "warm.jsonl", "warm.edn"], ["convert", "warm.edn", "warm2.jsonl"],
+                 ["simulate", "--scenario", "warm.toml", "-o", "warm-sim.jsonl"]):
+        _run_once(argv, capfile)
+
+
+TWICE = "@twice"   # a command given as [TWICE, *argv] runs twice in one process
+
+
+def _run_job(job, capfile) -> list[dict]:
+    results = []
+    commands = []
+    for argv in job["commands"]:
+        argv = [job["name"] if a == IN else a for a in argv]
+        times = 1
+        while argv and argv[0] == TWICE:     # each leading @twice doubles the runs
+            argv, times = argv[1:], times * 2
+        commands += [argv] * times
+    for argv in commands:
+        res = _run_once(argv, capfile)
+        if res["code"] == 255:
+            os.environ["GTCHECK_DEBUG"] = "1"
+            try:
+                again = _run_once(argv, capfile)
+            finally:
+                os.environ.pop("GTCHECK_DEBUG", None)
+            res["frame"] = _innermost_gtcheck_frame(again["err"] + again["fd"])
+        res["argv"] = argv
+        for html in ("out.html",):
+            if os.path.exists(html):
+                with open(html, "rb") as fh:
+                    res["xss"] = XSS_NEEDLE.encode() in fh.read()
+                os.unlink(html)
+        results.append(res)
+    return results
+
+
+def _run_in_child(job, capfile) -> list[dict]:
+    """Each command runs in a fork of the warmed-up worker, so that no state a run leaves
+    in the process (caches, the solver's global context) reaches the next run: results
+    compared with each other (--jobs 1 and 2, twins, EDN round trips) start alike. A
+    [TWICE, ...] command runs twice in one child, which is how state kept between runs in
+    one process is caught."""
+    import pickle
+
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        try:
+            payload = pickle.dumps(_run_job(job, capfile))
+        except BaseException as exc:  # noqa: BLE001
+            payload = pickle.dumps([{"argv": job["commands"][0], "code": "died", "out": "", "err": "",
+                                     "fd": "", "why": f"harness: {exc!r}", "elapsed": 0}])
+        with os.fdopen(w, "wb") as fh:
+            fh.write(payload)
+        os._exit(0)
+    os.close(w)
+    with os.fdopen(r, "rb") as fh:
+        payload = fh.read()
+    _, status = os.waitpid(pid, 0)
+    if payload:
+        return pickle.loads(payload)
+    why = (f"signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)
+           else f"exit status {os.WEXITSTATUS(status)}")
+    return [{"argv": [job["name"] if a == IN else a for a in job["commands"][0] if a != TWICE], "code": "died",
+             "out": "", "err": "", "fd": "", "why": why, "elapsed": 0}]
 
 
 # ---------------------------------------------------------------------------------------
@@ -213,6 +284,8 @@ def _gt_error_key(text: str, name: str) -> str:
 
 
 def _verdicts(json_text: str):
+    """What a check result says, without its timings and options: the verdicts, the
+    anomalies (kind and cited events) and the staleness figures."""
     try:
         doc = json.loads(json_text)
     except ValueError:
@@ -220,8 +293,30 @@ def _verdicts(json_text: str):
     props = {}
     for name in ("integrity", "convergence", "read_after_write", "staleness", "linearizability"):
         p = doc.get(name) or {}
-        props[name] = (p.get("valid"), json.dumps(p.get("anomaly_counts"), sort_keys=True))
-    return doc.get("valid"), props
+        anomalies = sorted(json.dumps({k: v for k, v in a.items() if k in ("kind", "type", "name", "key", "events", "ops", "indices")},
+                                      sort_keys=True) for a in (p.get("anomalies") or []) if isinstance(a, dict))
+        props[name] = (p.get("valid"), json.dumps(p.get("anomaly_counts"), sort_keys=True), anomalies)
+    st = doc.get("staleness") or {}
+    figures = json.dumps({"smallest": st.get("smallest_bound_ns"),
+                          "pairs": {k: v.get("max_ns") for k, v in (st.get("pairs") or {}).items()}},
+                         sort_keys=True)
+    return doc.get("valid"), props, figures
+
+
+def _differs(a: dict, b: dict) -> str:
+    va, vb = _verdicts(a["out"]), _verdicts(b["out"])
+    if va == vb:
+        return ""
+    if va is None or vb is None:
+        return "output not JSON"
+    if va[0] != vb[0]:
+        return f"valid {va[0]} vs {vb[0]}"
+    for name in va[1]:
+        if va[1][name][:2] != vb[1][name][:2]:
+            return f"{name} {va[1][name][:2]} vs {vb[1][name][:2]}"
+        if va[1][name][2] != vb[1][name][2]:
+            return f"{name}: anomalies cite other events"
+    return "staleness figures differ"
 
 
 @dataclass
@@ -322,8 +417,17 @@ def judge(inp: FuzzInput, name: str, results: list[dict], ref) -> tuple[list[Fai
         if a["code"] != b["code"]:
             fails.append(Failure(f"--jobs changes the exit code: {a['code']} with 1, {b['code']} with 2",
                                  _first_error(a["err"]) + " / " + _first_error(b["err"])))
-        elif a["code"] != 254 and _verdicts(a["out"]) != _verdicts(b["out"]):
-            fails.append(Failure("--jobs changes the verdicts", ""))
+        elif a["code"] != 254 and _differs(a, b):
+            fails.append(Failure("--jobs changes the result", _differs(a, b)))
+    # the same command twice in one process: the same result (no state kept between runs)
+    seen: dict = {}
+    for r in results:
+        if r["argv"][0] == "check" and "json" in r["argv"] and r["code"] in OK_CODES:
+            key = tuple(r["argv"])
+            if key in seen and seen[key]["code"] == r["code"] != 254 and _differs(seen[key], r):
+                fails.append(Failure("a second run in the same process gives another result",
+                                     f"{' '.join(key)}: {_differs(seen[key], r)}"))
+            seen.setdefault(key, r)
     # one history spelled two ways the format calls equal: the same verdict
     twin_name = next((n for n in inp.extra if n.startswith("twin.")), None)
     if twin_name:
@@ -335,8 +439,10 @@ def judge(inp: FuzzInput, name: str, results: list[dict], ref) -> tuple[list[Fai
                 fails.append(Failure(f"an equal spelling changes the exit code ({a[0]['code']} -> "
                                      f"{b[0]['code']}): {_gt_error_key(b[0]['err'], twin_name)}",
                                      how + " / " + _first_error(b[0]["err"])))
-            elif a[0]["code"] != 254 and _verdicts(a[0]["out"]) != _verdicts(b[0]["out"]):
-                fails.append(Failure("an equal spelling changes the verdicts", how))
+            elif a[0]["code"] != 254 and _differs(a[0], b[0]) and not (
+                    len(a) > 1 and _differs(a[0], a[1])):
+                fails.append(Failure("an equal spelling changes the result",
+                                     f"{how}: {_differs(a[0], b[0])}"))
     # gt -> EDN -> gt gives an equivalent history
     by_argv = {tuple(r["argv"]): r for r in results}
     there = by_argv.get(("convert", name, "rt.edn"))
@@ -348,7 +454,7 @@ def judge(inp: FuzzInput, name: str, results: list[dict], ref) -> tuple[list[Fai
         else:
             a = [r for r in results if r["argv"][0] == "check" and r["argv"][-1] == name]
             b = [r for r in results if r["argv"][0] == "check" and r["argv"][-1] == "rt.jsonl"]
-            if a and b and (a[0]["code"] != b[0]["code"] or _verdicts(a[0]["out"]) != _verdicts(b[0]["out"])):
+            if a and b and (a[0]["code"] != b[0]["code"] or _differs(a[0], b[0])):
                 fails.append(Failure("gt -> EDN -> gt changes the verdict",
                                      f"exit {a[0]['code']} before, {b[0]['code']} after"))
     return fails, facts
@@ -443,7 +549,7 @@ class FuzzRunner:
         frame = _innermost_gtcheck_frame(dump) if "File" in dump else "?"
         # which command: the dump does not say; blame them all (usually one)
         why = "hang" if alive else "died"
-        res = [{"argv": [name if a == IN else a for a in argv], "code": why, "out": "", "err": "",
+        res = [{"argv": [name if a == IN else a for a in argv if a != TWICE], "code": why, "out": "", "err": "",
                 "fd": "", "frame": frame, "why": f"exitcode {self.proc.exitcode if self.proc else '?'}",
                 "elapsed": budget} for argv in inp.commands[:1]]
         return name, res
@@ -497,6 +603,8 @@ class FuzzRunner:
     def minimize(self, key: str, budget: int = 60) -> FuzzInput:
         """Drop lines (then halve the longest line) while the input still fails with ``key``."""
         inp = self.classes[key].example
+        if inp.extra:   # a twin is spelled from the whole input: cut one and the pair breaks
+            return inp
 
         def still(data: bytes) -> bool:
             trial = FuzzInput(inp.kind, inp.seed, data, inp.mutations, inp.commands, inp.ext, inp.extra)

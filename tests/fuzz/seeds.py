@@ -130,6 +130,13 @@ def _model_histories() -> dict[str, bytes]:
                                     "mix": {"read": 1, "write": 1, "update": 1, "delete": 1,
                                             "cas": 1, "increment": 1, "transaction": 1}},
                        "final": {"settle": "1s"}}, 2),
+        # about 800 operations on 5 keys, a skewed clock and an isolation: enough for
+        # the solver to have real work when ts is dropped
+        "model/medium": ({"workload": {"keys": 5, "rate": 300, "duration": "3s"},
+                          "faults": [{"kind": "isolate", "region": "eu-west-1", "at": "1s",
+                                      "duration": "1s"}],
+                          "clocks": {"us-east-1": {"offset": "30ms"}},
+                          "final": {"settle": "1s"}}, 3),
     }
     out = {}
     for name, (data, seed) in specs.items():

@@ -703,6 +703,7 @@ ODD_BOUNDS = ["nan", "1e400s", "-1ms", "99999999999999999999999h", "", "1.5", "0
               "9223372036854775808", "1e3ms", "NaNms", "0.5ns", "1 s", "ü"]
 JOBS_PAIR = "jobs-pair"   # check --format json with --jobs 1 and --jobs 2, results compared
 ROUNDTRIP = "roundtrip"   # gt -> EDN -> gt, then both checked: the verdicts must agree
+REPEAT = "repeat"         # check twice in one process: the same result
 
 
 def _mutate(draw, data: bytes, ops, max_mutations: int) -> tuple[bytes, list[str]]:
@@ -724,8 +725,10 @@ def history_inputs(draw, max_mutations: int = 4) -> FuzzInput:
     else:
         data, done = _mutate(draw, data, HISTORY_OPS, max_mutations)
     commands = [["validate", "--format", "gt", IN]]
-    extra = draw(st.sampled_from(HISTORY_COMMANDS + [JOBS_PAIR, ROUNDTRIP]))
-    if extra == ROUNDTRIP:
+    extra = draw(st.sampled_from(HISTORY_COMMANDS + [JOBS_PAIR, ROUNDTRIP, REPEAT]))
+    if extra == REPEAT:
+        commands.append(["@twice", "check", "--jobs", "1", "--timeout", "10", "--format", "json", IN])
+    elif extra == ROUNDTRIP:
         commands += [["convert", IN, "rt.edn"], ["convert", "rt.edn", "rt.jsonl"],
                      ["check", "--jobs", "1", "--timeout", "2", "--format", "json", IN],
                      ["check", "--jobs", "1", "--timeout", "2", "--format", "json", "rt.jsonl"]]
