@@ -300,7 +300,10 @@ class Recorder:
     def _keys(self, client: Any, orig: dict[str, Callable[..., Any]], table: str) -> list[str]:
         names = self._key_schema.get(table)
         if names is None:
-            desc = client.describe_table(TableName=table)["Table"]["KeySchema"]
+            try:
+                desc = client.describe_table(TableName=table)["Table"]["KeySchema"]
+            except Exception:  # noqa: BLE001 - no such table, no access...: the call itself will say
+                return []
             names = [k["AttributeName"] for k in sorted(desc, key=lambda k: k["KeyType"] != "HASH")]
             with self._lock:
                 self._key_schema[table] = names
@@ -308,6 +311,8 @@ class Recorder:
 
     def _key(self, client: Any, orig: Any, table: str, item: dict[str, Any]) -> str:
         names = self._keys(client, orig, table)
+        if not names:
+            return table + "/?"
         key = table + "/" + "/".join(_scalar(item[n]) if n in item else "?" for n in names)
         if key not in self.touched:
             with self._lock:

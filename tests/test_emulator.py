@@ -1,0 +1,177 @@
+"""End to end on the local emulator (issue 10), each on a free loopback port, started and
+stopped by the test: a workload through an isolation converges with bounded staleness; with
+replication to one region switched off it does not; fidelity against the model; the
+gtcheck_emulator fixture; nothing left running."""
+
+from __future__ import annotations
+
+import socket
+import time
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("boto3")
+pytest.importorskip("moto")
+
+from gtcheck.model.scenario import scenario_from_dict  # noqa: E402
+from gtcheck.pytest_plugin import EmulatorProcess, GtcheckEmulator  # noqa: E402
+from gtcheck.realworld.control import Control  # noqa: E402
+from gtcheck.realworld.runner import RunConfig, check_and_report, make_clients, run_workload  # noqa: E402
+
+if not any(ep.name == "gtcheck" for ep in entry_points(group="pytest11")):
+    pytest_plugins = ["gtcheck.pytest_plugin"]   # not installed with its entry point (yet)
+
+REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2"]
+MS = 1_000_000
+
+
+def _scenario(faults=()):
+    return scenario_from_dict({
+        "name": "e2e", "regions": {"names": REGIONS},
+        "workload": {"keys": 6, "processes_per_region": 2, "rate": 120, "duration": "3s",
+                     "mix": {"read": 0.5, "write": 0.2, "update": 0.1, "increment": 0.05, "cas": 0.05,
+                             "delete": 0.05, "transaction": 0.05}},
+        "faults": list(faults)})
+
+
+def _run(emu, tmp_path, scenario, bound_ns=None):
+    cfg = RunConfig(regions=REGIONS, table="orders", scenario=scenario, duration_ns=3000 * MS,
+                    out_dir=tmp_path, endpoint_url=emu.endpoint, settle_ns=5000 * MS,
+                    staleness_bound_ns=bound_ns)
+    result = run_workload(cfg)
+    return check_and_report(result, bound_ns, html=False)
+
+
+def test_isolation_heals_converges_and_staleness_is_bounded(tmp_path):
+    # replication delay at most 150 ms; eu-west-1 cut off for 1 s: no read may be staler
+    # than the isolation plus the largest delay plus slack for the clients' own latency
+    bound = (1000 + 150 + 500) * MS
+    with EmulatorProcess(REGIONS, delay="uniform(50ms, 150ms)") as emu:
+        res = _run(emu, tmp_path, _scenario([{"kind": "isolate", "region": "eu-west-1", "at": "1s",
+                                              "duration": "1s"}]), bound)
+    s = res.summary
+    assert s["convergence"]["valid"] is True, s["convergence"]
+    assert s["integrity"]["valid"] is True
+    assert s["staleness"]["valid"] is True, s["staleness"]
+    assert s["convergence"]["figures"]["final_reads"] >= 3 * 6
+    text = Path(res.history).read_text()
+    assert '"f":"partition"' in text and '"f":"heal"' in text
+    assert res.workload_ops > 50
+
+
+def test_replication_switched_off_to_one_region_is_non_convergent(tmp_path):
+    with EmulatorProcess(REGIONS, delay="uniform(20ms, 60ms)") as emu:
+        Control(emu.endpoint).replication("ap-southeast-2", False)
+        res = _run(emu, tmp_path, _scenario())
+    conv = res.summary["convergence"]
+    assert conv["valid"] is False
+    names = {a["name"] for a in conv["anomalies"]}
+    assert names & {"divergent-final-state", "wrong-winner"}
+    assert res.exit_code == 1
+
+
+def _put(c, key, **attrs):
+    item = {"pk": {"S": key}, **{k: {"S": v} for k, v in attrs.items()}}
+    return c.put_item(TableName="t", Item=item)
+
+
+def _create(c):
+    c.create_table(TableName="t", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                   AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                   BillingMode="PAY_PER_REQUEST")
+
+
+def _final(clients, key):
+    return {r: c.get_item(TableName="t", Key={"pk": {"S": key}}, ConsistentRead=True).get("Item")
+            for r, c in clients.items()}
+
+
+@pytest.mark.gtcheck(properties=["integrity", "convergence", "read_after_write"], delay="constant(400ms)",
+                     clock_offsets={"eu-west-1": "+5s"}, regions=REGIONS)
+def test_fidelity_against_the_model(gtcheck_emulator):
+    """What the model predicts (docs/model.md), on the emulator; the fixture then checks the
+    recorded history: every one of these is allowed by global tables, so it is valid."""
+    clients = gtcheck_emulator.clients
+    use, euw, aps = clients["us-east-1"], clients["eu-west-1"], clients["ap-southeast-2"]
+    _create(use)
+    assert {r["RegionName"] for r in euw.describe_table(TableName="t")["Table"]["Replicas"]} == \
+        {"us-east-1", "ap-southeast-2"}
+    # 1. a conditional create in two regions succeeds in both (each checks its own replica)
+    for c, who in ((use, "use"), (aps, "aps")):
+        c.put_item(TableName="t", Item={"pk": {"S": "create"}, "who": {"S": who}},
+                   ConditionExpression="attribute_not_exists(pk)")
+    # 2. concurrent updates of different attributes: last writer wins keeps one whole item
+    _put(use, "upd", base="x")
+    time.sleep(0.6)
+    use.update_item(TableName="t", Key={"pk": {"S": "upd"}}, UpdateExpression="SET a = :v",
+                    ExpressionAttributeValues={":v": {"S": "1"}})
+    aps.update_item(TableName="t", Key={"pk": {"S": "upd"}}, UpdateExpression="SET b = :v",
+                    ExpressionAttributeValues={":v": {"S": "2"}})
+    # 3. eu-west-1's clock is 5 s ahead: its earlier write beats us-east-1's later one
+    _put(euw, "skew", who="euw-earlier")
+    time.sleep(0.05)
+    _put(use, "skew", who="use-later")
+    gtcheck_emulator.control.wait_quiet(timeout=10)
+    final = {k: _final(clients, k) for k in ("create", "upd", "skew")}
+    for key, items in final.items():
+        assert len({str(i) for i in items.values()}) == 1, (key, items)   # converged
+    assert final["create"]["us-east-1"]["who"]["S"] in ("use", "aps")
+    upd = final["upd"]["us-east-1"]
+    assert ("a" in upd) != ("b" in upd), upd        # one update lost, silently
+    assert final["skew"]["us-east-1"]["who"]["S"] == "euw-earlier"
+    assert gtcheck_emulator.control.status()["lost"] >= 2
+
+
+def test_the_fixture_names_anomalies_and_the_report(tmp_path):
+    with EmulatorProcess(["us-east-1", "eu-west-1"], delay="constant(30ms)") as emu:
+        handle = GtcheckEmulator(emu, tmp_path / "h.jsonl", ("convergence",), None)
+        handle.control.replication("eu-west-1", False)
+        c = handle.clients["us-east-1"]
+        _create(c)
+        _put(c, "k", v="1")
+        with pytest.raises(AssertionError) as e:
+            handle.verify()
+    msg = str(e.value)
+    assert "convergence did not hold" in msg and "divergent-final-state" in msg
+    assert str(tmp_path / "h.html") in msg and (tmp_path / "h.html").exists()
+
+
+def _port_free(port):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def test_emulator_stops_cleanly_and_leaves_nothing(tmp_path):
+    emu = EmulatorProcess(REGIONS, delay="constant(10ms)")
+    assert emu.startup_s < 10
+    assert not _port_free(emu.port)
+    c = make_clients(REGIONS, emu.endpoint)["eu-west-1"][0]
+    assert c.list_tables()["TableNames"] == []
+    assert Control(emu.endpoint).status()["regions"] == REGIONS
+    rc = emu.stop()
+    assert rc == 0                       # SIGTERM: clean shutdown, exit 0
+    assert emu.proc.poll() is not None
+    assert _port_free(emu.port)
+
+
+def test_unknown_region_and_stopped_region(tmp_path):
+    with EmulatorProcess(["us-east-1", "eu-west-1"], delay="constant(10ms)") as emu:
+        from botocore.exceptions import ClientError
+        other = make_clients(["sa-east-1"], emu.endpoint)["sa-east-1"][0]
+        with pytest.raises(ClientError, match="not served"):
+            other.list_tables()
+        ctl = Control(emu.endpoint)
+        ctl.stop("eu-west-1")
+        c = make_clients(["eu-west-1"], emu.endpoint)["eu-west-1"][0]
+        with pytest.raises(ClientError, match="ServiceUnavailable"):
+            c.list_tables()
+        ctl.start("eu-west-1")
+        assert c.list_tables()["TableNames"] == []
