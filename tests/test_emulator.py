@@ -20,8 +20,9 @@ from gtcheck.pytest_plugin import EmulatorProcess, GtcheckEmulator  # noqa: E402
 from gtcheck.realworld.control import Control  # noqa: E402
 from gtcheck.realworld.runner import RunConfig, check_and_report, make_clients, run_workload  # noqa: E402
 
+pytest_plugins = ["pytester"]
 if not any(ep.name == "gtcheck" for ep in entry_points(group="pytest11")):
-    pytest_plugins = ["gtcheck.pytest_plugin"]   # not installed with its entry point (yet)
+    pytest_plugins.append("gtcheck.pytest_plugin")   # not installed with its entry point (yet)
 
 REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2"]
 MS = 1_000_000
@@ -170,8 +171,50 @@ def test_unknown_region_and_stopped_region(tmp_path):
             other.list_tables()
         ctl = Control(emu.endpoint)
         ctl.stop("eu-west-1")
-        c = make_clients(["eu-west-1"], emu.endpoint)["eu-west-1"][0]
+        from botocore.config import Config
+        import boto3
+        c = boto3.client("dynamodb", region_name="eu-west-1", endpoint_url=emu.endpoint,
+                         aws_access_key_id="x", aws_secret_access_key="y",
+                         config=Config(retries={"max_attempts": 1}))
         with pytest.raises(ClientError, match="ServiceUnavailable"):
             c.list_tables()
         ctl.start("eu-west-1")
         assert c.list_tables()["TableNames"] == []
+
+
+EXAMPLE_APP_TEST = '''
+import pytest
+
+def create_orders(ddb):
+    ddb.create_table(TableName="orders", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                     BillingMode="PAY_PER_REQUEST")
+
+def place_order(ddb, order_id, region):
+    ddb.put_item(TableName="orders", Item={"pk": {"S": order_id}, "placed_in": {"S": region}})
+
+@pytest.mark.gtcheck(properties=["integrity", "convergence"], regions=["us-east-1", "eu-west-1"],
+                     delay="constant(20ms)")
+def test_orders_converge(gtcheck_emulator):
+    create_orders(gtcheck_emulator.clients["us-east-1"])
+    for region, ddb in gtcheck_emulator.clients.items():
+        place_order(ddb, "o-1", region)
+
+@pytest.mark.gtcheck(properties=["convergence"], regions=["us-east-1", "eu-west-1"], delay="constant(20ms)")
+def test_orders_with_a_broken_link(gtcheck_emulator):
+    gtcheck_emulator.control.replication("eu-west-1", False)
+    create_orders(gtcheck_emulator.clients["us-east-1"])
+    place_order(gtcheck_emulator.clients["us-east-1"], "o-2", "us-east-1")
+'''
+
+
+def test_the_fixture_gates_an_application_test(pytester):
+    """An application's test using the fixture passes when the properties hold and fails,
+    naming the anomaly and the report, when they do not."""
+    pytester.makepyfile(test_app=EXAMPLE_APP_TEST)
+    args = [] if any(ep.name == "gtcheck" for ep in entry_points(group="pytest11")) else ["-p", "gtcheck.pytest_plugin"]
+    result = pytester.runpytest_inprocess(*args, "-p", "no:cacheprovider", "-W", "ignore")
+    result.assert_outcomes(passed=1, failed=1)
+    out = result.stdout.str()
+    assert "convergence did not hold" in out and "divergent-final-state" in out
+    assert "gtcheck-history.html" in out
