@@ -538,12 +538,16 @@ def build_page(
             "time": fmt_ns(tns - t0) if isinstance(tns, int) else None,
             "ops": op_refs, "details": details_text,
         })
-        anomaly_data.append({
+        entry = {
             "name": str(a.get("name", "anomaly")), "property": a["property"],
             "key": key_id.get(a.get("key"), -1) if isinstance(a.get("key"), str) else -1,
             "pos": [r["pos"] for r in op_refs if r["pos"] >= 0],
             "t": tns - t0 if isinstance(tns, int) else None,
-        })
+        }
+        lin = _partial_linearization(a, op_of, pos_of)
+        if lin is not None:
+            entry["lin"], entry["stuck"] = lin
+        anomaly_data.append(entry)
 
     # -- what was summarised, in words
     n_total = len(operations)
@@ -626,6 +630,28 @@ def build_page(
         "scope": scope,
     }
     return {"view": view, "data": data}
+
+
+def _partial_linearization(a: Mapping[str, Any], op_of: Any, pos_of: Mapping[int, int]
+                           ) -> tuple[list[int], int] | None:
+    """A not-linearizable anomaly's longest linearizable prefix, as timeline positions in
+    linearization order, and the position of the operation that cannot be placed (-1 when
+    not drawn): the page marks them as Porcupine's visualizer does."""
+    details = a.get("details")
+    if a.get("name") != "not-linearizable" or not isinstance(details, Mapping):
+        return None
+    prefix = details.get("prefix")
+    if not isinstance(prefix, list):
+        return None
+    order = []
+    for i in prefix:
+        oi = op_of(i)
+        p = pos_of.get(oi, -1) if oi is not None else -1
+        if isinstance(p, int) and p >= 0:
+            order.append(p)
+    so = op_of(details.get("stuck"))
+    stuck = pos_of.get(so, -1) if so is not None else -1
+    return order, stuck if isinstance(stuck, int) else -1
 
 
 def _fair_share(anomalies: list[dict[str, Any]], cap: int) -> list[dict[str, Any]]:

@@ -100,7 +100,7 @@
   var ctx = canvas.getContext('2d');
   var GUT = 178, AX = 24, HEAD = 18, AGG = 16;
   var full = Math.max(D.t1, 1);
-  var S = { v0: -full * 0.01, v1: full * 1.01, key: -1, onlyAnom: false, sel: -1, hi: {}, hover: -1 };
+  var S = { v0: -full * 0.01, v1: full * 1.01, key: -1, onlyAnom: false, sel: -1, hi: {}, hover: -1, lin: null };
   var L = null; // layout
   var patterns = {};
   var barsDrawn = 0;
@@ -330,6 +330,7 @@
         ctx.fillText(text, fx0 + 4, b.y0 + 13);
       });
     });
+    drawLinearization(bh);
     drawSelection(bh);
     ctx.restore();
     drawGutter();
@@ -390,6 +391,46 @@
         ctx.fillStyle = 'rgba(255,255,255,0.9)'; ctx.fillRect(mx + 9, cy - 7, tw + 6, 14);
         ctx.fillStyle = '#111827'; ctx.fillText(label, mx + 12, cy + 4);
       });
+    }
+  }
+
+  // a not-linearizable anomaly: its longest linearizable prefix as numbered points joined in
+  // linearization order (each point inside its operation, never before the previous one),
+  // and the operation that cannot be placed after it, marked
+  function drawLinearization(bh) {
+    var lin = S.lin;
+    if (!lin) { return; }
+    var t = -Infinity, prev = null, n = lin.lin.length;
+    var first = Math.max(0, n - 60);
+    ctx.font = '600 10px system-ui, sans-serif';
+    for (var i = 0; i < n; i++) {
+      var p = lin.lin[i];
+      var e = O.e[p] >= 0 ? O.e[p] : D.t1;
+      t = Math.min(Math.max(O.s[p], t), e);
+      if (!keyVisible(O.k[p])) { continue; }
+      var y = opY(p, bh);
+      if (y === null) { continue; }
+      var x = xOf(t);
+      if (prev) {
+        ctx.strokeStyle = 'rgba(22,101,52,0.7)'; ctx.lineWidth = 1.5;
+        ctx.beginPath(); ctx.moveTo(prev[0], prev[1]); ctx.lineTo(x, y); ctx.stroke();
+      }
+      ctx.fillStyle = '#166534';
+      ctx.beginPath(); ctx.arc(x, y, 4, 0, 2 * Math.PI); ctx.fill();
+      if (i >= first) { ctx.fillText(String(i + 1), x + 5, y - 5); }
+      prev = [x, y];
+    }
+    var s = lin.stuck;
+    if (s >= 0 && keyVisible(O.k[s])) {
+      var sy = opY(s, bh);
+      if (sy !== null) {
+        var sx0 = xOf(O.s[s]), sx1 = xOf(endOf(s));
+        ctx.strokeStyle = BAD; ctx.lineWidth = 2; ctx.setLineDash([4, 3]);
+        ctx.strokeRect(sx0 - 4, sy - bh / 2 - 4, Math.max(sx1 - sx0, 1.5) + 8, bh + 8);
+        ctx.setLineDash([]);
+        ctx.fillStyle = BAD;
+        ctx.fillText('cannot be placed after ' + n + ' linearized', sx0, sy + bh / 2 + 14);
+      }
     }
   }
 
@@ -654,9 +695,10 @@
     relayout();
   }
 
-  function jumpTo(positions, keyIdx, fromAnomaly) {
+  function jumpTo(positions, keyIdx, fromAnomaly, anomaly) {
     positions = positions.filter(function (p) { return p >= 0 && p < N; });
     if (!positions.length) { return; }
+    S.lin = (anomaly && anomaly.lin) ? anomaly : null;
     var k = keyIdx >= 0 ? keyIdx : O.k[positions[0]];
     if (S.key !== k) { S.key = k; keyInput.value = D.keys[k]; }
     if (S.onlyAnom && D.keyInfo[k][1] === 0) { S.onlyAnom = false; onlyAnomBox.checked = false; }
@@ -782,11 +824,11 @@
       if (li) { li.classList.add('active'); }
       if (t.classList.contains('show')) {
         var a = D.anomalies[Number(t.getAttribute('data-anomaly'))];
-        if (a && a.pos.length) { jumpTo(a.pos, a.key, true); } else { statusEl.textContent = 'This anomaly cites no operation drawn on the timeline.'; }
+        if (a && a.pos.length) { jumpTo(a.pos, a.key, true, a); } else { statusEl.textContent = 'This anomaly cites no operation drawn on the timeline.'; }
       } else {
         var pos = Number(t.getAttribute('data-pos'));
         var an = li ? D.anomalies[Number(li.getAttribute('data-anomaly'))] : null;
-        if (pos >= 0) { jumpTo(an ? an.pos.concat([]).sort(function (x, y) { return x === pos ? -1 : (y === pos ? 1 : 0); }) : [pos], O.k[pos], true); }
+        if (pos >= 0) { jumpTo(an ? an.pos.concat([]).sort(function (x, y) { return x === pos ? -1 : (y === pos ? 1 : 0); }) : [pos], O.k[pos], true, an); }
       }
     });
     var filter = document.getElementById('anom-filter');
@@ -947,7 +989,7 @@
     try { cdfChart(); } catch (err) { window.__gtRecordError && window.__gtRecordError('staleness CDF: ' + err.message); }
     try { timeChart(); } catch (err) { window.__gtRecordError && window.__gtRecordError('staleness chart: ' + err.message); }
     var m = /^#anomaly-(\d+)$/.exec(location.hash);
-    if (m && D.anomalies[Number(m[1])]) { var a = D.anomalies[Number(m[1])]; if (a.pos.length) { jumpTo(a.pos, a.key, true); } }
+    if (m && D.anomalies[Number(m[1])]) { var a = D.anomalies[Number(m[1])]; if (a.pos.length) { jumpTo(a.pos, a.key, true, a); } }
     var root = document.documentElement;
     root.setAttribute('data-bars', String(barsDrawn));
     root.setAttribute('data-ops', String(N));
@@ -957,7 +999,7 @@
     window.gtReport = {
       data: D, state: S,
       select: function (index) { var p = posByIndex[index]; if (p !== undefined) { jumpTo([p], O.k[p], false); } return p; },
-      showAnomaly: function (i) { var a = D.anomalies[i]; if (a && a.pos.length) { jumpTo(a.pos, a.key, true); } },
+      showAnomaly: function (i) { var a = D.anomalies[i]; if (a && a.pos.length) { jumpTo(a.pos, a.key, true, a); } },
       setKey: function (key) { var k = D.keys.indexOf(key); setKey(k); fit(); return k; },
       zoom: zoom, pan: pan, fit: fit,
       bars: function () { return barsDrawn; }
