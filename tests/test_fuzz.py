@@ -57,13 +57,21 @@ from tests.fuzz.strategies import (FuzzInput, edn_inputs, edn_twin_inputs, histo
                                    metamorphic_inputs, scenario_inputs)
 
 FOUND = Path(__file__).parent / "data" / "fuzz-found"
-CI_COUNTS = {"history": 300, "metamorphic": 80, "scenario": 60, "edn": 100, "edn-twin": 30}
+CI_COUNTS = {"history": 200, "metamorphic": 50, "scenario": 50, "edn": 80, "edn-twin": 20}
 STRATEGIES = {"history": history_inputs, "metamorphic": metamorphic_inputs,
               "scenario": scenario_inputs, "edn": edn_inputs, "edn-twin": edn_twin_inputs}
 
 
 @pytest.fixture
 def runner():
+    r = FuzzRunner()
+    yield r
+    r.close()
+
+
+@pytest.fixture(scope="module")
+def shared_runner():
+    """One worker for the single-input tests below (starting a worker costs a warm-up)."""
     r = FuzzRunner()
     yield r
     r.close()
@@ -120,7 +128,8 @@ def test_fuzz_slow(runner):
 # the seeds are valid: both validators accept them, the model runs every scenario
 
 @pytest.mark.parametrize("name", [n for n, _ in seedmod.history_seeds()])
-def test_history_seed_is_valid(name, runner):
+def test_history_seed_is_valid(name, shared_runner):
+    runner = shared_runner
     data = dict(seedmod.history_seeds())[name]
     assert refvalidator.validate_bytes(data).accepted
     inp = FuzzInput("history", name, data, [], [["validate", "--format", "gt", "{IN}"]])
@@ -129,7 +138,8 @@ def test_history_seed_is_valid(name, runner):
 
 
 @pytest.mark.parametrize("name", [n for n, _ in seedmod.scenario_seeds()])
-def test_scenario_seed_simulates(name, runner):
+def test_scenario_seed_simulates(name, shared_runner):
+    runner = shared_runner
     data = dict(seedmod.scenario_seeds())[name]
     inp = FuzzInput("scenario", name, data, [],
                     [["simulate", "--scenario", "{IN}", "-o", "sim.jsonl", "--no-truth"]], ".toml")
@@ -148,7 +158,8 @@ def _found():
 
 
 @pytest.mark.parametrize("name,entry", _found(), ids=[n for n, _ in _found()])
-def test_fuzz_found(name, entry, runner):
+def test_fuzz_found(name, entry, shared_runner):
+    runner = shared_runner
     """Each reproducer in tests/data/fuzz-found/ now passes every judgement."""
     ext = "".join(Path(name).suffixes[-1:])
     kind = entry.get("kind") or {".jsonl": "history", ".toml": "scenario", ".log": "log"}.get(ext, "edn")

@@ -269,13 +269,20 @@ def _dump(obj, draw, raw: _Raw) -> bytes:
 
 
 def _pick_object_line(draw, lines, allow_header=True):
-    candidates = [i for i, ln in enumerate(lines) if _parse_line(ln) is not None]
-    if not allow_header:
-        candidates = [i for i in candidates if i > 0] or candidates
-    if not candidates:
+    """A line holding a JSON object (tries a few drawn lines, then scans)."""
+    lo = 0 if allow_header or len(lines) < 2 else 1
+    if not lines:
         return None, None
-    i = draw(st.sampled_from(candidates))
-    return i, _parse_line(lines[i])
+    for _ in range(4):
+        i = draw(st.integers(lo, len(lines) - 1))
+        obj = _parse_line(lines[i])
+        if obj is not None:
+            return i, obj
+    for i in range(lo, len(lines)):
+        obj = _parse_line(lines[i])
+        if obj is not None:
+            return i, obj
+    return None, None
 
 
 def _interesting(draw, raw: _Raw):
