@@ -29,6 +29,8 @@ COMMANDS = {
     "emulate": "gtcheck.commands.emulate:emulate",
     "emulator": "gtcheck.commands.emulate:emulator",
     "run": "gtcheck.commands.run:run",
+    "search": "gtcheck.commands.search:search",
+    "explore": "gtcheck.commands.explore:explore",
 }
 
 

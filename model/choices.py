@@ -33,6 +33,9 @@ class Choices:
     # faults, decided once before the run
     def random_faults(self, scenario: Scenario) -> list[Fault]:
         raise NotImplementedError
+    def clock_offset(self, region: str, low: int, high: int) -> int:
+        """A region's clock offset (ns) within its configured range ``[low, high]``."""
+        raise NotImplementedError
     # the network
     def replication_delay(self, source: str, target: str) -> int:
         """How long a version takes to cross the link (before the cap and fault delays)."""
@@ -124,6 +127,8 @@ class SeededChoices(Choices):
         self.workload = random.Random(f"gtcheck/{seed}/workload")
         self.network = random.Random(f"gtcheck/{seed}/network")
         self.faults = random.Random(f"gtcheck/{seed}/faults")
+        self._seed = seed
+        self._clocks: random.Random | None = None   # a stream of its own: drawn only for offset ranges
         self._lag: Callable[[], int] = scenario.copy_lag.sampler(self.network)
         self._latency: Callable[[], int] = scenario.request_latency.sampler(self.workload)
         regions = scenario.regions
@@ -132,6 +137,11 @@ class SeededChoices(Choices):
 
     def random_faults(self, scenario: Scenario) -> list[Fault]:
         return draw_random_faults(scenario, self.faults)
+
+    def clock_offset(self, region: str, low: int, high: int) -> int:
+        if self._clocks is None:
+            self._clocks = random.Random(f"gtcheck/{self._seed}/clocks")
+        return self._clocks.randint(low, high)
 
     def replication_delay(self, source: str, target: str) -> int:
         return self._delay[(source, target)]()

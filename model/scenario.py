@@ -41,6 +41,9 @@ MAX_MIX_WEIGHT = 1_000_000.0
 class ClockSpec:
     offset_ns: int = 0      # where the region's clock stands against true time at t = 0
     drift_ppm: float = 0.0  # how fast it runs away (parts per million)
+    # ``offset = { min, max }``: a range (offset_ns is the min). The timed simulator draws
+    # the offset from the seed (Choices.clock_offset); search and exploration choose it.
+    offset_max_ns: int | None = None
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,7 @@ class ScriptedOp:
     request: dict[str, Any]
     process: int | str | None = None
     latency_ns: int | None = None
+    name: str | None = None     # optional: how exploration's ``outcomes`` names this request
 
 
 SCRIPT_FUNCTIONS = ("read", "write", "update", "delete", "cas", "transaction")
@@ -260,8 +264,21 @@ def scenario_from_dict(data: dict[str, Any], base_dir: Path | None = None, name:
     for rname in list(ct.data):
         _region(rname, regions, f"clocks.{rname}")
         c = ct.table(rname)
-        clocks[rname] = ClockSpec(c.signed_duration("offset") if c.has("offset") else 0,
-                                  float(c.number("drift_ppm", 0.0, low=-1000.0, high=1000.0)))
+        offset_max: int | None = None
+        raw_offset = c.data.get("offset")
+        if isinstance(raw_offset, dict) and ("min" in raw_offset or "max" in raw_offset):   # a range
+            # offset = { min = "-50ms", max = "50ms" }
+            r = c.table("offset")
+            if not (r.has("min") and r.has("max")):
+                raise UserError("an offset range needs both 'min' and 'max'", where=f"clocks.{rname}.offset")
+            offset, offset_max = r.signed_duration("min"), r.signed_duration("max")
+            r.done()
+            if offset_max < offset:
+                raise UserError("the offset range's 'max' is below its 'min'", where=f"clocks.{rname}.offset")
+        else:
+            offset = c.signed_duration("offset") if c.has("offset") else 0
+        clocks[rname] = ClockSpec(offset, float(c.number("drift_ppm", 0.0, low=-1000.0, high=1000.0)),
+                                  offset_max)
         c.done()
     ct.done()
 
@@ -532,8 +549,9 @@ def _parse_script(raw: Any, regions: tuple[str, ...], base_dir: Path | None) -> 
             raise UserError(f"expected a client name or a non-negative integer, got {process!r}",
                             where=f"{where}.process")
         latency = t.duration("latency", -1) if t.has("latency") else None
+        op_name = t.string("name") if t.has("name") else None
         t.done()
-        ops.append(ScriptedOp(at, region, request, process, latency))
+        ops.append(ScriptedOp(at, region, request, process, latency, op_name))
     ops.sort(key=lambda o: o.at_ns)
     return tuple(ops)
 

@@ -86,6 +86,10 @@ class Simulator:
         self.choices: Choices = choices if choices is not None else SeededChoices(scenario, seed)
         self.plan = FaultPlan(scenario, self.choices.random_faults(scenario))
         self.clocks = RegionClocks(scenario, self.plan)
+        for region in scenario.regions:     # offset = { min, max }: drawn (only when a range is given)
+            spec = scenario.clock(region)
+            if spec.offset_max_ns is not None:
+                self.clocks.offset[region] = self.choices.clock_offset(region, spec.offset_ns, spec.offset_max_ns)
         self.regions = list(scenario.regions)
         self.rix = {r: i for i, r in enumerate(self.regions)}
         self.copies = scenario.copies

@@ -1,0 +1,76 @@
+"""``gtcheck search``: look for a run of a scenario that breaks a property, shrink it,
+and write the counterexample (docs/search.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from gtcheck.kernel.errors import EXIT_INVALID, EXIT_VALID, UserError
+from gtcheck.kernel.units import DURATION_FORMS
+
+EPILOG = """\b
+Examples:
+  gtcheck search --scenario histories/scenarios/replication-delay.toml \\
+      --property staleness --staleness-bound 1s -o out/stale
+  gtcheck search --scenario histories/scenarios/hot-keys.toml \\
+      --property counter_matches_increments --budget 500 -o out/counter
+  gtcheck search --scenario my.toml --invariant myapp.checks:balance_never_negative -o out/x
+
+\b
+Properties (--property): the checker's staleness (needs --staleness-bound),
+convergence, read_after_write, integrity, valid (all of them); and the shipped
+invariants counter_matches_increments, create_at_most_once, no_acknowledged_write_lost,
+optimistic_locking, money_conserved, converges. --invariant module:function names your
+own: a function of a gtcheck.search.run.Run returning None when it holds.
+
+\b
+Writes into DIR: counterexample.toml (replays with gtcheck simulate, byte-identical),
+counterexample.jsonl and .truth.jsonl, report.html, explanation.txt.
+
+\b
+Exit codes: 1 counterexample found, 0 none within the budget (not a proof),
+254 bad input or arguments, 255 internal error."""
+
+
+@click.command(epilog=EPILOG)
+@click.option("--scenario", "scenario_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The scenario whose runs are searched.")
+@click.option("--property", "props", multiple=True, metavar="PROP", help="A property that must hold (repeatable).")
+@click.option("--invariant", "invariants", multiple=True, metavar="MODULE:FUNCTION",
+              help="An application invariant over the run (repeatable).")
+@click.option("--staleness-bound", "bound", default=None, metavar="DURATION",
+              help=f"The staleness property's bound ({DURATION_FORMS}).")
+@click.option("--budget", type=click.IntRange(1, 1_000_000), default=200, show_default=True,
+              help="Runs generated before giving up (shrinking runs come on top).")
+@click.option("--seed", type=click.IntRange(0), default=0, show_default=True, help="The same seed, the same result.")
+@click.option("--max-requests", type=click.IntRange(1, 1000), default=6, show_default=True,
+              help="Client requests in a generated run, at most.")
+@click.option("--max-keys", type=click.IntRange(1, 1000), default=2, show_default=True,
+              help="Keys a generated run touches, at most.")
+@click.option("-o", "--output", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Directory for the counterexample files.")
+@click.option("--report/--no-report", default=True, show_default=True, help="Write report.html.")
+def search(scenario_path: Path, props: tuple[str, ...], invariants: tuple[str, ...], bound: str | None,
+           budget: int, seed: int, max_requests: int, max_keys: int, out: Path, report: bool) -> int:
+    """Search the runs a scenario allows for one that breaks a property; shrink it."""
+    from gtcheck.model.scenario import load_scenario
+    from gtcheck.search.run import parse_bound, properties
+    from gtcheck.search.search import search as run_search
+    from gtcheck.search.search import write_counterexample
+
+    bound_ns = parse_bound(bound)
+    name, prop = properties(props, invariants, bound_ns)
+    base = load_scenario(scenario_path)
+    result = run_search(base, prop, budget=budget, seed=seed, max_requests=max_requests, max_keys=max_keys)
+    if result.found is None:
+        click.echo(f"no counterexample in {result.runs} runs (not a proof)")
+        return EXIT_VALID
+    files = write_counterexample(result, out, name, bound_ns=bound_ns, report=report)
+    click.echo(f"counterexample to {name}: {result.requests} client requests after shrinking "
+               f"(found at run {result.runs_to_find}, {result.runs} runs, {result.total_s:.1f} s)")
+    click.echo(result.explanation)
+    for role, path in files.items():
+        click.echo(f"  {role}: {path}")
+    return EXIT_INVALID

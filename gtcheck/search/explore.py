@@ -1,0 +1,301 @@
+"""``gtcheck explore``: every run of a scripted scenario, breadth first over the step
+interface (``model/step.py``), states deduplicated by fingerprint, the graph in networkx.
+
+Every decision is an action: which client's request runs next, which copy serves an
+eventual read, each delivery of a version on a link (per item in order, per link),
+coalescing, a version reaching a follower copy, the next isolation or heal. A region
+whose clock offset is a range (``offset = { min, max }``) adds a first choice: its offset
+at either end of the range. Two writes from regions A and B are ordered by
+``t_A + o_A`` against ``t_B + o_B``, and ``o_A - o_B`` takes its extreme values at the
+range ends, so both conflict orders are explored wherever the ranges allow either (for
+each pair of writes; for several pairs at once, the combinations the corners reach).
+
+States are keyed by (offsets, fingerprint) and, when an invariant over the history is
+checked, by the history too (the fingerprint leaves the history out: two paths to one
+state may have seen different things).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import orjson
+
+from gtcheck.kernel.errors import UserError
+from gtcheck.model.lww import Version
+from gtcheck.model.scenario import Scenario
+from gtcheck.model.step import Action, StepState, StepWorld
+from gtcheck.search.run import Property, Run, Verdict
+
+
+def _value(v: Version | None) -> Any:
+    return None if v is None or v.deleted else v.value
+
+
+def label(world: StepWorld, a: Action) -> str:
+    r = world.regions
+    if a.kind == "request":
+        return f"request {a.client}" + (f" copy {a.copy}" if a.copy >= 0 else "")
+    if a.kind in ("deliver", "coalesce"):
+        return f"{a.kind} {a.key} {r[a.source]}->{r[a.target]}"
+    if a.kind == "copy":
+        return f"copy {a.key} v{a.write_id} slot {a.target}"
+    return a.kind
+
+
+def action_dict(a: Action) -> dict[str, Any]:
+    return {k: v for k, v in a._asdict().items() if v not in ("", -1)}
+
+
+@dataclass
+class Exploration:
+    graph: Any
+    states: int
+    edges: int
+    complete: bool
+    outcomes: dict[str, list[Any]]
+    final_states: dict[str, list[dict[str, Any]]]
+    properties: dict[str, dict[str, Any]]
+    offsets: list[dict[str, int]]
+    wall_s: float = 0.0
+    cpu_s: float = 0.0
+    paths: dict[str, tuple[int, list[Action]]] = field(default_factory=dict)
+
+    @property
+    def holds(self) -> bool:
+        return all(p["holds"] for p in self.properties.values())
+
+    def to_json(self) -> dict[str, Any]:
+        return {"states": self.states, "edges": self.edges, "complete": self.complete,
+                "outcomes": self.outcomes, "final_states": self.final_states,
+                "properties": self.properties, "offsets": self.offsets}
+
+
+def offset_vectors(sc: Scenario) -> list[dict[str, int]]:
+    ranged = [(r, sc.clock(r)) for r in sc.regions if sc.clock(r).offset_max_ns is not None]
+    if not ranged:
+        return [{}]
+    choices = [sorted({c.offset_ns, c.offset_max_ns}) for _, c in ranged]   # type: ignore[type-var]
+    return [{r: o for (r, _), o in zip(ranged, combo)} for combo in itertools.product(*choices)]
+
+
+def world_for(sc: Scenario, offsets: dict[str, int]) -> StepWorld:
+    w = StepWorld(sc)
+    for r, o in offsets.items():
+        w.clocks.offset[r] = o
+    return w
+
+
+def request_names(world: StepWorld, sc: Scenario) -> dict[tuple[str, int], str]:
+    """(client, position in its program) -> the scripted request's ``name``."""
+    names: dict[tuple[str, int], str] = {}
+    pos: dict[str, int] = {}
+    auto = 0
+    for entry in sc.script:               # the step world's own numbering of clients
+        if entry.process is None:
+            auto += 1
+            client = f"s{auto}"
+        else:
+            client = str(entry.process)
+        i = pos.get(client, 0)
+        pos[client] = i + 1
+        if entry.name is not None:
+            names[(client, i)] = entry.name
+    return names
+
+
+def result_of(events: list[dict[str, Any]]) -> Any:
+    """What a request returned: a read's value; a write's ``ok`` or ``fail``."""
+    done = [e for e in events if e["type"] in ("ok", "fail", "info")]
+    if not done:
+        return None
+    if done[0]["f"] == "read":
+        return done[0]["value"]
+    return "ok" if all(e["type"] == "ok" for e in done) else done[0]["type"]
+
+
+def final_of(world: StepWorld) -> dict[str, dict[str, Any]]:
+    C = world.copies
+    return {key: {r: _value(slots[i * C]) for i, r in enumerate(world.regions)}
+            for key, slots in sorted(world.state.slots.items())}
+
+
+def run_of(world: StepWorld) -> Run:
+    return Run([world.header()] + world.history(), [], final_of(world), world.sc)
+
+
+def _sort(values: list[Any]) -> list[Any]:
+    return sorted(values, key=lambda v: orjson.dumps(v, option=orjson.OPT_SORT_KEYS))
+
+
+def _ample(w: StepWorld, actions: list[Action], eventual_regions: dict[str, list[set[int]]]) -> list[Action]:
+    """Partial-order reduction: a version reaching a follower copy in a region where no
+    eventually consistent read remains to be served is independent of every other action
+    and invisible (only eventual reads see follower copies; it cannot be disabled), so
+    exploring it alone, now, loses no outcome, final state or violation."""
+    C = w.copies
+    pending: set[int] = set()
+    for client, sets in eventual_regions.items():
+        pending |= sets[w.state.pc[client]]
+    for a in actions:
+        if a.kind == "copy" and a.target // C not in pending:
+            return [a]
+    return actions
+
+
+def explore(sc: Scenario, *, max_states: int = 100_000,
+            invariants: list[tuple[str, Property]] | None = None, reduce: bool = True) -> Exploration:
+    """Explore every run of ``sc`` (up to ``max_states`` states). ``reduce``: the
+    partial-order reduction of ``_ample`` (off: every interleaving of follower copies)."""
+    if not sc.script:
+        raise UserError("exploration needs a scripted scenario ([[script]] requests)", where="--scenario")
+    t0, c0 = time.perf_counter(), time.process_time()
+    invariants = invariants or []
+    with_history = bool(invariants)
+    vectors = offset_vectors(sc)
+    worlds = [world_for(sc, v) for v in vectors]
+    names = request_names(worlds[0], sc)
+    # per client, from each position on: the regions its remaining eventual reads read in
+    eventual_regions: dict[str, list[set[int]]] = {}
+    w0 = worlds[0]
+    for client, program in w0.programs.items():
+        sets: list[set[int]] = [set() for _ in range(len(program) + 1)]
+        for i in range(len(program) - 1, -1, -1):
+            sets[i] = set(sets[i + 1])
+            first = program[i].parts[0]
+            if first.f == "read" and not first.consistent:
+                sets[i].add(w0.rix[program[i].region])
+        eventual_regions[client] = sets
+    g = nx.MultiDiGraph()
+    parent: dict[str, tuple[str | None, Action | None]] = {}
+    queue: deque[tuple[str, int, StepState]] = deque()
+
+    def key_of(w: StepWorld, vi: int) -> str:
+        k = f"{vi}:{w.fingerprint()}"
+        if with_history:
+            k += ":" + hashlib.blake2b(orjson.dumps(w.state.log), digest_size=8).hexdigest()
+        return k
+
+    for vi, w in enumerate(worlds):
+        k = key_of(w, vi)
+        if k not in parent:
+            parent[k] = (None, None)
+            g.add_node(k)
+            queue.append((k, vi, w.snapshot()))
+    outcomes: dict[str, list[Any]] = {n: [] for n in sorted(set(names.values()))}
+    seen_outcome: dict[str, set[bytes]] = {n: set() for n in outcomes}
+    finals: dict[str, dict[bytes, dict[str, Any]]] = {}
+    violated: dict[str, tuple[str, int, str]] = {}     # property -> (state, vector, message)
+    complete = True
+    while queue:
+        k, vi, state = queue.popleft()
+        w = worlds[vi]
+        w.state = state
+        bad = w.violations()
+        if bad and "model" not in violated:
+            violated["model"] = (k, vi, "; ".join(bad))
+        actions = w.enabled()
+        if not actions:                        # a complete run: every request done, all delivered
+            for key, regions in final_of(w).items():
+                blob = orjson.dumps(regions, option=orjson.OPT_SORT_KEYS)
+                finals.setdefault(key, {})[blob] = regions
+            if invariants:
+                run = run_of(w)
+                for pname, prop in invariants:
+                    if pname not in violated:
+                        verdict: Verdict = prop(run, b"")
+                        if not verdict.holds:
+                            violated[pname] = (k, vi, verdict.message)
+            continue
+        if reduce:
+            actions = _ample(w, actions, eventual_regions)
+        for a in actions:
+            before = len(state.log)
+            new = w.after(a)
+            if a.kind == "request":
+                name = names.get((a.client, state.pc[a.client]))
+                if name is not None:
+                    res = result_of(new.log[before:])
+                    blob = orjson.dumps(res, option=orjson.OPT_SORT_KEYS)
+                    if blob not in seen_outcome[name]:
+                        seen_outcome[name].add(blob)
+                        outcomes[name].append(res)
+            w.state = new
+            nk = key_of(w, vi)
+            w.state = state
+            if nk not in parent:
+                if len(parent) >= max_states:
+                    complete = False
+                    continue
+                parent[nk] = (k, a)
+                queue.append((nk, vi, new))
+            g.add_edge(k, nk, key=label(w, a))
+    props: dict[str, dict[str, Any]] = {}
+    paths: dict[str, tuple[int, list[Action]]] = {}
+    for pname in ["model"] + [n for n, _ in invariants]:
+        if pname in violated:
+            k, vi, message = violated[pname]
+            path: list[Action] = []
+            cur: str | None = k
+            while cur is not None:
+                p, a = parent[cur]
+                if a is not None:
+                    path.append(a)
+                cur = p
+            path.reverse()
+            paths[pname] = (vi, path)
+            props[pname] = {"holds": False, "message": message, "counterexample": None,
+                            "path": [label(worlds[vi], a) for a in path]}
+        else:
+            props[pname] = {"holds": True, "counterexample": None}
+    final_states = {key: _sort(list(v.values())) for key, v in sorted(finals.items())}
+    ex = Exploration(g, g.number_of_nodes(), g.number_of_edges(), complete,
+                     {n: _sort(v) for n, v in outcomes.items()}, final_states, props, vectors,
+                     time.perf_counter() - t0, time.process_time() - c0, paths)
+    return ex
+
+
+def replay(sc: Scenario, offsets: dict[str, int], actions: list[Action]) -> StepWorld:
+    """Take ``actions`` from the start (a counterexample path): the world where they lead."""
+    w = world_for(sc, offsets)
+    for a in actions:
+        w.step(a)
+    return w
+
+
+def write_counterexamples(ex: Exploration, sc: Scenario, out: Path) -> None:
+    """For each violated property: NAME.jsonl (the history along the shortest path),
+    NAME.path.json (the scenario, offsets and actions: ``gtcheck explore --replay``)."""
+    from gtcheck.search import tomlout
+
+    for pname, (vi, path) in ex.paths.items():
+        out.mkdir(parents=True, exist_ok=True)
+        safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in pname)
+        w = replay(sc, ex.offsets[vi], path)
+        hist = out / f"{safe}.jsonl"
+        hist.write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in [w.header()] + w.history()))
+        table = dict(sc.source)
+        if ex.offsets[vi]:
+            clocks = {r: dict(c) for r, c in table.get("clocks", {}).items()}
+            for r, o in ex.offsets[vi].items():
+                clocks.setdefault(r, {})["offset"] = str(o)
+            table["clocks"] = clocks
+        scen = out / f"{safe}.toml"
+        scen.write_text(tomlout.dumps(table, f"The scenario of a counterexample to {pname} (offsets pinned);\n"
+                                             f"its path: {safe}.path.json"), encoding="utf-8")
+        pfile = out / f"{safe}.path.json"
+        pfile.write_bytes(orjson.dumps({"scenario": scen.name, "offsets": ex.offsets[vi],
+                                        "actions": [action_dict(a) for a in path]}, option=orjson.OPT_INDENT_2))
+        ex.properties[pname]["counterexample"] = {"history": str(hist), "scenario": str(scen), "path": str(pfile)}
+
+
+def load_path(path: Path) -> tuple[dict[str, int], list[Action]]:
+    data = orjson.loads(path.read_bytes())
+    return data.get("offsets", {}), [Action(**a) for a in data["actions"]]

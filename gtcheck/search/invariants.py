@@ -1,0 +1,199 @@
+"""The application invariants gtcheck ships (``--invariant NAME`` or
+``--invariant gtcheck.search.invariants:NAME``). Each takes a ``Run`` (the history, the
+ground truth, the final state per key and region) and returns None when it holds, else a
+message and the history indexes it cites. Write your own the same way: a function of a
+``gtcheck.search.run.Run``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+Result = "tuple[str, list[int]] | None"
+
+
+def _ops(run: Any) -> list[dict[str, Any]]:
+    return [o for o in run.operations() if not o["final"]]
+
+
+def counter_matches_increments(run: Any, attribute: str = "n") -> Any:
+    """A counter's final value (attribute ``n``) equals the number of acknowledged
+    increments (``ok`` updates that ``add`` to it), in every region. Keys written otherwise
+    too (a put, a delete, another update) are not counters and are not judged."""
+    acked: dict[str, list[int]] = {}
+    other: set[str] = set()          # keys also written otherwise: a put or a delete resets a counter
+    for o in _ops(run):
+        if o["f"] == "read" or o.get("type") != "ok":
+            continue
+        if o["f"] == "update" and attribute in ((o.get("value") or {}).get("add") or {}):
+            acked.setdefault(o["key"], []).append(o["index"])
+        else:
+            other.add(o["key"])
+    for key in other:
+        acked.pop(key, None)
+    for key, idx in sorted(acked.items()):
+        for region, item in sorted(run.final.get(key, {}).items()):
+            got = (item or {}).get(attribute, 0)
+            if got != len(idx):
+                return (f"counter {key}: {len(idx)} increments acknowledged (ops {', '.join(map(str, idx))}) "
+                        f"but {region} ends at {got}: {len(idx) - got} lost", idx)
+    return None
+
+
+def create_at_most_once(run: Any) -> Any:
+    """A conditional create (``cas`` expecting absent) succeeds at most once per key."""
+    wins: dict[str, list[int]] = {}
+    for o in _ops(run):
+        if o["f"] == "cas" and o.get("type") == "ok" and (o.get("value") or [None])[0] is None:
+            wins.setdefault(o["key"], []).append(o["index"])
+    for key, idx in sorted(wins.items()):
+        if len(idx) > 1:
+            return (f"conditional create of {key} succeeded {len(idx)} times (ops {', '.join(map(str, idx))})", idx)
+    return None
+
+
+def _winner(run: Any, key: str, writes: list[dict[str, Any]]) -> dict[str, Any] | None:
+    finals = run.final.get(key, {})
+    values = [v for v in finals.values()]
+    if not values:
+        return None
+    final = values[0]
+    rev = None if final is None else final.get("rev")
+    for w in writes:
+        if w["kind_of_write"] == "delete" and final is None:
+            if all(w2 is w or w2["ts"] is None or (w["ts"], w["origin"]) >= (w2["ts"], w2["origin"])
+                   for w2 in writes):
+                return w
+        v = w.get("item_rev")
+        if v is not None and v == rev:
+            return w
+    return None
+
+
+def no_acknowledged_write_lost(run: Any) -> Any:
+    """Every acknowledged write either survives to the final state or was overwritten by
+    a write invoked after it completed. A write overwritten by a concurrent write from
+    another region (last writer wins), or by an earlier one stamped later, is lost."""
+    by_key: dict[str, list[dict[str, Any]]] = {}
+    for o in _ops(run):
+        if o["f"] == "read" or o.get("type") != "ok" or o.get("ts") is None:
+            continue
+        w = dict(o)
+        w["kind_of_write"] = o["f"]
+        w["item_rev"] = _rev_of(o)
+        by_key.setdefault(o["key"], []).append(w)
+    lost_all: list[int] = []
+    parts = []
+    for key, writes in sorted(by_key.items()):
+        win = _winner(run, key, writes)
+        if win is None:
+            continue
+        applied = {t["index"]: t.get("applied_ns") or {} for t in run.truth if t.get("kind") == "write"}
+
+        def unseen(w: dict[str, Any]) -> bool:
+            """the winner was written without knowing ``w``: ``w`` had not reached the
+            winner's region when the winner began (without ground truth: ``w`` had not
+            completed before the winner began)"""
+            if w["index"] in applied:
+                at = applied[w["index"]].get(win["region"])
+                return at is None or at > win["start"]
+            return not w["end"] < win["start"]
+
+        lost = [w["index"] for w in writes if w is not win and w["region"] != win["region"] and unseen(w)]
+        if lost:
+            lost_all += lost + [win["index"]]
+            parts.append(f"{key}: acknowledged write{'s' if len(lost) > 1 else ''} {', '.join(map(str, lost))} "
+                         f"vanished (the final value is op {win['index']}'s, written in {win['region']} before they reached it)")
+    if lost_all:
+        return (f"{len(lost_all) - len(parts)} acknowledged write(s) lost: " + "; ".join(parts), lost_all)
+    return None
+
+
+def _rev_of(o: dict[str, Any]) -> Any:
+    v = o.get("value")
+    if o["f"] == "write" and isinstance(v, dict):
+        return v.get("rev")
+    if o["f"] == "update" and isinstance(v, dict):
+        return (v.get("set") or {}).get("rev")
+    if o["f"] == "cas" and isinstance(v, list) and len(v) == 2 and isinstance(v[1], dict):
+        return v[1].get("rev")
+    return None
+
+
+def optimistic_locking(run: Any, attribute: str = "ver") -> Any:
+    """An optimistic-locking version attribute (``ver``) never lets two writers both
+    succeed from the same version: two acknowledged writes conditioned on the same
+    ``ver`` value are a violation."""
+    seen: dict[tuple[str, Any], list[int]] = {}
+    for o in _ops(run):
+        cond = o.get("condition")
+        if o.get("type") == "ok" and isinstance(cond, dict) and attribute in cond:
+            seen.setdefault((o["key"], repr(cond[attribute])), []).append(o["index"])
+    for (key, ver), idx in sorted(seen.items()):
+        if len(idx) > 1:
+            return (f"{key}: {len(idx)} writers all succeeded from {attribute} = {ver} "
+                    f"(ops {', '.join(map(str, idx))})", idx)
+    return None
+
+
+def money_conserved(run: Any, attribute: str = "balance") -> Any:
+    """Money moved between items by transactions is conserved as seen from every region:
+    in each region's final state, the items' ``balance`` attributes add up to the total the
+    last acknowledged transaction wrote (the initial total when there is none)."""
+    totals: list[tuple[int, int]] = []
+    txns: dict[Any, list[dict[str, Any]]] = {}
+    for o in _ops(run):
+        if o.get("txn") and o.get("type") == "ok":
+            txns.setdefault(o["txn"], []).append(o)
+    keys: set[str] = set()
+    for t, parts in txns.items():
+        s = 0
+        for p in parts:
+            v = p.get("value") or {}
+            item = v if p["f"] == "write" else (v.get("set") or {})
+            if attribute in item:
+                s += item[attribute]
+                keys.add(p["key"])
+        totals.append((t, s))
+    if not totals:
+        return None
+    expected = {s for _, s in totals}
+    if len(expected) != 1:
+        return None          # transactions that create or destroy money: nothing to conserve
+    want = expected.pop()
+    last: dict[Any, dict[str, Any]] = {}       # pairs of reads in a row by one client
+    for o in _ops(run):
+        if o["f"] != "read" or o.get("type") != "ok" or o["key"] not in keys:
+            last.pop(o["process"], None)
+            continue
+        prev = last.get(o["process"])
+        last[o["process"]] = o
+        if prev is None or prev["key"] == o["key"] or len(keys) != 2:
+            continue
+        a, b = prev.get("result"), o.get("result")
+        if a is None and b is None:
+            continue                             # before any money was there
+        got = (a or {}).get(attribute, 0) + (b or {}).get(attribute, 0)
+        if got != want:
+            return (f"{o['region']} saw {got} in total (reads {prev['index']} of {prev['key']} and {o['index']} of "
+                    f"{o['key']}), not the {want} every transaction conserved: a transaction seen partially",
+                    [prev["index"], o["index"]])
+    regions = sorted({r for k in keys for r in run.final.get(k, {})})
+    for region in regions:
+        got = sum(((run.final.get(k, {}).get(region) or {}).get(attribute, 0)) for k in sorted(keys))
+        if got != want:
+            cited = [p["index"] for parts in txns.values() for p in parts]
+            return (f"{region} ends with {got} across {', '.join(sorted(keys))}, not the {want} every "
+                    f"transaction conserved (transaction ops {', '.join(map(str, cited))})", cited)
+    return None
+
+
+def converges(run: Any) -> Any:
+    """Every region ends with the same item for every key."""
+    for key, regions in sorted(run.final.items()):
+        if len({repr(v) for v in regions.values()}) > 1:
+            return f"{key} did not converge: " + ", ".join(f"{r} holds {v}" for r, v in sorted(regions.items()))
+    return None
+
+
+SHIPPED = ("counter_matches_increments", "create_at_most_once", "no_acknowledged_write_lost",
+           "optimistic_locking", "money_conserved", "converges")

@@ -1,0 +1,206 @@
+"""One run of the model, in memory: the history, its ground truth and the final state,
+and the properties judged on it (the checker's built-in ones, or application invariants)."""
+
+from __future__ import annotations
+
+import importlib
+import io
+import os
+import tempfile
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import orjson
+
+from gtcheck.kernel.errors import UserError
+from gtcheck.kernel.units import parse_duration
+
+# the checker's built-in properties, as ``--property`` names them
+BUILTIN = ("staleness", "convergence", "read_after_write", "integrity", "valid")
+
+
+@dataclass
+class Run:
+    """What an invariant is given. ``events``: the history (header first); ``truth``: the
+    ground-truth records (may be empty: exploration has none); ``final``: key -> region ->
+    the item the region holds at the end (None: absent)."""
+
+    events: list[dict[str, Any]]
+    truth: list[dict[str, Any]] = field(default_factory=list)
+    final: dict[str, dict[str, Any]] = field(default_factory=dict)
+    scenario: Any = None
+
+    @property
+    def header(self) -> dict[str, Any]:
+        return self.events[0]
+
+    def operations(self) -> list[dict[str, Any]]:
+        """Invocations joined with their completions (``type``, ``result``, ``start``,
+        ``end``, ``ts``, ``origin``); nemesis events left out; final reads marked ``final``."""
+        settled = self.header.get("settled_after_ns")
+        open_: dict[Any, dict[str, Any]] = {}
+        out = []
+        for e in self.events[1:]:
+            if e.get("process") == "nemesis":
+                continue
+            if e["type"] == "invoke":
+                op = dict(e)
+                op["start"] = e["time"]
+                op["final"] = settled is not None and e["time"] >= settled
+                open_[e["process"]] = op
+                out.append(op)
+            else:
+                op = open_.pop(e["process"], None)
+                if op is None:
+                    continue
+                op["type"] = e["type"]
+                op["result"] = e.get("value")
+                op["end"] = e["time"]
+                op["ts"] = e.get("ts")
+                op["origin"] = e.get("origin")
+                op["index_end"] = e["index"]
+        return out
+
+
+def run_bytes(scenario: Any, seed: int) -> tuple[bytes, bytes]:
+    """The history and ground truth ``gtcheck simulate`` writes for ``scenario`` and ``seed``."""
+    from gtcheck.model.simulator import simulate
+
+    h, t = io.BytesIO(), io.BytesIO()
+    simulate(scenario, seed, h, t)
+    return h.getvalue(), t.getvalue()
+
+
+def run_from_bytes(history: bytes, truth: bytes, scenario: Any = None) -> Run:
+    events = [orjson.loads(line) for line in history.splitlines() if line.strip()]
+    records = [orjson.loads(line) for line in truth.splitlines() if line.strip()]
+    r = Run(events, records, {}, scenario)
+    for op in r.operations():
+        if op["final"] and op["f"] == "read" and op.get("type") == "ok":
+            r.final.setdefault(op["key"], {})[op["region"]] = op["result"]
+    return r
+
+
+# --------------------------------------------------------------------------- properties
+@dataclass
+class Verdict:
+    holds: bool
+    message: str = ""
+    cited: list[int] = field(default_factory=list)     # history indexes the message cites
+
+
+Property = Callable[[Run, bytes], Verdict]
+
+
+def parse_bound(text: str | None) -> int | None:
+    return None if text is None else parse_duration(text, "--staleness-bound")
+
+
+def builtin_property(name: str, bound_ns: int | None, *, timeout_s: float = 30.0) -> Property:
+    """A property the checker judges (``valid``: all of them)."""
+    if name not in BUILTIN:
+        raise UserError(f"unknown property {name!r}", where="--property",
+                        hint="use one of: " + ", ".join(BUILTIN) + ", or --invariant module:function")
+    if name == "staleness" and bound_ns is None:
+        raise UserError("the staleness property needs --staleness-bound", where="--property")
+
+    def judge(run: Run, history: bytes) -> Verdict:
+        from gtcheck.checker.check import check_history
+
+        fd, path = tempfile.mkstemp(suffix=".jsonl", prefix="gtcheck-search-")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(history)
+            result = check_history(path, staleness_bound_ns=bound_ns, jobs=1, timeout_s=timeout_s)
+        finally:
+            os.unlink(path)
+        props = [p for p in ("integrity", "convergence", "read_after_write", "staleness")
+                 if name in ("valid", p) and p in result.summary]
+        for p in props:
+            section = result.summary[p]
+            if section["valid"] is False:
+                anomalies = section.get("anomalies") or []
+                first = anomalies[0] if anomalies else {}
+                cited = _cited(first)
+                text = first.get("explanation") or first.get("message") or first.get("name") or p
+                return Verdict(False, f"{p}: {first.get('name', 'violated')}: {text}", cited)
+        return Verdict(True)
+
+    judge.__name__ = name
+    return judge
+
+
+def _cited(anomaly: dict[str, Any]) -> list[int]:
+    out: list[int] = []
+    for k in ("op", "read", "write", "index", "ops", "writes", "reads"):
+        v = anomaly.get(k)
+        if isinstance(v, int):
+            out.append(v)
+        elif isinstance(v, dict) and isinstance(v.get("index"), int):
+            out.append(v["index"])
+        elif isinstance(v, list):
+            out.extend(x if isinstance(x, int) else x.get("index") for x in v
+                       if isinstance(x, int) or (isinstance(x, dict) and isinstance(x.get("index"), int)))
+    return out
+
+
+def invariant_property(spec: str) -> Property:
+    """``module:function``: a function of a ``Run`` returning None/True when it holds,
+    else False or a message (or a (message, [indexes]) pair). Names without a module are
+    the shipped ones in ``gtcheck.search.invariants``."""
+    if ":" not in spec:
+        spec = f"gtcheck.search.invariants:{spec}"
+    module_name, _, attr = spec.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise UserError(f"cannot import {module_name!r}: {exc}", where="--invariant") from exc
+    fn = getattr(module, attr.replace("-", "_"), None)
+    if not callable(fn):
+        raise UserError(f"{module_name} has no function {attr!r}", where="--invariant")
+
+    def judge(run: Run, history: bytes) -> Verdict:
+        out = fn(run)
+        if out is None or out is True:
+            return Verdict(True)
+        if out is False:
+            return Verdict(False, f"{attr} does not hold")
+        if isinstance(out, tuple):
+            return Verdict(False, str(out[0]), list(out[1]))
+        return Verdict(False, str(out))
+
+    judge.__name__ = attr
+    return judge
+
+
+def combined(props: list[tuple[str, Property]]) -> Property:
+    """Every one of ``props`` must hold; the first broken one is the verdict."""
+
+    def judge(run: Run, history: bytes) -> Verdict:
+        for name, p in props:
+            v = p(run, history)
+            if not v.holds:
+                return v
+        return Verdict(True)
+
+    return judge
+
+
+def properties(names: tuple[str, ...], invariants: tuple[str, ...], bound_ns: int | None) -> tuple[str, Property]:
+    """``--property`` (a checker property or a shipped invariant's name) and
+    ``--invariant module:function`` options, as one named property."""
+    from gtcheck.search import invariants as shipped
+
+    props: list[tuple[str, Property]] = []
+    for n in names:
+        if n.replace("-", "_") in shipped.SHIPPED:
+            props.append((n, invariant_property(n.replace("-", "_"))))
+        else:
+            props.append((n, builtin_property(n, bound_ns)))
+    for spec in invariants:
+        props.append((spec, invariant_property(spec)))
+    if not props:
+        raise UserError("give a property to search for: --property NAME or --invariant module:function",
+                        hint="properties: " + ", ".join(BUILTIN + shipped.SHIPPED))
+    name = " and ".join(n for n, _ in props)
+    return name, props[0][1] if len(props) == 1 else combined(props)

@@ -1,0 +1,263 @@
+"""Hypothesis strategies over the model (public: compose them in your own tests).
+
+``runs(base)`` draws one concrete run a scenario allows, as a *scripted* scenario table
+plus a seed: which requests are sent (kinds from the workload's mix, keys from its first
+few keys, regions, times within its duration, strong or eventual reads by its share),
+each request's latency within the scenario's latency distribution, a constant replication
+delay per link within the link's delay distribution, coalescing on or off, a copy lag,
+clock offsets within their configured ranges, and a fault schedule within the scenario's
+``random_faults`` limits (its fixed faults are kept). Everything the search decides is
+pinned in the table, so ``gtcheck simulate --scenario T --seed S`` replays it byte for
+byte; the seed decides only what the scenario format cannot pin (which copy serves an
+eventual read, whether a write cut off by an outage reached storage).
+
+Shrinking goes toward fewer requests, earlier times, the smallest delays and offsets
+and no faults: a shrunk counterexample is small.
+
+    from hypothesis import given
+    from gtcheck.search import strategies
+    from gtcheck.model.scenario import load_scenario
+
+    @given(strategies.runs(load_scenario("histories/scenarios/replication-delay.toml")))
+    def test_my_property(run):
+        table, seed = run
+        ...
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import Any
+
+from hypothesis import strategies as st
+
+from gtcheck.model.distributions import Constant, Empirical, Exponential, LogNormal, Uniform
+from gtcheck.model.scenario import Scenario
+
+MS = 1_000_000
+MAX_DELAY_NS = 15_000_000_000
+MAX_LAG_NS = 1_000_000_000
+
+# the script function and payload for each kind of the workload mix
+KINDS = ("read", "write", "update", "increment", "delete", "cas", "conditional_update",
+         "conditional_delete", "transaction")
+
+
+def support(d: Any, cap: int = MAX_DELAY_NS) -> tuple[int, int]:
+    """The range a delay distribution's samples fall in (in practice: a lognormal's or an
+    exponential's tail is cut at 3 sigmas / 5 means, and at ``cap``)."""
+    if isinstance(d, Constant):
+        lo = hi = d.value
+    elif isinstance(d, Uniform):
+        lo, hi = d.low, d.high
+    elif isinstance(d, Exponential):
+        lo, hi = d.minimum, d.minimum + 5 * d.mean
+    elif isinstance(d, LogNormal):
+        lo = int(d.median * math.exp(-3 * d.sigma))
+        hi = int(d.median * math.exp(3 * d.sigma))
+        if d.maximum is not None:
+            hi = min(hi, d.maximum)
+            lo = min(lo, hi)
+    elif isinstance(d, Empirical):
+        lo, hi = min(d.samples), max(d.samples)
+    else:
+        raise TypeError(f"unknown distribution {d!r}")
+    return min(lo, cap), min(hi, cap)
+
+
+def durations(lo: int, hi: int, step: int = MS) -> st.SearchStrategy[int]:
+    """Durations in ``[lo, hi]`` on a grid of ``step`` (shrinks toward ``lo``)."""
+    first = -(-lo // step) * step            # the grid's first point at or above lo
+    if first > hi:
+        return st.just(lo)
+    if hi - first < step:
+        return st.just(first)
+    return st.integers(0, (hi - first) // step).map(lambda k: first + k * step)
+
+
+def _ns(n: int) -> str:
+    if n % MS == 0:
+        return f"{n // MS}ms"
+    return str(n)
+
+
+def _sns(n: int) -> str:
+    return "-" + _ns(-n) if n < 0 else _ns(n)
+
+
+def keys(base: Scenario, at_most: int = 2) -> list[str]:
+    n = base.workload.keys
+    width = len(str(n - 1))
+    return [f"k{i:0{width}d}" for i in range(min(n, at_most))]
+
+
+@st.composite
+def request(draw: Any, base: Scenario, n: int, key_names: list[str], horizon_ns: int,
+            time_step_ns: int = 10 * MS) -> dict[str, Any]:
+    """One scripted request the workload could send (``n`` makes its payload unique)."""
+    kinds = [k for k in KINDS if base.workload.mix.get(k, 0) > 0] or ["read"]
+    kind = draw(st.sampled_from(kinds))
+    lat_lo, lat_hi = support(base.request_latency)
+    entry: dict[str, Any] = {"at": _ns(draw(durations(0, horizon_ns, time_step_ns))),
+                             "region": draw(st.sampled_from(list(base.regions)))}
+    key = draw(st.sampled_from(key_names))
+    if kind == "transaction":
+        size = max(1, min(base.workload.transaction_size, len(key_names)))
+        entry["f"] = "transaction"
+        amount = draw(st.integers(0, 100))    # money moved: the items' balances add up to 100
+        balances = [100 - amount, amount] + [0] * max(0, size - 2)
+        entry["items"] = [{"f": "write", "key": key_names[i], "value": {"balance": balances[i]}}
+                          for i in range(size)]
+    elif kind == "read":
+        share = base.workload.strong_reads
+        strong = True if share >= 1 else False if share <= 0 else draw(st.booleans())
+        entry.update(f="read", key=key, consistent=strong)
+    elif kind == "write":
+        entry.update(f="write", key=key, value={"v": n, "ver": 0})
+    elif kind == "update":
+        entry.update(f="update", key=key, set={"v": n})
+    elif kind == "conditional_update":     # optimistic locking: from version ver to ver + 1
+        ver = draw(st.integers(0, 2))
+        entry.update(f="update", key=key, set={"v": n, "ver": ver + 1}, condition={"ver": ver})
+    elif kind == "increment":
+        entry.update(f="update", key=key, add={"n": 1})
+    elif kind in ("delete", "conditional_delete"):
+        entry.update(f="delete", key=key)
+        if kind == "conditional_delete":
+            entry["condition"] = {}
+    elif kind == "cas":
+        entry.update(f="cas", key=key, new={"v": n})
+    entry["latency"] = _ns(draw(durations(lat_lo, lat_hi)))
+    return entry
+
+
+@st.composite
+def workloads(draw: Any, base: Scenario, max_requests: int = 6, max_keys: int = 2) -> list[dict[str, Any]]:
+    """A short script of requests the scenario's workload could send."""
+    horizon = min(base.workload.duration_ns - 1, 30_000_000_000)   # a request is sent before the end
+    names = keys(base, max_keys)
+    n = draw(st.integers(1, max_requests))
+    return [draw(request(base, i, names, horizon)) for i in range(n)]
+
+
+@st.composite
+def fault_schedules(draw: Any, base: Scenario) -> list[dict[str, Any]]:
+    """The scenario's fixed faults, plus up to ``random_faults.count`` faults drawn
+    within its limits (kinds, durations, clock jumps), as ``[[faults]]`` tables."""
+    out = [copy.deepcopy(f) for f in base.source.get("faults", [])]
+    for raw, fault in zip(out, base.faults):       # a fault's extra delay, pinned within its range
+        if fault.extra is not None and not isinstance(fault.extra, Constant):
+            lo, hi = support(fault.extra)
+            raw["extra"] = _ns(draw(durations(lo, hi, 100 * MS)))
+    spec = base.random_faults
+    if spec.count <= 0:
+        return out
+    horizon = base.workload.duration_ns
+    for _ in range(draw(st.integers(0, min(spec.count, 3)))):
+        kind = draw(st.sampled_from(list(spec.kinds)))
+        region = draw(st.sampled_from(list(base.regions)))
+        duration = draw(durations(spec.min_duration_ns, spec.max_duration_ns, 100 * MS))
+        at = draw(durations(0, max(0, horizon - duration), 100 * MS))
+        if kind == "clock-jump":
+            by = draw(durations(-spec.max_clock_jump_ns, spec.max_clock_jump_ns))
+            out.append({"kind": kind, "region": region, "at": _ns(at), "by": _sns(by)})
+        elif kind == "replication-delay":
+            extra = draw(durations(500 * MS, 3000 * MS, 100 * MS))
+            out.append({"kind": kind, "from": "*", "to": region, "at": _ns(at), "duration": _ns(duration),
+                        "extra": _ns(extra)})
+        else:
+            out.append({"kind": kind, "region": region, "at": _ns(at), "duration": _ns(duration)})
+    return out
+
+
+@st.composite
+def network(draw: Any, base: Scenario) -> dict[str, Any]:
+    """Pinned network and clock decisions: a constant delay per link, coalescing on or
+    off, a copy lag, and each ranged clock offset fixed within its range."""
+    regions = list(base.regions)
+    pairs = {}
+    for a in regions:
+        for b in regions:
+            if a != b:
+                lo, hi = support(base.delay(a, b))
+                pairs[f"{a} -> {b}"] = _ns(draw(durations(lo, hi, 10 * MS)))
+    lag_lo, lag_hi = support(base.copy_lag, MAX_LAG_NS)
+    c = base.coalesce
+    out: dict[str, Any] = {
+        "pairs": pairs,
+        "coalesce": float(c) if c in (0, 1) else (1.0 if draw(st.booleans()) else 0.0),
+        "copy_lag": _ns(draw(durations(lag_lo, lag_hi))),
+        "clocks": {},
+    }
+    for region in regions:
+        spec = base.clock(region)
+        clock: dict[str, Any] = {}
+        if spec.offset_max_ns is not None:
+            clock["offset"] = _sns(draw(durations(spec.offset_ns, spec.offset_max_ns)))
+        elif spec.offset_ns:
+            clock["offset"] = _sns(spec.offset_ns)
+        if spec.drift_ppm:
+            clock["drift_ppm"] = spec.drift_ppm
+        if clock:
+            out["clocks"][region] = clock
+    return out
+
+
+def pinned(base: Scenario, script: list[dict[str, Any]], faults: list[dict[str, Any]],
+           net: dict[str, Any], name: str | None = None) -> dict[str, Any]:
+    """The scripted scenario table for one drawn run of ``base``."""
+    src = base.source
+    regions = dict(src.get("regions", {}))
+    regions["names"] = list(base.regions)
+    regions["copy_lag"] = net["copy_lag"]
+    regions.pop("request_latency", None)
+    table: dict[str, Any] = {"name": name or f"{base.name}-counterexample",
+                             "description": f"A run of {base.name} found by gtcheck search."}
+    table["regions"] = regions
+    if net["clocks"]:
+        table["clocks"] = net["clocks"]
+    pairs = net["pairs"]
+    first = next(iter(pairs.values())) if pairs else "0ms"
+    table["replication"] = {"delay": first, "coalesce": net["coalesce"],
+                            "pairs": {k: v for k, v in pairs.items() if v != first}}
+    if not table["replication"]["pairs"]:
+        del table["replication"]["pairs"]
+    wl = dict(src.get("workload", {}))
+    for k in ("mix", "rate", "zipf", "processes_per_region", "strong_reads", "transaction_size"):
+        wl.pop(k, None)
+    wl["random"] = False
+    table["workload"] = wl
+    for k in ("failover", "final"):
+        if k in src:
+            table[k] = copy.deepcopy(src[k])
+    if faults:
+        table["faults"] = faults
+    table["script"] = script
+    return table
+
+
+@st.composite
+def runs(draw: Any, base: Scenario, max_requests: int = 6, max_keys: int = 2) -> tuple[dict[str, Any], int]:
+    """One run ``base`` allows: ``(scripted scenario table, seed)``."""
+    script = draw(workloads(base, max_requests, max_keys))
+    faults = draw(fault_schedules(base))
+    net = draw(network(base))
+    seed = draw(st.integers(0, 1_000))
+    return pinned(base, script, faults, net), seed
+
+
+@st.composite
+def scenarios(draw: Any, max_regions: int = 3, max_requests: int = 5) -> dict[str, Any]:
+    """Small scripted scenarios from nothing (two or three regions, a few requests,
+    clock offsets and an isolation or not): for exploring or property tests."""
+    from gtcheck.model.scenario import scenario_from_dict
+
+    names = ["us-east-1", "eu-west-1", "ap-southeast-2"][:draw(st.integers(2, max_regions))]
+    base = scenario_from_dict({"regions": {"names": names, "copies": 1, "write_quorum": 1},
+                               "workload": {"keys": 2, "duration": "1s", "strong_reads": 0.5}})
+    table, _ = draw(runs(base, max_requests))
+    if draw(st.booleans()):
+        table["faults"] = [{"kind": "isolate", "region": draw(st.sampled_from(names)),
+                            "at": f"{draw(st.integers(0, 500))}ms", "duration": f"{draw(st.integers(1, 500))}ms"}]
+    return table

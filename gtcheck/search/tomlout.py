@@ -1,0 +1,88 @@
+"""A small TOML writer for the scenarios gtcheck writes (counterexamples): tables of
+strings, integers, finite floats, booleans, arrays and inline tables. Python's standard
+library reads TOML but does not write it."""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+_BARE = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def _key(k: str) -> str:
+    return k if _BARE.match(k) else _string(k)
+
+
+def _string(s: str) -> str:
+    out = ['"']
+    for ch in s:
+        if ch == '"':
+            out.append('\\"')
+        elif ch == "\\":
+            out.append("\\\\")
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+def value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        if not math.isfinite(v):
+            raise ValueError("TOML cannot hold nan or inf here")
+        return repr(v)
+    if isinstance(v, str):
+        return _string(v)
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{_key(str(k))} = {value(x)}" for k, x in v.items()) + " }" if v else "{}"
+    raise TypeError(f"cannot write {type(v).__name__} as TOML")
+
+
+def dumps(doc: dict[str, Any], comment: str = "") -> str:
+    """``doc``: top-level scalars, then tables (dicts of scalars or inline values), then
+    arrays of tables (lists of dicts, written ``[[name]]``)."""
+    lines = [f"# {line}" if line else "#" for line in comment.splitlines()]
+    scalars = [(k, v) for k, v in doc.items() if not isinstance(v, dict) and not _is_aot(v)]
+    tables = [(k, v) for k, v in doc.items() if isinstance(v, dict)]
+    aots = [(k, v) for k, v in doc.items() if _is_aot(v)]
+    for k, v in scalars:
+        lines.append(f"{_key(k)} = {value(v)}")
+    for k, v in tables:
+        _table(lines, [k], v)
+    for k, v in aots:
+        for entry in v:
+            lines.append("")
+            lines.append(f"[[{_key(k)}]]")
+            for ek, ev in entry.items():
+                lines.append(f"{_key(ek)} = {value(ev)}")
+    return "\n".join(lines) + "\n"
+
+
+def _is_aot(v: Any) -> bool:
+    return isinstance(v, list) and bool(v) and all(isinstance(x, dict) for x in v)
+
+
+def _table(lines: list[str], path: list[str], t: dict[str, Any]) -> None:
+    plain = [(k, v) for k, v in t.items() if not (isinstance(v, dict) and v and _has_subtables(k, v))]
+    sub = [(k, v) for k, v in t.items() if isinstance(v, dict) and v and _has_subtables(k, v)]
+    lines.append("")
+    lines.append("[" + ".".join(_key(p) for p in path) + "]")
+    for k, v in plain:
+        lines.append(f"{_key(k)} = {value(v)}")
+    for k, v in sub:
+        _table(lines, path + [k], v)
+
+
+def _has_subtables(k: str, v: dict[str, Any]) -> bool:
+    # region clocks and replication pairs read better as their own tables
+    return k in ("pairs", "map") or any(isinstance(x, dict) for x in v.values()) and "dist" not in v
