@@ -1272,16 +1272,22 @@ def find_cycle(g: _Group, items: list, lead_kinds: tuple) -> list[tuple]:
 
 class _Literals:
     """The Boolean literals of an engine, by key (``("x", read, candidate)``,
-    ``("conv", v)``, ...), and the way back from a literal's name to its key (cores)."""
+    ``("conv", v)``, ...), and the way back from a literal's name to its key (cores).
+
+    Every engine works in a z3 context of its own (``ctx``). In z3's shared main context
+    the terms of earlier keys and runs stay interned, and the solver's choices among equally
+    good orders followed them: checking one file twice in one process gave different
+    per-read staleness figures. A fresh context makes the answer a function of the key."""
 
     L: dict
     names: dict
+    ctx: Any
 
     def lit(self, key: tuple):
         b = self.L.get(key)
         if b is None:
             name = "L" + "_".join(str(k) for k in key)
-            b = self.L[key] = z3.Bool(name)
+            b = self.L[key] = z3.Bool(name, self.ctx)
             self.names[name] = key
         return b
 
@@ -1297,7 +1303,7 @@ class _Literals:
         if not m.conv:
             return
         add(z3.Implies(self.lit(("conv",)), z3.Or([self.lit(("conv", v)) for v in m.Vs])
-                       if m.Vs else z3.BoolVal(False)))
+                       if m.Vs else z3.BoolVal(False, self.ctx)))
         for v in m.Vs:
             cv = self.lit(("conv", v))
             for r in self.g.reads:
@@ -1319,7 +1325,8 @@ class _Z3(_Literals):
             raise RuntimeError("z3-solver is not installed")
         self.m = mode
         self.g = mode.g
-        self.s = z3.SolverFor("QF_IDL")
+        self.ctx = z3.Context()     # a fresh context per engine: see _Literals
+        self.s = z3.SolverFor("QF_IDL", ctx=self.ctx)
         self.P: list = []
         self.L: dict = {}
         self.names: dict = {}
@@ -1338,13 +1345,13 @@ class _Z3(_Literals):
 
     def var(self, n: int):
         while len(self.P) <= n:
-            self.P.append(z3.Int(f"p{len(self.P)}"))
+            self.P.append(z3.Int(f"p{len(self.P)}", self.ctx))
         return self.P[n]
 
     def expr(self, it: tuple):
         u, v, _tag, guards = it
         if u < 0:
-            c = z3.BoolVal(False)
+            c = z3.BoolVal(False, self.ctx)
         elif v < self.g.nw:
             c = self.var(u) < self.var(v)
         else:
@@ -1456,7 +1463,8 @@ class _Lazy(_Literals):
             raise RuntimeError("z3-solver is not installed")
         self.m = mode
         self.g = mode.g
-        self.s = z3.Solver()
+        self.ctx = z3.Context()     # a fresh context per engine: see _Literals
+        self.s = z3.Solver(ctx=self.ctx)
         self.L: dict = {}
         self.names: dict = {}
         self.P: list = []           # no integer variables: positions live in the graph
@@ -1476,7 +1484,7 @@ class _Lazy(_Literals):
 
     def _clause(self, guards) -> None:
         self._add(z3.Or([z3.Not(self.lit(k)) for k in guards]) if guards
-                  else z3.BoolVal(False))
+                  else z3.BoolVal(False, self.ctx))
 
     def _consts(self, items: list) -> None:
         for it in items:
