@@ -154,9 +154,12 @@ def _worker_main(conn, workdir: str) -> None:
         for extra_name, extra_data in job.get("extra", {}).items():
             with open(extra_name, "wb") as fh:
                 fh.write(extra_data)
-        results = []
-        for argv in job["commands"]:
-            results += _run_in_child(dict(job, commands=[argv]), capfile)
+        if _compares_runs(job["commands"]):
+            results = []
+            for argv in job["commands"]:
+                results += _run_in_child(dict(job, commands=[argv]), capfile)
+        else:
+            results = _run_in_child(job, capfile)
         conn.send(results)
 
 
@@ -183,6 +186,13 @@ def _warm_up(workdir: str, capfile) -> None:
 
 
 TWICE = "@twice"   # a command given as [TWICE, *argv] runs twice in one process
+
+
+def _compares_runs(commands) -> bool:
+    """Whether the judge compares runs of this input with each other (--jobs 1 and 2,
+    twins, round trips, repeats): then each run gets its own fresh fork."""
+    checks = [c for c in commands if c and c[0] in ("check", TWICE)]
+    return len(checks) > 1 or any(c and c[0] == TWICE for c in commands)
 
 
 def _run_job(job, capfile) -> list[dict]:
