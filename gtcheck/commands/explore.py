@@ -45,10 +45,12 @@ violated; 2 every property holds but --max-states stopped the exploration;
 @click.option("-o", "--output", "out", type=click.Path(file_okay=False, path_type=Path),
               default=Path("explore-counterexamples"), show_default=True,
               help="Directory for counterexamples (written only on a violation).")
+@click.option("--untimed", is_flag=True,
+              help="Let scripted requests and fault events run in any order, not their scripted times'.")
 @click.option("--replay", "replay_path", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
               help="Replay a counterexample's NAME.path.json and print its history instead of exploring.")
 def explore(scenario_path: Path, max_states: int, fmt: str, props: tuple[str, ...], invariants: tuple[str, ...],
-            out: Path, replay_path: Path | None) -> int:
+            out: Path, untimed: bool, replay_path: Path | None) -> int:
     """Explore every run of a scripted scenario; report outcomes, final states, properties."""
     from gtcheck.model.scenario import load_scenario
     from gtcheck.search import explore as ex_mod
@@ -63,7 +65,7 @@ def explore(scenario_path: Path, max_states: int, fmt: str, props: tuple[str, ..
         return EXIT_VALID
     checks = [(p, invariant_property(p.replace("-", "_"))) for p in props]
     checks += [(spec, invariant_property(spec)) for spec in invariants]
-    result = ex_mod.explore(sc, max_states=max_states, invariants=checks)
+    result = ex_mod.explore(sc, max_states=max_states, invariants=checks, timed=not untimed)
     if not result.holds:
         ex_mod.write_counterexamples(result, sc, out)
     if fmt == "json":

@@ -150,10 +150,30 @@ def _ample(w: StepWorld, actions: list[Action], eventual_regions: dict[str, list
     return actions
 
 
+def _in_time_order(w: StepWorld, actions: list[Action]) -> list[Action]:
+    """Scripted requests and fault events happen in the order of their scripted times (ties
+    in any order); deliveries and copies may happen at any point in between (replication
+    takes any time)."""
+    st = w.state
+    times: dict[Action, int] = {}
+    for a in actions:
+        if a.kind == "request":
+            times[a] = w.programs[a.client][st.pc[a.client]].at
+        elif a.kind == "nemesis":
+            times[a] = w.faults[st.nemesis][0]
+    if not times:
+        return actions
+    first = min(times.values())
+    return [a for a in actions if a not in times or times[a] == first]
+
+
 def explore(sc: Scenario, *, max_states: int = 100_000,
-            invariants: list[tuple[str, Property]] | None = None, reduce: bool = True) -> Exploration:
-    """Explore every run of ``sc`` (up to ``max_states`` states). ``reduce``: the
-    partial-order reduction of ``_ample`` (off: every interleaving of follower copies)."""
+            invariants: list[tuple[str, Property]] | None = None, reduce: bool = True,
+            timed: bool = True) -> Exploration:
+    """Explore every run of ``sc`` (up to ``max_states`` states). ``timed``: requests and
+    fault events in scripted-time order (off: in any order, as the step interface allows).
+    ``reduce``: the partial-order reduction of ``_ample`` (off: every interleaving of
+    follower copies)."""
     if not sc.script:
         raise UserError("exploration needs a scripted scenario ([[script]] requests)", where="--scenario")
     t0, c0 = time.perf_counter(), time.process_time()
@@ -214,6 +234,8 @@ def explore(sc: Scenario, *, max_states: int = 100_000,
                         if not verdict.holds:
                             violated[pname] = (k, vi, verdict.message)
             continue
+        if timed:
+            actions = _in_time_order(w, actions)
         if reduce:
             actions = _ample(w, actions, eventual_regions)
         for a in actions:
@@ -282,6 +304,7 @@ def write_counterexamples(ex: Exploration, sc: Scenario, out: Path) -> None:
         hist = out / f"{safe}.jsonl"
         hist.write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in [w.header()] + w.history()))
         table = dict(sc.source)
+        table["name"] = sc.name                  # the history header names the scenario
         if ex.offsets[vi]:
             clocks = {r: dict(c) for r, c in table.get("clocks", {}).items()}
             for r, o in ex.offsets[vi].items():
