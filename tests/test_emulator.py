@@ -37,8 +37,8 @@ def _scenario(faults=()):
         "faults": list(faults)})
 
 
-def _run(emu, tmp_path, scenario, bound_ns=None):
-    cfg = RunConfig(regions=REGIONS, table="orders", scenario=scenario, duration_ns=3000 * MS,
+def _run(emu, tmp_path, scenario, bound_ns=None, duration_ms=3000):
+    cfg = RunConfig(regions=REGIONS, table="orders", scenario=scenario, duration_ns=duration_ms * MS,
                     out_dir=tmp_path, endpoint_url=emu.endpoint, settle_ns=5000 * MS,
                     staleness_bound_ns=bound_ns)
     result = run_workload(cfg)
@@ -65,7 +65,7 @@ def test_isolation_heals_converges_and_staleness_is_bounded(tmp_path):
 def test_replication_switched_off_to_one_region_is_non_convergent(tmp_path):
     with EmulatorProcess(REGIONS, delay="uniform(20ms, 60ms)") as emu:
         Control(emu.endpoint).replication("ap-southeast-2", False)
-        res = _run(emu, tmp_path, _scenario())
+        res = _run(emu, tmp_path, _scenario(), duration_ms=1200)
     conv = res.summary["convergence"]
     assert conv["valid"] is False
     names = {a["name"] for a in conv["anomalies"]}
