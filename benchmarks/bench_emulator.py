@@ -108,6 +108,40 @@ def bench_recorder(calls: int, rounds: int) -> None:
           f"({len(rec.events)} events recorded)")
 
 
+def bench_recorder_stub(calls: int) -> None:
+    """The recorder's own cost per call, without any I/O behind it: a stub client whose
+    get_item/put_item return at once (what the recorder adds to any real call)."""
+    from gtcheck.realworld.recorder import Recorder
+
+    class Stub:
+        class meta:
+            region_name = "us-east-1"
+
+        def __getattr__(self, name):
+            return lambda **kw: {}
+
+        def get_item(self, **kw):
+            return {"Item": {"pk": kw["Key"]["pk"], "v": {"N": "1"}}}
+
+        def put_item(self, **kw):
+            return {}
+
+    def run(c) -> tuple[float, float]:
+        w, p = time.perf_counter(), time.process_time()
+        for i in range(calls):
+            k = {"pk": {"S": f"k{i % 50}"}}
+            if i % 2:
+                c.put_item(TableName="t", Item={**k, "v": {"N": str(i)}})
+            else:
+                c.get_item(TableName="t", Key=k)
+        return time.perf_counter() - w, time.process_time() - p
+    plain_w, plain_c = run(Stub())
+    rec = Recorder(None, ["us-east-1"], key_schema={"t": ["pk"]})
+    rec_w, rec_c = run(rec.attach(Stub()))
+    print(f"recorder alone (stub client, {calls} calls): {(rec_c - plain_c) / calls * 1e6:.1f} us CPU added per call "
+          f"({(rec_w - plain_w) / calls * 1e6:.1f} us wall)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--duration", type=float, default=10.0)
@@ -122,6 +156,7 @@ def main() -> None:
         bench_startup(a.starts)
     if a.only in (None, "recorder"):
         bench_recorder(a.calls, a.rounds)
+        bench_recorder_stub(20 * a.calls)
     if a.only in (None, "runner"):
         bench_runner(a.duration, a.clients_per_region)
 

@@ -248,7 +248,10 @@ class Emulator:
                         if table == name:
                             group.discard(region)
             return status, headers, data
-        return self._call(environ, body)
+        with self.locks[region]:
+            # reads (Scan, Query, GetItem...) run under the region's lock too, so a version
+            # arriving from another region never changes a moto table under an iteration
+            return self._call(environ, body)
 
     # -- global tables ------------------------------------------------------------------------------
     def _group(self, account: str, table: str) -> set[str]:
