@@ -52,6 +52,10 @@ class Choices:
     def coalesce(self, probability: float) -> bool:
         """Whether a version still queued is dropped for the newer one queued behind it."""
         raise NotImplementedError
+
+    def round_trip(self, source: str, target: str) -> int:
+        """Strong mode: one synchronous round trip from ``source`` to ``target`` and back."""
+        raise NotImplementedError
     # requests
 
     def request_latency(self) -> int:
@@ -134,6 +138,9 @@ class SeededChoices(Choices):
         regions = scenario.regions
         self._delay: dict[tuple[str, str], Callable[[], int]] = {
             (a, b): scenario.delay(a, b).sampler(self.network) for a in regions for b in regions if a != b}
+        # strong mode only: drawn from the network stream, after nothing eventual mode draws
+        self._round_trip: Callable[[], int] | None = (
+            scenario.round_trip.sampler(self.network) if scenario.mode == "strong" else None)
 
     def random_faults(self, scenario: Scenario) -> list[Fault]:
         return draw_random_faults(scenario, self.faults)
@@ -156,6 +163,12 @@ class SeededChoices(Choices):
 
     def coalesce(self, probability: float) -> bool:
         return self.network.random() < probability
+
+    def round_trip(self, source: str, target: str) -> int:
+        draw = self._round_trip
+        if draw is None:
+            raise AssertionError("a round trip is a strong-mode decision")
+        return draw()
 
     def request_latency(self) -> int:
         return self._latency()

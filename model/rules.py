@@ -15,6 +15,15 @@ step interface (``model/step.py``), are loops over these rules.
 | the effects of faults | ``model/faults.py`` (``FaultPlan``: cut links, down regions, extra delays) |
 | failover routing | ``route`` |
 
+Strong mode (multi-region strong consistency, ``mode = "strong"``) is a second set of
+rules over the same state and choices; the timed driver picks it once, for the whole run:
+
+| rule | function |
+| --- | --- |
+| a write or strong read waits for one other region | ``quorum_round_trip`` (over ``link_whole``) |
+| concurrent writes of one item from two regions conflict | ``strong_admit`` |
+| what a write builds on, what a strong read returns | the item's log (``state.ItemLog``) |
+
 ``Rules`` bundles the rules a mutant may substitute (``model/mutants.py``); the drivers
 take a ``Rules`` object, so a broken rule is passed in, never switched on inside.
 """
@@ -30,6 +39,10 @@ from gtcheck.model.choices import MAX_REPLICATION_DELAY_NS, Choices
 from gtcheck.model.faults import FaultPlan
 from gtcheck.model.lww import Version
 from gtcheck.model.scenario import Failover
+from gtcheck.model.state import ItemLog
+
+# Strong mode: the error a write gets when another region's write of the item is in flight.
+REPLICATED_WRITE_CONFLICT = "ReplicatedWriteConflictException"
 
 
 def stamp(clock_us: int, stored: Version | None) -> int:
@@ -105,6 +118,49 @@ def route(failover: Failover, plan: FaultPlan, regions: list[str], home: str, cu
         if not plan.is_down(cand, t):
             return cand, cand
     return home, current
+
+
+def link_whole(plan: FaultPlan, a: str, b: str, start: int, end: int) -> bool:
+    """Whether the link between ``a`` and ``b`` stays whole (neither end isolated nor down)
+    throughout ``[start, end]``. A region the plan does not know (a witness) is never cut."""
+    for r in (a, b):
+        windows = plan.cut.get(r)
+        if windows:
+            for w in windows:
+                if w[0] <= end and start < w[1]:
+                    return False
+    return True
+
+
+def quorum_round_trip(plan: FaultPlan, choices: Choices, origin: str, peers: list[str], t: int,
+                      budget: int) -> int | None:
+    """Strong mode: how long a request at ``origin`` starting at ``t`` waits to hear back from
+    at least one other region (``peers``: the other replicas and the witness): a write, until
+    one holds it durably; a strongly consistent read, until one confirms the latest version.
+    One round-trip decision per peer, in order (plus the extra delay of any replication-delay
+    fault on the link); the shortest over the links that stay whole for it. None: no peer
+    answers within ``budget`` (the origin is isolated or down, or every peer is)."""
+    best: int | None = None
+    for d in peers:
+        rtt = choices.round_trip(origin, d)
+        if plan.delays:
+            rtt += plan.extra_delay(origin, d, t, choices)
+        if rtt <= budget and (best is None or rtt < best) and link_whole(plan, origin, d, t, t + rtt):
+            best = rtt
+    return best
+
+
+def strong_admit(log: ItemLog, origin: str, t: int) -> int | None:
+    """Strong mode, the conflict rule: when a write of the item reaching ``origin`` at ``t``
+    is proposed. At ``t`` when no write of the item is in flight; after the one in flight
+    when that one is ``origin``'s own (a region orders its writes of an item); None when
+    another region's write is in flight: this one fails with a replication conflict
+    (``REPLICATED_WRITE_CONFLICT``)."""
+    if log.busy_until <= t:
+        return t
+    if log.busy_origin == origin:
+        return log.busy_until
+    return None
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)

@@ -23,6 +23,7 @@ DEFAULT_REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2"]
 MIX_KINDS = ("read", "write", "update", "increment", "delete", "cas", "conditional_update",
              "conditional_delete", "transaction")
 FAULT_KINDS = ("isolate", "outage", "replication-delay", "clock-jump")
+MODES = ("eventual", "strong")
 SECOND = 1_000_000_000
 
 # Limits (docs/scenarios.md, "Limits"): a scenario beyond them is refused before anything is
@@ -147,6 +148,14 @@ class Scenario:
     script: tuple[ScriptedOp, ...] = ()
     random_workload: bool = True
     source: dict[str, Any] = field(default_factory=dict)   # the raw table, for metadata
+    # multi-region strong consistency (docs/model.md, "Strong mode"): ``mode = "strong"``
+    mode: str = "eventual"
+    witness: str | None = None          # strong mode: the witness region (no replica, no clients)
+    round_trip: Distribution = LogNormal(30_000_000, 0.3, SECOND)   # strong mode: one synchronous round trip
+
+    @property
+    def strong(self) -> bool:
+        return self.mode == "strong"
 
     def clock(self, region: str) -> ClockSpec:
         return self.clocks.get(region, ClockSpec())
@@ -242,6 +251,7 @@ def scenario_from_dict(data: dict[str, Any], base_dir: Path | None = None, name:
     d = Scenario()
     sname = top.string("name", name)
     description = top.string("description", "")
+    mode = top.string("mode", "eventual", MODES)
 
     rt = top.table("regions")
     names = rt.get("names", list(DEFAULT_REGIONS))
@@ -257,6 +267,7 @@ def scenario_from_dict(data: dict[str, Any], base_dir: Path | None = None, name:
     copy_lag = rt.distribution("copy_lag", d.copy_lag)
     latency = rt.distribution("request_latency", d.request_latency)
     timeout = rt.duration("timeout", d.timeout_ns)
+    witness = rt.string("witness")
     rt.done()
 
     ct = top.table("clocks")
@@ -285,6 +296,8 @@ def scenario_from_dict(data: dict[str, Any], base_dir: Path | None = None, name:
     rep = top.table("replication")
     delay = rep.distribution("delay", d.replication_delay)
     coalesce = rep.number("coalesce", d.coalesce, high=1.0)
+    round_trip_given = rep.has("round_trip")
+    round_trip = rep.distribution("round_trip", d.round_trip)
     pairs = {}
     pt = rep.table("pairs")
     for pair in list(pt.data):
@@ -309,6 +322,8 @@ def scenario_from_dict(data: dict[str, Any], base_dir: Path | None = None, name:
             raise UserError("the operation mix has no positive weight", where="workload.mix")
     else:
         mix = dict(wd.mix)
+        if mode == "strong":   # no transactions in strong mode: the default mix drops them
+            mix["transaction"] = 0.0
     tt = wt.table("ttl")
     ttl = Ttl(float(tt.number("share", 0.0, high=1.0)), tt.duration("after", Ttl().after_ns),
               tt.distribution("lag", Ttl().lag))
@@ -415,6 +430,15 @@ def scenario_from_dict(data: dict[str, Any], base_dir: Path | None = None, name:
                         f"(regions x keys) are more than {MAX_OPERATIONS:,} operations",
                         where="workload.rate" if requests > final else "workload.keys",
                         hint="lower workload.rate, workload.duration or workload.keys")
+    if mode == "strong":
+        _check_strong(regions, witness, workload, script)
+    else:
+        if witness is not None:
+            raise UserError("a witness takes part only in strong mode", where="regions.witness",
+                            hint='set mode = "strong", or remove the witness')
+        if round_trip_given:
+            raise UserError("the synchronous round trip is used only in strong mode", where="replication.round_trip",
+                            hint='set mode = "strong", or remove round_trip')
     for i, op in enumerate(script):
         if op.at_ns >= workload.duration_ns:
             raise UserError(f"the request is sent at or after the workload ends ({workload.duration_ns} ns)",
@@ -429,7 +453,37 @@ def scenario_from_dict(data: dict[str, Any], base_dir: Path | None = None, name:
                             where=f"faults[{faults.index(f)}].at")
     return Scenario(sname, description, regions, copies, quorum, copy_lag, latency, timeout, clocks,
                     delay, pairs, float(coalesce), workload, tuple(faults), random_faults, failover, settle,
-                    final_reads, script, random_workload, data)
+                    final_reads, script, random_workload, data, mode, witness, round_trip)
+
+
+def _check_strong(regions: tuple[str, ...], witness: str | None, workload: Workload,
+                  script: tuple[ScriptedOp, ...]) -> None:
+    """Multi-region strong consistency, as DynamoDB offers it: three replica regions, or two
+    plus a witness; no transactions, no TTL."""
+    if witness is not None:
+        if not witness:
+            raise UserError("expected a region name, got an empty string", where="regions.witness")
+        if witness in regions:
+            raise UserError(f"the witness {witness!r} is also a replica region", where="regions.witness",
+                            hint="a witness holds no replica: list it only as the witness")
+        if len(regions) != 2:
+            raise UserError(f"with a witness, strong mode takes exactly two replica regions, got {len(regions)}",
+                            where="regions.names", hint="two replica regions plus a witness, or three replica "
+                            "regions without one")
+    elif len(regions) != 3:
+        raise UserError(f"strong mode takes exactly three replica regions, got {len(regions)}",
+                        where="regions.names", hint='three replica regions, or two plus a witness '
+                        '(regions.witness = "REGION")')
+    if workload.mix.get("transaction", 0.0) > 0:
+        raise UserError("transactions are not available in strong mode (as in DynamoDB)",
+                        where="workload.mix.transaction", hint="set its weight to 0, or use eventual mode")
+    if workload.ttl.share > 0:
+        raise UserError("TTL is not available in strong mode (as in DynamoDB)", where="workload.ttl.share",
+                        hint="set it to 0, or use eventual mode")
+    for i, op in enumerate(script):
+        if op.request["f"] == "transaction":
+            raise UserError("transactions are not available in strong mode (as in DynamoDB)",
+                            where=f"script[{i}].f", hint="send the items as separate requests, or use eventual mode")
 
 
 MAX_ITEM_DEPTH = 32  # DynamoDB nests attribute values at most 32 levels

@@ -32,9 +32,10 @@ from gtcheck.model.clocks import RegionClocks
 from gtcheck.model.faults import FaultPlan
 from gtcheck.model.history_writer import JsonLinesWriter, Sink
 from gtcheck.model.lww import Version
-from gtcheck.model.rules import Rules, evaluate, fifo_arrival, link_arrival, route, stamp
+from gtcheck.model.rules import (REPLICATED_WRITE_CONFLICT, Rules, evaluate, fifo_arrival, link_arrival,
+                                  quorum_round_trip, route, stamp, strong_admit)
 from gtcheck.model.scenario import Scenario, ScriptedOp
-from gtcheck.model.state import Op, Process, SimState
+from gtcheck.model.state import ItemLog, Op, Process, SimState
 from gtcheck.model.storage import NEVER, InFlight, ItemStore
 from gtcheck.model.workload import KeyChooser, MixChooser, tag
 
@@ -44,6 +45,8 @@ __all__ = ["BUGS", "MAX_COPY_LAG_NS", "MAX_REPLICATION_DELAY_NS", "SimulationSum
 BUGS = ("stale-strong-read", "drop-replication", "phantom-value", "show-failed-write", "delay-replication")
 
 _INVOKE, _COMPLETE, _NEMESIS, _TTL, _SCRIPT = 0, 1, 2, 3, 4
+# strong mode: a request reaches its region (instead of _COMPLETE); a round trip ends
+_STRONG, _ACK = 5, 6
 _CORRECT = Rules()
 
 
@@ -82,6 +85,9 @@ class Simulator:
         self.sc = scenario
         self.seed = seed
         self.rules = rules if rules is not None else _CORRECT
+        if scenario.strong and self.rules.name:
+            raise ValueError(f"the test-only mutant {self.rules.name!r} breaks eventual mode; "
+                             "strong mode runs the correct rules")
         self.progress = progress
         self.choices: Choices = choices if choices is not None else SeededChoices(scenario, seed)
         self.plan = FaultPlan(scenario, self.choices.random_faults(scenario))
@@ -114,13 +120,19 @@ class Simulator:
         self.state = SimState([Process(i, self.regions[i // wl.processes_per_region]) for i in range(n_proc)])
         self.faulty_links = self.plan.any_cut or bool(self.plan.delays)
         self.any_down = any(self.plan.down.values())
+        # the mode, chosen once: which event a request's arrival at its region is, and so
+        # which set of rules handles it (eventual: _complete; strong: _complete_strong)
+        self.arrive_kind = _STRONG if scenario.strong else _COMPLETE
+        # strong mode: the regions a region's writes and strong reads wait for
+        peers = self.regions + ([scenario.witness] if scenario.witness is not None else [])
+        self.peers = {r: [p for p in peers if p != r] for r in self.regions}
         self.out = out
         self.truth = truth
         self.rules.attach(self)
         self.completed: Callable[[InFlight], None] = self._on_complete   # bound once, not per call
         ts_eps = self.clocks.max_abs_offset(self.settled_at) + 2_000
         header: dict[str, Any] = {
-            "format": "gt-history", "version": 1, "regions": self.regions, "mode": "eventual",
+            "format": "gt-history", "version": 1, "regions": self.regions, "mode": scenario.mode,
             "clock_uncertainty_ns": 0, "ts_uncertainty_ns": ts_eps, "settled_after_ns": self.settled_at,
             "source": "model", "seed": seed, "scenario": scenario.name, "gtcheck_version": __version__,
             "workload": {"keys": wl.keys, "zipf": wl.zipf, "processes_per_region": wl.processes_per_region,
@@ -128,6 +140,8 @@ class Simulator:
         }
         if scenario.description:
             header["description"] = scenario.description
+        if scenario.witness is not None:
+            header["witness"] = scenario.witness
         if self.rules.name:
             header["injected_bug"] = self.rules.name
         out.write(header)
@@ -266,6 +280,10 @@ class Simulator:
             elif kind == _NEMESIS:
                 self.emit({"index": 0, "type": "info", "process": "nemesis", "f": payload.f,
                            "value": payload.value, "time": t})
+            elif kind == _STRONG:
+                self._complete_strong(payload, t)
+            elif kind == _ACK:
+                self._acknowledge(payload, t)
             else:
                 self._ttl_sweep(payload, t)
             handled += 1
@@ -429,10 +447,10 @@ class Simulator:
         proc.op = op
         if self.any_down and self.plan.is_down(region, t):
             op.timeout = True
-            self.push(t + self.timeout_ns, _COMPLETE, proc)
+            self.push(t + self.timeout_ns, self.arrive_kind, proc)
         else:
-            self.push(t + (op.latency if op.latency is not None else self.choices.request_latency()), _COMPLETE,
-                      proc)
+            self.push(t + (op.latency if op.latency is not None else self.choices.request_latency()),
+                      self.arrive_kind, proc)
 
     # ------------------------------------------------------------------ completions
     def _complete(self, proc: Process, t: int) -> None:
@@ -448,6 +466,10 @@ class Simulator:
             self._apply(proc, op, t, "info" if applied else None)
         else:
             self._apply(proc, op, t, "ok")
+        self._next(proc, t)
+
+    def _next(self, proc: Process, t: int) -> None:
+        """A client whose request completed at ``t`` sends its next one."""
         if proc.queue is not None:
             if proc.queue:
                 self.start(proc, t, proc.queue.pop(0))
@@ -455,13 +477,15 @@ class Simulator:
             self.push(t + self.choices.think_time(self.think_mean), _INVOKE, proc)
 
     def finish_op(self, proc: Process, op: Op, t: int, outcome: str, value: Any,
-                  version: Version | None, took_effect: bool = False) -> None:
+                  version: Version | None, took_effect: bool = False, error: str = "") -> None:
         f = op.f
         event: dict[str, Any] = {"index": 0, "type": outcome, "process": proc.pid, "region": op.region, "f": f,
                                  "key": op.key, "value": value, "time": t}
         if version is not None and outcome == "ok":
             event["ts"] = version.ts
             event["origin"] = version.origin
+        if error:
+            event["error"] = error
         self.emit(event)
         st = self.state
         st.operations += 1
@@ -521,6 +545,95 @@ class Simulator:
             sweep = t + self.ttl_after_ns + self.choices.ttl_sweep_lag(self.ttl_lag)
             if sweep < self.duration:
                 self.push(sweep, _TTL, (key, region, version.write_id))
+
+    # ------------------------------------------------------------------ strong mode
+    def log(self, key: str) -> ItemLog:
+        logs = self.state.logs
+        log = logs.get(key)
+        if log is None:
+            log = logs[key] = ItemLog()
+        return log
+
+    def _complete_strong(self, proc: Process, t: int) -> None:
+        """Strong mode: ``proc``'s request has reached its region at ``t``. An eventually
+        consistent read is answered there, from a local copy, as in eventual mode. A write
+        or a strongly consistent read first waits for one other region
+        (``quorum_round_trip``); none answering within the timeout, the client sees ``info``
+        and a write has no effect. A write of an item another region is writing fails with
+        a replication conflict (``strong_admit``); otherwise it is evaluated against the
+        item's latest version, stamped after it, and acknowledged (and applied at its
+        region, then replicated) when the round trip ends."""
+        op = proc.op
+        assert op is not None
+        region = op.region
+        if op.timeout or (op.f == "read" and not op.consistent):
+            self._complete(proc, t)
+            return
+        if self.any_down and self.plan.is_down(region, t):
+            proc.op = None         # the region failed while the request was on its way
+            self.finish_op(proc, op, t, "info", None, None)
+            self._next(proc, t)
+            return
+        budget = self.timeout_ns
+        if op.f == "read":
+            rtt = quorum_round_trip(self.plan, self.choices, region, self.peers[region], t, budget)
+            if rtt is None:
+                self.push(t + budget, _ACK, (proc, "info", None, None, ""))
+            else:
+                self.push(t + rtt, _ACK, (proc, "ok", None, None, ""))
+            return
+        log = self.log(op.key)
+        start = strong_admit(log, region, t)
+        at = t if start is None else start
+        rtt = quorum_round_trip(self.plan, self.choices, region, self.peers[region], at, budget - (at - t))
+        if rtt is None:
+            self.push(t + budget, _ACK, (proc, "info", None, None, ""))
+        elif start is None:
+            self.push(t + rtt, _ACK, (proc, "fail", None, None, REPLICATED_WRITE_CONFLICT))
+        else:
+            ack = start + rtt
+            latest = log.latest()
+            new_item, ok, answer = evaluate(latest, spec.Request(op.f, op.key, op.value, op.condition))
+            if not ok:
+                self.push(ack, _ACK, (proc, "fail", None, None, ""))
+                return
+            version = Version(stamp(self.clocks.now_us(region, ack), latest), region, op.index, new_item,
+                              new_item is None)
+            log.decide(ack, version)
+            self.push(ack, _ACK, (proc, "ok", version, answer, ""))
+
+    def _acknowledge(self, payload: tuple[Process, str, Version | None, Any, str], t: int) -> None:
+        """Strong mode: the round trip of ``proc``'s request has ended at ``t``. A strongly
+        consistent read returns the latest acknowledged version (the head of the item's
+        log); a decided write is applied at its region and replicated (the client sees
+        ``info`` if its region has failed meanwhile: it took effect all the same)."""
+        proc, outcome, version, answer, error = payload
+        op = proc.op
+        assert op is not None
+        proc.op = None
+        key = op.key
+        if outcome != "ok":
+            self.finish_op(proc, op, t, outcome, None, None, error=error)
+        elif op.f == "read":
+            v = self.log(key).at(t)
+            value = self.rules.read_value(v, t)
+            proc.last_seen[key] = value
+            self.finish_op(proc, op, t, "ok", value, None)
+            if op.final:
+                self.state.final_reads += 1
+            if self.truth is not None:
+                self.truth.write({"kind": "read", "index": op.index, "saw": None if v is None else v.write_id,
+                                  "copy": 0})
+        else:
+            assert version is not None
+            item = self.item(key)
+            item.catch_up(t, self.completed)
+            self._install(item, version, t, op.region)
+            if self.any_down and self.plan.is_down(op.region, t):
+                self.finish_op(proc, op, t, "info", None, version)
+            else:
+                self.finish_op(proc, op, t, "ok", op.value if op.f == "cas" else answer, version)
+        self._next(proc, t)
 
     def write(self, item: ItemStore, op: Op, t: int, new_item: Any, stored: Version | None) -> Version:
         """Stamp ``new_item`` at ``op``'s region and install it (acknowledge, replicate)."""

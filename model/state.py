@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gtcheck.model.lww import Version
 from gtcheck.model.storage import ItemStore
 
 
@@ -64,11 +65,44 @@ class Process:
         self.final_keys: list[str] | None = None
 
 
+class ItemLog:
+    """Strong mode: one item's log, the versions a majority of regions holds, in the order
+    they were acknowledged. ``pending``: versions decided but not yet acknowledged, with
+    their acknowledgement times (increasing); ``head``: the latest acknowledged one, as of
+    the last ``at``; ``busy_until``, ``busy_origin``: when the last decided write is
+    acknowledged and which region wrote it (the conflict rule, ``rules.strong_admit``)."""
+
+    __slots__ = ("head", "pending", "busy_until", "busy_origin")
+
+    def __init__(self) -> None:
+        self.head: Version | None = None
+        self.pending: list[tuple[int, Version]] = []
+        self.busy_until = -1
+        self.busy_origin = ""
+
+    def at(self, t: int) -> Version | None:
+        """The latest version acknowledged at or before ``t`` (times only move forward)."""
+        pending = self.pending
+        while pending and pending[0][0] <= t:
+            self.head = pending.pop(0)[1]
+        return self.head
+
+    def latest(self) -> Version | None:
+        """The latest version decided, acknowledged or not: what the next write builds on."""
+        return self.pending[-1][1] if self.pending else self.head
+
+    def decide(self, ack: int, v: Version) -> None:
+        self.pending.append((ack, v))
+        self.busy_until = ack
+        self.busy_origin = v.origin
+
+
 class SimState:
     """Everything the timed simulator changes while it runs."""
 
     def __init__(self, processes: list[Process]):
         self.items: dict[str, ItemStore] = {}
+        self.logs: dict[str, ItemLog] = {}    # strong mode only: per item, its log
         self.processes = processes
         self.script_procs: dict[int | str, Process] = {}
         self.heap: list[tuple[int, int, int, Any]] = []   # (time, seq, kind, payload)

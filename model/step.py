@@ -24,6 +24,13 @@ Replication-delay faults need no modelling here (any delivery order is an action
 sequence); outages, failover, TTL and the random workload are the timed simulator's
 business.
 
+Strong mode (``mode = "strong"``): a write or a strongly consistent read is one action
+too, so it is atomic here: it is carried out against the head of the item's log (the latest
+acknowledged version) when its region and at least one other region (or the witness) are
+not isolated, and otherwise times out (``info``, no effect). Its version then replicates
+as in eventual mode, and eventually consistent reads still read a local copy. Requests being
+atomic, two never overlap: the replication conflict is the timed simulator's.
+
 ``snapshot()`` and ``restore()`` copy the state; ``fingerprint()`` is a digest of what
 determines the future (storage, queues, clients' progress, time), equal for equal states
 however reached. The history so far (``history()``) and, per copy, which versions reached
@@ -106,6 +113,7 @@ class StepState:
         self.log: list[dict[str, Any]] = []
         self.reached: dict[tuple[str, int], list[int]] = {}             # (key, slot) -> write ids
         self.versions: dict[int, Version] = {}                          # write id -> version
+        self.heads: dict[str, Version] = {}       # strong mode: per key, the head of its log
 
     def copy(self) -> "StepState":
         s = StepState()
@@ -120,6 +128,7 @@ class StepState:
         s.log = list(self.log)
         s.reached = {k: list(v) for k, v in self.reached.items()}
         s.versions = dict(self.versions)
+        s.heads = dict(self.heads)
         return s
 
 
@@ -137,6 +146,8 @@ class StepWorld:
         self.rix = {r: i for i, r in enumerate(self.regions)}
         self.copies = scenario.copies
         self.quorum = scenario.write_quorum
+        self.strong = scenario.strong
+        self.witness = scenario.witness
         self.clocks = RegionClocks(scenario, FaultPlan(scenario, []))
         self.programs: dict[str, list[_Request]] = {}
         self.process_of: dict[str, int | str] = {}
@@ -269,6 +280,8 @@ class StepWorld:
             st.nemesis,
             st.isolated,
         ]
+        if st.heads:    # strong mode only: eventual-mode fingerprints are as they were
+            canon.append(sorted([k, _v(v)] for k, v in st.heads.items()))
         return hashlib.blake2b(orjson.dumps(canon, option=orjson.OPT_SORT_KEYS), digest_size=16).hexdigest()
 
     def after(self, action: Action) -> StepState:
@@ -287,9 +300,13 @@ class StepWorld:
 
     def header(self) -> dict[str, Any]:
         """A history header for ``history()`` (no settled phase: no final reads)."""
-        return {"format": "gt-history", "version": 1, "regions": self.regions, "mode": "eventual",
-                "clock_uncertainty_ns": 0, "ts_uncertainty_ns": self.clocks.max_abs_offset(self.state.now) + 2_000,
-                "source": "model", "scenario": self.sc.name}
+        header: dict[str, Any] = {
+            "format": "gt-history", "version": 1, "regions": self.regions, "mode": self.sc.mode,
+            "clock_uncertainty_ns": 0, "ts_uncertainty_ns": self.clocks.max_abs_offset(self.state.now) + 2_000,
+            "source": "model", "scenario": self.sc.name}
+        if self.witness is not None:
+            header["witness"] = self.witness
+        return header
 
     def quiescent(self) -> bool:
         """No version is on its way anywhere."""
@@ -383,6 +400,9 @@ class StepWorld:
         C = self.copies
         first = req.parts[0]
         self._invoke(req, first, t)
+        if self.strong and (first.consistent or first.f != "read"):
+            self._request_strong(req, first, t)
+            return
         if first.f == "read":
             served = self.rules.read_copy(first.consistent, C, _Served(copy))
             v = self._slots(first.key)[o * C + served]
@@ -411,3 +431,35 @@ class StepWorld:
                 event["ts"] = ts
                 event["origin"] = region
             self._emit(event)
+
+    def _request_strong(self, req: _Request, part: _Part, t: int) -> None:
+        """Strong mode: a write or strongly consistent read, atomic. It needs its region and
+        one other (or the witness) to be connected; then a read returns the head of the
+        item's log, and a write is evaluated against it, stamped after it, becomes the new
+        head, and replicates. Otherwise the client times out (``info``) and nothing changes."""
+        st = self.state
+        region = req.region
+        o = self.rix[region]
+        event: dict[str, Any] = {"index": 0, "type": "ok", "process": req.process, "region": region, "f": part.f,
+                                 "key": part.key, "value": None, "time": t}
+        reachable = not st.isolated[o] and (self.witness is not None or any(
+            not st.isolated[d] for d in range(len(self.regions)) if d != o))
+        head = st.heads.get(part.key)
+        if not reachable:
+            event["type"] = "info"
+        elif part.f == "read":
+            event["value"] = self.rules.read_value(head, t)
+        else:
+            new_item, ok, answer = evaluate(head, spec.Request(part.f, part.key, part.value, part.condition))
+            if not ok:
+                event["type"] = "fail"
+            else:
+                ts = stamp(self.clocks.now_us(region, t), head)
+                v = Version(ts, region, part.write_id, new_item, new_item is None)
+                st.versions[part.write_id] = v
+                st.heads[part.key] = v
+                self._install(part.key, v, o)
+                event["value"] = part.value if part.f == "cas" else answer
+                event["ts"] = ts
+                event["origin"] = region
+        self._emit(event)
