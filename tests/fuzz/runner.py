@@ -1,7 +1,10 @@
 """Run fuzzed inputs through the real ``gtcheck`` entry point, judge what happened, tally it.
 
-Each input runs in a worker process (forked once, reused) that calls ``gtcheck.cli.main``
-in-process through tests/clihelp.run_cli, the way a user's shell would run it, with:
+Each input runs in a worker process that calls ``gtcheck.cli.main`` in-process through
+tests/clihelp.run_cli, the way a user's shell would run it. The worker is forked once and
+warmed up (every command run once); each input then runs in a fork of it, so that no
+state one run leaves in the process reaches another (runs compared with each other get
+a fork each). Bounds:
 
 * memory bounded by ``RLIMIT_AS`` (``GTCHECK_FUZZ_MEM_MB``, default 3000 MB): running out
   is a MemoryError inside gtcheck (an internal error) or the worker's death, both reported;
@@ -18,7 +21,12 @@ What is judged (``judge``), per command run:
   at a line, a line of the file (``in.jsonl:N``);
 * for gt histories, the verdict of ``gtcheck validate`` (and the accept/refuse of check,
   report and convert) agrees with tests/refvalidator.py, both ways;
-* ``check --jobs 1`` and ``--jobs 2`` give the same exit code and the same verdicts.
+* ``check --jobs 1`` and ``--jobs 2`` give the same exit code, verdicts, cited anomalies
+  and staleness figures; so do a check run twice in one process, a history and its
+  twin spelled differently (tests/fuzz/strategies.py, metamorphic), and a history and
+  its round trip through EDN;
+* a check or report never copies a script from the input into the HTML raw;
+* a scenario's 254 names the file and a field or line; a NaN argument is refused.
 
 An internal error is rerun with ``GTCHECK_DEBUG=1`` to find the innermost gtcheck frame,
 which with the exception type names the failure class.
@@ -108,7 +116,6 @@ def _run_once(argv, capfile) -> dict:
     finally:
         faulthandler.cancel_dump_traceback_later()
     elapsed = time.perf_counter() - started
-    os.fsync(capfile.fileno()) if False else None
     with open(capfile.name, "rb") as fh:
         fd_text = fh.read().decode("utf-8", "replace")
     return {"code": code, "out": o, "err": e, "fd": fd_text, "elapsed": elapsed}
