@@ -129,6 +129,9 @@ def request(draw: Any, base: Scenario, n: int, key_names: list[str], horizon_ns:
     elif kind == "cas":
         entry.update(f="cas", key=key, new={"v": n})
     entry["latency"] = _ns(draw(durations(lat_lo, lat_hi)))
+    client = draw(st.sampled_from([None, "c0", "c1"]))    # a client of its own, or a shared one
+    if client is not None:
+        entry["process"] = client
     return entry
 
 
