@@ -163,23 +163,57 @@ def test_emulator_stops_cleanly_and_leaves_nothing(tmp_path):
     assert _port_free(emu.port)
 
 
-def test_unknown_region_and_stopped_region(tmp_path):
+def test_cli_run_control_unknown_and_stopped_regions(tmp_path, capsys):
+    from botocore.config import Config
+    from botocore.exceptions import ClientError
+    import boto3
+
+    from tests.clihelp import run_cli
+
     with EmulatorProcess(["us-east-1", "eu-west-1"], delay="constant(10ms)") as emu:
-        from botocore.exceptions import ClientError
         other = make_clients(["sa-east-1"], emu.endpoint)["sa-east-1"][0]
         with pytest.raises(ClientError, match="not served"):
             other.list_tables()
-        ctl = Control(emu.endpoint)
-        ctl.stop("eu-west-1")
-        from botocore.config import Config
-        import boto3
+        code, out, _ = run_cli(["emulator", "stop", "eu-west-1", "--port", emu.port], capsys)
+        assert code == 0 and '"stopped": [\n    "eu-west-1"' in out
         c = boto3.client("dynamodb", region_name="eu-west-1", endpoint_url=emu.endpoint,
                          aws_access_key_id="x", aws_secret_access_key="y",
                          config=Config(retries={"max_attempts": 1}))
         with pytest.raises(ClientError, match="ServiceUnavailable"):
             c.list_tables()
-        ctl.start("eu-west-1")
+        assert run_cli(["emulator", "start", "eu-west-1", "--endpoint-url", emu.endpoint], capsys)[0] == 0
         assert c.list_tables()["TableNames"] == []
+        code, _, err = run_cli(["emulator", "isolate", "mars-1", "--port", emu.port], capsys)
+        assert code == 254 and "unknown region" in err
+        code, out, err = run_cli(["run", "--regions", "us-east-1,eu-west-1", "--table", "cli",
+                                  "--endpoint-url", emu.endpoint, "--duration", "1s", "--max-ops", "40",
+                                  "--settle", "2s", "-o", tmp_path / "run", "--no-progress"], capsys)
+        assert code == 0, out + err
+        assert "VALID" in out and "report:" in err
+        for name in ("history.jsonl", "check.txt", "check.json", "report.html"):
+            assert (tmp_path / "run" / name).exists()
+        assert sum(1 for line in (tmp_path / "run" / "history.jsonl").read_text().splitlines()
+                   if '"invoke"' in line) >= 40
+
+
+def test_cli_bad_input(capsys):
+    from tests.clihelp import run_cli
+
+    code, _, err = run_cli(["emulate", "--delay", "weird(1)", "--port", "0"], capsys)
+    assert code == 254 and "--delay" in err
+    code, _, err = run_cli(["emulate", "--clock-offset", "eu-west-1", "--port", "0"], capsys)
+    assert code == 254 and "REGION=OFFSET" in err
+    port = _free_port()
+    code, _, err = run_cli(["emulator", "status", "--port", port], capsys)
+    assert code == 254 and "no emulator answers" in err
+
+
+def _free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
 
 
 EXAMPLE_APP_TEST = '''

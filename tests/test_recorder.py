@@ -90,7 +90,7 @@ def test_every_call_maps_to_its_events(aws, tmp_path):
     assert put["value"]["pk"] == "a" and put["value"]["gt_token"]
     assert cas["value"][0] is None and cas["value"][1]["pk"] == "b"
     # UpdateItem: the change parsed, the whole new item on ok (ALL_NEW), hidden from the caller
-    assert ops[2][2]["value"] == {"set": {"gt_token": upd["value"]["gt_token"], "x": "v"}, "add": {"n": 2},
+    assert ops[2][2]["value"] == {"set": {"pk": "a", "gt_token": upd["value"]["gt_token"], "x": "v"}, "add": {"n": 2},
                                   "remove": ["y"]}
     assert upd["value"]["n"] == 3 and upd["value"]["x"] == "v"
     assert read["value"] == upd["value"] and ops[3][2]["consistent"] is True

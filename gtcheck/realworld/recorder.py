@@ -7,7 +7,7 @@ client *instance* (the client stays a real botocore client; other methods are un
 | --- | --- |
 | GetItem | ``read`` (``consistent`` from ConsistentRead) |
 | PutItem | ``write``; with ``attribute_not_exists(<key>)`` as its condition: ``cas [null, item]``; any other condition is kept in an extra ``condition`` field |
-| UpdateItem | ``update``: the invoke carries the change parsed from the UpdateExpression (``set``/``remove``/``add``; the raw expression in ``update_expression``), the ok the whole new item (the recorder asks ``ReturnValues=ALL_NEW`` and hides it from the caller if it did not ask) |
+| UpdateItem | ``update``: the invoke carries the change parsed from the UpdateExpression (``set``/``remove``/``add``, the key attributes always in ``set``, as UpdateItem creates a missing item with them; the raw expression in ``update_expression``), the ok the whole new item (the recorder asks ``ReturnValues=ALL_NEW`` and hides it from the caller if it did not ask) |
 | DeleteItem | ``delete`` |
 | TransactWriteItems / TransactGetItems | one operation per item sharing a ``txn`` id (ConditionCheck items are not operations) |
 | BatchWriteItem / BatchGetItem | one operation per item; unprocessed items ``fail`` |
@@ -410,6 +410,7 @@ class Recorder:
                               kw.get("ExpressionAttributeValues"))
         if "AttributeUpdates" in kw:
             change = _attribute_updates_change(kw["AttributeUpdates"])
+        change = _with_key(change, kw["Key"])
         inv: dict[str, Any] = {"f": "update", "key": key, "value": change}
         if kw.get("UpdateExpression"):
             inv["update_expression"] = kw["UpdateExpression"]
@@ -492,9 +493,10 @@ class Recorder:
                 if self.token_attribute is not None:
                     body = _inject_update_token(body, self.token_attribute, self._token())
                 key = self._key(client, orig, body["TableName"], body["Key"])
-                op = {"f": "update", "key": key, "value": parse_update(
+                op = {"f": "update", "key": key, "value": _with_key(parse_update(
                     body.get("UpdateExpression"), body.get("ExpressionAttributeNames"),
-                    body.get("ExpressionAttributeValues")), "update_expression": body.get("UpdateExpression")}
+                    body.get("ExpressionAttributeValues")), body["Key"]),
+                    "update_expression": body.get("UpdateExpression")}
                 ops.append(op)
             elif kind == "Delete":
                 key = self._key(client, orig, body["TableName"], body["Key"])
@@ -611,6 +613,14 @@ def _inject_update_token(kw: dict[str, Any], attr: str, token: str) -> dict[str,
     kw["ExpressionAttributeNames"] = names
     kw["ExpressionAttributeValues"] = values
     return kw
+
+
+def _with_key(change: dict[str, Any], key: dict[str, Any]) -> dict[str, Any]:
+    """UpdateItem creates a missing item with its key attributes: the change says so, so
+    that the change applied to an absent item gives the post-image DynamoDB returns."""
+    out = dict(change)
+    out["set"] = {**{k: plain(v) for k, v in key.items()}, **change.get("set", {})}
+    return out
 
 
 def _attribute_updates_change(updates: dict[str, Any]) -> dict[str, Any]:
