@@ -193,3 +193,15 @@ def pytest_runtest_call(item: Any) -> Any:
     if handle is not None and handle.summary is None and not handle.recorder.closed:
         handle.verify()
     return result
+
+
+@pytest.fixture
+def gtcheck_model(tmp_path: Path) -> Any:
+    """Check a property of the *model* of global tables for your workload under your faults,
+    by search (``holds_by_search``) or exhaustive exploration (``holds_by_exploration``); a
+    violation fails the test with the shrunk explanation and the counterexample files
+    (docs/search.md, "The CI gate")."""
+    from gtcheck.search.gate import Gate
+
+    return Gate(tmp_path)
+
