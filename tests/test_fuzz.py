@@ -38,7 +38,9 @@ Beyond accept/refuse, three properties compare gtcheck with itself: ``check --jo
 gets the same verdict; and a history spelled differently but equal by the format's rules
 (key order, whitespace, ``\\u`` escapes, CRLF, blank lines, gzip, unknown fields, numbers
 such as ``7`` written ``7.0`` or ``70e-1``) gets the same verdict (metamorphic twins); so does an EDN file with other whitespace,
-commas, comments and discarded forms.
+commas, comments and discarded forms. What ``simulate`` writes from a (mutated) scenario must
+be accepted by both ``gtcheck validate`` and the reference validator, and the same scenario
+and seed must write the same bytes.
 """
 
 from __future__ import annotations

@@ -26,7 +26,9 @@ What is judged (``judge``), per command run:
   twin spelled differently (tests/fuzz/strategies.py, metamorphic), and a history and
   its round trip through EDN;
 * a check or report never copies a script from the input into the HTML raw;
-* a scenario's 254 names the file and a field or line; a NaN argument is refused.
+* a scenario's 254 names the file and a field or line; a NaN argument is refused;
+* what ``simulate`` writes is accepted by ``gtcheck validate`` and the reference
+  validator, and the same scenario and seed write the same bytes.
 
 An internal error is rerun with ``GTCHECK_DEBUG=1`` to find the innermost gtcheck frame,
 which with the exception type names the failure class.
@@ -221,6 +223,11 @@ def _run_job(job, capfile) -> list[dict]:
                 os.environ.pop("GTCHECK_DEBUG", None)
             res["frame"] = _innermost_gtcheck_frame(again["err"] + again["fd"])
         res["argv"] = argv
+        if argv[0] == "simulate" and res["code"] == 0:
+            out = argv[argv.index("-o") + 1]
+            if os.path.exists(out) and os.path.getsize(out) <= 8 << 20:
+                with open(out, "rb") as fh:
+                    res["history"] = fh.read()
         for html in ("out.html",):
             if os.path.exists(html):
                 with open(html, "rb") as fh:
@@ -389,7 +396,8 @@ def judge(inp: FuzzInput, name: str, results: list[dict], ref) -> tuple[list[Fai
         if code == 254 and not arg_error:
             if target not in text:
                 fails.append(Failure(f"254 does not name the file [{cmd}]", _first_error(text)))
-            elif inp.kind == "scenario" and not _SCENARIO_PLACE.search(text):
+            elif inp.kind == "scenario" and res["argv"][0] == "simulate" \
+                    and not _SCENARIO_PLACE.search(text):
                 fails.append(Failure(f"254 names no field or line of the scenario [{cmd}]",
                                      _first_error(text)))
             elif inp.kind in ("edn", "log") and target == name:
@@ -426,6 +434,19 @@ def judge(inp: FuzzInput, name: str, results: list[dict], ref) -> tuple[list[Fai
                 fails.append(Failure(
                     f"invalid input accepted [{cmd}]: {ref.rule} field {ref.field}: {_norm(ref.reason, 60)}",
                     str(ref)))
+    # the model writes valid histories, the same for the same scenario and seed
+    sims = [r for r in results if r["argv"][0] == "simulate" and r["code"] == 0 and "history" in r]
+    if sims:
+        written = refvalidator.validate_bytes(sims[0]["history"])
+        if written.verdict == "refuse":
+            fails.append(Failure(f"the model wrote a history the reference refuses: {written.rule} "
+                                 f"field {written.field}: {_norm(written.reason, 60)}", str(written)))
+        check = [r for r in results if r["argv"][0] == "validate" and r["argv"][-1] == "sim.jsonl"]
+        if check and check[0]["code"] != 0:
+            fails.append(Failure(f"gtcheck refuses what the model wrote: "
+                                 f"{_gt_error_key(check[0]['err'], 'sim.jsonl')}", _first_error(check[0]["err"])))
+        if len(sims) == 2 and sims[0]["history"] != sims[1]["history"]:
+            fails.append(Failure("the same scenario and seed simulate different histories", ""))
     # --jobs must not change a result
     pair = [r for r in results if r["argv"][0] == "check" and "json" in r["argv"]
             and _file_arg(r["argv"]) == name]

@@ -763,7 +763,12 @@ def scenario_inputs(draw, max_mutations: int = 3, dev_zero: bool = False) -> Fuz
     cmd = ["simulate", "--scenario", IN, "--seed", str(seed), "-o", "sim.jsonl"]
     if draw(st.booleans()):
         cmd.append("--no-truth")
-    return FuzzInput("scenario", name, data, done, [cmd], ".toml")
+    # what the model writes must be a valid history (gtcheck validate and the reference
+    # validator both accept it), and the same scenario and seed write the same bytes
+    commands = [cmd, ["validate", "--format", "gt", "sim.jsonl"]]
+    if draw(st.integers(0, 3)) == 0:
+        commands.append(cmd[:-1 if cmd[-1] == "--no-truth" else None][:-1] + ["sim2.jsonl"])
+    return FuzzInput("scenario", name, data, done, commands, ".toml")
 
 
 @st.composite
