@@ -65,8 +65,9 @@ def _property_line(name: str, p: dict[str, Any]) -> str:
     elif name == "read_after_write":
         detail = f"{_n(fig.get('consistent_reads', 0), 'strongly consistent read')}"
     elif name == "linearizability":
+        scope = "every key" if p.get("scope") == "every key" else "keys written from one region"
         detail = (f"{_n(fig.get('keys_checked', 0), 'key')} linearizable "
-                  f"({_n(fig.get('operations_checked', 0), 'operation')}; scope: {p.get('scope', '')})")
+                  f"({_n(fig.get('operations_checked', 0), 'operation')}; scope: {scope})")
     else:
         detail = ""
     if name == "staleness":

@@ -23,7 +23,7 @@ A verdict looks like:
     integrity         valid    150000 reads checked
     convergence       valid    1000 keys with final reads converged
     read_after_write  valid    30000 strongly consistent reads
-    linearizability   not checked (arrives with strong mode)
+    linearizability   valid    40 keys linearizable (5200 operations; scope: keys written from one region)
     staleness         INVALID  3 stale-read; smallest bound 1.30 s over 150000 reads (bound 750 ms)
   anomalies (worst first):
     [stale-read] key 'user#7': read #1234 in eu-west-1 at 12.30 s returned ...
@@ -46,7 +46,8 @@ Exit codes: 0 valid, 1 invalid, 2 unknown (0 with --unknown-ok),
               help="Worker processes (default: the number of CPUs; 1 runs inline).")
 @click.option("--timeout", "timeout_s", type=click.FloatRange(min=0, min_open=True),
               default=10.0, show_default=True, metavar="SECONDS",
-              help="Solver budget per key whose writes lack ts (then the key is unknown).")
+              help="CPU budget per key for the solver (writes without ts) and for the "
+                   "linearizability search (past it the key is unknown).")
 @click.option("--unknown-ok", is_flag=True,
               help="Exit 0 instead of 2 when the verdict is unknown.")
 @click.option("--html", "html", type=click.Path(dir_okay=False), default=None, metavar="FILE",
@@ -57,7 +58,7 @@ def check(history: str, staleness_bound: str | None, fmt: str, output: str | Non
           jobs: int | None, timeout_s: float, unknown_ok: bool, html: str | None,
           progress: bool | None) -> int:
     """Check HISTORY (a gt-history .jsonl / .jsonl.gz, or a Jepsen history) for integrity,
-    convergence, read-after-write and staleness; linearizability arrives with strong mode.
+    convergence, read-after-write, staleness and linearizability.
     """
     from gtcheck.checker.check import check_history, exit_code_for
     from gtcheck.checker.output import render
