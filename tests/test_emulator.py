@@ -194,6 +194,28 @@ def test_cli_run_control_unknown_and_stopped_regions(tmp_path, capsys):
             assert (tmp_path / "run" / name).exists()
         assert sum(1 for line in (tmp_path / "run" / "history.jsonl").read_text().splitlines()
                    if '"invoke"' in line) >= 40
+        # Ctrl-C in the middle of a run leaves a valid history of what was done (exit 130)
+        import signal
+        import subprocess
+        import sys
+        out_dir = tmp_path / "interrupted"
+        applied = Control(emu.endpoint).status()["applied"]
+        proc = subprocess.Popen([sys.executable, "-W", "ignore", "-m", "gtcheck", "run", "--regions",
+                                 "us-east-1,eu-west-1", "--table", "cli", "--endpoint-url", emu.endpoint,
+                                 "--duration", "60s", "-o", str(out_dir), "--no-progress"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.2)
+            if Control(emu.endpoint).status()["applied"] > applied + 5:
+                break   # the new run is writing
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+        assert proc.returncode == 130, err
+        assert "(interrupted)" in err
+        code, out, _ = run_cli(["validate", out_dir / "history.jsonl"], capsys)
+        assert code == 0 and "ok" in out
 
 
 def test_cli_bad_input(capsys):
