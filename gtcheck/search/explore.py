@@ -169,11 +169,11 @@ def _in_time_order(w: StepWorld, actions: list[Action]) -> list[Action]:
 
 def explore(sc: Scenario, *, max_states: int = 100_000,
             invariants: list[tuple[str, Property]] | None = None, reduce: bool = True,
-            timed: bool = True) -> Exploration:
+            timed: bool = True, time_limit_s: float | None = None) -> Exploration:
     """Explore every run of ``sc`` (up to ``max_states`` states). ``timed``: requests and
     fault events in scripted-time order (off: in any order, as the step interface allows).
     ``reduce``: the partial-order reduction of ``_ample`` (off: every interleaving of
-    follower copies)."""
+    follower copies). ``time_limit_s``: stop (incomplete) after this much wall time."""
     if not sc.script:
         raise UserError("exploration needs a scripted scenario ([[script]] requests)", where="--scenario")
     t0, c0 = time.perf_counter(), time.process_time()
@@ -214,7 +214,12 @@ def explore(sc: Scenario, *, max_states: int = 100_000,
     finals: dict[str, dict[bytes, dict[str, Any]]] = {}
     violated: dict[str, tuple[str, int, str]] = {}     # property -> (state, vector, message)
     complete = True
+    popped = 0
     while queue:
+        popped += 1
+        if time_limit_s is not None and popped % 256 == 0 and time.perf_counter() - t0 > time_limit_s:
+            complete = False
+            break
         k, vi, state = queue.popleft()
         w = worlds[vi]
         w.state = state
