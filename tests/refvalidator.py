@@ -16,8 +16,10 @@ It answers, for the bytes of a file:
   a line nested more than ``MAX_DEPTH`` (510) levels deep (gtcheck refuses lines nested
   more than 512 deep, with a message naming the line and field), a number with more
   than ``MAX_DIGITS`` digits (gtcheck: 4,300) or an exponent beyond ``MAX_EXPONENT``
-  (gtcheck refuses "a number whose exponent does not fit", such as 1e99999999999999999999). RFC 8259 §9 lets a parser limit nesting depth and number
-  size, so either answer of gtcheck is acceptable there; only a crash is not.
+  (gtcheck refuses "a number whose exponent does not fit", such as
+  1e99999999999999999999). RFC 8259 §6 and §9 let a parser limit the range of numbers
+  and the depth of nesting, so either answer of gtcheck is acceptable there; only a
+  crash is not.
 
 Each check carries the rule it comes from (``rule`` attribute): ``file``, ``header``,
 ``R2`` (duplicate (ts, origin)), ``R4`` (equal values), ``R5`` (one operation at a time /
@@ -45,7 +47,14 @@ Choices where the contract is silent (each written down in tests/test_refvalidat
   while values are equal when their exact decimal values are (``1 = 1.0 = 1e0``);
 * a write is "invoked after settled_after_ns" when its invocation time is >= it
   (docs: "at or after"; the contract's "after it" read the same way);
-* rule 4 applies in ``eventual`` mode to histories that are not ``"register": true``.
+* rule 4 applies in ``eventual`` mode to histories that are not ``"register": true``;
+* header fields must have their types when present: ``null`` is allowed only for
+  ``ts_uncertainty_ns`` (the docs say so) and for free metadata; region names are
+  non-empty strings ("a non-empty list of distinct names");
+* every ``region`` and ``origin`` in the file is one of the header's regions, on any
+  event (nemesis events included: docs, "every region and origin in the file"), and
+  ``key``, ``consistent``, ``ts``, ``index`` are type-checked on every event they
+  appear on (contract rule 7: "a field that is present must have its type").
 """
 
 from __future__ import annotations
