@@ -193,6 +193,7 @@ class Simulator:
         lag = choices.copy_lag
         st = self.state
         o = self.rix[region]
+        n = len(self.regions)
         arrival: list[int] = []
         append = arrival.append
         plan = self.plan
@@ -208,7 +209,7 @@ class Simulator:
             else:
                 a = choices.replication_delay(region, target)
                 a = t + (a if a < MAX_REPLICATION_DELAY_NS else MAX_REPLICATION_DELAY_NS)
-            tail = item.link_tail.get((o, d))
+            tail = item.link_tail[o * n + d]
             if tail is not None:
                 prev = tail.arrival[d * C]
                 if prev != NEVER and prev > t:
@@ -223,11 +224,11 @@ class Simulator:
                 append(a + lag())
             if a + MAX_COPY_LAG_NS > st.max_arrival:
                 st.max_arrival = a + MAX_COPY_LAG_NS
-        self.rules.arrivals(arrival, C, len(self.regions))
-        entry = InFlight(version, arrival, item.key, region, len(self.regions))
-        for d in range(len(self.regions)):
+        self.rules.arrivals(arrival, C, n)
+        entry = InFlight(version, arrival, item.key, region, n)
+        for d in range(n):
             if d != o:
-                item.link_tail[(o, d)] = entry
+                item.link_tail[o * n + d] = entry
         item.pending.append(entry)
         item.catch_up(t, self.completed)
         return entry

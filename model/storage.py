@@ -51,9 +51,9 @@ class ItemStore:
         self.copies = copies
         self.slots: list[Version | None] = [None] * (n_regions * copies)
         self.pending: list[InFlight] = []
-        # per (source, target) region pair: the last version sent on that link, for
-        # per-item FIFO order and coalescing
-        self.link_tail: dict[tuple[int, int], InFlight] = {}
+        # per (source, target) region pair, at source * n_regions + target: the last
+        # version sent on that link, for per-item FIFO order and coalescing
+        self.link_tail: list[InFlight | None] = [None] * (n_regions * n_regions)
 
     def catch_up(self, now: int, on_complete: Callable[[InFlight], None]) -> None:
         """Apply every version that has arrived at some slot by ``now``."""
