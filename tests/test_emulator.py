@@ -59,6 +59,7 @@ def test_isolation_heals_converges_and_staleness_is_bounded(tmp_path):
     assert s["convergence"]["figures"]["final_reads"] >= 3 * 6
     text = Path(res.history).read_text()
     assert '"f":"partition"' in text and '"f":"heal"' in text
+    assert '"ts":' in text and '"origin":"eu-west-1"' in text   # the emulator's stamps, recorded
     assert res.workload_ops > 50
 
 

@@ -88,6 +88,7 @@ def test_every_call_maps_to_its_events(aws, tmp_path):
         ("read", "ok"), ("read", "ok")]
     put, cas, upd, read, miss = (o[3] for o in ops[:5])
     assert put["value"]["pk"] == "a" and put["value"]["gt_token"]
+    assert "ts" not in put and "origin" not in put     # only the gtcheck emulator says its stamps
     assert cas["value"][0] is None and cas["value"][1]["pk"] == "b"
     # UpdateItem: the change parsed, the whole new item on ok (ALL_NEW), hidden from the caller
     assert ops[2][2]["value"] == {"set": {"pk": "a", "gt_token": upd["value"]["gt_token"], "x": "v"}, "add": {"n": 2},

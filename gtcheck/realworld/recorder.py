@@ -30,6 +30,11 @@ any work), ResourceNotFound, AccessDenied...) and client-side ParamValidationErr
 sent). ``info`` when it may have taken effect: 5xx answers (InternalServerError,
 ServiceUnavailable), TransactionInProgress, timeouts, connection errors, anything else.
 
+**Timestamps.** Against the gtcheck emulator, each write's completion carries the ``ts`` and
+``origin`` the emulator stamped (its ``x-gtcheck-versions`` response header), so the checker
+orders writes exactly; real DynamoDB sends no such header and the fields are left out.
+``emulator_ts=False`` leaves them out always.
+
 **Keys.** ``"<table>/<hash key value>"`` or ``"<table>/<hash>/<range>"``; the key schema
 comes from one DescribeTable per table (not recorded) unless given as ``key_schema``.
 
@@ -187,11 +192,12 @@ class Recorder:
     def __init__(self, path: str | os.PathLike[str] | None, regions: list[str] | tuple[str, ...], *,
                  clock_uncertainty_ns: int = 0, token_attribute: str | None = "gt_token",
                  key_schema: dict[str, list[str]] | None = None,
-                 metadata: dict[str, Any] | None = None) -> None:
+                 metadata: dict[str, Any] | None = None, emulator_ts: bool = True) -> None:
         self.path = None if path is None else os.fspath(path)
         self.regions = list(regions)
         self.clock_uncertainty_ns = int(clock_uncertainty_ns)
         self.token_attribute = token_attribute
+        self.emulator_ts = emulator_ts
         self.metadata = dict(metadata or {})
         self.settled_after_ns: int | None = None
         self._key_schema: dict[str, list[str]] = {k: list(v) for k, v in (key_schema or {}).items()}
@@ -366,8 +372,28 @@ class Recorder:
             raise
         comp = {"type": "ok", "process": pid, "region": region, "f": inv["f"], "key": inv["key"]}
         comp.update(on_ok(resp))
+        if inv["f"] != "read":
+            stamps = self._stamps(resp, 1)
+            if stamps:
+                comp["ts"], comp["origin"] = stamps[0]
         self._emit(comp)
         return resp
+
+    def _stamps(self, resp: Any, n: int) -> list[tuple[int, str]] | None:
+        """The versions the gtcheck emulator stamped for this write (its response header
+        ``x-gtcheck-versions``), when there is one per written item; never from AWS."""
+        if not self.emulator_ts or not isinstance(resp, dict):
+            return None
+        raw = resp.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("x-gtcheck-versions")
+        if not raw:
+            return None
+        try:
+            stamps = [(int(ts), str(origin)) for ts, origin in json.loads(raw)]
+        except (ValueError, TypeError):
+            return None
+        if len(stamps) != n or any(o not in self.regions for _, o in stamps):
+            return None
+        return stamps
 
     def _get_item(self, client: Any, region: str, fn: Any, orig: Any, **kw: Any) -> Any:
         key = self._key(client, orig, kw["TableName"], kw["Key"])
@@ -472,6 +498,13 @@ class Recorder:
             c = {"type": "ok", "process": ev["process"], "region": region, "f": ev["f"], "key": ev["key"]}
             c.update(judge(resp, i, ev))
             comps.append(c)
+        writes = [c for c in comps if c["f"] != "read"]
+        if writes and len(writes) == len(comps):
+            stamps = self._stamps(resp, len(writes))
+            if stamps and all(c["type"] in ("ok", "info") for c in writes):
+                for c, (ts, origin) in zip(writes, stamps):
+                    if c["type"] == "ok":
+                        c["ts"], c["origin"] = ts, origin
         self._emit_many(comps)
         return resp
 
