@@ -214,6 +214,7 @@ def explore(sc: Scenario, *, max_states: int = 100_000,
     finals: dict[str, dict[bytes, dict[str, Any]]] = {}
     violated: dict[str, tuple[str, int, str]] = {}     # property -> (state, vector, message)
     complete = True
+    edges: list[tuple[str, str, Action]] = []      # (state, next state, action): the graph's edges
     popped = 0
     while queue:
         popped += 1
@@ -263,7 +264,9 @@ def explore(sc: Scenario, *, max_states: int = 100_000,
                     continue
                 parent[nk] = (k, a)
                 queue.append((nk, vi, new))
-            g.add_edge(k, nk, key=label(w, a))
+            edges.append((k, nk, a))
+    g.add_edges_from(edges)       # keyed by the Action (label(world, action) prints it)
+    del edges
     props: dict[str, dict[str, Any]] = {}
     paths: dict[str, tuple[int, list[Action]]] = {}
     for pname in ["model"] + [n for n, _ in invariants]:
