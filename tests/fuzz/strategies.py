@@ -799,8 +799,10 @@ def _respell_numbers(value, draw, raw: _Raw):
         return value
     if isinstance(value, int):
         if draw(st.booleans()):
-            return raw.add(draw(st.sampled_from([f"{value}.0", f"{value}e0", f"{value}.000",
-                                                 f"{value}0e-1", f"{value}E+0"])))
+            forms = [f"{value}.0", f"{value}e0", f"{value}.000", f"{value}E+0"]
+            if value != 0:   # "00e-1" would not be JSON
+                forms.append(f"{value}0e-1")
+            return raw.add(draw(st.sampled_from(forms)))
         return value
     if isinstance(value, list):
         return [_respell_numbers(v, draw, raw) for v in value]
