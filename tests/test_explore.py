@@ -166,3 +166,18 @@ def test_a_larger_exploration_completes():
                              + [{"at": "1s", "region": EU, "f": "read", "key": "x", "name": "r"}]})
     ex = explore(sc, max_states=2_000_000)
     assert ex.complete and ex.holds and len(ex.final_states["x"]) == 3
+
+
+def test_a_checker_property_is_judged_on_every_complete_run(tmp_path):
+    from gtcheck.search.run import builtin_property
+
+    sc = scenario_from_dict({"name": "st", "regions": {"names": [US, EU], "copies": 1, "write_quorum": 1},
+                             "script": [{"at": "0s", "region": US, "f": "write", "key": "x", "value": {"v": 1}},
+                                        {"at": "2s", "region": EU, "f": "read", "key": "x", "name": "r"}]})
+    ex = explore(sc, invariants=[("staleness", builtin_property("staleness", 1_000_000_000))])
+    assert ex.outcomes == {"r": [None, NEW]}
+    p = ex.properties["staleness"]
+    assert p["holds"] is False and "stale-read" in p["message"]
+    assert p["path"] == ["request s1", "request s2 copy 0"], "the shortest: the read before the delivery"
+    ok = explore(sc, invariants=[("staleness", builtin_property("staleness", 3_000_000_000))])
+    assert ok.properties["staleness"]["holds"] is True and ok.complete

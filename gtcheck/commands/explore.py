@@ -38,8 +38,11 @@ violated; 2 every property holds but --max-states stopped the exploration;
               help="Stop after this many distinct states (then the exploration is incomplete).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--property", "props", multiple=True, metavar="PROP",
-              help="A shipped invariant checked at the end of every run (repeatable); the model's own "
+              help="A shipped invariant or a checker property (staleness, read_after_write, integrity) "
+                   "checked at the end of every run (repeatable); the model's own "
                    "invariants (every copy the LWW join of what reached it, convergence) are always checked.")
+@click.option("--staleness-bound", "bound", default=None, metavar="DURATION",
+              help="The bound of --property staleness (the checker's, judged on every complete run's history).")
 @click.option("--invariant", "invariants", multiple=True, metavar="MODULE:FUNCTION",
               help="An application invariant over a finished run (repeatable).")
 @click.option("-o", "--output", "out", type=click.Path(file_okay=False, path_type=Path),
@@ -49,7 +52,8 @@ violated; 2 every property holds but --max-states stopped the exploration;
               help="Let scripted requests and fault events run in any order, not their scripted times'.")
 @click.option("--replay", "replay_path", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
               help="Replay a counterexample's NAME.path.json and print its history instead of exploring.")
-def explore(scenario_path: Path, max_states: int, fmt: str, props: tuple[str, ...], invariants: tuple[str, ...],
+def explore(scenario_path: Path, max_states: int, fmt: str, props: tuple[str, ...], bound: str | None,
+            invariants: tuple[str, ...],
             out: Path, untimed: bool, replay_path: Path | None) -> int:
     """Explore every run of a scripted scenario; report outcomes, final states, properties."""
     from gtcheck.model.scenario import load_scenario
@@ -63,7 +67,12 @@ def explore(scenario_path: Path, max_states: int, fmt: str, props: tuple[str, ..
         for e in [w.header()] + w.history():
             sys.stdout.buffer.write(orjson.dumps(e) + b"\n")
         return EXIT_VALID
-    checks = [(p, invariant_property(p.replace("-", "_"))) for p in props]
+    from gtcheck.search.invariants import SHIPPED
+    from gtcheck.search.run import builtin_property, parse_bound
+
+    bound_ns = parse_bound(bound)
+    checks = [(p, invariant_property(p.replace("-", "_")) if p.replace("-", "_") in SHIPPED
+               else builtin_property(p, bound_ns)) for p in props]
     checks += [(spec, invariant_property(spec)) for spec in invariants]
     result = ex_mod.explore(sc, max_states=max_states, invariants=checks, timed=not untimed)
     if not result.holds:

@@ -234,9 +234,10 @@ def explore(sc: Scenario, *, max_states: int = 100_000,
                 finals.setdefault(key, {})[blob] = regions
             if invariants:
                 run = run_of(w)
+                history = b"".join(orjson.dumps(e) + b"\n" for e in run.events)
                 for pname, prop in invariants:
                     if pname not in violated:
-                        verdict: Verdict = prop(run, b"")
+                        verdict: Verdict = prop(run, history)
                         if not verdict.holds:
                             violated[pname] = (k, vi, verdict.message)
             continue
