@@ -11,6 +11,9 @@ line.
 | ``phantom-value`` | one read returns a value nobody wrote | ``phantom-read`` |
 | ``show-failed-write`` | one write reported failed is applied | ``read-of-failed-write`` |
 | ``delay-replication`` | one write reaches other regions 5 s late, and is read there meanwhile | ``stale-read`` |
+| ``strong-local-read`` | strong mode: strong reads return the local leader copy, not the log's head | ``lost-own-write``, ``not-linearizable`` |
+
+The first five run in eventual mode only, ``strong-local-read`` in strong mode only (``Rules.mode``).
 
 The three one-write mutants write a key of their own (``bug-NAME``) a third of the way
 through the workload, so that nothing else can hide the damage.
@@ -32,6 +35,7 @@ LATE_REPLICATION_NS = 5_000_000_000
 
 class StaleStrongRead(Rules):
     name = "stale-strong-read"
+    mode = "eventual"
 
     def read_copy(self, consistent: bool, copies: int, choices: Choices) -> int:
         return copies - 1 if consistent else choices.eventual_copy(copies)
@@ -44,6 +48,7 @@ class StaleStrongRead(Rules):
 
 class PhantomValue(Rules):
     name = "phantom-value"
+    mode = "eventual"
 
     def __init__(self) -> None:
         self.done = False
@@ -62,6 +67,8 @@ class PhantomValue(Rules):
 class _OneWrite(Rules):
     """Writes ``bug-NAME`` once, a third of the way through, and breaks that write
     (``damage``); may make a client read it later (``forced``)."""
+
+    mode = "eventual"
 
     def __init__(self) -> None:
         self.done = False
@@ -142,6 +149,21 @@ class DelayReplication(_OneWrite):
         sim.finish_op(proc, op, t, "ok", new_item, version)
 
 
+class StrongLocalRead(Rules):
+    """Strong mode without the read half: a strongly consistent read still waits for its
+    round trip, but returns what its own region's leader copy holds (replicated
+    asynchronously), not the head of the item's log."""
+
+    name = "strong-local-read"
+    mode = "strong"
+
+    def strong_read(self, sim: Any, key: str, region: str, head: Version | None, t: int) -> Version | None:
+        item = sim.item(key)
+        item.catch_up(t, sim.completed)
+        local: Version | None = item.slots[sim.rix[region] * sim.copies]
+        return local
+
+
 MUTANTS: dict[str, type[Rules]] = {
     "stale-strong-read": StaleStrongRead,
     "drop-replication": DropReplication,
@@ -149,11 +171,15 @@ MUTANTS: dict[str, type[Rules]] = {
     "show-failed-write": ShowFailedWrite,
     "delay-replication": DelayReplication,
 }
+# strong mode's (``simulator.STRONG_BUGS``)
+STRONG_MUTANTS: dict[str, type[Rules]] = {
+    "strong-local-read": StrongLocalRead,
+}
 
 
 def mutant(name: str) -> Rules:
     """A fresh instance of the named mutant (they keep per-run state)."""
-    cls = MUTANTS.get(name)
+    cls = MUTANTS.get(name) or STRONG_MUTANTS.get(name)
     if cls is None:
-        raise ValueError(f"unknown bug {name!r}; known: {', '.join(MUTANTS)}")
+        raise ValueError(f"unknown bug {name!r}; known: {', '.join(list(MUTANTS) + list(STRONG_MUTANTS))}")
     return cls()

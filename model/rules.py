@@ -169,6 +169,7 @@ class Rules:
     correct model is this class as it is; every hook here does what the rule says."""
 
     name: str = ""   # a mutant's name; "" for the correct model
+    mode: str = ""   # the only mode a mutant runs in ("eventual" or "strong"); "": both
 
     def attach(self, sim: Any) -> None:
         """Called once by the timed driver that will run these rules."""
@@ -181,6 +182,11 @@ class Rules:
     def read_value(self, v: Version | None, t: int) -> Any:
         """What a read served by a copy holding ``v`` returns."""
         return None if v is None or v[4] else v[3]
+
+    def strong_read(self, sim: Any, key: str, region: str, head: Version | None, t: int) -> Version | None:
+        """Strong mode: the version a strongly consistent read in ``region`` returns at ``t``
+        once its round trip is over: the head of the item's log (``head``)."""
+        return head
 
     def arrivals(self, arrival: list[int], copies: int, n_regions: int) -> None:
         """A new version's arrival time at every slot (region * copies + copy), as the

@@ -39,10 +39,12 @@ from gtcheck.model.state import ItemLog, Op, Process, SimState
 from gtcheck.model.storage import NEVER, InFlight, ItemStore
 from gtcheck.model.workload import KeyChooser, MixChooser, tag
 
-__all__ = ["BUGS", "MAX_COPY_LAG_NS", "MAX_REPLICATION_DELAY_NS", "SimulationSummary", "Simulator", "simulate"]
+__all__ = ["BUGS", "STRONG_BUGS", "MAX_COPY_LAG_NS", "MAX_REPLICATION_DELAY_NS", "SimulationSummary", "Simulator", "simulate"]
 
-# The test-only mutants' names (``model/mutants.py``), for ``simulate(..., bug=NAME)``.
+# The test-only mutants' names (``model/mutants.py``), for ``simulate(..., bug=NAME)``: eventual
+# mode's, and strong mode's.
 BUGS = ("stale-strong-read", "drop-replication", "phantom-value", "show-failed-write", "delay-replication")
+STRONG_BUGS = ("strong-local-read",)
 
 _INVOKE, _COMPLETE, _NEMESIS, _TTL, _SCRIPT = 0, 1, 2, 3, 4
 # strong mode: a request reaches its region (instead of _COMPLETE); a round trip ends
@@ -85,9 +87,9 @@ class Simulator:
         self.sc = scenario
         self.seed = seed
         self.rules = rules if rules is not None else _CORRECT
-        if scenario.strong and self.rules.name:
-            raise ValueError(f"the test-only mutant {self.rules.name!r} breaks eventual mode; "
-                             "strong mode runs the correct rules")
+        if self.rules.mode and self.rules.mode != scenario.mode:
+            raise ValueError(f"the test-only mutant {self.rules.name!r} breaks {self.rules.mode} mode; "
+                             f"this scenario runs in {scenario.mode} mode")
         self.progress = progress
         self.choices: Choices = choices if choices is not None else SeededChoices(scenario, seed)
         self.plan = FaultPlan(scenario, self.choices.random_faults(scenario))
@@ -616,7 +618,7 @@ class Simulator:
         if outcome != "ok":
             self.finish_op(proc, op, t, outcome, None, None, error=error)
         elif op.f == "read":
-            v = self.log(key).at(t)
+            v = self.rules.strong_read(self, key, op.region, self.log(key).at(t), t)
             value = self.rules.read_value(v, t)
             proc.last_seen[key] = value
             self.finish_op(proc, op, t, "ok", value, None)

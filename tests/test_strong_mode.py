@@ -255,13 +255,30 @@ def test_the_default_mix_drops_transactions_in_strong_mode() -> None:
     assert scenario_from_dict({}).workload.mix["transaction"] > 0
 
 
-def test_mutants_are_for_eventual_mode() -> None:
+def test_each_mutant_runs_in_its_one_mode() -> None:
     from gtcheck.model.history_writer import ListSink
     from gtcheck.model.mutants import mutant
-    from gtcheck.model.simulator import Simulator
+    from gtcheck.model.simulator import BUGS, STRONG_BUGS, Simulator
 
-    with pytest.raises(ValueError, match="eventual mode"):
-        Simulator(scenario_from_dict({"mode": "strong"}), 1, ListSink(), rules=mutant("phantom-value"))
+    for bug in BUGS:
+        with pytest.raises(ValueError, match="breaks eventual mode"):
+            Simulator(scenario_from_dict({"mode": "strong"}), 1, ListSink(), rules=mutant(bug))
+    for bug in STRONG_BUGS:
+        with pytest.raises(ValueError, match="breaks strong mode"):
+            Simulator(scenario_from_dict({}), 1, ListSink(), rules=mutant(bug))
+
+
+def test_the_checker_catches_strong_reads_served_locally(tmp_path: Path) -> None:
+    """The strong-mode mutant: strong reads wait for their round trip but return the local
+    copy. Read-after-write across regions fails, strong reads are stale, and (when the
+    linearizability checker is there) keys are not linearizable."""
+    r = run("strong.toml", 1, tmp_path, bug="strong-local-read")
+    assert r.header["injected_bug"] == "strong-local-read"
+    result, stale = _consistent_staleness(r.path)
+    assert result.summary["read_after_write"]["valid"] is False
+    assert max(stale) > 100_000_000
+    if "linearizability" in result.summary and _has_linearizability():
+        assert result.summary["linearizability"]["valid"] is False
 
 
 # ------------------------------------------------------------------ generated histories
