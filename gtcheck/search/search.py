@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
 from hypothesis import HealthCheck, Phase, given, seed as hseed, settings
 
 from gtcheck.model.scenario import Scenario, scenario_from_dict
@@ -55,10 +56,14 @@ def execute(table: dict[str, Any], seed: int) -> tuple[bytes, bytes, Run]:
 
 
 def search(base: Scenario, prop: Property, *, budget: int = 200, seed: int = 0, max_requests: int = 6,
-           max_keys: int = 2) -> SearchResult:
-    """Search ``base`` for a run breaking ``prop`` within ``budget`` generated runs."""
+           max_keys: int = 2, shrink_runs: int = 1000) -> SearchResult:
+    """Search ``base`` for a run breaking ``prop`` within ``budget`` generated runs; once
+    one is found, shrink it for at most ``shrink_runs`` more runs (then the smallest
+    violation found so far is the counterexample: a run count, not a time, so that the
+    same seed gives the same result)."""
     t0, c0 = time.perf_counter(), time.process_time()
     stats: dict[str, Any] = {"runs": 0, "first": None, "first_s": None, "last": None}
+    failing: dict[bytes, Found] = {}
 
     @settings(max_examples=budget, database=None, deadline=None, derandomize=False,
               phases=[Phase.generate, Phase.shrink], report_multiple_bugs=False, print_blob=False,
@@ -67,6 +72,13 @@ def search(base: Scenario, prop: Property, *, budget: int = 200, seed: int = 0, 
     @given(strategies.runs(base, max_requests, max_keys))
     def probe(drawn: tuple[dict[str, Any], int]) -> None:
         table, s = drawn
+        ident = orjson.dumps([table, s])
+        if stats["first"] is not None and stats["runs"] - stats["first"] >= shrink_runs:
+            known = failing.get(ident)       # shrinking is over: only known violations still fail
+            if known is not None:
+                stats["last"] = known
+                raise _Violation(known.verdict.message)
+            return
         stats["runs"] += 1
         h, t, run = execute(table, s)
         verdict = prop(run, h)
@@ -74,7 +86,9 @@ def search(base: Scenario, prop: Property, *, budget: int = 200, seed: int = 0, 
             if stats["first"] is None:
                 stats["first"] = stats["runs"]
                 stats["first_s"] = time.perf_counter() - t0
-            stats["last"] = Found(table, s, h, t, run, verdict)
+            found = Found(table, s, h, t, run, verdict)
+            failing[ident] = found
+            stats["last"] = found
             raise _Violation(verdict.message)
 
     found = None
