@@ -44,6 +44,8 @@ Exit codes: 1 counterexample found, 0 none within the budget (not a proof),
               help=f"The staleness property's bound ({DURATION_FORMS}).")
 @click.option("--budget", type=click.IntRange(1, 1_000_000), default=200, show_default=True,
               help="Runs generated before giving up (shrinking runs come on top).")
+@click.option("--shrink-runs", type=click.IntRange(0, 10_000_000), default=1000, show_default=True,
+              help="Runs spent shrinking once a violation is found, at most.")
 @click.option("--seed", type=click.IntRange(0), default=0, show_default=True, help="The same seed, the same result.")
 @click.option("--max-requests", type=click.IntRange(1, 1000), default=6, show_default=True,
               help="Client requests in a generated run, at most.")
@@ -53,7 +55,7 @@ Exit codes: 1 counterexample found, 0 none within the budget (not a proof),
               help="Directory for the counterexample files.")
 @click.option("--report/--no-report", default=True, show_default=True, help="Write report.html.")
 def search(scenario_path: Path, props: tuple[str, ...], invariants: tuple[str, ...], bound: str | None,
-           budget: int, seed: int, max_requests: int, max_keys: int, out: Path, report: bool) -> int:
+           budget: int, shrink_runs: int, seed: int, max_requests: int, max_keys: int, out: Path, report: bool) -> int:
     """Search the runs a scenario allows for one that breaks a property; shrink it."""
     from gtcheck.model.scenario import load_scenario
     from gtcheck.search.run import parse_bound, properties
@@ -63,7 +65,8 @@ def search(scenario_path: Path, props: tuple[str, ...], invariants: tuple[str, .
     bound_ns = parse_bound(bound)
     name, prop = properties(props, invariants, bound_ns)
     base = load_scenario(scenario_path)
-    result = run_search(base, prop, budget=budget, seed=seed, max_requests=max_requests, max_keys=max_keys)
+    result = run_search(base, prop, budget=budget, seed=seed, max_requests=max_requests, max_keys=max_keys,
+                        shrink_runs=shrink_runs)
     if result.found is None:
         click.echo(f"no counterexample in {result.runs} runs (not a proof)")
         return EXIT_VALID
