@@ -595,6 +595,10 @@ class Server:
         from werkzeug.serving import WSGIRequestHandler, make_server
 
         class QuietHandler(WSGIRequestHandler):
+            # keep-alive: boto3 reuses its connections, so a request costs no new connection
+            # and no new thread
+            protocol_version = "HTTP/1.1"
+
             def log_request(self, *args: Any, **kwargs: Any) -> None:
                 pass
 
