@@ -26,7 +26,7 @@ from gtcheck.checker import anomalies as A
 from gtcheck.checker.faults import annotate, fault_windows
 from gtcheck.checker.operations import Header, NemesisEvent, Operation
 from gtcheck.checker.properties import ReadRecord
-from gtcheck.checker.props import PROPERTIES, counted
+from gtcheck.checker.props import PROPERTIES
 from gtcheck.checker.props import staleness as staleness_prop
 from gtcheck.checker.props.base import SummaryContext
 from gtcheck.checker.shard import CheckOptions, PartResult, ShardResult, check_part, set_progress_queue
@@ -287,7 +287,8 @@ def build_summary(path: str, header: Header, stats: dict[str, Any], options: Che
     fig = merged.figures
     ctx = SummaryContext(merged, header, options)
     props = {prop.NAME: prop.verdict(ctx) for prop in PROPERTIES}
-    judged = [props[prop.NAME] for prop in PROPERTIES if counted(prop)]
+    # a property reported as not checked ("checked": false) does not take part
+    judged = [p for p in props.values() if p.get("checked", True) is not False]
     if any(p["valid"] is False for p in judged):
         valid: bool | str = False
     elif any(p["valid"] == "unknown" for p in judged):

@@ -10,8 +10,3 @@ from gtcheck.checker.props import convergence, integrity, linearizability, read_
 PROPERTIES: tuple[ModuleType, ...] = (integrity, convergence, read_after_write, linearizability,
                                       staleness)
 BY_NAME = {p.NAME: p for p in PROPERTIES}
-
-
-def counted(prop: ModuleType) -> bool:
-    """Whether the property takes part in the overall verdict."""
-    return getattr(prop, "COUNTED", True)
