@@ -318,14 +318,29 @@ def small_strong_scenarios(draw: Any) -> dict[str, Any]:
     }
     if witness:
         data["regions"]["witness"] = "us-west-2"
+    faults = []
+    for _ in range(draw(st.integers(0, 2))):
+        kind = draw(st.sampled_from(["isolate", "outage", "replication-delay", "clock-jump"]))
+        at = f"{draw(st.integers(0, 2000))}ms"
+        if kind == "replication-delay":
+            faults.append({"kind": kind, "at": at, "duration": "1s", "extra": {"dist": "uniform", "low": "10ms",
+                                                                              "high": "300ms"}})
+        elif kind == "clock-jump":
+            faults.append({"kind": kind, "region": draw(st.sampled_from(names)), "at": at,
+                           "by": f"{draw(st.integers(-100, 100))}ms"})
+        else:
+            faults.append({"kind": kind, "region": draw(st.sampled_from(names)), "at": at,
+                           "duration": f"{draw(st.integers(100, 1500))}ms"})
+    data["faults"] = faults
+    data["clocks"] = {names[0]: {"offset": f"{draw(st.integers(-50, 50))}ms",
+                                 "drift_ppm": draw(st.integers(-500, 500))}}
     if draw(st.booleans()):
-        data["faults"] = [{"kind": draw(st.sampled_from(["isolate", "outage"])), "region": draw(st.sampled_from(names)),
-                           "at": f"{draw(st.integers(0, 2000))}ms", "duration": f"{draw(st.integers(100, 1500))}ms"}]
+        data["failover"] = {"policy": "next", "after": "200ms"}
     return data
 
 
 @pytest.mark.skipif(not _has_linearizability(), reason="the linearizability checker is not there yet")
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                  HealthCheck.function_scoped_fixture])
 @given(data=small_strong_scenarios(), seed=st.integers(0, 10_000))
 def test_generated_strong_mode_histories_are_linearizable(tmp_path: Path, data: dict[str, Any], seed: int) -> None:
