@@ -275,3 +275,39 @@ def test_the_fixture_gates_an_application_test(pytester):
     out = result.stdout.str()
     assert "convergence did not hold" in out and "divergent-final-state" in out
     assert "gtcheck-history.html" in out
+
+
+def test_explicit_global_table_through_replica_updates_in_process():
+    """CreateTable, then UpdateTable ReplicaUpdates Create (version 2019.11.21), with the
+    emulator's Python API in this process."""
+    import boto3
+
+    from gtcheck.realworld.emulator import parse_delay, serve
+
+    assert parse_delay("lognormal(250ms, 0.5)").describe().startswith("lognormal median 250000000")
+    assert parse_delay("uniform(1ms, 2ms)").describe() == "uniform [1000000, 2000000] ns"
+    assert parse_delay("30ms").describe() == "constant 30000000 ns"
+    server = serve(["us-east-1", "eu-west-1", "ap-southeast-2"], delay="constant(20ms)")
+    try:
+        kw = dict(endpoint_url=server.endpoint, aws_access_key_id="x", aws_secret_access_key="y")
+        use = boto3.client("dynamodb", region_name="us-east-1", **kw)
+        euw = boto3.client("dynamodb", region_name="eu-west-1", **kw)
+        _create(use)
+        _put(use, "before", v="1")
+        assert "Replicas" not in use.describe_table(TableName="t")["Table"]
+        with pytest.raises(Exception, match="not found|ResourceNotFound"):
+            euw.describe_table(TableName="t")
+        out = use.update_table(TableName="t", ReplicaUpdates=[{"Create": {"RegionName": "eu-west-1"}}])
+        assert out["TableDescription"]["GlobalTableVersion"] == "2019.11.21"
+        assert [r["RegionName"] for r in out["TableDescription"]["Replicas"]] == ["eu-west-1"]
+        assert euw.get_item(TableName="t", Key={"pk": {"S": "before"}})["Item"]["v"] == {"S": "1"}
+        _put(euw, "after", v="2")
+        assert server.emulator.in_flight() >= 1
+        assert Control(server.endpoint).wait_quiet(timeout=5)
+        assert use.get_item(TableName="t", Key={"pk": {"S": "after"}})["Item"]["v"] == {"S": "2"}
+        # ap-southeast-2 is not a replica: nothing reaches it
+        aps = boto3.client("dynamodb", region_name="ap-southeast-2", **kw)
+        assert aps.list_tables()["TableNames"] == []
+    finally:
+        server.stop()
+    assert _port_free(server.port)
