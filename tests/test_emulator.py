@@ -47,8 +47,9 @@ def _run(emu, tmp_path, scenario, bound_ns=None, duration_ms=3000):
 
 def test_isolation_heals_converges_and_staleness_is_bounded(tmp_path):
     # replication delay at most 150 ms; eu-west-1 cut off for 1 s: no read may be staler
-    # than the isolation plus the largest delay plus slack for the clients' own latency
-    bound = (1000 + 150 + 500) * MS
+    # than the isolation plus the largest delay plus 1 s of slack for request latency and a
+    # loaded machine (reads without an isolation stay under the delay: see the report)
+    bound = (1000 + 150 + 1000) * MS
     with EmulatorProcess(REGIONS, delay="uniform(50ms, 150ms)") as emu:
         res = _run(emu, tmp_path, _scenario([{"kind": "isolate", "region": "eu-west-1", "at": "1s",
                                               "duration": "1s"}]), bound)
@@ -90,32 +91,38 @@ def _final(clients, key):
             for r, c in clients.items()}
 
 
-@pytest.mark.gtcheck(properties=["integrity", "convergence", "read_after_write"], delay="constant(400ms)",
+@pytest.mark.gtcheck(properties=["integrity", "convergence", "read_after_write"], delay="constant(100ms)",
                      clock_offsets={"eu-west-1": "+5s"}, regions=REGIONS)
 def test_fidelity_against_the_model(gtcheck_emulator):
     """What the model predicts (docs/model.md), on the emulator; the fixture then checks the
-    recorded history: every one of these is allowed by global tables, so it is valid."""
-    clients = gtcheck_emulator.clients
+    recorded history: every one of these is allowed by global tables, so it is valid. The
+    concurrent requests run while one side is isolated, so that no machine load can let
+    replication get in between them."""
+    clients, ctl = gtcheck_emulator.clients, gtcheck_emulator.control
     use, euw, aps = clients["us-east-1"], clients["eu-west-1"], clients["ap-southeast-2"]
     _create(use)
     assert {r["RegionName"] for r in euw.describe_table(TableName="t")["Table"]["Replicas"]} == \
         {"us-east-1", "ap-southeast-2"}
+    _put(use, "upd", base="x")
+    assert ctl.wait_quiet(timeout=10)
+    ctl.isolate("ap-southeast-2")
     # 1. a conditional create in two regions succeeds in both (each checks its own replica)
     for c, who in ((use, "use"), (aps, "aps")):
         c.put_item(TableName="t", Item={"pk": {"S": "create"}, "who": {"S": who}},
                    ConditionExpression="attribute_not_exists(pk)")
     # 2. concurrent updates of different attributes: last writer wins keeps one whole item
-    _put(use, "upd", base="x")
-    time.sleep(0.6)
     use.update_item(TableName="t", Key={"pk": {"S": "upd"}}, UpdateExpression="SET a = :v",
                     ExpressionAttributeValues={":v": {"S": "1"}})
     aps.update_item(TableName="t", Key={"pk": {"S": "upd"}}, UpdateExpression="SET b = :v",
                     ExpressionAttributeValues={":v": {"S": "2"}})
+    ctl.heal()
     # 3. eu-west-1's clock is 5 s ahead: its earlier write beats us-east-1's later one
+    ctl.isolate("eu-west-1")
     _put(euw, "skew", who="euw-earlier")
     time.sleep(0.05)
     _put(use, "skew", who="use-later")
-    gtcheck_emulator.control.wait_quiet(timeout=10)
+    ctl.heal()
+    assert ctl.wait_quiet(timeout=10)
     final = {k: _final(clients, k) for k in ("create", "upd", "skew")}
     for key, items in final.items():
         assert len({str(i) for i in items.values()}) == 1, (key, items)   # converged
@@ -123,7 +130,7 @@ def test_fidelity_against_the_model(gtcheck_emulator):
     upd = final["upd"]["us-east-1"]
     assert ("a" in upd) != ("b" in upd), upd        # one update lost, silently
     assert final["skew"]["us-east-1"]["who"]["S"] == "euw-earlier"
-    assert gtcheck_emulator.control.status()["lost"] >= 2
+    assert ctl.status()["lost"] >= 2
 
 
 def test_the_fixture_names_anomalies_and_the_report(tmp_path):
