@@ -41,6 +41,8 @@ LINEARIZABLE = True
 NOT_LINEARIZABLE = False
 UNKNOWN = "unknown"
 
+MAX_VISITED = 3_000_000   # memoised (set, state) pairs per key: past it, unknown (bounded memory)
+
 _READ, _WRITE, _CAS, _UPDATE, _DELETE = range(5)
 _MISSING = object()
 
@@ -154,13 +156,15 @@ def _included(op: Operation) -> bool:
 
 def check_register(ops: list[Operation], initial: Any = None, *, delta: int = 0,
                    timeout_s: float | None = None,
-                   clock: Callable[[], float] = time.process_time) -> RegisterResult:
+                   clock: Callable[[], float] = time.process_time,
+                   max_visited: int = MAX_VISITED) -> RegisterResult:
     """Is this one key's history linearizable as a register starting at ``initial``?
 
     ``delta`` is the clock uncertainty (rule 1): a completion precedes an invocation when
     the invocation is more than ``delta`` later (equal times: by file position when
-    ``delta`` is 0). ``timeout_s`` bounds the CPU time spent; past it the result is
-    ``unknown``.
+    ``delta`` is 0). ``timeout_s`` bounds the CPU time spent and
+    ``max_visited`` the memoised pairs (about 100 bytes each, plus the bitset); past either
+    the result is ``unknown``.
     """
     kept = [op for op in ops if _included(op)]
     n = len(kept)
@@ -221,10 +225,15 @@ def check_register(ops: list[Operation], initial: Any = None, *, delta: int = 0,
     count = 0
     while done_ok < completed:
         count += 1
-        if deadline is not None and count & 0x3FFF == 0 and clock() > deadline:
-            return RegisterResult(valid=UNKNOWN, ops=n, steps=count,
-                                  reason=f"the linearizability search ran out of its "
-                                         f"{timeout_s:g} s budget")
+        if count & 0x3FFF == 0:
+            if deadline is not None and clock() > deadline:
+                return RegisterResult(valid=UNKNOWN, ops=n, steps=count,
+                                      reason=f"the linearizability search ran out of its "
+                                             f"{timeout_s:g} s budget")
+            if len(cache) > max_visited:
+                return RegisterResult(valid=UNKNOWN, ops=n, steps=count,
+                                      reason=f"the linearizability search visited more than "
+                                             f"{max_visited:,} states (memory budget)")
         if entry & 1:                     # a call: try to linearize it here
             i = entry >> 1
             new = steps[i].apply(state, values)

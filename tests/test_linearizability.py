@@ -260,6 +260,8 @@ def test_a_search_out_of_budget_is_unknown() -> None:
     ticks = itertools.count()
     r = check_register(ops, None, timeout_s=5.0, clock=lambda: float(next(ticks)))
     assert r.valid == "unknown" and "budget" in (r.reason or "")
+    r = check_register(ops, None, max_visited=1000)
+    assert r.valid == "unknown" and "memory budget" in (r.reason or "")
     header = Header(regions=["us-east-1"], mode="strong")
     res = check_operations(header, ops, timeout_s=1e-9)
     lin = res.summary["linearizability"]
