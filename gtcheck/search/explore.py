@@ -139,14 +139,25 @@ def _ample(w: StepWorld, actions: list[Action], eventual_regions: dict[str, list
     """Partial-order reduction: a version reaching a follower copy in a region where no
     eventually consistent read remains to be served is independent of every other action
     and invisible (only eventual reads see follower copies; it cannot be disabled), so
-    exploring it alone, now, loses no outcome, final state or violation."""
+    exploring it alone, now, loses no outcome, final state or history-and-final-state
+    violation (the model's own per-state check sees fewer intermediate states)."""
     C = w.copies
+    st = w.state
     pending: set[int] = set()
     for client, sets in eventual_regions.items():
-        pending |= sets[w.state.pc[client]]
+        pending |= sets[st.pc[client]]
     for a in actions:
         if a.kind == "copy" and a.target // C not in pending:
             return [a]
+    # likewise a delivery into a region where no request remains (nothing there observes
+    # it; deliveries into one region commute: last writer wins is a join), on a link with
+    # nothing queued behind it (no coalescing to choose) once no fault event remains (an
+    # isolation would disable it)
+    if st.nemesis >= len(w.faults):
+        busy = {w.rix[program[st.pc[c]].region] for c, program in w.programs.items() if st.pc[c] < len(program)}
+        for a in actions:
+            if a.kind == "deliver" and a.target not in busy and len(st.links[(a.source, a.target, a.key)]) == 1:
+                return [a]
     return actions
 
 
