@@ -84,13 +84,14 @@ def emulate(regions: str, port: int, delay: str, global_tables: str, clock_offse
                f"delay {emu.delay.describe()}; started in {time.monotonic() - t0:.2f} s)")
     sys.stdout.flush()
     try:
-        while not done.wait(0.5):
+        while not done.wait(0.05):
             pass
     finally:
+        t_stop = time.monotonic()
         server.stop()
         for s, h in old.items():
             signal.signal(s, h)
-        click.echo("gtcheck emulator stopped", err=True)
+        click.echo(f"gtcheck emulator stopped ({time.monotonic() - t_stop:.2f} s)", err=True)
     return 0
 
 
