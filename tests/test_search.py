@@ -126,3 +126,12 @@ def test_optimistic_locking_invariant():
     run = run_from_bytes(*run_bytes(sc, 1))
     msg, cited = invariants.optimistic_locking(run)
     assert "ver = 0" in msg and len(cited) == 2
+
+
+def test_a_scripted_scenario_keeps_its_requests_and_varies_their_timing():
+    base = load_scenario(BEHAVIOURS / "tombstone.toml")
+    result = search(base, invariant_property("no_acknowledged_write_lost"), budget=30, seed=0)
+    assert result.found is not None
+    script = result.found.table["script"]
+    assert sorted(e["f"] for e in script) == sorted(op.request["f"] for op in base.script)
+    assert result.found.table["workload"]["random"] is False

@@ -241,9 +241,31 @@ def pinned(base: Scenario, script: list[dict[str, Any]], faults: list[dict[str, 
 
 
 @st.composite
+def script_timings(draw: Any, base: Scenario) -> list[dict[str, Any]]:
+    """A scripted scenario's own requests, each sent at a time drawn within the workload's
+    duration (so in any order), with a latency within the latency distribution (unless
+    the script fixes it)."""
+    horizon = base.workload.duration_ns - 1
+    lat_lo, lat_hi = support(base.request_latency)
+    out = []
+    for entry in base.source.get("script", []):
+        e = copy.deepcopy(entry)
+        e["at"] = _ns(draw(durations(0, horizon, 10 * MS)))
+        if "latency" not in e:
+            e["latency"] = _ns(draw(durations(lat_lo, lat_hi)))
+        out.append(e)
+    return out
+
+
+@st.composite
 def runs(draw: Any, base: Scenario, max_requests: int = 6, max_keys: int = 2) -> tuple[dict[str, Any], int]:
-    """One run ``base`` allows: ``(scripted scenario table, seed)``."""
-    script = draw(workloads(base, max_requests, max_keys))
+    """One run ``base`` allows: ``(scripted scenario table, seed)``. A scripted ``base``
+    keeps its requests and varies their timing and order (``script_timings``); otherwise
+    the requests are drawn from its workload (``workloads``)."""
+    if base.script and not base.random_workload:
+        script = draw(script_timings(base))
+    else:
+        script = draw(workloads(base, max_requests, max_keys))
     faults = draw(fault_schedules(base))
     net = draw(network(base))
     seed = draw(st.integers(0, 1_000))
