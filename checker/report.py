@@ -547,6 +547,8 @@ def build_page(
         lin = _partial_linearization(a, op_of, pos_of)
         if lin is not None:
             entry["lin"], entry["stuck"] = lin
+            total = (a.get("details") or {}).get("prefix_length")
+            entry["linN"] = total if isinstance(total, int) else len(lin[0])
         anomaly_data.append(entry)
 
     # -- what was summarised, in words

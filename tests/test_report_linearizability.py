@@ -38,3 +38,42 @@ def test_partial_linearization_is_in_the_page(tmp_path: Path) -> None:
     assert "drawLinearization" in html
     # other anomalies carry no linearization
     assert all("lin" not in x for x in data["anomalies"] if x["name"] != "not-linearizable")
+
+
+def test_partial_linearization_draws_in_the_browser(tmp_path: Path) -> None:
+    """In chromium (skipped without it): showing the not-linearizable anomaly of a Knossos
+    history selects its stuck operation, keeps the prefix in the page state and draws it
+    without a script error."""
+    import pytest
+
+    from tests.test_report_browser import CHROMEDRIVER, CHROMIUM, WebDriver
+
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        pytest.skip("needs chromium and chromedriver (apt-get install -y chromium chromium-driver)")
+    anchor = ROOT.parent / "shared" / "anchor-data" / "knossos-cas-register" / "bad" / "cas-failure.edn"
+    if not anchor.exists():
+        pytest.skip("../shared/anchor-data is not present")
+    res = check_history(anchor, keep_reads=True, jobs=1)
+    out = write_report(anchor, tmp_path / "cas-failure.html", check_result=res)
+    data = _data(out.read_text(encoding="utf-8"))
+    (aid,) = [i for i, a in enumerate(data["anomalies"]) if a["name"] == "not-linearizable"]
+    d = WebDriver()
+    try:
+        d.get(out.resolve().as_uri())
+        assert d.js("return document.documentElement.dataset.ready") == "1"
+        state = d.js("gtReport.showAnomaly(arguments[0]);"
+                     "return {lin: gtReport.state.lin ? gtReport.state.lin.lin.length : -1,"
+                     " n: gtReport.state.lin ? gtReport.state.lin.linN : -1,"
+                     " sel: gtReport.state.sel, stuck: gtReport.state.lin.stuck,"
+                     " errors: window.__gtErrors};", aid)
+        assert state["errors"] == []
+        a = data["anomalies"][aid]
+        assert state["lin"] == len(a["lin"]) > 0 and state["n"] == a["linN"]
+        assert state["sel"] == state["stuck"] == a["stuck"]
+        d.js("document.getElementById('timeline').scrollIntoView({block: 'start'});")
+        d.screenshot(tmp_path / "partial-linearization.png")
+        # another anomaly or a plain selection clears the drawing
+        assert d.js("gtReport.select(0); return gtReport.state.lin") is None
+        assert d.js("return window.__gtErrors") == []
+    finally:
+        d.close()

@@ -402,6 +402,7 @@
     if (!lin) { return; }
     var t = -Infinity, prev = null, n = lin.lin.length;
     var first = Math.max(0, n - 60);
+    var total = typeof lin.linN === 'number' ? lin.linN : n;   // the page keeps the last 200
     ctx.font = '600 10px system-ui, sans-serif';
     for (var i = 0; i < n; i++) {
       var p = lin.lin[i];
@@ -417,7 +418,7 @@
       }
       ctx.fillStyle = '#166534';
       ctx.beginPath(); ctx.arc(x, y, 4, 0, 2 * Math.PI); ctx.fill();
-      if (i >= first) { ctx.fillText(String(i + 1), x + 5, y - 5); }
+      if (i >= first) { ctx.fillText(String(total - n + i + 1), x + 5, y - 5); }
       prev = [x, y];
     }
     var s = lin.stuck;
@@ -429,7 +430,7 @@
         ctx.strokeRect(sx0 - 4, sy - bh / 2 - 4, Math.max(sx1 - sx0, 1.5) + 8, bh + 8);
         ctx.setLineDash([]);
         ctx.fillStyle = BAD;
-        ctx.fillText('cannot be placed after ' + n + ' linearized', sx0, sy + bh / 2 + 14);
+        ctx.fillText('cannot be placed after ' + total + ' linearized', sx0, sy + bh / 2 + 14);
       }
     }
   }
