@@ -28,7 +28,8 @@ class NemesisRecord:
 
 class FaultPlan:
     def __init__(self, scenario: Scenario, random_faults: list[Fault]):
-        self.regions = scenario.regions
+        # strong mode: the witness too (it can be isolated or go down)
+        self.regions = scenario.regions + ((scenario.witness,) if scenario.witness is not None else ())
         faults = list(scenario.faults) + random_faults
         faults.sort(key=lambda f: (f.at_ns, f.kind, f.region or ""))
         self.faults = faults

@@ -347,6 +347,9 @@ def scenario_from_dict(data: dict[str, Any], base_dir: Path | None = None, name:
     wt.done()
 
     faults = []
+    # strong mode: the witness may be isolated or go down like a replica region
+    fault_regions = regions + ((witness,) if mode == "strong" and isinstance(witness, str) and witness
+                               and witness not in regions else ())
     raw_faults = top.get("faults", [])
     if not isinstance(raw_faults, list):
         raise UserError("expected an array of tables [[faults]]", where="faults")
@@ -369,7 +372,7 @@ def scenario_from_dict(data: dict[str, Any], base_dir: Path | None = None, name:
                           _region(ft.get("to", "*"), regions, f"faults[{i}].to", True),
                           ft.distribution("extra", Uniform(SECOND, 3 * SECOND)))
         else:
-            region = _region(ft.get("region"), regions, f"faults[{i}].region")
+            region = _region(ft.get("region"), fault_regions, f"faults[{i}].region")
             if not ft.has("duration"):
                 raise UserError("missing field 'duration' (how long until it heals)", where=f"faults[{i}]")
             fault = Fault(fkind, at, ft.duration("duration", 0), region)

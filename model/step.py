@@ -175,15 +175,18 @@ class StepWorld:
                 _Request(entry.at_ns, entry.region, process, parts, txn if req["f"] == "transaction" else 0))
         self.key_of = {p.write_id: p.key for prog in self.programs.values() for r in prog for p in r.parts}
         # the isolate faults' events in time order: (time, +1 partition / -1 heal, region)
+        # (strong mode: the witness, if any, has the index after the regions')
+        self.names = self.regions + ([scenario.witness] if scenario.witness is not None else [])
+        index = {r: i for i, r in enumerate(self.names)}
         events: list[tuple[int, int, int]] = []
         for f in scenario.faults:
             if f.kind == "isolate" and f.region is not None and f.duration_ns > 0:
-                events.append((f.at_ns, 1, self.rix[f.region]))
-                events.append((f.end_ns, -1, self.rix[f.region]))
+                events.append((f.at_ns, 1, index[f.region]))
+                events.append((f.end_ns, -1, index[f.region]))
         events.sort(key=lambda e: (e[0], -e[1], e[2]))
         self.faults = events
         self.state = StepState()
-        self.state.isolated = [0] * len(self.regions)
+        self.state.isolated = [0] * len(self.names)
         for name in self.programs:
             self.state.pc[name] = 0
 
@@ -259,7 +262,7 @@ class StepWorld:
             if at > st.now:
                 st.now = at
             self._emit({"index": 0, "type": "info", "process": "nemesis", "f": "partition" if change > 0 else "heal",
-                        "value": {"isolate": [self.regions[region]]}, "time": st.now})
+                        "value": {"isolate": [self.names[region]]}, "time": st.now})
         else:
             raise ValueError(f"unknown action {kind!r}")
 
@@ -442,8 +445,7 @@ class StepWorld:
         o = self.rix[region]
         event: dict[str, Any] = {"index": 0, "type": "ok", "process": req.process, "region": region, "f": part.f,
                                  "key": part.key, "value": None, "time": t}
-        reachable = not st.isolated[o] and (self.witness is not None or any(
-            not st.isolated[d] for d in range(len(self.regions)) if d != o))
+        reachable = not st.isolated[o] and any(not st.isolated[d] for d in range(len(self.names)) if d != o)
         head = st.heads.get(part.key)
         if not reachable:
             event["type"] = "info"

@@ -390,3 +390,55 @@ def test_the_step_interface_runs_strong_mode_atomically(tmp_path: Path) -> None:
 
     path.write_bytes(b"\n".join(orjson.dumps(x) for x in [world.header()] + world.history()) + b"\n")
     validate_file(path)
+
+
+def test_the_witness_can_be_isolated_and_the_replicas_go_on_without_it(tmp_path: Path) -> None:
+    base = {"name": "witness-cut", "mode": "strong",
+            "regions": {"names": REGIONS[:2], "witness": "us-west-2"},
+            "workload": {"keys": 4, "processes_per_region": 2, "rate": 100, "duration": "8s", "strong_reads": 1.0}}
+    only_witness = dict(base, faults=[{"kind": "isolate", "region": "us-west-2", "at": "2s", "duration": "4s"}])
+    r = run(scenario_from_dict(only_witness), 1, tmp_path)
+    nemesis = [e for e in r.events if e["process"] == "nemesis"]
+    assert [e["value"] for e in nemesis] == [{"isolate": ["us-west-2"]}] * 2
+    during = [o for o in r.ops.values() if 2_000_000_000 <= o["invoke_time"] and o["end"] < 6_000_000_000]
+    assert during and all(o["outcome"] in ("ok", "fail") for o in during), "the two replicas are a majority"
+    # the witness and us-east-2 both cut off: us-east-1 is alone and its writes and strong reads time out
+    both = dict(base, faults=[{"kind": "isolate", "region": "us-west-2", "at": "2s", "duration": "4s"},
+                              {"kind": "isolate", "region": "us-east-2", "at": "2s", "duration": "4s"}])
+    (tmp_path / "both").mkdir()
+    r = run(scenario_from_dict(both), 1, tmp_path / "both")
+    alone = [o for o in r.ops.values() if o["region"] == "us-east-1" and 3_000_000_000 <= o["invoke_time"]
+             and o["end"] < 6_000_000_000]
+    assert alone and all(o["outcome"] == "info" for o in alone)
+    validate_file(r.path)
+    result = check_history(r.path, jobs=1)
+    assert all(result.summary[p]["valid"] is True for p in ("integrity", "convergence", "read_after_write"))
+
+
+def test_faults_name_the_witness_only_in_strong_mode(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text('[regions]\nnames = ["a", "b", "c"]\n[[faults]]\nkind = "isolate"\nregion = "w"\nat = "1s"\n'
+                    'duration = "1s"\n')
+    with pytest.raises(UserError) as info:
+        load_scenario(path)
+    assert "faults[0].region" in info.value.where
+    path.write_text('mode = "strong"\n[regions]\nnames = ["a", "b"]\nwitness = "w"\n[[faults]]\nkind = "clock-jump"\n'
+                    'region = "w"\nat = "1s"\nby = "5ms"\n')
+    with pytest.raises(UserError) as info:
+        load_scenario(path)
+    assert "faults[0].region" in info.value.where, "the witness has no clock that matters"
+
+
+def test_the_step_interface_isolates_the_witness(tmp_path: Path) -> None:
+    data = scripted([{"at": "1s", "region": "us-east-1", "f": "write", "key": "x", "value": {"v": 1}}],
+                    faults=[{"kind": "isolate", "region": "us-west-2", "at": "500ms", "duration": "5s"},
+                            {"kind": "isolate", "region": "us-east-2", "at": "500ms", "duration": "5s"}])
+    data["regions"] = dict(data["regions"], names=REGIONS[:2], witness="us-west-2")
+    world = StepWorld(scenario_from_dict(data))
+    world.step(next(a for a in world.enabled() if a.kind == "nemesis"))
+    world.step(next(a for a in world.enabled() if a.kind == "nemesis"))
+    world.step(next(a for a in world.enabled() if a.kind == "request"))
+    done = [e for e in world.history() if e["type"] not in ("invoke",) and e["process"] != "nemesis"]
+    assert [e["type"] for e in done] == ["info"], "us-east-1 reaches neither us-east-2 nor the witness"
+    assert [e["value"] for e in world.history() if e["process"] == "nemesis"] == [
+        {"isolate": ["us-east-2"]}, {"isolate": ["us-west-2"]}]
