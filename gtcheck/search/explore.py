@@ -127,8 +127,8 @@ def final_of(world: StepWorld) -> dict[str, dict[str, Any]]:
             for key, slots in sorted(world.state.slots.items())}
 
 
-def run_of(world: StepWorld) -> Run:
-    return Run([world.header()] + world.history(), [], final_of(world), world.sc)
+def run_of(world: StepWorld, seen: dict[int, frozenset[int]] | None = None) -> Run:
+    return Run([world.header()] + world.history(), [], final_of(world), world.sc, seen)
 
 
 def _sort(values: list[Any]) -> list[Any]:
@@ -208,16 +208,37 @@ def explore(sc: Scenario, *, max_states: int = 100_000,
     parent: dict[str, tuple[str | None, Action | None]] = {}
     queue: deque[tuple[str, int, StepState]] = deque()
 
-    def key_of(w: StepWorld, vi: int) -> str:
+    # with invariants: per state, what each write had seen when it was written (write id ->
+    # its invoke index; invoke index -> the invoke indexes of the writes that had reached its
+    # origin's leader copy), the exploration's ground truth for no_acknowledged_write_lost
+    Obs = tuple[dict[int, int], dict[int, frozenset[int]]]
+    obs_of: dict[str, Obs] = {}
+
+    def key_of(w: StepWorld, vi: int, obs: Obs | None = None) -> str:
         k = f"{vi}:{w.fingerprint()}"
         if with_history:
-            k += ":" + hashlib.blake2b(orjson.dumps(w.state.log), digest_size=8).hexdigest()
+            extra = [w.state.log, sorted((i, sorted(v)) for i, v in obs[1].items()) if obs else []]
+            k += ":" + hashlib.blake2b(orjson.dumps(extra), digest_size=8).hexdigest()
         return k
+
+    def observe(w: StepWorld, state: StepState, a: Action, new: StepState, before: int, obs: Obs) -> Obs:
+        req = w.programs[a.client][state.pc[a.client]]
+        slot = w.rix[req.region] * w.copies
+        invokes = [e for e in new.log[before:] if e["type"] == "invoke"]
+        widx, seen = dict(obs[0]), dict(obs[1])
+        for j, part in enumerate(req.parts):
+            if part.f == "read" or j >= len(invokes):
+                continue
+            idx = invokes[j]["index"]
+            widx[part.write_id] = idx
+            seen[idx] = frozenset(widx[x] for x in state.reached.get((part.key, slot), []) if x in widx)
+        return widx, seen
 
     for vi, w in enumerate(worlds):
         k = key_of(w, vi)
         if k not in parent:
             parent[k] = (None, None)
+            obs_of[k] = ({}, {})
             g.add_node(k)
             queue.append((k, vi, w.snapshot()))
     outcomes: dict[str, list[Any]] = {n: [] for n in sorted(set(names.values()))}
@@ -244,7 +265,7 @@ def explore(sc: Scenario, *, max_states: int = 100_000,
                 blob = orjson.dumps(regions, option=orjson.OPT_SORT_KEYS)
                 finals.setdefault(key, {})[blob] = regions
             if invariants:
-                run = run_of(w)
+                run = run_of(w, obs_of[k][1])
                 history = b"".join(orjson.dumps(e) + b"\n" for e in run.events)
                 for pname, prop in invariants:
                     if pname not in violated:
@@ -267,14 +288,19 @@ def explore(sc: Scenario, *, max_states: int = 100_000,
                     if blob not in seen_outcome[name]:
                         seen_outcome[name].add(blob)
                         outcomes[name].append(res)
+            obs = obs_of.get(k) if with_history else None
+            if obs is not None and a.kind == "request":
+                obs = observe(w, state, a, new, before, obs)
             w.state = new
-            nk = key_of(w, vi)
+            nk = key_of(w, vi, obs)
             w.state = state
             if nk not in parent:
                 if len(parent) >= max_states:
                     complete = False
                     continue
                 parent[nk] = (k, a)
+                if obs is not None:
+                    obs_of[nk] = obs
                 queue.append((nk, vi, new))
             edges.append((k, nk, a))
     g.add_edges_from(edges)       # keyed by the Action (label(world, action) prints it)

@@ -93,6 +93,8 @@ def no_acknowledged_write_lost(run: Any) -> Any:
             """the winner was written without knowing ``w``: ``w`` had not reached the
             winner's region when the winner began (without ground truth: ``w`` had not
             completed before the winner began)"""
+            if run.seen is not None and win["index"] in run.seen:
+                return w["index"] not in run.seen[win["index"]]
             if w["index"] in applied:
                 at = applied[w["index"]].get(win["region"])
                 return at is None or at > win["start"]

@@ -29,6 +29,9 @@ class Run:
     truth: list[dict[str, Any]] = field(default_factory=list)
     final: dict[str, dict[str, Any]] = field(default_factory=dict)
     scenario: Any = None
+    # exploration's ground truth: a write's invoke index -> the invoke indexes of the writes
+    # that had reached its region when it was written (None: a timed run; see ``truth``)
+    seen: dict[int, frozenset[int]] | None = None
 
     @property
     def header(self) -> dict[str, Any]:
