@@ -5,7 +5,8 @@ ground truth, report) lives under ``histories/catalogue/``; ``search_base`` is t
 configuration ``gtcheck search`` finds it in (the scenario without its script, with a
 workload of the kinds of request involved).
 
-    python -m gtcheck.search.catalogue histories/catalogue     # rewrite the kept files
+    python -m gtcheck.search.catalogue histories/catalogue     # rewrite the kept files and
+                                                               # results.json (search, explore)
 """
 
 from __future__ import annotations
@@ -106,6 +107,34 @@ def write_kept(out: Path = KEPT) -> list[Path]:
     return written
 
 
+def results(budget: int = 1500) -> dict[str, Any]:
+    """Search and exploration results for every entry (no timings: the same every run)."""
+    from gtcheck.search.explore import explore
+    from gtcheck.search.run import invariant_property
+    from gtcheck.search.search import search
+
+    out: dict[str, Any] = {}
+    for e in ENTRIES:
+        prop = invariant_property(e.invariant)
+        r = search(e.search_base(), prop, budget=budget, seed=0)
+        row: dict[str, Any] = {"invariant": e.invariant, "search": {
+            "seed": 0, "budget": budget, "found_at_run": r.runs_to_find, "runs": r.runs,
+            "shrunk_requests": r.requests, "message": r.found.verdict.message if r.found else None}}
+        if e.explore:
+            ex = explore(e.scenario(), max_states=300_000, invariants=[(e.invariant, prop)])
+            p = ex.properties[e.invariant]
+            row["explore"] = {"states": ex.states, "edges": ex.edges, "complete": ex.complete,
+                              "holds": p["holds"], "shortest_path": p.get("path"),
+                              "message": p.get("message")}
+        out[e.name] = row
+    return out
+
+
 if __name__ == "__main__":
-    for p in write_kept(Path(sys.argv[1]) if len(sys.argv) > 1 else KEPT):
+    import json
+
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else KEPT
+    for p in write_kept(target):
         print(p)
+    (target / "results.json").write_text(json.dumps(results(), indent=1) + "\n")
+    print(target / "results.json")
