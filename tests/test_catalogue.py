@@ -4,6 +4,8 @@ small ones are explored completely and the violation is found there too."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from gtcheck.search import catalogue as C
@@ -42,6 +44,9 @@ def test_the_small_ones_explore_completely(name):
     ex = explore(e.scenario(), max_states=50_000, invariants=[(e.invariant, invariant_property(e.invariant))])
     assert ex.complete and ex.properties["model"]["holds"]
     assert ex.properties[e.invariant]["holds"] is False, name
+    kept = json.loads((C.KEPT / "results.json").read_text())[name]["explore"]
+    assert (ex.states, ex.edges, ex.properties[e.invariant]["path"]) == (
+        kept["states"], kept["edges"], kept["shortest_path"]), "the exploration changed: rerun the catalogue module"
 
 
 @pytest.mark.parametrize("name", ["lost-increment", "double-create", "clock-offset-loses"])
