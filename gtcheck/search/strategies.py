@@ -222,8 +222,11 @@ def pinned(base: Scenario, script: list[dict[str, Any]], faults: list[dict[str, 
         table["clocks"] = net["clocks"]
     pairs = net["pairs"]
     first = next(iter(pairs.values())) if pairs else "0ms"
+    # other replication fields (strong mode's round_trip, ...) are kept as written
+    rest = {k: copy.deepcopy(v) for k, v in src.get("replication", {}).items()
+            if k not in ("delay", "pairs", "coalesce")}
     table["replication"] = {"delay": first, "coalesce": net["coalesce"],
-                            "pairs": {k: v for k, v in pairs.items() if v != first}}
+                            "pairs": {k: v for k, v in pairs.items() if v != first}, **rest}
     if not table["replication"]["pairs"]:
         del table["replication"]["pairs"]
     wl = dict(src.get("workload", {}))
@@ -231,6 +234,8 @@ def pinned(base: Scenario, script: list[dict[str, Any]], faults: list[dict[str, 
         wl.pop(k, None)
     wl["random"] = False
     table["workload"] = wl
+    if "mode" in src:
+        table["mode"] = src["mode"]
     for k in ("failover", "final"):
         if k in src:
             table[k] = copy.deepcopy(src[k])
