@@ -135,3 +135,23 @@ def test_a_scripted_scenario_keeps_its_requests_and_varies_their_timing():
     script = result.found.table["script"]
     assert sorted(e["f"] for e in script) == sorted(op.request["f"] for op in base.script)
     assert result.found.table["workload"]["random"] is False
+
+
+def test_an_offset_range_is_drawn_from_the_seed_by_the_simulator():
+    from gtcheck.model.history_writer import ListSink
+    from gtcheck.model.simulator import Simulator
+
+    table = {"name": "r", "regions": {"names": ["us-east-1", "eu-west-1"]},
+             "clocks": {"eu-west-1": {"offset": {"min": "-50ms", "max": "50ms"}}},
+             "workload": {"duration": "1s", "rate": 20, "keys": 2}}
+    sc = scenario_from_dict(table)
+    drawn = {s: Simulator(sc, s, ListSink()).clocks.offset["eu-west-1"] for s in range(8)}
+    assert all(-50_000_000 <= o <= 50_000_000 for o in drawn.values())
+    assert len(set(drawn.values())) > 1, "the seed decides"
+    assert Simulator(sc, 3, ListSink()).clocks.offset["eu-west-1"] == drawn[3]
+    assert Simulator(sc, 3, ListSink()).clocks.offset["us-east-1"] == 0
+    assert run_bytes(sc, 3) == run_bytes(sc, 3)
+    from gtcheck.kernel.errors import UserError
+    for bad in ({"min": "1ms"}, {"min": "5ms", "max": "1ms"}, {"min": "1ms", "max": "2ms", "x": 1}):
+        with pytest.raises(UserError, match="offset"):
+            scenario_from_dict(dict(table, clocks={"eu-west-1": {"offset": bad}}))
