@@ -8,6 +8,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+import orjson
 import pytest
 
 from gtcheck.model.scenario import load_scenario, scenario_from_dict
@@ -55,6 +56,30 @@ def test_the_same_seed_gives_the_same_result():
     assert a.found is not None and b.found is not None
     assert (a.found.table, a.found.seed, a.runs) == (b.found.table, b.found.seed, b.runs)
     assert a.found.history == b.found.history
+
+
+_SEARCH_ONCE = """
+import sys, orjson
+if sys.argv[1] == "after-others":      # modules a process may happen to import first
+    import gtcheck.search.explore, gtcheck.realworld.recorder  # noqa
+from gtcheck.search.catalogue import ENTRIES
+from gtcheck.search.run import invariant_property
+from gtcheck.search.search import search
+e = next(e for e in ENTRIES if e.name == "double-create")
+r = search(e.search_base(), invariant_property(e.invariant), budget=200, seed=0)
+print(orjson.dumps([r.runs, r.runs_to_find, r.found and r.found.table]).decode())
+"""
+
+
+def test_the_same_seed_gives_the_same_result_whatever_was_imported_before():
+    """Hypothesis mixes the literals of imported local modules into its draws; a search
+    must not depend on which of gtcheck's modules the process imported first."""
+    outs = [subprocess.run([sys.executable, "-W", "ignore", "-c", _SEARCH_ONCE, first],
+                           capture_output=True, text=True, timeout=300) for first in ("plain", "after-others")]
+    for o in outs:
+        assert o.returncode == 0, o.stderr
+    assert outs[0].stdout == outs[1].stdout
+    assert orjson.loads(outs[0].stdout)[1] is not None, "double-create is found"
 
 
 def test_search_reports_none_for_a_property_that_holds():
