@@ -32,9 +32,16 @@ SCOPE_EVENTUAL = ("keys written from a single region: that region's writes and s
 
 
 def scope(header: Any, ops: list[Operation]) -> list[Operation] | None:
-    """The operations of one key the property judges, or None when the key is out of scope."""
+    """The operations of one key the property judges, or None when the key is out of scope.
+
+    In strong mode DynamoDB promises a linearizable register to writes and strongly
+    consistent reads only: an eventually consistent read may still be stale, so it is left
+    out. A history imported as a plain register (``"register": true``, Jepsen's files) has
+    no such distinction and is judged whole."""
     if header.mode == "strong":
-        return ops
+        if header.meta.get("register") is True:
+            return ops
+        return [op for op in ops if op.f != "read" or op.consistent]
     writers = {op.region for op in ops if op.is_write and op.outcome != "fail"}
     if len(writers) != 1:
         return None
