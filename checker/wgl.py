@@ -35,7 +35,7 @@ from typing import Any, Callable
 from gtcheck.checker.candidates import cpos, ipos
 from gtcheck.checker.operations import Operation
 from gtcheck.kernel.exactjson import canon
-from gtcheck.kernel.items import apply_change
+from gtcheck.kernel.items import apply_change, condition_holds
 
 LINEARIZABLE = True
 NOT_LINEARIZABLE = False
@@ -69,22 +69,15 @@ class RegisterResult:
     reason: str | None = None
 
 
+def _same(a: Any, b: Any) -> bool:
+    return canon(a) == canon(b)
+
+
 def _cond_holds(item: Any, condition: Any) -> bool:
-    """A DynamoDB condition ``{"attr": value}``: every named attribute has that value
-    (``None``: the attribute is absent); ``{}`` requires the item to exist (as the model's
-    ``spec.condition_holds``)."""
-    if condition is None:
-        return True
-    if not isinstance(item, dict) or not isinstance(condition, dict):
+    """The model's condition rule (``kernel.items.condition_holds``), values compared exactly."""
+    if condition is not None and not isinstance(condition, dict):
         return False
-    for name, v in condition.items():
-        got = item.get(name)
-        if v is None:
-            if got is not None:
-                return False
-        elif got is None or canon(got) != canon(v):
-            return False
-    return True
+    return condition_holds(item, condition, _same)
 
 
 class _Step:

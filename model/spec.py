@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from gtcheck.kernel.items import apply_change
+from gtcheck.kernel.items import apply_change, condition_holds  # noqa: F401  (re-exported)
 
 Item = dict[str, Any] | None   # None: no such item (never written, or deleted)
 
@@ -41,17 +41,6 @@ def partition(request: Request) -> str:
 def init() -> Item:
     """Every item starts absent."""
     return None
-
-
-def condition_holds(item: Item, condition: dict[str, Any] | None) -> bool:
-    """A condition ``{"attr": value}`` holds when every named attribute has that value;
-    ``{"attr": None}`` requires the attribute to be absent; ``{}`` requires the item to
-    exist."""
-    if condition is None:
-        return True
-    if item is None:
-        return False
-    return all(item.get(name) == v for name, v in condition.items())
 
 
 def step(item: Item, request: Request) -> tuple[Item, bool, Any]:

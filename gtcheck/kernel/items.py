@@ -7,7 +7,7 @@ both, rather than in either.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 
 def is_number(x: Any) -> bool:
@@ -32,3 +32,24 @@ def apply_change(item: dict[str, Any] | None, change: dict[str, Any]) -> dict[st
             base.extend(x for x in v if x not in base)
             new[name] = base
     return new
+
+
+def condition_holds(item: Any, condition: dict[str, Any] | None,
+                    same: Callable[[Any, Any], bool] | None = None) -> bool:
+    """A DynamoDB-style condition as the model's requests carry it: ``{"attr": value}``
+    holds when every named attribute has that value, ``{"attr": None}`` when the attribute
+    is absent, ``{}`` when the item exists; no condition always holds. The model evaluates
+    it at the origin with ``==``; the checker's register replays it with exact value
+    equality (``same``), so both read one rule."""
+    if condition is None:
+        return True
+    if not isinstance(item, dict):
+        return False
+    for name, v in condition.items():
+        got = item.get(name)
+        if v is None:
+            if got is not None:
+                return False
+        elif got is None or not (got == v if same is None else same(got, v)):
+            return False
+    return True
