@@ -250,7 +250,9 @@ class Simulator:
             self.push(sop.at_ns, _SCRIPT, sop)
         if sc.final_reads:
             keys = self.key_chooser.keys if sc.random_workload else []
-            keys = keys + sorted({sop.request["key"] for sop in sc.script} - set(keys))
+            scripted = {part["key"] for sop in sc.script
+                        for part in (sop.request["parts"] if sop.request["f"] == "transaction" else (sop.request,))}
+            keys = keys + sorted(scripted - set(keys))
             per_region = wl.processes_per_region
             for proc in st.processes:
                 j = int(proc.pid) % per_region

@@ -128,3 +128,16 @@ def test_a_client_cut_off_by_an_outage_never_sees_fail(tmp_path):
     assert cut_off, "some requests were in flight when the region failed"
     assert all(o["outcome"] == "info" for o in cut_off)
     assert any(o["outcome"] == "fail" for o in r.ops.values()), "conditions do fail outside the outage"
+
+
+def test_final_reads_cover_every_item_of_a_scripted_transaction(tmp_path):
+    """A key written only as a later item of a scripted transaction still gets its final
+    reads in every region (the search engineer found ``to`` skipped when no other request
+    named it)."""
+    r = run({"name": "txn-only", "workload": {"duration": "2s"},
+             "script": [{"at": "1s", "region": "us-east-1", "f": "transaction",
+                         "items": [{"f": "write", "key": "from", "value": {"balance": 50}},
+                                   {"f": "write", "key": "to", "value": {"balance": 50}}]}]},
+            tmp=tmp_path)
+    assert set(r.finals("to")) == set(r.header["regions"])
+    assert set(r.finals("from")) == set(r.header["regions"])
