@@ -42,6 +42,7 @@ from gtcheck.checker.ordering import has_all_ts, order_key_ts
 from gtcheck.checker.properties import KeyJudgement, ReadRecord, judge_key
 from gtcheck.checker.props import PROPERTIES, integrity
 from gtcheck.checker.props.base import KeyContext
+from gtcheck.checker.props.staleness import extend as extend_samples
 from gtcheck.kernel.errors import UserError
 from gtcheck.kernel.exactjson import MAX_DEPTH
 
@@ -68,16 +69,6 @@ def shard_of(key: Any, n: int) -> int:
     if n == 1:
         return 0
     return zlib.crc32((key if type(key) is str else repr(key)).encode("utf-8", "surrogatepass")) % n
-
-
-def _extend(arr: "array | list", more) -> "array | list":
-    """``arr`` extended by ``more``: a compact array of 64-bit integers while every value
-    fits, else a list (exact for integers of any size)."""
-    try:
-        arr.extend(more)
-        return arr
-    except (OverflowError, TypeError):
-        return list(arr) + list(more)
 
 
 class ShardWriter:
@@ -159,9 +150,9 @@ class ShardResult:
         self.counts.update(other.counts)
         for pair, arr in other.samples.items():
             if pair in self.samples:
-                self.samples[pair] = _extend(self.samples[pair], arr)
+                self.samples[pair] = extend_samples(self.samples[pair], arr)
             else:
-                self.samples[pair] = _extend(array("q"), arr)
+                self.samples[pair] = extend_samples(array("q"), arr)
         self.figures.update(other.figures)
         for k, v in other.maxima.items():
             self.maxima[k] = max(self.maxima.get(k, 0), v)

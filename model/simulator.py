@@ -501,6 +501,18 @@ class Simulator:
             if version is None and not took_effect:
                 self._truth_no_effect(op.index, op.key, op.region)
 
+    def finish_read(self, proc: Process, op: Op, t: int, v: Version | None, copy: int) -> None:
+        """A read served ``v`` from ``copy`` of its region: the client's answer, what the
+        client remembers for its conditions, and the ground truth of what it saw."""
+        value = self.rules.read_value(v, t)
+        proc.last_seen[op.key] = value
+        self.finish_op(proc, op, t, "ok", value, None)
+        if op.final:
+            self.state.final_reads += 1
+        if self.truth is not None:
+            self.truth.write({"kind": "read", "index": op.index, "saw": None if v is None else v.write_id,
+                              "copy": copy})
+
     def _apply(self, proc: Process, op: Op, t: int, outcome: str | None) -> None:
         """Carry out ``op`` at its region at ``t``. ``outcome`` None: it was lost (info,
         no effect); "info": took effect but the client saw a timeout."""
@@ -521,15 +533,7 @@ class Simulator:
                 self.finish_op(proc, op, t, "info", None, None)
                 return
             copy = rules.read_copy(op.consistent, C, self.choices)
-            v = item.slots[base + copy]
-            value = rules.read_value(v, t)
-            proc.last_seen[key] = value
-            self.finish_op(proc, op, t, "ok", value, None)
-            if op.final:
-                self.state.final_reads += 1
-            if self.truth is not None:
-                self.truth.write({"kind": "read", "index": op.index, "saw": None if v is None else v.write_id,
-                                  "copy": copy})
+            self.finish_read(proc, op, t, item.slots[base + copy], copy)
             return
         stored = item.slots[base]
         new_item, ok, answer = evaluate(stored, spec.Request(f, key, op.value, op.condition))
@@ -620,15 +624,7 @@ class Simulator:
         if outcome != "ok":
             self.finish_op(proc, op, t, outcome, None, None, error=error)
         elif op.f == "read":
-            v = self.rules.strong_read(self, key, op.region, self.log(key).at(t), t)
-            value = self.rules.read_value(v, t)
-            proc.last_seen[key] = value
-            self.finish_op(proc, op, t, "ok", value, None)
-            if op.final:
-                self.state.final_reads += 1
-            if self.truth is not None:
-                self.truth.write({"kind": "read", "index": op.index, "saw": None if v is None else v.write_id,
-                                  "copy": 0})
+            self.finish_read(proc, op, t, self.rules.strong_read(self, key, op.region, self.log(key).at(t), t), 0)
         else:
             assert version is not None
             item = self.item(key)

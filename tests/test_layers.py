@@ -29,15 +29,20 @@ def _stage(dest: Path) -> Path:
     return dest
 
 
-def test_import_linter_contract_holds(tmp_path: Path) -> None:
-    pytest.importorskip("importlinter", reason="import-linter is in the test extra")
-    stage = _stage(tmp_path)
-    env = dict(os.environ, PYTHONPATH=str(stage))
-    run = subprocess.run(
+def _lint_imports(stage: Path) -> subprocess.CompletedProcess:
+    """Run pyproject.toml's import-linter contracts over the staged tree."""
+    return subprocess.run(
         [sys.executable, "-c", "import sys; from importlinter.cli import lint_imports_command;"
          " sys.argv = ['lint-imports', sys.argv[1]]; lint_imports_command()",
          str(ROOT / "pyproject.toml")],
-        cwd=stage, env=env, capture_output=True, text=True, timeout=300)
+        cwd=stage, env=dict(os.environ, PYTHONPATH=str(stage)), capture_output=True, text=True,
+        timeout=300)
+
+
+def test_import_linter_contract_holds(tmp_path: Path) -> None:
+    pytest.importorskip("importlinter", reason="import-linter is in the test extra")
+    stage = _stage(tmp_path)
+    run = _lint_imports(stage)
     out = run.stdout + run.stderr
     assert run.returncode == 0, out
     assert "2 kept, 0 broken" in out, out
@@ -49,12 +54,7 @@ def test_a_broken_layer_is_caught(tmp_path: Path) -> None:
     stage = _stage(tmp_path)
     bad = stage / "gtcheck" / "kernel" / "units.py"
     bad.write_text(bad.read_text() + "\nfrom gtcheck.checker import operations  # noqa\n")
-    env = dict(os.environ, PYTHONPATH=str(stage))
-    run = subprocess.run(
-        [sys.executable, "-c", "import sys; from importlinter.cli import lint_imports_command;"
-         " sys.argv = ['lint-imports', sys.argv[1]]; lint_imports_command()",
-         str(ROOT / "pyproject.toml")],
-        cwd=stage, env=env, capture_output=True, text=True, timeout=300)
+    run = _lint_imports(stage)
     assert run.returncode != 0
     assert "gtcheck.kernel.units -> gtcheck.checker.operations" in run.stdout + run.stderr
 
