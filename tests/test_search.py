@@ -180,3 +180,11 @@ def test_an_offset_range_is_drawn_from_the_seed_by_the_simulator():
     for bad in ({"min": "1ms"}, {"min": "5ms", "max": "1ms"}, {"min": "1ms", "max": "2ms", "x": 1}):
         with pytest.raises(UserError, match="offset"):
             scenario_from_dict(dict(table, clocks={"eu-west-1": {"offset": bad}}))
+
+
+def test_search_help_lists_every_shipped_invariant():
+    r = gtcheck("search", "--help")
+    assert r.returncode == 0, r.stderr
+    text = " ".join(r.stdout.split())
+    for name in invariants.SHIPPED:
+        assert name in text, name

@@ -22,7 +22,8 @@ Examples:
 Properties (--property): the checker's staleness (needs --staleness-bound),
 convergence, read_after_write, integrity, valid (all of them); and the shipped
 invariants counter_matches_increments, create_at_most_once, no_acknowledged_write_lost,
-optimistic_locking, money_conserved, converges. --invariant module:function names your
+optimistic_locking, money_conserved, converges, monotonic_reads, read_your_writes.
+--invariant module:function names your
 own: a function of a gtcheck.search.run.Run returning None when it holds.
 
 \b
