@@ -126,8 +126,13 @@ def test_a_wheel_has_only_the_gtcheck_package(tmp_path: Path) -> None:
     top = {n.split("/", 1)[0] for n in names}
     assert {t for t in top if not t.endswith(".dist-info")} == {"gtcheck"}, top
     assert len(top) == 2, top
-    for module in ("gtcheck/model/simulator.py", "gtcheck/checker/history.py", "gtcheck/kernel/native.py",
-                   "gtcheck/cli.py"):
-        assert module in names
+    # every source module is in the wheel under its installed name (a sub-package left out of
+    # [tool.setuptools] packages works in an editable install and breaks `pip install .`)
+    installed_as = {"gtcheck": "gtcheck", **{d: pkg.replace(".", "/") for pkg, d in mapped.items()}}
+    expected = {f"{prefix}/{py.relative_to(ROOT / folder).as_posix()}"
+                for folder, prefix in installed_as.items()
+                for py in (ROOT / folder).rglob("*.py") if "__pycache__" not in py.parts}
+    missing = sorted(expected - set(names))
+    assert not missing, f"not in the wheel (add their packages to pyproject.toml): {missing}"
     assert any(n.startswith("gtcheck/checker/templates/") for n in names)
     assert not any(n.endswith((".so", ".pyd")) for n in names)
