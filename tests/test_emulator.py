@@ -19,6 +19,7 @@ from gtcheck.model.scenario import scenario_from_dict  # noqa: E402
 from gtcheck.pytest_plugin import EmulatorProcess, GtcheckEmulator  # noqa: E402
 from gtcheck.realworld.control import Control  # noqa: E402
 from gtcheck.realworld.runner import RunConfig, check_and_report, make_clients, run_workload  # noqa: E402
+from tests.nethelp import free_port  # noqa: E402
 
 pytest_plugins = ["pytester"]
 if not any(ep.name == "gtcheck" for ep in entry_points(group="pytest11")):
@@ -233,17 +234,9 @@ def test_cli_bad_input(capsys):
     assert code == 254 and "--delay" in err
     code, _, err = run_cli(["emulate", "--clock-offset", "eu-west-1", "--port", "0"], capsys)
     assert code == 254 and "REGION=OFFSET" in err
-    port = _free_port()
+    port = free_port()
     code, _, err = run_cli(["emulator", "status", "--port", port], capsys)
     assert code == 254 and "no emulator answers" in err
-
-
-def _free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 EXAMPLE_APP_TEST = '''

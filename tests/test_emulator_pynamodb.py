@@ -14,7 +14,6 @@ read back through PynamoDB from another region, replicated.
 from __future__ import annotations
 
 import os
-import socket
 from datetime import datetime, timezone
 
 import pytest
@@ -33,6 +32,7 @@ from pynamodb.transactions import TransactGet, TransactWrite  # noqa: E402
 
 from gtcheck.pytest_plugin import EmulatorProcess  # noqa: E402
 from gtcheck.realworld.control import Control  # noqa: E402
+from tests.nethelp import free_port  # noqa: E402
 
 EPOCH = datetime(2024, 1, 1, tzinfo=timezone.utc)
 
@@ -139,14 +139,6 @@ def scenario(host):
     return seen
 
 
-def _free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 @pytest.fixture
 def creds(monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "gtcheck")
@@ -157,7 +149,7 @@ def creds(monkeypatch):
 def test_pynamodb_subset_same_on_moto_server_and_emulator(creds):
     from moto.server import ThreadedMotoServer
 
-    port = _free_port()
+    port = free_port()
     moto_server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     moto_server.start()
     try:
