@@ -68,6 +68,18 @@ def bench_runner(duration: float, clients_per_region: int) -> None:
           f"emulator {ecpu1 - ecpu0:.1f} s; check {check_s:.1f} s; verdict {res.summary['valid']}")
 
 
+def _get_put_block(c, calls: int) -> tuple[float, float]:
+    """``calls`` alternating get_item / put_item on 50 keys of table ``t``: (wall, CPU) s."""
+    w, p = time.perf_counter(), time.process_time()
+    for i in range(calls):
+        k = {"pk": {"S": f"k{i % 50}"}}
+        if i % 2:
+            c.put_item(TableName="t", Item={**k, "v": {"N": str(i)}})
+        else:
+            c.get_item(TableName="t", Key=k)
+    return time.perf_counter() - w, time.process_time() - p
+
+
 def bench_recorder(calls: int, rounds: int) -> None:
     import boto3
     from moto import mock_aws
@@ -85,14 +97,7 @@ def bench_recorder(calls: int, rounds: int) -> None:
         recorded = rec.attach(boto3.client("dynamodb", region_name="us-east-1"))
 
         def block(c) -> tuple[float, float]:
-            w, p = time.perf_counter(), time.process_time()
-            for i in range(calls):
-                k = {"pk": {"S": f"k{i % 50}"}}
-                if i % 2:
-                    c.put_item(TableName="t", Item={**k, "v": {"N": str(i)}})
-                else:
-                    c.get_item(TableName="t", Key=k)
-            return time.perf_counter() - w, time.process_time() - p
+            return _get_put_block(c, calls)
         block(plain), block(recorded)      # warm up
         pw, pc, rw, rc = [], [], [], []
         for _ in range(rounds):           # interleaved, in one run
@@ -126,18 +131,9 @@ def bench_recorder_stub(calls: int) -> None:
         def put_item(self, **kw):
             return {}
 
-    def run(c) -> tuple[float, float]:
-        w, p = time.perf_counter(), time.process_time()
-        for i in range(calls):
-            k = {"pk": {"S": f"k{i % 50}"}}
-            if i % 2:
-                c.put_item(TableName="t", Item={**k, "v": {"N": str(i)}})
-            else:
-                c.get_item(TableName="t", Key=k)
-        return time.perf_counter() - w, time.process_time() - p
-    plain_w, plain_c = run(Stub())
+    plain_w, plain_c = _get_put_block(Stub(), calls)
     rec = Recorder(None, ["us-east-1"], key_schema={"t": ["pk"]})
-    rec_w, rec_c = run(rec.attach(Stub()))
+    rec_w, rec_c = _get_put_block(rec.attach(Stub()), calls)
     print(f"recorder alone (stub client, {calls} calls): {(rec_c - plain_c) / calls * 1e6:.1f} us CPU added per call "
           f"({(rec_w - plain_w) / calls * 1e6:.1f} us wall)")
 

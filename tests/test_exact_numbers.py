@@ -244,23 +244,28 @@ def test_big_integers_survive_the_report(tmp_path, capsys):
     assert str(BIG + 1) in html and str(BIG) in html
 
 
-def test_a_deep_value_cited_in_an_anomaly_renders_as_json(tmp_path, capsys):
-    deep: object = {"v": 1}
-    for i in range(300):
-        deep = [deep] if i % 2 else {"a": deep}
+def _deep_read_history(tmp_path, deep):
+    """One write of {"v": 1}, then a read that returns ``deep`` (a phantom read)."""
     old = sys.getrecursionlimit()
     sys.setrecursionlimit(5000)
     try:
         value = json.dumps(deep)
     finally:
         sys.setrecursionlimit(old)
-    path = write_lines(tmp_path / "deep.jsonl", [
+    return write_lines(tmp_path / "deep.jsonl", [
         json.dumps(HEADER),
         '{"type": "invoke", "process": 0, "region": "us-east-1", "f": "write", "key": "k", "value": {"v": 1}, "time": 10}',
         '{"type": "ok", "process": 0, "time": 20, "ts": 1}',
         '{"type": "invoke", "process": 1, "region": "us-east-1", "f": "read", "key": "k", "value": null, "time": 30}',
         f'{{"type": "ok", "process": 1, "value": {value}, "time": 40}}',
     ])
+
+
+def test_a_deep_value_cited_in_an_anomaly_renders_as_json(tmp_path, capsys):
+    deep: object = {"v": 1}
+    for i in range(300):
+        deep = [deep] if i % 2 else {"a": deep}
+    path = _deep_read_history(tmp_path, deep)
     code, out, err = run(["check", path, "--format", "json", "--jobs", "1"], capsys)
     assert code == EXIT_INVALID, err
     assert "Traceback" not in err
@@ -428,19 +433,7 @@ def test_values_nested_up_to_the_limit_survive_two_jobs_and_the_report(tmp_path,
     deep: object = 1
     for i in range(505):
         deep = {"a": deep} if i % 2 else [deep]
-    old = sys.getrecursionlimit()
-    sys.setrecursionlimit(5000)
-    try:
-        value = json.dumps(deep)
-    finally:
-        sys.setrecursionlimit(old)
-    path = write_lines(tmp_path / "deep.jsonl", [
-        json.dumps(HEADER),
-        '{"type": "invoke", "process": 0, "region": "us-east-1", "f": "write", "key": "k", "value": {"v": 1}, "time": 10}',
-        '{"type": "ok", "process": 0, "time": 20, "ts": 1}',
-        '{"type": "invoke", "process": 1, "region": "us-east-1", "f": "read", "key": "k", "value": null, "time": 30}',
-        f'{{"type": "ok", "process": 1, "value": {value}, "time": 40}}',
-    ])
+    path = _deep_read_history(tmp_path, deep)
     code, out, err = run(["check", path, "--jobs", "2", "--format", "json",
                           "--html", tmp_path / "r.html"], capsys)
     assert code == EXIT_INVALID, err
