@@ -45,6 +45,22 @@ from gtcheck.model.state import ItemLog
 REPLICATED_WRITE_CONFLICT = "ReplicatedWriteConflictException"
 
 
+def invoke_event(process: int | str, region: str, f: str, key: str, value: Any, consistent: bool,
+                 condition: dict[str, Any] | None, txn: int, t: int) -> dict[str, Any]:
+    """A request's invoke event as the history records it (HISTORY-FORMAT.md), its fields in
+    one order for both drivers; ``index`` is filled in when it is written."""
+    event: dict[str, Any] = {"index": 0, "type": "invoke", "process": process, "region": region, "f": f,
+                             "key": key, "value": value}
+    if f == "read":
+        event["consistent"] = consistent
+    event["time"] = t
+    if condition is not None:
+        event["condition"] = condition
+    if txn:
+        event["txn"] = txn
+    return event
+
+
 def stamp(clock_us: int, stored: Version | None) -> int:
     """The timestamp of a version written at its origin: the region clock, but strictly
     after the version the origin holds (so one origin's stamps of an item increase)."""

@@ -32,8 +32,8 @@ from gtcheck.model.clocks import RegionClocks
 from gtcheck.model.faults import FaultPlan
 from gtcheck.model.history_writer import JsonLinesWriter, Sink
 from gtcheck.model.lww import Version
-from gtcheck.model.rules import (REPLICATED_WRITE_CONFLICT, Rules, evaluate, fifo_arrival, link_arrival,
-                                  quorum_round_trip, route, stamp, strong_admit)
+from gtcheck.model.rules import (REPLICATED_WRITE_CONFLICT, Rules, evaluate, fifo_arrival, invoke_event,
+                                  link_arrival, quorum_round_trip, route, stamp, strong_admit)
 from gtcheck.model.scenario import Scenario, ScriptedOp
 from gtcheck.model.state import ItemLog, Op, Process, SimState
 from gtcheck.model.storage import NEVER, InFlight, ItemStore
@@ -438,17 +438,8 @@ class Simulator:
         else:
             region, proc.region = route(self.sc.failover, self.plan, self.regions, proc.home, proc.region, t)
         op.region = region
-        f = op.f
-        event: dict[str, Any] = {"index": 0, "type": "invoke", "process": proc.pid, "region": region, "f": f,
-                                 "key": op.key, "value": op.value}
-        if f == "read":
-            event["consistent"] = op.consistent
-        event["time"] = t
-        if op.condition is not None:
-            event["condition"] = op.condition
-        if op.txn:
-            event["txn"] = op.txn
-        op.index = self.emit(event)
+        op.index = self.emit(invoke_event(proc.pid, region, op.f, op.key, op.value, op.consistent,
+                                                op.condition, op.txn, t))
         proc.op = op
         if self.any_down and self.plan.is_down(region, t):
             op.timeout = True

@@ -49,7 +49,7 @@ from gtcheck.model.choices import Choices
 from gtcheck.model.clocks import RegionClocks
 from gtcheck.model.faults import FaultPlan
 from gtcheck.model.lww import Version, merge
-from gtcheck.model.rules import Rules, evaluate, stamp
+from gtcheck.model.rules import Rules, evaluate, invoke_event, stamp
 from gtcheck.model.scenario import Scenario
 from gtcheck.model.workload import tag
 
@@ -381,16 +381,8 @@ class StepWorld:
         st.log.append(event)
 
     def _invoke(self, req: _Request, part: _Part, t: int) -> None:
-        event: dict[str, Any] = {"index": 0, "type": "invoke", "process": req.process, "region": req.region,
-                                 "f": part.f, "key": part.key, "value": part.value}
-        if part.f == "read":
-            event["consistent"] = part.consistent
-        event["time"] = t
-        if part.condition is not None:
-            event["condition"] = part.condition
-        if req.txn:
-            event["txn"] = req.txn
-        self._emit(event)
+        self._emit(invoke_event(req.process, req.region, part.f, part.key, part.value, part.consistent,
+                                part.condition, req.txn, t))
 
     def _request(self, req: _Request, copy: int) -> None:
         """A client's request, start to finish, at its region (recorded as the timed
@@ -426,14 +418,21 @@ class StepWorld:
             event: dict[str, Any] = {"index": 0, "type": "ok" if ok_all else "fail", "process": req.process,
                                      "region": region, "f": part.f, "key": part.key, "value": None, "time": t}
             if ok_all:
-                ts = stamp(self.clocks.now_us(region, t), stored)
-                v = Version(ts, region, part.write_id, new_item, new_item is None)
-                st.versions[part.write_id] = v
-                self._install(part.key, v, o)
-                event["value"] = part.value if part.f == "cas" else answer
-                event["ts"] = ts
-                event["origin"] = region
+                self._commit(part, region, o, t, stored, new_item, answer, event)
             self._emit(event)
+
+    def _commit(self, part: _Part, region: str, o: int, t: int, stored: Version | None, new_item: Any,
+                answer: Any, event: dict[str, Any]) -> Version:
+        """A write that took effect at its origin: stamped after ``stored``, installed there and
+        queued for every link, and its ok event completed with what the client sees."""
+        ts = stamp(self.clocks.now_us(region, t), stored)
+        v = Version(ts, region, part.write_id, new_item, new_item is None)
+        self.state.versions[part.write_id] = v
+        self._install(part.key, v, o)
+        event["value"] = part.value if part.f == "cas" else answer
+        event["ts"] = ts
+        event["origin"] = region
+        return v
 
     def _request_strong(self, req: _Request, part: _Part, t: int) -> None:
         """Strong mode: a write or strongly consistent read, atomic. It needs its region and
@@ -456,12 +455,5 @@ class StepWorld:
             if not ok:
                 event["type"] = "fail"
             else:
-                ts = stamp(self.clocks.now_us(region, t), head)
-                v = Version(ts, region, part.write_id, new_item, new_item is None)
-                st.versions[part.write_id] = v
-                st.heads[part.key] = v
-                self._install(part.key, v, o)
-                event["value"] = part.value if part.f == "cas" else answer
-                event["ts"] = ts
-                event["origin"] = region
+                st.heads[part.key] = self._commit(part, region, o, t, head, new_item, answer, event)
         self._emit(event)
