@@ -4,7 +4,7 @@ Environment:
   GTCHECK_NO_COMPILE=1        build pure Python (no mypyc, no C compiler needed)
   GTCHECK_REQUIRE_COMPILED=1  make any mypyc/C failure fatal (use in CI)
 Without a working compiler (or if mypyc fails) the build prints one warning and
-installs the pure-Python package; gtcheck/kernel/native.py then runs the .py sources.
+installs the pure-Python package; kernel/native.py then runs the .py sources.
 """
 from __future__ import annotations
 
@@ -20,23 +20,13 @@ from setuptools import Distribution, setup
 from setuptools.command.build_ext import build_ext
 
 ROOT = Path(__file__).resolve().parent
-STAGE = Path("build") / "mypyc-src"        # sources staged under their installed names
+LINKS = Path("build") / "mypyc-links"     # the installed layout as links to the folders (no copies)
 C_DIR = Path("build") / "mypyc-c"          # generated C
 GROUP = "gtcheck.native"                   # shared library -> gtcheck/native__mypyc.*.so
 MANIFEST = "_compiled.json"                # written into the gtcheck.kernel package
 # The kernel's hot helpers, compiled with the model (an explicit list: the rest of the
 # kernel, e.g. exactjson, is the checker's and stays interpreted).
 KERNEL_COMPILED = ("items", "units")
-
-
-def compiled_modules(dist: Distribution) -> dict[str, Path]:
-    """Installed module name -> source file in this checkout."""
-    model_dir = ROOT / dist.package_dir["gtcheck.model"]
-    mods = {f"gtcheck.model.{p.stem}": p for p in sorted(model_dir.glob("*.py"))
-            if p.name != "__init__.py"}
-    for name in KERNEL_COMPILED:
-        mods[f"gtcheck.kernel.{name}"] = ROOT / "gtcheck" / "kernel" / f"{name}.py"
-    return mods
 
 
 def package_dir(dist: Distribution, package: str) -> Path:
@@ -48,15 +38,28 @@ def package_dir(dist: Distribution, package: str) -> Path:
     return ROOT / Path(*parts)
 
 
-def stage(dist: Distribution) -> None:
-    """Copy every package's .py to build/mypyc-src/<installed path>, so that mypy and
-    mypyc see e.g. model/b.py as gtcheck.model.b (not as a top-level model.b)."""
-    shutil.rmtree(STAGE, ignore_errors=True)
-    for package in dist.packages:
-        src, dst = package_dir(dist, package), STAGE / Path(*package.split("."))
-        dst.mkdir(parents=True, exist_ok=True)
-        for py in src.glob("*.py"):
-            shutil.copy2(py, dst / py.name)
+def compiled_modules(dist: Distribution) -> dict[str, Path]:
+    """Installed module name -> source file in this checkout, for the modules the group
+    compiles: the whole model and the kernel's hot helpers."""
+    model = package_dir(dist, "gtcheck.model")
+    mods = {f"gtcheck.model.{p.stem}": p for p in sorted(model.glob("*.py")) if p.name != "__init__.py"}
+    for name in KERNEL_COMPILED:
+        mods[f"gtcheck.kernel.{name}"] = package_dir(dist, "gtcheck.kernel") / f"{name}.py"
+    return mods
+
+
+def link_installed_layout(dist: Distribution) -> Path:
+    """build/mypyc-links/gtcheck/ with links to src/gtcheck/__init__.py and to the kernel/
+    and model/ folders. mypy names a module after the folders above its file, so through
+    these links it reads model/rules.py as gtcheck.model.rules, as installed. Links, not
+    copies: every source exists once."""
+    shutil.rmtree(LINKS, ignore_errors=True)
+    top = LINKS / "gtcheck"
+    top.mkdir(parents=True)
+    (top / "__init__.py").symlink_to(package_dir(dist, "gtcheck") / "__init__.py")
+    for sub in ("kernel", "model"):
+        (top / sub).symlink_to(package_dir(dist, f"gtcheck.{sub}"), target_is_directory=True)
+    return LINKS
 
 
 class Distribution_(Distribution):
@@ -64,7 +67,7 @@ class Distribution_(Distribution):
         return os.environ.get("GTCHECK_NO_COMPILE", "") in ("", "0")
 
 
-_MODS: dict[str, Path] | None = None      # module -> the staged source compiled; set once per process
+_MODS: dict[str, str] | None = None       # module -> sha256 of the source compiled; set once per process
 _MYPYC_S = 0.0
 _FAILED = ""                               # why the compile was given up, for the manifest
 
@@ -81,18 +84,19 @@ class BuildExt(build_ext):
             t0 = time.monotonic()
             _MODS = {}
             try:
+                # the hashes are taken before mypy reads the sources: a source edited
+                # during the build is then seen as stale by gtcheck.kernel.native
+                hashes = {m: hashlib.sha256(p.read_bytes()).hexdigest()
+                          for m, p in compiled_modules(dist).items()}
                 from mypyc.build import mypycify
-                mods = compiled_modules(dist)
-                stage(dist)
-                # the manifest records the hashes of the staged copies, i.e. of exactly
-                # what was compiled: a source edited during the build is seen as stale
-                staged = {m: STAGE / (str(Path(*m.split("."))) + ".py") for m in mods}
+                linked = link_installed_layout(dist)
                 dist.ext_modules = mypycify(
                     ["--follow-imports=silent", "--ignore-missing-imports",
-                     f"--cache-dir={Path('build') / 'mypy-cache'}", *map(str, staged.values())],
+                     f"--cache-dir={Path('build') / 'mypy-cache'}",
+                     *(str(linked / (m.replace(".", "/") + ".py")) for m in hashes)],
                     group_name=GROUP, target_dir=str(C_DIR),
                     opt_level=os.environ.get("GTCHECK_MYPYC_OPT", "3"))
-                _MODS = staged
+                _MODS = hashes
             except (Exception, SystemExit) as e:   # mypyc sys.exit()s on type errors
                 self._give_up(e)
             _MYPYC_S = time.monotonic() - t0
@@ -131,8 +135,7 @@ class BuildExt(build_ext):
         manifest.parent.mkdir(parents=True, exist_ok=True)
         manifest.write_text(json.dumps(
             {"mypy": mypy.version.__version__, "group": GROUP,
-             "modules": {m: hashlib.sha256(p.read_bytes()).hexdigest()
-                         for m, p in _MODS.items()}}, indent=1, sort_keys=True) + "\n")
+             "modules": _MODS}, indent=1, sort_keys=True) + "\n")
         print(f"gtcheck: mypyc compiled {len(_MODS)} modules in "
               f"{_MYPYC_S:.1f}s + C {time.monotonic() - t0:.1f}s -> {manifest}",
               file=sys.stderr)

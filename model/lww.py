@@ -7,7 +7,7 @@ stored + 1)) so that ``merge`` is a total, deterministic function.
 
 ``merge`` is THE rule by which a storage copy applies a version that reaches it: the
 timed simulator (``storage.ItemStore``), the step interface (``step.StepWorld``) and the
-law tests (``tests/test_lww.py``) all call this one function. Tuples rather than objects:
+law tests (``tests/model/test_lww.py``) all call this one function. Tuples rather than objects:
 it sits on the simulator's hot path.
 """
 

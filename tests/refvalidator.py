@@ -30,7 +30,7 @@ the shape of an update's change and post-image, an ok write repeating its item, 
 cas repeating its pair or its new item, and an event without ``index`` taking its
 position among the events as index, which must not collide with another's).
 
-Choices where the contract is silent (each written down in tests/test_refvalidator.py):
+Choices where the contract is silent (each written down in tests/checker/test_refvalidator.py):
 
 * a UTF-8 byte order mark is refused, at the start as anywhere else: RFC 8259 §8.1 says
   JSON text must not be written with one (a parser may ignore it; gtcheck refuses it

@@ -41,7 +41,7 @@ def main() -> None:
         result = check_history(hist, staleness_bound_ns=1_000_000_000, keep_reads=True, jobs=1)
         out = write_report(hist, HERE / "report.html", check_result=result)
     print(f"wrote {out} ({out.stat().st_size:,} bytes)")
-    from tests.test_report_browser import WebDriver
+    from tests.checker.test_report_browser import WebDriver
 
     driver = WebDriver(1400, 1000)
     try:

@@ -1,5 +1,5 @@
 """Run the fuzzer outside pytest: ``python -m tests.fuzz --n 2000 [--seed S] [--kinds history,edn]
-[--out summary.json] [--found DIR]``. Same strategies and judgements as tests/test_fuzz.py."""
+[--out summary.json] [--found DIR]``. Same strategies and judgements as tests/cli/test_fuzz.py."""
 
 from __future__ import annotations
 

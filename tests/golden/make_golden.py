@@ -1,7 +1,7 @@
 """Record (or check) the simulator's golden hashes: history and ground truth, byte for byte.
 
 Run ``python tests/golden/make_golden.py`` only when the model's behaviour changes on
-purpose, in a commit of its own that says why; ``tests/test_golden.py`` compares against
+purpose, in a commit of its own that says why; ``tests/model/test_golden.py`` compares against
 the recorded file on every run.
 """
 

@@ -1,7 +1,7 @@
 """Record ``gtcheck check --format json`` for the shared test histories (timing stripped).
 
 Run ``python tests/golden/check-json/make_check_json.py`` to re-record, in a commit of its
-own that says why the output changed. ``tests/test_check_json_golden.py`` compares.
+own that says why the output changed. ``tests/checker/test_check_json_golden.py`` compares.
 
 Cases: every history of ``histories/anomalies/`` and ``histories/naive-traps/``, and the
 isolation scenario simulated with seed 1, checked with and without a staleness bound.
