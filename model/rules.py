@@ -20,7 +20,8 @@ rules over the same state and choices; the timed driver picks it once, for the w
 
 | rule | function |
 | --- | --- |
-| a write or strong read waits for one other region | ``quorum_round_trip`` (over ``link_whole``) |
+| a write or strong read waits for one other region | ``quorum_wait`` (timed: ``quorum_round_trip``) |
+| whether any region answers, at one moment | ``strong_reachable`` |
 | concurrent writes of one item from two regions conflict | ``strong_admit`` |
 | what a write builds on, what a strong read returns | the item's log (``state.ItemLog``) |
 
@@ -148,22 +149,43 @@ def link_whole(plan: FaultPlan, a: str, b: str, start: int, end: int) -> bool:
     return True
 
 
+def quorum_wait(round_trips: list[int], whole: list[bool], budget: int) -> int | None:
+    """Strong mode, the quorum rule: a write or strongly consistent read waits for the first
+    other region (replica or witness) to answer, so for the shortest round trip among the
+    peers whose link to the origin stays whole for it (``round_trips[i]``, ``whole[i]``: peer
+    ``i``'s). None: no peer answers within ``budget``."""
+    best: int | None = None
+    for i in range(len(round_trips)):
+        rtt = round_trips[i]
+        if whole[i] and rtt <= budget and (best is None or rtt < best):
+            best = rtt
+    return best
+
+
+def strong_reachable(origin_connected: bool, peers_connected: list[bool]) -> bool:
+    """Strong mode, at one moment: a write or strongly consistent read can complete only when
+    its region and at least one other region (or the witness) are connected (neither
+    isolated nor down). The step interface and the emulator ask this of their live state."""
+    return origin_connected and any(peers_connected)
+
+
 def quorum_round_trip(plan: FaultPlan, choices: Choices, origin: str, peers: list[str], t: int,
                       budget: int) -> int | None:
     """Strong mode: how long a request at ``origin`` starting at ``t`` waits to hear back from
     at least one other region (``peers``: the other replicas and the witness): a write, until
     one holds it durably; a strongly consistent read, until one confirms the latest version.
     One round-trip decision per peer, in order (plus the extra delay of any replication-delay
-    fault on the link); the shortest over the links that stay whole for it. None: no peer
+    fault on the link); ``quorum_wait`` over the links that stay whole for it. None: no peer
     answers within ``budget`` (the origin is isolated or down, or every peer is)."""
-    best: int | None = None
+    round_trips: list[int] = []
+    whole: list[bool] = []
     for d in peers:
         rtt = choices.round_trip(origin, d)
         if plan.delays:
             rtt += plan.extra_delay(origin, d, t, choices)
-        if rtt <= budget and (best is None or rtt < best) and link_whole(plan, origin, d, t, t + rtt):
-            best = rtt
-    return best
+        round_trips.append(rtt)
+        whole.append(link_whole(plan, origin, d, t, t + rtt))
+    return quorum_wait(round_trips, whole, budget)
 
 
 def strong_admit(log: ItemLog, origin: str, t: int) -> int | None:

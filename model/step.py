@@ -49,7 +49,7 @@ from gtcheck.model.choices import Choices
 from gtcheck.model.clocks import RegionClocks
 from gtcheck.model.faults import FaultPlan
 from gtcheck.model.lww import Version, merge
-from gtcheck.model.rules import Rules, evaluate, invoke_event, stamp
+from gtcheck.model.rules import Rules, evaluate, invoke_event, stamp, strong_reachable
 from gtcheck.model.scenario import Scenario
 from gtcheck.model.workload import tag
 
@@ -444,7 +444,7 @@ class StepWorld:
         o = self.rix[region]
         event: dict[str, Any] = {"index": 0, "type": "ok", "process": req.process, "region": region, "f": part.f,
                                  "key": part.key, "value": None, "time": t}
-        reachable = not st.isolated[o] and any(not st.isolated[d] for d in range(len(self.names)) if d != o)
+        reachable = strong_reachable(not st.isolated[o], [not st.isolated[d] for d in range(len(self.names)) if d != o])
         head = st.heads.get(part.key)
         if not reachable:
             event["type"] = "info"
