@@ -36,10 +36,11 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any, Iterable
 
-import orjson
-
 from gtcheck.checker import anomalies as A
-from gtcheck.checker.anomalies import Anomaly, fmt_time, op_ref
+from gtcheck.checker.props.integrity import (AMBIGUOUS_VERSION, FUTURE_READ, PHANTOM_READ,
+                                             READ_OF_FAILED_WRITE)
+from gtcheck.checker.anomalies import Anomaly, op_ref
+from gtcheck.kernel.units import format_duration
 from gtcheck.kernel.items import apply_change, is_number
 from gtcheck.checker.operations import CAS, DELETE, FAIL, OK, READ, UPDATE, WRITE, Header, Operation
 from gtcheck.kernel.errors import UserError
@@ -489,7 +490,7 @@ def key_candidates(header: Header, ops: list[Operation], clock: Clock | None = N
             if other is not None:
                 first, second = sorted((other, op), key=lambda o: o.index)
                 raise UserError(
-                    f"{A.AMBIGUOUS_VERSION}: ok writes #{first.index} (line {first.line}) and "
+                    f"{AMBIGUOUS_VERSION.name}: ok writes #{first.index} (line {first.line}) and "
                     f"#{second.index} (line {second.line}) of key {op.key!r} write equal values; "
                     "every version of a key must be distinguishable (rule 4)",
                     hint="make every written value unique per key, e.g. with a counter attribute")
@@ -544,28 +545,28 @@ def key_candidates(header: Header, ops: list[Operation], clock: Clock | None = N
 
 
 def _read_ref(r: Operation) -> str:
-    return f"read #{r.index} in {r.region} at {fmt_time(r.invoke_time)}"
+    return f"read #{r.index} in {r.region} at {format_duration(r.invoke_time)}"
 
 
 def _integrity_anomaly(r: Operation, failed: list[Operation], later: list[Operation]) -> Anomaly:
     if failed:
         w = min(failed, key=lambda o: o.index)
-        when = fmt_time(w.end_time if w.end_time is not None else w.invoke_time)
+        when = format_duration(w.end_time if w.end_time is not None else w.invoke_time)
         return A.make(
-            A.READ_OF_FAILED_WRITE, r.key, [r.index] + sorted(o.index for o in failed),
+            READ_OF_FAILED_WRITE, r.key, [r.index] + sorted(o.index for o in failed),
             f"{_read_ref(r)} returned the value of {w.f} {op_ref(w)}, which failed at {when} "
             "and so never took effect.",
             time_ns=r.invoke_time, region=r.region, value=r.value)
     if later:
         w = min(later, key=lambda o: o.index)
         return A.make(
-            A.FUTURE_READ, r.key, [r.index] + sorted(o.index for o in later),
-            f"{_read_ref(r)} (completed at {fmt_time(r.complete_time)}) returned the value of "
-            f"{w.f} {op_ref(w)}, which was invoked only at {fmt_time(w.invoke_time)}, after the "
+            FUTURE_READ, r.key, [r.index] + sorted(o.index for o in later),
+            f"{_read_ref(r)} (completed at {format_duration(r.complete_time)}) returned the value of "
+            f"{w.f} {op_ref(w)}, which was invoked only at {format_duration(w.invoke_time)}, after the "
             "read completed.",
             time_ns=r.invoke_time, region=r.region, value=r.value)
     return A.make(
-        A.PHANTOM_READ, r.key, [r.index],
+        PHANTOM_READ, r.key, [r.index],
         f"{_read_ref(r)} returned a value that no write, update or cas of key {r.key!r} "
         "could have produced.",
         time_ns=r.invoke_time, region=r.region, value=r.value)

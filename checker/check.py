@@ -22,11 +22,10 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from gtcheck.checker import anomalies as A
 from gtcheck.checker.faults import annotate, fault_windows
 from gtcheck.checker.operations import Header, NemesisEvent, Operation
 from gtcheck.checker.properties import ReadRecord
-from gtcheck.checker.props import PROPERTIES
+from gtcheck.checker.props import properties
 from gtcheck.checker.props import staleness as staleness_prop
 from gtcheck.checker.props.base import SummaryContext
 from gtcheck.checker.shard import CheckOptions, PartResult, ShardResult, check_part, set_progress_queue
@@ -35,7 +34,6 @@ from gtcheck.kernel.errors import EXIT_INVALID, EXIT_UNKNOWN, EXIT_VALID, UserEr
 
 DEFAULT_TIMEOUT_S = 10.0
 MAX_TIMEOUT_S = 1_000_000   # about 11 days; the solver counts its budget in 32-bit milliseconds
-PROPERTY_ANOMALIES = A.PROPERTY_ANOMALIES   # the one map lives in checker.anomalies
 
 
 @dataclass
@@ -132,8 +130,8 @@ def check_history(path: str | os.PathLike, *, staleness_bound_ns: int | None = N
     }
     summary = build_summary(path, header, stats, options, jobs, merged, timing)
     windows = fault_windows(nemesis)
-    for prop in ("read_after_write", "staleness"):
-        annotate(summary[prop]["anomalies"], windows)
+    for prop in properties():
+        annotate(summary[prop.NAME]["anomalies"], windows)
     timing["merge_s"] = time.perf_counter() - t_merge
     timing["total_s"] = time.perf_counter() - t0
     result = CheckResult(summary=summary, header=header, nemesis=nemesis)
@@ -286,7 +284,7 @@ def build_summary(path: str, header: Header, stats: dict[str, Any], options: Che
                   jobs: int, merged: ShardResult, timing: dict[str, Any]) -> dict[str, Any]:
     fig = merged.figures
     ctx = SummaryContext(merged, header, options)
-    props = {prop.NAME: prop.verdict(ctx) for prop in PROPERTIES}
+    props = {prop.NAME: prop.verdict(ctx) for prop in properties()}
     # a property reported as not checked ("checked": false) does not take part
     judged = [p for p in props.values() if p.get("checked", True) is not False]
     if any(p["valid"] is False for p in judged):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from gtcheck.checker.operations import NemesisEvent
-from gtcheck.kernel.units import format_seconds
+from gtcheck.kernel.units import format_duration
 
 
 @dataclass(frozen=True)
@@ -25,11 +25,11 @@ class FaultWindow:
 
     def describe(self) -> str:
         names = ", ".join(sorted(self.regions))
-        until = f"to {format_seconds(self.end)}" if self.end is not None else "to the end of the history"
+        until = f"to {format_duration(self.end, exact=True)}" if self.end is not None else "to the end of the history"
         verb = "was" if len(self.regions) == 1 or self.what == "replication delayed" else "were"
         subject = f"replication {names}" if self.what == "replication delayed" else names
         what = "delayed" if self.what == "replication delayed" else self.what
-        return f"{subject} {verb} {what} from {format_seconds(self.start)} {until} (nemesis #{self.index})"
+        return f"{subject} {verb} {what} from {format_duration(self.start, exact=True)} {until} (nemesis #{self.index})"
 
 
 def _regions(value: Any, *names: str) -> set[str]:
@@ -90,11 +90,15 @@ def overlapping(windows: list[FaultWindow], regions: set[str], start: int, end: 
 
 
 def annotate(anomalies: list[dict[str, Any]], windows: list[FaultWindow]) -> None:
-    """Add the fault context to stale-read and lost-own-write explanations, in place."""
+    """Add the fault context to the explanations of anomalies whose kind spans a lag
+    (``AnomalyKind.fault_context``: a stale read, a lost own write), in place."""
     if not windows:
         return
+    from gtcheck.checker.props import anomaly_kind
+
     for a in anomalies:
-        if a.get("name") not in ("stale-read", "lost-own-write") or a.get("time_ns") is None:
+        kind = anomaly_kind(a.get("name"))
+        if kind is None or not kind.fault_context or a.get("time_ns") is None:
             continue
         details = a.get("details") or {}
         behind = details.get("staleness_ns", details.get("lag_ns", 0)) or 0

@@ -32,7 +32,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gtcheck.checker import anomalies as A
-from gtcheck.checker.anomalies import Anomaly, fmt_dur, fmt_time, op_ref
+from gtcheck.checker.props.read_after_write import TS_INVERSION
+from gtcheck.checker.anomalies import Anomaly, op_ref
+from gtcheck.kernel.units import format_duration
 from gtcheck.checker.candidates import Clock, cpos, ipos
 from gtcheck.checker.operations import OK, Header, Operation
 
@@ -230,9 +232,9 @@ def _anomaly(chain: list[Operation], clock: Clock, strong: bool, gap: int | None
     k1 = f"({w1.ts}, {w1.origin or w1.region})"
     k2 = f"({w2.ts}, {w2.origin or w2.region})"
     if not inner and w1.region == w2.region and _link(clock, strong, gap, w1, w2) == "region":
-        text = (f"{w2.f} {op_ref(w2)} was invoked at {fmt_time(w2.invoke_time)}, after "
+        text = (f"{w2.f} {op_ref(w2)} was invoked at {format_duration(w2.invoke_time)}, after "
                 f"{w1.f} {op_ref(w1)} had completed in the same region at "
-                f"{fmt_time(w1.complete_time)}, so it must rank above it (rule 2), yet its "
+                f"{format_duration(w1.complete_time)}, so it must rank above it (rule 2), yet its "
                 f"(ts, origin) {k2} is smaller than #{w1.index}'s {k1}: the later write of "
                 f"{w1.region} silently lost to the earlier one.")
     else:
@@ -240,17 +242,17 @@ def _anomaly(chain: list[Operation], clock: Clock, strong: bool, gap: int | None
         for a, b in zip(chain, chain[1:]):
             why = _link(clock, strong, gap, a, b)
             if why == "eps":
-                links.append(f"{op_ref(a)} completed at {fmt_time(a.complete_time)}, more than "
-                             f"2ε+δ = {fmt_dur(gap)} before {op_ref(b)} was invoked at "
-                             f"{fmt_time(b.invoke_time)}")
+                links.append(f"{op_ref(a)} completed at {format_duration(a.complete_time)}, more than "
+                             f"2ε+δ = {format_duration(gap)} before {op_ref(b)} was invoked at "
+                             f"{format_duration(b.invoke_time)}")
             elif why == "proc":
                 links.append(f"process {b.process} invoked #{b.index} at "
-                             f"{fmt_time(b.invoke_time)} after #{a.index} had completed at "
-                             f"{fmt_time(a.complete_time)}")
+                             f"{format_duration(b.invoke_time)} after #{a.index} had completed at "
+                             f"{format_duration(a.complete_time)}")
             else:
                 where = "" if why == "region" else " (strong mode: any region)"
-                links.append(f"{op_ref(a)} completed at {fmt_time(a.complete_time)} before "
-                             f"{op_ref(b)} was invoked at {fmt_time(b.invoke_time)}{where}")
+                links.append(f"{op_ref(a)} completed at {format_duration(a.complete_time)} before "
+                             f"{op_ref(b)} was invoked at {format_duration(b.invoke_time)}{where}")
         untimed = ""
         if inner:
             untimed = (" (" + ", ".join(f"#{o.index}" for o in inner)
@@ -260,6 +262,6 @@ def _anomaly(chain: list[Operation], clock: Clock, strong: bool, gap: int | None
                 f"#{w1.index}'s {k1}: the recorded timestamps contradict real time.")
     text += " The key is judged by the ts order, without the contradicted real-time constraints."
     return A.make(
-        A.TS_INVERSION, key, [w1.index, w2.index] + [o.index for o in inner], text,
+        TS_INVERSION, key, [w1.index, w2.index] + [o.index for o in inner], text,
         time_ns=w2.invoke_time, region=w2.region, w1=w1.index, w2=w2.index,
         chain=[o.index for o in inner], writes=tainted[:_MAX_LISTED], writes_count=len(tainted))

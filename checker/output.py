@@ -10,7 +10,9 @@ import math
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from gtcheck.checker.anomalies import PROPERTIES, fmt_dur
+from gtcheck.checker.props import properties
+from gtcheck.checker.props.base import plural
+from gtcheck.kernel.units import format_duration
 from gtcheck.kernel.exactjson import dumps as exact_dumps
 
 FORMATS = ("text", "json", "junit")
@@ -48,76 +50,42 @@ def _word(valid: Any) -> str:
         else "unknown"
 
 
-def _property_line(name: str, p: dict[str, Any]) -> str:
+def _property_line(prop: Any, p: dict[str, Any]) -> str:
+    name = prop.NAME
     if p.get("checked") is False:
         return f"  {name:<17} not checked ({p.get('reason', '')})"
-    word = _word(p["valid"])
-    counts = p.get("anomaly_counts") or {}
-    fig = p.get("figures", {})
-    if counts:
-        detail = ", ".join(f"{n} {name_}" for name_, n in sorted(counts.items()))
-    elif p["valid"] == "unknown":
-        detail = p.get("reason", "")
-    elif name == "integrity":
-        detail = f"{_n(fig.get('reads_checked', 0), 'read')} checked"
-    elif name == "convergence":
-        detail = f"{_n(fig.get('keys_judged', 0), 'key')} with final reads converged"
-    elif name == "read_after_write":
-        detail = f"{_n(fig.get('consistent_reads', 0), 'strongly consistent read')}"
-    elif name == "linearizability":
-        scope = "every key" if p.get("scope") == "every key" else "keys written from one region"
-        detail = (f"{_n(fig.get('keys_checked', 0), 'key')} linearizable "
-                  f"({_n(fig.get('operations_checked', 0), 'operation')}; scope: {scope})")
-    else:
-        detail = ""
-    if name == "staleness":
-        bound = p.get("bound_ns")
-        if p.get("smallest_bound_ns") is None and "smallest_bound_decided_keys_ns" in p:
-            extra = (f"smallest bound unknown (the decided keys need "
-                     f"{fmt_dur(p['smallest_bound_decided_keys_ns'])} over {_n(fig.get('reads', 0), 'read')})")
-        else:
-            extra = f"smallest bound {fmt_dur(p.get('smallest_bound_ns'))} over {_n(fig.get('reads', 0), 'read')}"
-        if bound is not None:
-            extra += f" (bound {fmt_dur(bound)})"
-        detail = f"{detail}; {extra}" if detail else extra
-    return f"  {name:<17} {word:<8} {detail}".rstrip()
-
-
-def _n(n: Any, word: str) -> str:
-    if n is None:
-        return f"? {word}s"
-    return f"{n} {word}" + ("" if n == 1 else "s")
+    return f"  {name:<17} {_word(p['valid']):<8} {prop.summary_line(p)}".rstrip()
 
 
 def render_text(summary: dict[str, Any]) -> str:
     hist = summary.get("history", {})
     counts = hist.get("counts", {})
     valid = summary["valid"]
-    failed = [n for n in PROPERTIES if summary.get(n, {}).get("valid") is False]
+    props = [p for p in properties() if p.NAME in summary]
+    failed = [p.NAME for p in props if summary[p.NAME].get("valid") is False]
     head = {True: "VALID", False: "INVALID"}.get(valid, "UNKNOWN") if isinstance(valid, bool) \
         else "UNKNOWN"
-    where = f"{hist.get('path', '?')}: {_n(counts.get('operations'), 'operation')}, " \
-            f"{_n(counts.get('keys'), 'key')}"
+    where = f"{hist.get('path', '?')}: {plural(counts.get('operations'), 'operation')}, " \
+            f"{plural(counts.get('keys'), 'key')}"
     if failed:
         head += f": {', '.join(failed)} failed"
     lines = [f"{head} ({where})"]
-    for name in PROPERTIES:
-        if name in summary:
-            lines.append(_property_line(name, summary[name]))
+    for prop in props:
+        lines.append(_property_line(prop, summary[prop.NAME]))
     st = summary.get("staleness", {})
     pairs = st.get("pairs") or {}
     if pairs:
         worst = sorted(pairs.items(), key=lambda kv: -kv[1]["max_ns"])[:6]
         lines.append("staleness by region pair (writer -> reader): reads, p50, p99, max")
         for pair, f in worst:
-            lines.append(f"  {pair:<34} {f['reads']:>8}  {fmt_dur(f['p50_ns']):>9}  "
-                         f"{fmt_dur(f['p99_ns']):>9}  {fmt_dur(f['max_ns']):>9}")
+            lines.append(f"  {pair:<34} {f['reads']:>8}  {format_duration(f['p50_ns']):>9}  "
+                         f"{format_duration(f['p99_ns']):>9}  {format_duration(f['max_ns']):>9}")
         if len(pairs) > len(worst):
             lines.append(f"  ... and {len(pairs) - len(worst)} more pairs")
     anoms: list[dict[str, Any]] = []
     total = 0
-    for name in PROPERTIES:
-        p = summary.get(name, {})
+    for prop in props:
+        p = summary[prop.NAME]
         anoms.extend(p.get("anomalies") or [])
         total += sum((p.get("anomaly_counts") or {}).values())
     if anoms:
@@ -146,7 +114,8 @@ def render_junit(summary: dict[str, Any]) -> str:
     suite = ET.Element("testsuite", name="gtcheck")
     n_fail = n_skip = 0
     total_time = float(summary.get("timing", {}).get("total_s", 0.0) or 0.0)
-    for name in PROPERTIES:
+    for prop in properties():
+        name = prop.NAME
         p = summary.get(name)
         if p is None:
             continue

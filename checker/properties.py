@@ -23,11 +23,15 @@ candidates and a :class:`~gtcheck.checker.order.KeyOrder`, whichever path produc
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 from gtcheck.checker import anomalies as A
-from gtcheck.checker.anomalies import Anomaly, fmt_dur, fmt_time, op_ref, version_ref
+from gtcheck.checker.props.base import KeyJudgement, ReadRecord  # noqa: F401  (ReadRecord: documented here)
+from gtcheck.checker.props.convergence import DIVERGENT_FINAL_STATE, WRONG_WINNER
+from gtcheck.checker.props.read_after_write import LOST_OWN_WRITE
+from gtcheck.checker.props.staleness import STALE_READ
+from gtcheck.checker.anomalies import Anomaly, op_ref, version_ref
+from gtcheck.kernel.units import format_duration
 from gtcheck.checker.candidates import Candidates, Clock
 from gtcheck.checker.inversions import find_inversions
 from gtcheck.checker.operations import OK, Header, Operation
@@ -35,39 +39,6 @@ from gtcheck.checker.order import UNKNOWN, KeyOrder
 from gtcheck.checker.staleness import KeyTimeline
 
 INITIAL_REGION = "initial"
-
-
-class ReadRecord(NamedTuple):
-    """What the checker concluded about one judged read (kept with ``keep_reads``)."""
-
-    index: int
-    key: str
-    region: str
-    time_ns: int                 # the read's invocation time
-    staleness_ns: int
-    writer_region: str           # pair attribution (see module doc)
-    saw: int | None              # index of the write whose version it returned
-    consistent: bool
-    final: bool
-
-
-@dataclass
-class KeyJudgement:
-    key: str
-    anomalies: list[Anomaly] = field(default_factory=list)
-    samples: list[tuple[str, str, int]] = field(default_factory=list)   # (writer, reader, ns)
-    records: list[ReadRecord] = field(default_factory=list)
-    final_state: dict[str, int | None] = field(default_factory=dict)
-    convergence: str = "not-judged"   # not-judged | converged | divergent | wrong-winner | unknown
-    final_reads: int = 0
-    consistent_reads: int = 0
-    consistent_stale: int = 0
-    consistent_max_staleness_ns: int = 0
-    eventual_reads: int = 0
-    eventual_behind_own: int = 0
-    eventual_max_own_lag_ns: int = 0
-    unknown_reason: str | None = None
-    unknown_affects: tuple[str, ...] = ()
 
 
 def judge_key(header: Header, key: str, ops: list[Operation], cands: Candidates,
@@ -164,7 +135,7 @@ def _judge_convergence(j: KeyJudgement, finals: list[Operation], order: KeyOrder
                 ops.append(s)
             more = len(rs) - 1
             regions = sorted({r.region for r in rs[1:]})
-            parts.append(f"#{first.index} ({first.region}) at {fmt_time(first.invoke_time)} returned "
+            parts.append(f"#{first.index} ({first.region}) at {format_duration(first.invoke_time)} returned "
                          f"{version_ref(by_index.get(s) if s is not None else None)}"
                          + (f" (as did {more} more final read{'s' if more > 1 else ''} in "
                             f"{', '.join(regions)})" if more else ""))
@@ -172,7 +143,7 @@ def _judge_convergence(j: KeyJudgement, finals: list[Operation], order: KeyOrder
         if len(parts) > 3:
             text += f"; and {len(parts) - 3} more versions"
         j.anomalies.append(A.make(
-            A.DIVERGENT_FINAL_STATE, j.key, ops, text + ".", time_ns=finals[0].invoke_time,
+            DIVERGENT_FINAL_STATE, j.key, ops, text + ".", time_ns=finals[0].invoke_time,
             region=None, versions={str(g): [r.index for r in rs] for g, rs in groups.items()}))
         return
     (g, rs), = groups.items()
@@ -194,16 +165,16 @@ def _judge_convergence(j: KeyJudgement, finals: list[Operation], order: KeyOrder
            and not (g == "null" and _is_null_version(by_index[i]))]
     culprit = by_index[max(oks, key=order.rank.__getitem__)] if oks else wop
     ops = [first.index] + ([v] if v is not None else []) + [culprit.index]
-    how = (f"completed at {fmt_time(culprit.complete_time)} with (ts, origin) = "
+    how = (f"completed at {format_duration(culprit.complete_time)} with (ts, origin) = "
            f"({culprit.ts}, {culprit.origin or culprit.region})"
            if culprit.outcome == OK and culprit.ts is not None
-           else ("completed at " + fmt_time(culprit.complete_time) if culprit.outcome == OK
+           else ("completed at " + format_duration(culprit.complete_time) if culprit.outcome == OK
                  else "(outcome unknown) was seen by a read, so it took effect,"))
     regions = sorted({r.region for r in rs})
     j.anomalies.append(A.make(
-        A.WRONG_WINNER, j.key, ops,
+        WRONG_WINNER, j.key, ops,
         f"final reads of key {j.key!r} in {', '.join(regions)} (first #{first.index} at "
-        f"{fmt_time(first.invoke_time)}) agree on {version_ref(by_index.get(v) if v is not None else None)}"
+        f"{format_duration(first.invoke_time)}) agree on {version_ref(by_index.get(v) if v is not None else None)}"
         f", but {culprit.f} {op_ref(culprit)} {how} and ranks above it in the conflict order, "
         "so it should have won.",
         time_ns=first.invoke_time, region=first.region, final_reads=[r.index for r in rs],
@@ -219,10 +190,10 @@ def _lost_own_write(r: Operation, saw: Operation | None, w: Operation, lag: int,
                     strong: bool) -> Anomaly:
     scope = "" if not strong else " (strong mode: any region)"
     return A.make(
-        A.LOST_OWN_WRITE, r.key, [r.index] + ([saw.index] if saw is not None else []) + [w.index],
-        f"strongly consistent read #{r.index} in {r.region} at {fmt_time(r.invoke_time)} returned "
-        f"{version_ref(saw)}, but {w.f} {op_ref(w)} had completed at {fmt_time(w.complete_time)} "
-        f"with a newer version{scope}; the read missed it by {fmt_dur(lag)}.",
+        LOST_OWN_WRITE, r.key, [r.index] + ([saw.index] if saw is not None else []) + [w.index],
+        f"strongly consistent read #{r.index} in {r.region} at {format_duration(r.invoke_time)} returned "
+        f"{version_ref(saw)}, but {w.f} {op_ref(w)} had completed at {format_duration(w.complete_time)} "
+        f"with a newer version{scope}; the read missed it by {format_duration(lag)}.",
         time_ns=r.invoke_time, region=r.region, severity_ns=lag, lag_ns=lag,
         write=w.index, saw=saw.index if saw is not None else None)
 
@@ -230,10 +201,10 @@ def _lost_own_write(r: Operation, saw: Operation | None, w: Operation, lag: int,
 def _stale_read(r: Operation, saw: Operation | None, w: Operation, stale: int,
                 bound: int) -> Anomaly:
     return A.make(
-        A.STALE_READ, r.key, [r.index] + ([saw.index] if saw is not None else []) + [w.index],
-        f"read #{r.index} in {r.region} at {fmt_time(r.invoke_time)} returned {version_ref(saw)}; "
-        f"{w.f} {op_ref(w)} had completed at {fmt_time(w.complete_time)} with a newer version; "
-        f"the read was {fmt_dur(stale)} stale, over the {fmt_dur(bound)} bound.",
+        STALE_READ, r.key, [r.index] + ([saw.index] if saw is not None else []) + [w.index],
+        f"read #{r.index} in {r.region} at {format_duration(r.invoke_time)} returned {version_ref(saw)}; "
+        f"{w.f} {op_ref(w)} had completed at {format_duration(w.complete_time)} with a newer version; "
+        f"the read was {format_duration(stale)} stale, over the {format_duration(bound)} bound.",
         time_ns=r.invoke_time, region=r.region, severity_ns=stale, staleness_ns=stale,
         bound_ns=bound, writer_region=w.region, write=w.index,
         saw=saw.index if saw is not None else None)

@@ -37,7 +37,6 @@ import os
 import random
 import time as _time
 from collections import Counter, defaultdict
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -46,8 +45,11 @@ import orjson
 from markupsafe import Markup
 
 from gtcheck.checker.operations import Header, NemesisEvent, Operation
+from gtcheck.checker.props import properties
+from gtcheck.checker.props.linearizability import NOT_LINEARIZABLE_KEY
 from gtcheck.kernel.exactjson import dumps as exact_dumps
 from gtcheck.kernel.sidecar import truth_path_for
+from gtcheck.kernel.units import format_duration
 
 # -- limits ---------------------------------------------------------------------
 DEFAULT_OP_BUDGET = 20_000          # operations drawn in full detail
@@ -62,19 +64,6 @@ VALUE_CHARS = 60                    # values are cut to this many characters
 DETAILS_CHARS = 400                 # an anomaly's ``details`` as JSON, cut
 CDF_POINTS = 101                    # quantiles per region pair (0 %, 1 %, ..., 100 %)
 
-PROPERTIES = (
-    ("integrity", "Integrity",
-     "Every read returns the initial state or a value some write might have produced."),
-    ("convergence", "Convergence",
-     "After the system settles, every region holds the same version: the conflict winner."),
-    ("read_after_write", "Read-after-write",
-     "A strongly consistent read sees every write that completed in its region before it; "
-     "recorded timestamps never contradict real time (ts-inversion)."),
-    ("staleness", "Staleness",
-     "How long the version a read returned had already been overwritten."),
-    ("linearizability", "Linearizability",
-     "Every key behaves as a linearizable register (strong mode)."),
-)
 KINDS = ("read", "write", "update", "delete", "cas")
 OUTCOMES = ("ok", "fail", "info")
 FAULT_WINDOWS = {  # opening event -> closing event
@@ -193,23 +182,11 @@ def short(value: Any, limit: int = VALUE_CHARS) -> str:
 
 # -- formatting -------------------------------------------------------------------
 def fmt_ns(ns: Any) -> str:
-    """A duration in ns as text: ``0 ns``, ``850 µs``, ``12.3 ms``, ``1.25 s``."""
-    if ns is None:
-        return "–"
-    if not isinstance(ns, (int, float)) or isinstance(ns, bool):
-        return str(ns)
-    a = abs(ns)
-    if a == 0:
-        return "0"
-    if a < 1_000:
-        return f"{ns:g} ns"
-    if a < 1_000_000:
-        return f"{ns / 1e3:.3g} µs"
-    if a < 1_000_000_000:
-        return f"{ns / 1e6:.3g} ms"
-    if type(ns) is int and a >= 2 ** 53:       # exact for integers of any size (no float)
-        return f"{Decimal(ns).scaleb(-9):.4g} s"
-    return f"{ns / 1e9:.4g} s"
+    """A duration in ns as the checker writes it (``kernel.units.format_duration``);
+    anything that is not a number (a value read from a header) as its text."""
+    if ns is None or (isinstance(ns, (int, float)) and not isinstance(ns, bool)):
+        return format_duration(ns)
+    return str(ns)
 
 
 def fmt_value(name: str, value: Any) -> str:
@@ -307,7 +284,8 @@ def build_page(
     anomalies_all: list[dict[str, Any]] = []
     prop_views = []
     anomaly_total = 0
-    for prop, title, about in PROPERTIES:
+    for prop_mod in properties():
+        prop = prop_mod.NAME
         section = summary.get(prop) or {}
         anoms = list(section.get("anomalies") or [])
         counts = section.get("anomaly_counts")
@@ -316,7 +294,7 @@ def build_page(
         anomaly_total += n_prop
         for a in anoms:
             anomalies_all.append({"property": prop, **dict(a)})
-        prop_views.append(_property_view(prop, title, about, section, n_prop, header))
+        prop_views.append(_property_view(prop_mod, section, n_prop, header))
     anomalies = _fair_share(anomalies_all, MAX_ANOMALIES)
     anomalies_all = anomalies
 
@@ -640,7 +618,7 @@ def _partial_linearization(a: Mapping[str, Any], op_of: Any, pos_of: Mapping[int
     linearization order, and the position of the operation that cannot be placed (-1 when
     not drawn): the page marks them as Porcupine's visualizer does."""
     details = a.get("details")
-    if a.get("name") != "not-linearizable" or not isinstance(details, Mapping):
+    if a.get("name") != NOT_LINEARIZABLE_KEY.name or not isinstance(details, Mapping):
         return None
     prefix = details.get("prefix")
     if not isinstance(prefix, list):
@@ -698,27 +676,20 @@ def _op_label(op: Operation | None) -> str:
     return f"{op.f} {op.outcome}"
 
 
-def _property_view(prop: str, title: str, about: str, section: Mapping[str, Any],
-                   n_anoms: int, header: Header) -> dict[str, Any]:
+def _property_view(prop: Any, section: Mapping[str, Any], n_anoms: int,
+                   header: Header) -> dict[str, Any]:
+    """A property's card: its title and description from the registry; its verdict, or
+    "not checked" when the summary has no entry for it or the entry says so."""
     valid = section.get("valid") if section else None
     figures = section.get("figures") if section else None
     verdict = verdict_word(valid)
-    if prop == "linearizability":
-        checked = True
-        if not section or valid is None:
-            checked = False
-        elif isinstance(figures, Mapping) and figures.get("checked") is False:
-            checked = False
-        elif section.get("checked") is False or str(section.get("reason", "")).startswith("not"):
-            checked = False
-        elif header.mode != "strong" and not n_anoms and valid == "unknown":
-            checked = False
-        if not checked:
-            verdict = "not checked"
-    elif not section:
+    if not section or section.get("checked") is False:
         verdict = "not checked"
+    about = prop.DESCRIPTION
+    if section and isinstance(section.get("scope"), str):
+        about += f" In scope ({header.mode} mode): {section['scope']}."
     figs = flatten_figures(figures)
-    if prop == "staleness" and section:
+    if prop.NAME == "staleness" and section:
         extra = []
         if "smallest_bound_ns" in section:
             extra.append(("smallest bound satisfied", fmt_ns(section.get("smallest_bound_ns"))))
@@ -727,7 +698,7 @@ def _property_view(prop: str, title: str, about: str, section: Mapping[str, Any]
         figs = extra + [f for f in figs if not f[0].startswith("pairs.")]
     reason = section.get("reason") if section else None
     return {
-        "id": prop, "title": title, "about": about, "verdict": verdict,
+        "id": prop.NAME, "title": prop.TITLE, "about": about, "verdict": verdict,
         "n_anomalies": n_anoms, "figures": figs[:8], "more_figures": figs[8:40],
         "reason": str(reason) if reason else None,
     }

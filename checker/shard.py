@@ -40,7 +40,7 @@ from gtcheck.checker.operations import Header, Operation
 from gtcheck.checker.order import UNKNOWN, KeyOrder
 from gtcheck.checker.ordering import has_all_ts, order_key_ts
 from gtcheck.checker.properties import KeyJudgement, ReadRecord, judge_key
-from gtcheck.checker.props import PROPERTIES, integrity
+from gtcheck.checker.props import properties
 from gtcheck.checker.props.base import KeyContext
 from gtcheck.checker.props.staleness import extend as extend_samples
 from gtcheck.kernel.errors import UserError
@@ -162,7 +162,7 @@ class ShardResult:
         self.records.extend(other.records)
         self.final_state.update(other.final_state)
         self.bad_input.extend(other.bad_input)
-        for prop in PROPERTIES:
+        for prop in properties():
             if prop.NAME in other.extra:
                 if prop.NAME in self.extra:
                     self.extra[prop.NAME] = prop.merge(self.extra[prop.NAME], other.extra[prop.NAME])
@@ -416,13 +416,14 @@ def _accumulate(res: ShardResult, ctx: KeyContext) -> None:
     """Add one key's findings to the part's accumulator: each property judges the key
     (``checker.props``); what is not a property (kept reads, final state) is added here."""
     j, order = ctx.judgement, ctx.order
-    for prop in PROPERTIES:
+    if order.status == UNKNOWN:
+        # first, so that a property that also gives up on the key adds itself to this entry
+        res.unknown_keys.append({"key": j.key, "reason": j.unknown_reason,
+                                 "properties": list(j.unknown_affects)})
+        for p in j.unknown_affects:
+            res.unknown_props[p] += 1
+    for prop in properties():
         prop.judge_key(ctx, res)
-        if prop is integrity and order.status == UNKNOWN:
-            res.unknown_keys.append({"key": j.key, "reason": j.unknown_reason,
-                                     "properties": list(j.unknown_affects)})
-            for p in j.unknown_affects:
-                res.unknown_props[p] += 1
     if order.status == UNKNOWN:
         return
     fig = res.figures

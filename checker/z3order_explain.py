@@ -13,6 +13,7 @@ import itertools
 from typing import Any
 
 from gtcheck.checker.operations import OK
+from gtcheck.kernel.units import format_duration
 
 from gtcheck.checker.z3order import (  # noqa: F401  (private helpers shared with the solver)
     _MAX_COMBOS, _Ctx, _Mode, _Res, _Timeout, _ipos, _tc, find_cycle,
@@ -22,26 +23,19 @@ _LEAD = {"convergence": ("conv",), "read_after_write": ("raw",),
          "staleness": ("stale",), "order": ("ts", "rt")}
 
 
-def fmt_t(ns: float) -> str:
-    """Nanoseconds as seconds with at least two decimals and no needless digits."""
-    s = f"{ns / 1e9:.6f}".rstrip("0")
-    whole, _, frac = s.partition(".")
-    return f"{whole}.{frac.ljust(2, '0')}"
-
-
 def _version(c) -> str:
     return "the initial state (null)" if c is None else f"the version of #{c}"
 
 
 def _read_head(ctx: _Ctx, r: int) -> str:
     ro = ctx.op[r]
-    s = f"Read #{r} in {ro.region} at {fmt_t(ro.invoke_time)} s"
+    s = f"Read #{r} in {ro.region} at {format_duration(ro.invoke_time, exact=True)}"
     return s + (" (strongly consistent)" if ro.consistent else "")
 
 
 def _done(ctx: _Ctx, w: int) -> str:
     o = ctx.op[w]
-    return f"#{w} had completed in {o.region} at {fmt_t(_tc(o))} s"
+    return f"#{w} had completed in {o.region} at {format_duration(_tc(o), exact=True)}"
 
 
 def link_text(ctx: _Ctx, a: int, b: int, tag: tuple) -> str:
@@ -51,31 +45,31 @@ def link_text(ctx: _Ctx, a: int, b: int, tag: tuple) -> str:
     if kind == "rt":
         sub = tag[1]
         if sub == "region":
-            return (f"#{a} completed in {oa.region} at {fmt_t(_tc(oa))} s before #{b} was "
-                    f"invoked there at {fmt_t(ob.invoke_time)} s")
+            return (f"#{a} completed in {oa.region} at {format_duration(_tc(oa), exact=True)} before #{b} was "
+                    f"invoked there at {format_duration(ob.invoke_time, exact=True)}")
         if sub == "proc":
-            return (f"process {ob.process} invoked #{b} at {fmt_t(ob.invoke_time)} s after "
+            return (f"process {ob.process} invoked #{b} at {format_duration(ob.invoke_time, exact=True)} after "
                     f"#{a} had completed")
         if sub == "eps":
             gap = 2 * (ctx.eps or 0) + ctx.delta
-            return (f"#{a} completed in {oa.region} at {fmt_t(_tc(oa))} s, more than "
-                    f"2ε+δ = {fmt_t(gap)} s before #{b} was invoked in {ob.region} at "
-                    f"{fmt_t(ob.invoke_time)} s")
-        return (f"#{a} completed in {oa.region} at {fmt_t(_tc(oa))} s before #{b} was "
-                f"invoked in {ob.region} at {fmt_t(ob.invoke_time)} s, and strong mode "
+            return (f"#{a} completed in {oa.region} at {format_duration(_tc(oa), exact=True)}, more than "
+                    f"2ε+δ = {format_duration(gap, exact=True)} before #{b} was invoked in {ob.region} at "
+                    f"{format_duration(ob.invoke_time, exact=True)}")
+        return (f"#{a} completed in {oa.region} at {format_duration(_tc(oa), exact=True)} before #{b} was "
+                f"invoked in {ob.region} at {format_duration(ob.invoke_time, exact=True)}, and strong mode "
                 f"orders all regions by real time")
     if kind == "ts":
         return f"#{a} carries a smaller timestamp than #{b} ({oa.ts} < {ob.ts})"
     if kind == "raw":
         r = tag[1]
         ro = ctx.op[r]
-        return (f"strongly consistent read #{r} in {ro.region} at {fmt_t(ro.invoke_time)} s "
+        return (f"strongly consistent read #{r} in {ro.region} at {format_duration(ro.invoke_time, exact=True)} "
                 f"returned the version of #{b} after {_done(ctx, a)}")
     if kind == "stale":
         r, bound = tag[1], tag[3]
         ro = ctx.op[r]
-        return (f"read #{r} in {ro.region} at {fmt_t(ro.invoke_time)} s returned the version "
-                f"of #{b} although {_done(ctx, a)}, more than {fmt_t(bound)} s earlier")
+        return (f"read #{r} in {ro.region} at {format_duration(ro.invoke_time, exact=True)} returned the version "
+                f"of #{b} although {_done(ctx, a)}, more than {format_duration(bound, exact=True)} earlier")
     if kind == "conv":
         return f"the final reads returned the version of #{b}, which must therefore outrank #{a}"
     return f"#{a} must rank below #{b}"
@@ -88,7 +82,7 @@ def _lead_text(ctx: _Ctx, a: int, b: int, tag: tuple) -> str:
                 f"before it began, so #{a} must rank below #{b}")
     if kind == "stale":
         return (f"{_read_head(ctx, tag[1])} returned the version of #{b}, but {_done(ctx, a)}, "
-                f"more than the bound of {fmt_t(tag[3])} s earlier, so #{a} must rank below #{b}")
+                f"more than the bound of {format_duration(tag[3], exact=True)} earlier, so #{a} must rank below #{b}")
     if kind == "conv":
         finals = sorted(ctx.final)
         shown = ", ".join(f"#{r}" for r in finals[:4]) + (", ..." if len(finals) > 4 else "")
@@ -153,12 +147,12 @@ def _const_text(m: _Mode, item: tuple) -> tuple[str, list[int]]:
     if kind == "stale_none":
         r, w, bound = tag[1], tag[2], tag[3]
         return (f"{_read_head(ctx, r)} returned the initial state (null), but {_done(ctx, w)}, "
-                f"more than the bound of {fmt_t(bound)} s earlier.", [r, w])
+                f"more than the bound of {format_duration(bound, exact=True)} earlier.", [r, w])
     if kind in ("raw_later", "stale_later"):
         r, c, w = tag[1], tag[2], tag[3]
         why = ctx.hard_reason(ctx.op[c], ctx.op[w])
         because = link_text(ctx, c, w, why) if why else "rule 2 orders it above"
-        extra = "" if kind == "raw_later" else f", more than the bound of {fmt_t(tag[4])} s earlier"
+        extra = "" if kind == "raw_later" else f", more than the bound of {format_duration(tag[4], exact=True)} earlier"
         return (f"{_read_head(ctx, r)} returned the version of #{c}, but {_done(ctx, w)}{extra}"
                 f", before it began, and #{w} ranks above #{c} in every admissible order "
                 f"because {because}.", [r, c, w])
@@ -288,8 +282,8 @@ def convergence_constant(ctx: _Ctx) -> dict:
                 v2 = _versions(ctx, r2)
                 return {"property": "convergence", "ops": [r1, r2],
                         "explanation": f"Final reads #{r1} in {o1.region} at "
-                                       f"{fmt_t(o1.invoke_time)} s and #{r2} in {o2.region} at "
-                                       f"{fmt_t(o2.invoke_time)} s returned different versions "
+                                       f"{format_duration(o1.invoke_time, exact=True)} and #{r2} in {o2.region} at "
+                                       f"{format_duration(o2.invoke_time, exact=True)} returned different versions "
                                        f"({v1} and {v2}), so the final reads do not agree."}
         shown = ", ".join(f"#{r} ({_versions(ctx, r)})" for r in finals[:4])
         return {"property": "convergence", "ops": finals[:4],
@@ -356,7 +350,7 @@ def stale_initial(ctx: _Ctx, r: int, bound: int) -> dict:
     w = ctx.GW[0].index if ctx.count_T(t, 0) > 0 else ctx.extras(r)[0].index
     return {"property": "staleness", "ops": [r, w], "bound_ns": bound,
             "explanation": f"{_read_head(ctx, r)} returned the initial state (null), but "
-                           f"{_done(ctx, w)}, more than the bound of {fmt_t(bound)} s earlier."}
+                           f"{_done(ctx, w)}, more than the bound of {format_duration(bound, exact=True)} earlier."}
 
 
-__all__: list[Any] = ["explain_unsat", "explain_bound", "convergence_constant", "fmt_t"]
+__all__: list[Any] = ["explain_unsat", "explain_bound", "convergence_constant", "format_duration"]

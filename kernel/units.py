@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 from decimal import Decimal
+from typing import Any
 
 from gtcheck.kernel.errors import UserError
 
@@ -90,20 +91,44 @@ def _within_64_bits(ns: int, text: object, where: str | None) -> int:
     return ns
 
 
-def format_seconds(ns: int | float) -> str:
-    """``12300000000`` -> ``12.30 s``: how explanations cite times."""
-    return f"{ns / 1e9:.2f} s"
+def _sig(x: float) -> str:
+    """Three significant figures at most, for a value in [1, 1000)."""
+    if abs(x) >= 100:
+        return f"{x:.0f}"
+    if abs(x) >= 10:
+        return f"{x:.1f}"
+    return f"{x:.2f}"
 
 
-def format_duration(ns: int | float) -> str:
-    """A short human duration: ``1.30 s``, ``750 ms``, ``12 µs``, ``0``."""
-    ns = float(ns)
-    if ns == 0:
-        return "0"
-    if abs(ns) >= 1e9:
+def format_duration(ns: Any, exact: bool = False) -> str:
+    """The one way gtcheck writes a duration or a moment (ns) for people.
+
+    Short form (default): ``1.30 s``, ``750 ms``, ``12.5 µs``, ``40 ns``; ``-`` for None.
+    It is how explanations, the text verdict and the report cite times and durations.
+
+    ``exact=True``: seconds with every digit that is not a trailing zero (at least two
+    decimals): ``12.30 s``, ``1.000250 s`` -> ``1.00025 s``. It is for citations whose
+    order matters to the reader (a solver's contradiction, a fault window, a
+    counterexample's steps), where rounding could make two different moments look equal.
+
+    Integers of any size are written exactly (no float on the way) when they pass 2**53.
+    (``ns`` is typed ``Any``: compiled by mypyc, ``int | float`` would be a C double, and
+    integers past 2**53 would lose digits.)"""
+    if ns is None:
+        return "-"
+    if exact:
+        n = ns if type(ns) is int else int(round(ns))
+        whole, frac = divmod(abs(n), 1_000_000_000)
+        digits = f"{frac:09d}".rstrip("0").ljust(2, "0")
+        return f"{'-' if n < 0 else ''}{whole}.{digits} s"
+    a = abs(ns)
+    if a >= 1_000_000_000:
+        if type(ns) is int and a >= 2 ** 53:
+            cs = (a + 5_000_000) // 10_000_000
+            return f"{'-' if ns < 0 else ''}{cs // 100}.{cs % 100:02d} s"
         return f"{ns / 1e9:.2f} s"
-    if abs(ns) >= 1e6:
-        return f"{ns / 1e6:.3g} ms"
-    if abs(ns) >= 1e3:
-        return f"{ns / 1e3:.3g} µs"
-    return f"{ns:.0f} ns"
+    if a >= 1_000_000:
+        return f"{_sig(ns / 1e6)} ms"
+    if a >= 1_000:
+        return f"{_sig(ns / 1e3)} µs"
+    return f"{int(ns)} ns"

@@ -1,31 +1,82 @@
 """The one small interface every property implements.
 
-A property is a module (``checker/props/<name>.py``) with:
+A property is a module (``checker/props/<name>.py``) that declares what it is and judges
+it. What it is, written once there and read by every output (text, JSON, JUnit, the
+report, ``gtcheck search``, the pytest fixtures, help texts):
 
-* ``NAME`` — its name in the summary (``anomalies.INTEGRITY``, ...); its anomaly names are
-  ``anomalies.PROPERTY_ANOMALIES[NAME]`` (the one map of anomalies to properties);
-* ``judge_key(ctx, res)`` — judge one key (:class:`KeyContext`) and add the findings to
+* ``NAME`` -- its name in the summary and on the command line (``read_after_write``);
+* ``TITLE`` -- its name for people (``Read-after-write``), the report's card title;
+* ``DESCRIPTION`` -- one line: when it holds;
+* ``ORDER`` -- its place in every listing (smaller first);
+* ``ANOMALIES`` -- the kinds of anomaly it reports (:class:`checker.anomalies.AnomalyKind`,
+  each declared once, here);
+* ``summary_line(section)`` -- what the text verdict says after ``valid``/``INVALID``
+  (:func:`counts_or_reason` gives the common start);
+* optional ``NEEDS_BOUND = True`` -- it fails only over ``--staleness-bound``, so asking for
+  it alone without a bound is bad input.
+
+How it judges:
+
+* ``judge_key(ctx, res)`` -- judge one key (:class:`KeyContext`) and add the findings to
   the part's accumulator ``res`` (a :class:`checker.shard.ShardResult`): anomalies with
   ``res.add_anomaly``, additive figures in ``res.figures``, maxima in ``res.maxima``,
   anything else in ``res.extra[NAME]``;
-* ``merge(mine, other)`` — merge what ``judge_key`` put in ``res.extra[NAME]`` of two parts
+* ``merge(mine, other)`` -- merge what ``judge_key`` put in ``res.extra[NAME]`` of two parts
   (anomalies, counts, figures and maxima are merged generically by ``ShardResult.merge``);
-* ``verdict(ctx)`` — the property's entry of the summary (:class:`SummaryContext`).
+* ``verdict(ctx)`` -- the property's entry of the summary (:class:`SummaryContext`): at
+  least ``valid``, ``anomalies``, ``anomaly_counts`` and ``figures``. A property with
+  nothing in its scope says so with :func:`not_checked` (``"checked": false``), and then
+  does not count in the overall verdict.
 
-``checker.props.PROPERTIES`` lists them in report order; the shard accumulator and the
-summary only loop over it.
+``checker.props`` finds the modules of this folder and is the registry; a property from
+elsewhere (a plugin, a test) joins it with ``checker.props.register(module)``.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
-from gtcheck.checker.anomalies import PROPERTY_ANOMALIES, Anomaly
+from gtcheck.checker.anomalies import Anomaly, AnomalyKind
 from gtcheck.checker.operations import Header, Operation
 from gtcheck.checker.order import UNKNOWN, KeyOrder
-from gtcheck.checker.properties import KeyJudgement
+
+
+class ReadRecord(NamedTuple):
+    """What the checker concluded about one judged read (kept with ``keep_reads``)."""
+
+    index: int
+    key: str
+    region: str
+    time_ns: int                 # the read's invocation time
+    staleness_ns: int
+    writer_region: str           # pair attribution (see module doc)
+    saw: int | None              # index of the write whose version it returned
+    consistent: bool
+    final: bool
+
+
+@dataclass
+class KeyJudgement:
+    """One key judged under its order (``checker.properties.judge_key``): what the
+    properties read from it."""
+
+    key: str
+    anomalies: list[Anomaly] = field(default_factory=list)
+    samples: list[tuple[str, str, int]] = field(default_factory=list)   # (writer, reader, ns)
+    records: list[ReadRecord] = field(default_factory=list)
+    final_state: dict[str, int | None] = field(default_factory=dict)
+    convergence: str = "not-judged"   # not-judged | converged | divergent | wrong-winner | unknown
+    final_reads: int = 0
+    consistent_reads: int = 0
+    consistent_stale: int = 0
+    consistent_max_staleness_ns: int = 0
+    eventual_reads: int = 0
+    eventual_behind_own: int = 0
+    eventual_max_own_lag_ns: int = 0
+    unknown_reason: str | None = None
+    unknown_affects: tuple[str, ...] = ()
 
 
 @dataclass
@@ -67,11 +118,12 @@ class SummaryContext:
         return self.merged.unknown_props
 
 
-def anomalies_of(merged: Any, prop: str) -> tuple[list[dict], dict[str, int]]:
-    """The property's anomalies (worst first, as JSON) and their exact counts."""
+def anomalies_of(merged: Any, kinds: tuple[AnomalyKind, ...]) -> tuple[list[dict], dict[str, int]]:
+    """The anomalies of ``kinds`` (worst first, as JSON) and their exact counts."""
     lst: list[Anomaly] = []
     counts: dict[str, int] = {}
-    for n in PROPERTY_ANOMALIES[prop]:
+    for kind in kinds:
+        n = kind.name
         if merged.counts.get(n):
             counts[n] = merged.counts[n]
             lst.extend(merged.anomalies.get(n, []))
@@ -79,9 +131,9 @@ def anomalies_of(merged: Any, prop: str) -> tuple[list[dict], dict[str, int]]:
     return [a.to_json() for a in lst], counts
 
 
-def add_own_anomalies(ctx: KeyContext, res: Any, prop: str) -> None:
-    """Add the judgement's anomalies of ``prop`` (in the judgement's order)."""
-    names = PROPERTY_ANOMALIES[prop]
+def add_own_anomalies(ctx: KeyContext, res: Any, kinds: tuple[AnomalyKind, ...]) -> None:
+    """Add the judgement's anomalies of ``kinds`` (in the judgement's order)."""
+    names = {k.name for k in kinds}
     for a in ctx.judgement.anomalies:
         if a.name in names:
             res.add_anomaly(a, ctx.limit)
@@ -93,5 +145,33 @@ def verdict_word(anoms: list, unknown: bool) -> bool | str:
     return "unknown" if unknown else True
 
 
+def not_checked(section: dict[str, Any], reason: str) -> dict[str, Any]:
+    """Mark a verdict entry as not checked: nothing was in the property's scope. It is
+    then ``unknown`` with ``"checked": false`` and a reason, never ``valid``, and the
+    overall verdict leaves it out (HISTORY-FORMAT "What the checker answers")."""
+    section["valid"] = "unknown"
+    section["checked"] = False
+    section["reason"] = reason
+    return section
+
+
 def no_merge(mine: Any, other: Any) -> Any:
     return mine
+
+
+def plural(n: Any, word: str) -> str:
+    """``1 read``, ``3 reads``, ``? reads`` (unknown count)."""
+    if n is None:
+        return f"? {word}s"
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def counts_or_reason(section: dict[str, Any]) -> str:
+    """The start every summary line shares: the anomaly counts when there are any, else
+    the reason when the property is unknown, else ``""``."""
+    counts = section.get("anomaly_counts") or {}
+    if counts:
+        return ", ".join(f"{n} {name}" for name, n in sorted(counts.items()))
+    if section.get("valid") == "unknown":
+        return str(section.get("reason", ""))
+    return ""

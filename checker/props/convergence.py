@@ -5,17 +5,30 @@ from __future__ import annotations
 
 from typing import Any
 
-from gtcheck.checker import anomalies as A
-from gtcheck.checker.anomalies import fmt_dur
+from gtcheck.checker.anomalies import AnomalyKind
 from gtcheck.checker.props.base import (KeyContext, SummaryContext, add_own_anomalies, anomalies_of,
-                                        no_merge, verdict_word)
+                                        counts_or_reason, no_merge, not_checked, plural,
+                                        verdict_word)
+from gtcheck.kernel.units import format_duration
 
-NAME = A.CONVERGENCE
+NAME = "convergence"
+TITLE = "Convergence"
+DESCRIPTION = ("After the system settles, every region holds the same version: the conflict "
+               "winner.")
+ORDER = 20
+
+DIVERGENT_FINAL_STATE = AnomalyKind(
+    "divergent-final-state", NAME, "Divergent final state",
+    "after settling, regions hold different versions")
+WRONG_WINNER = AnomalyKind(
+    "wrong-winner", NAME, "Wrong winner",
+    "regions agree, but not on the conflict winner: an acknowledged winning write vanished")
+ANOMALIES = (DIVERGENT_FINAL_STATE, WRONG_WINNER)
 merge = no_merge
 
 
 def judge_key(ctx: KeyContext, res: Any) -> None:
-    add_own_anomalies(ctx, res, NAME)
+    add_own_anomalies(ctx, res, ANOMALIES)
     if not ctx.ordered:
         return
     j = ctx.judgement
@@ -28,7 +41,7 @@ def judge_key(ctx: KeyContext, res: Any) -> None:
 
 def verdict(ctx: SummaryContext) -> dict[str, Any]:
     fig, unk, header = ctx.figures, ctx.unknown, ctx.header
-    ca, cc = anomalies_of(ctx.merged, NAME)
+    ca, cc = anomalies_of(ctx.merged, ANOMALIES)
     any_final = fig["final_reads"] > 0 or unk.get(NAME, 0) > 0
     out: dict[str, Any] = {
         "valid": verdict_word(ca, bool(unk.get(NAME))), "anomalies": ca,
@@ -42,16 +55,19 @@ def verdict(ctx: SummaryContext) -> dict[str, Any]:
     if not any_final and header.settled_after_ns is None and header.meta.get("register") is True:
         # a register history (a Jepsen import) records no settled phase: convergence is not
         # judged and, like any property not checked, not counted in the overall verdict
-        out["valid"] = "unknown"
-        out["checked"] = False
-        out["reason"] = ("a register history (a Jepsen import) has no settled_after_ns, so "
+        not_checked(out, "a register history (a Jepsen import) has no settled_after_ns, so "
                          "no final reads")
     elif not any_final:
         out["valid"] = "unknown"
         out["reason"] = ("the header has no settled_after_ns, so there are no final reads"
                          if header.settled_after_ns is None else
                          "no read was invoked at or after settled_after_ns "
-                         f"({fmt_dur(header.settled_after_ns)})")
+                         f"({format_duration(header.settled_after_ns)})")
     elif out["valid"] == "unknown":
         out["reason"] = f"{unk[NAME]} key(s) with final reads could not be ordered"
     return out
+
+
+def summary_line(section: dict[str, Any]) -> str:
+    keys = section.get("figures", {}).get("keys_judged", 0)
+    return counts_or_reason(section) or f"{plural(keys, 'key')} with final reads converged"

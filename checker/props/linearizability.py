@@ -17,13 +17,25 @@ import time
 from typing import Any
 
 from gtcheck.checker import anomalies as A
-from gtcheck.checker.anomalies import fmt_time
+from gtcheck.checker.anomalies import AnomalyKind
 from gtcheck.checker.operations import Operation
-from gtcheck.checker.props.base import KeyContext, SummaryContext, anomalies_of, no_merge, verdict_word
+from gtcheck.checker.props.base import (KeyContext, SummaryContext, anomalies_of, counts_or_reason,
+                                        no_merge, not_checked, plural, verdict_word)
 from gtcheck.checker.wgl import NOT_LINEARIZABLE, UNKNOWN, RegisterResult, check_register
 from gtcheck.kernel.exactjson import dumps as exact_dumps
+from gtcheck.kernel.units import format_duration
 
-NAME = A.LINEARIZABILITY
+NAME = "linearizability"
+TITLE = "Linearizability"
+DESCRIPTION = ("Every key in scope behaves as a linearizable register (read, write, cas, "
+               "conditional update, delete).")
+ORDER = 40
+
+NOT_LINEARIZABLE_KEY = AnomalyKind(
+    "not-linearizable", NAME, "Not linearizable",
+    "no linearization of the key exists: it names the longest linearizable prefix found "
+    "and the operation that cannot be placed after it")
+ANOMALIES = (NOT_LINEARIZABLE_KEY,)
 merge = no_merge
 PREFIX_KEPT = 200        # the last operations of the prefix kept in an anomaly's details
 SCOPE_STRONG = "every key"
@@ -111,8 +123,8 @@ def _ref(op: Operation) -> str:
 
 def _when(op: Operation) -> str:
     if op.outcome == "ok" and op.complete_time is not None:
-        return f"invoked at {fmt_time(op.invoke_time)}, completed at {fmt_time(op.complete_time)}"
-    return f"invoked at {fmt_time(op.invoke_time)}, never completed"
+        return f"invoked at {format_duration(op.invoke_time)}, completed at {format_duration(op.complete_time)}"
+    return f"invoked at {format_duration(op.invoke_time)}, never completed"
 
 
 def explain(key: str, ops: list[Operation], r: RegisterResult) -> A.Anomaly:
@@ -135,7 +147,7 @@ def explain(key: str, ops: list[Operation], r: RegisterResult) -> A.Anomaly:
     text = (f"{_ref(stuck)}, a {describe(stuck)} {_when(stuck)}, cannot be placed in any "
             f"linearization of key {key!r}: {lead}, and no order of the operations "
             f"concurrent with it makes #{stuck.index} possible before it completed{need}.")
-    return A.make(A.NOT_LINEARIZABLE, key, [stuck.index] + ([r.prefix[-1]] if n else []), text,
+    return A.make(NOT_LINEARIZABLE_KEY, key, [stuck.index] + ([r.prefix[-1]] if n else []), text,
                   time_ns=stuck.complete_time if stuck.complete_time is not None
                   else stuck.invoke_time,
                   region=stuck.region, stuck=stuck.index, state=r.stuck_state,
@@ -145,7 +157,7 @@ def explain(key: str, ops: list[Operation], r: RegisterResult) -> A.Anomaly:
 
 def verdict(ctx: SummaryContext) -> dict[str, Any]:
     fig, unk = ctx.figures, ctx.unknown
-    la, lc = anomalies_of(ctx.merged, NAME)
+    la, lc = anomalies_of(ctx.merged, ANOMALIES)
     out: dict[str, Any] = {
         "valid": verdict_word(la, bool(unk.get(NAME))), "anomalies": la, "anomaly_counts": lc,
         "scope": SCOPE_STRONG if ctx.header.mode == "strong" else SCOPE_EVENTUAL,
@@ -157,7 +169,19 @@ def verdict(ctx: SummaryContext) -> dict[str, Any]:
     if out["valid"] == "unknown":
         out["reason"] = (f"{unk[NAME]} key(s) ran out of the search budget (--timeout) "
                          "before a verdict")
+    elif fig["lin_keys_checked"] == 0:
+        not_checked(out, "no key in scope" + ("" if ctx.header.mode == "strong" else
+                         ": in eventual mode only keys written from a single region are judged"))
     return out
 
 
-__all__ = ["NAME", "judge_key", "merge", "verdict", "scope", "explain", "describe", "UNKNOWN"]
+def summary_line(section: dict[str, Any]) -> str:
+    fig = section.get("figures", {})
+    scope = "every key" if section.get("scope") == SCOPE_STRONG else "keys written from one region"
+    return (counts_or_reason(section)
+            or f"{plural(fig.get('keys_checked', 0), 'key')} linearizable "
+               f"({plural(fig.get('operations_checked', 0), 'operation')}; scope: {scope})")
+
+
+__all__ = ["NAME", "TITLE", "DESCRIPTION", "ORDER", "ANOMALIES", "NOT_LINEARIZABLE_KEY", "judge_key",
+           "merge", "verdict", "summary_line", "scope", "explain", "describe", "UNKNOWN"]

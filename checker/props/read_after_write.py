@@ -5,16 +5,31 @@ from __future__ import annotations
 
 from typing import Any
 
-from gtcheck.checker import anomalies as A
+from gtcheck.checker.anomalies import AnomalyKind
 from gtcheck.checker.props.base import (KeyContext, SummaryContext, add_own_anomalies, anomalies_of,
-                                        no_merge, verdict_word)
+                                        counts_or_reason, no_merge, plural, verdict_word)
 
-NAME = A.READ_AFTER_WRITE
+NAME = "read_after_write"
+TITLE = "Read-after-write"
+DESCRIPTION = ("A strongly consistent read sees every write that completed in its region "
+               "(in any region, in strong mode) before it began; recorded timestamps never "
+               "contradict real time.")
+ORDER = 30
+
+LOST_OWN_WRITE = AnomalyKind(
+    "lost-own-write", NAME, "Lost own write",
+    "a strongly consistent read missed a write completed earlier in its own region (any "
+    "region, in strong mode)", fault_context=True)
+TS_INVERSION = AnomalyKind(
+    "ts-inversion", NAME, "Timestamp inversion",
+    "the recorded timestamps contradict real time: a region's later write (or a chain of "
+    "writes) carries a smaller ts, so it silently lost to the earlier one")
+ANOMALIES = (LOST_OWN_WRITE, TS_INVERSION)
 merge = no_merge
 
 
 def judge_key(ctx: KeyContext, res: Any) -> None:
-    add_own_anomalies(ctx, res, NAME)
+    add_own_anomalies(ctx, res, ANOMALIES)
     if not ctx.ordered:
         return
     j = ctx.judgement
@@ -32,7 +47,7 @@ def judge_key(ctx: KeyContext, res: Any) -> None:
 
 def verdict(ctx: SummaryContext) -> dict[str, Any]:
     fig, unk, merged = ctx.figures, ctx.unknown, ctx.merged
-    ra, rc = anomalies_of(merged, NAME)
+    ra, rc = anomalies_of(merged, ANOMALIES)
     out: dict[str, Any] = {
         "valid": verdict_word(ra, bool(unk.get(NAME))), "anomalies": ra,
         "anomaly_counts": rc,
@@ -48,3 +63,8 @@ def verdict(ctx: SummaryContext) -> dict[str, Any]:
     if out["valid"] == "unknown":
         out["reason"] = f"{unk[NAME]} key(s) with consistent reads could not be ordered"
     return out
+
+
+def summary_line(section: dict[str, Any]) -> str:
+    reads = section.get("figures", {}).get("consistent_reads", 0)
+    return counts_or_reason(section) or plural(reads, "strongly consistent read")

@@ -7,11 +7,21 @@ from array import array
 from bisect import bisect_right
 from typing import Any
 
-from gtcheck.checker import anomalies as A
+from gtcheck.checker.anomalies import AnomalyKind
 from gtcheck.checker.props.base import (KeyContext, SummaryContext, add_own_anomalies, anomalies_of,
-                                        no_merge, verdict_word)
+                                        counts_or_reason, no_merge, plural, verdict_word)
+from gtcheck.kernel.units import format_duration
 
-NAME = A.STALENESS
+NAME = "staleness"
+TITLE = "Staleness"
+DESCRIPTION = "How long the version a read returned had already been overwritten."
+ORDER = 50
+NEEDS_BOUND = True    # it fails only over --staleness-bound
+
+STALE_READ = AnomalyKind(
+    "stale-read", NAME, "Stale read",
+    "a read returned a version superseded longer ago than the bound", fault_context=True)
+ANOMALIES = (STALE_READ,)
 merge = no_merge      # the samples live in ShardResult.samples, merged there
 
 
@@ -26,7 +36,7 @@ def extend(arr: "array | list", more) -> "array | list":
 
 
 def judge_key(ctx: KeyContext, res: Any) -> None:
-    add_own_anomalies(ctx, res, NAME)
+    add_own_anomalies(ctx, res, ANOMALIES)
     if not ctx.ordered:
         return
     samples = res.samples
@@ -51,7 +61,7 @@ def percentile(sorted_values: list[int], p: float) -> int:
 
 def verdict(ctx: SummaryContext) -> dict[str, Any]:
     merged, unk = ctx.merged, ctx.unknown
-    sa, sc = anomalies_of(merged, NAME)
+    sa, sc = anomalies_of(merged, ANOMALIES)
     pairs: dict[str, dict[str, int]] = {}
     smallest = 0
     stale_reads = 0
@@ -80,3 +90,18 @@ def verdict(ctx: SummaryContext) -> dict[str, Any]:
         out["reason"] = (f"{unk[NAME]} key(s) could not be ordered; figures cover "
                          "the other keys only")
     return out
+
+
+def summary_line(section: dict[str, Any]) -> str:
+    """The counts (or the reason), then the smallest bound the reads satisfy."""
+    detail = counts_or_reason(section)
+    reads = plural(section.get("figures", {}).get("reads", 0), "read")
+    if section.get("smallest_bound_ns") is None and "smallest_bound_decided_keys_ns" in section:
+        extra = (f"smallest bound unknown (the decided keys need "
+                 f"{format_duration(section['smallest_bound_decided_keys_ns'])} over {reads})")
+    else:
+        extra = f"smallest bound {format_duration(section.get('smallest_bound_ns'))} over {reads}"
+    bound = section.get("bound_ns")
+    if bound is not None:
+        extra += f" (bound {format_duration(bound)})"
+    return f"{detail}; {extra}" if detail else extra

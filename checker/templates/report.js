@@ -14,17 +14,20 @@
   var SVGNS = 'http://www.w3.org/2000/svg';
 
   // ---------------------------------------------------------------- helpers
+  // the page's copy of gtcheck.kernel.units.format_duration (the short form), so a time
+  // drawn by the script reads as the same time written by the checker
   function fmtNs(ns) {
-    if (ns === null || ns === undefined) { return '–'; }
+    if (ns === null || ns === undefined) { return '-'; }
     var a = Math.abs(ns);
-    if (a === 0) { return '0'; }
-    if (a < 1e3) { return ns + ' ns'; }
-    if (a < 1e6) { return prec(ns / 1e3) + ' µs'; }
-    if (a < 1e9) { return prec(ns / 1e6) + ' ms'; }
-    return prec4(ns / 1e9) + ' s';
+    if (a >= 1e9) { return (ns / 1e9).toFixed(2) + ' s'; }
+    if (a >= 1e6) { return sig(ns / 1e6) + ' ms'; }
+    if (a >= 1e3) { return sig(ns / 1e3) + ' µs'; }
+    return Math.trunc(ns) + ' ns';
   }
-  function prec(x) { return String(Number(x.toPrecision(3))); }
-  function prec4(x) { return String(Number(x.toPrecision(4))); }
+  function sig(x) {
+    var a = Math.abs(x);
+    return x.toFixed(a >= 100 ? 0 : a >= 10 ? 1 : 2);
+  }
   function fmtAt(rel) { return '+' + fmtNs(rel); }
   function el(tag, cls, text) {
     var e = document.createElement(tag);

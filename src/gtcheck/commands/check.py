@@ -7,8 +7,20 @@ import sys
 
 import click
 
+from gtcheck.checker import props as checker_props
+from gtcheck.commands import EpilogFromRegistry
 from gtcheck.kernel.errors import UserError
 from gtcheck.kernel.units import DURATION_FORMS, parse_duration
+
+
+def _properties_help() -> str:
+    """One entry per property of the checker's registry: its name and when it holds."""
+    import textwrap
+
+    return "\n".join(textwrap.fill(p.DESCRIPTION, 78, initial_indent=f"  {p.NAME:<17} ",
+                                    subsequent_indent=" " * 20)
+                      for p in checker_props.properties())
+
 
 EPILOG = """\b
 Example:
@@ -31,10 +43,13 @@ A verdict looks like:
 \b
 Exit codes: 0 valid, 1 invalid, 2 unknown (0 with --unknown-ok),
 254 bad input or arguments, 255 internal error.
+
+\b
+Properties (a property with nothing in its scope is "not checked" and does not count):
 """
 
 
-@click.command(epilog=EPILOG)
+@click.command(cls=EpilogFromRegistry, epilog_of=lambda: EPILOG + _properties_help() + "\n")
 @click.argument("history", type=click.Path(dir_okay=False))
 @click.option("--staleness-bound", "staleness_bound", metavar="DURATION", default=None,
               help=f"Fail staleness when a read is staler than this ({DURATION_FORMS}).")
@@ -57,8 +72,8 @@ Exit codes: 0 valid, 1 invalid, 2 unknown (0 with --unknown-ok),
 def check(history: str, staleness_bound: str | None, fmt: str, output: str | None,
           jobs: int | None, timeout_s: float, unknown_ok: bool, html: str | None,
           progress: bool | None) -> int:
-    """Check HISTORY (a gt-history .jsonl / .jsonl.gz, or a Jepsen history) for integrity,
-    convergence, read-after-write, staleness and linearizability.
+    """Check HISTORY (a gt-history .jsonl / .jsonl.gz, or a Jepsen history) for every
+    property of the checker (listed below).
     """
     from gtcheck.checker.check import check_history, exit_code_for
     from gtcheck.checker.output import render

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 import orjson
 
+from gtcheck.checker import props as checker_props
 from gtcheck.kernel.errors import EXIT_INVALID, EXIT_UNKNOWN, EXIT_VALID
 
 EPILOG = """\b
@@ -38,8 +39,8 @@ violated; 2 every property holds but --max-states stopped the exploration;
               help="Stop after this many distinct states (then the exploration is incomplete).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--property", "props", multiple=True, metavar="PROP",
-              help="A shipped invariant or a checker property (staleness, read_after_write, integrity) "
-                   "checked at the end of every run (repeatable); the model's own "
+              help="A shipped invariant or a checker property (" + ", ".join(checker_props.names())
+                   + ") checked at the end of every run (repeatable); the model's own "
                    "invariants (every copy the LWW join of what reached it, convergence) are always checked.")
 @click.option("--staleness-bound", "bound", default=None, metavar="DURATION",
               help="The bound of --property staleness (the checker's, judged on every complete run's history).")

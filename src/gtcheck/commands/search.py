@@ -7,10 +7,22 @@ from pathlib import Path
 
 import click
 
-from gtcheck.kernel.errors import EXIT_INVALID, EXIT_VALID, UserError
+from gtcheck.checker import props as checker_props
+from gtcheck.commands import EpilogFromRegistry
+from gtcheck.kernel.errors import EXIT_INVALID, EXIT_VALID
 from gtcheck.kernel.units import DURATION_FORMS
+from gtcheck.search.invariants import SHIPPED
 
-EPILOG = """\b
+
+def _checker_properties() -> str:
+    """The checker's properties for the help text (its registry), e.g. ``staleness
+    (needs --staleness-bound)``."""
+    return ", ".join(n + (" (needs --staleness-bound)" if checker_props.needs_bound(n) else "")
+                     for n in checker_props.names())
+
+
+def _epilog() -> str:
+    return f"""\b
 Examples:
   gtcheck search --scenario histories/scenarios/replication-delay.toml \\
       --property staleness --staleness-bound 1s -o out/stale
@@ -18,13 +30,10 @@ Examples:
       --property counter_matches_increments --budget 500 -o out/counter
   gtcheck search --scenario my.toml --invariant myapp.checks:balance_never_negative -o out/x
 
-\b
-Properties (--property): the checker's staleness (needs --staleness-bound),
-convergence, read_after_write, integrity, valid (all of them); and the shipped
-invariants counter_matches_increments, create_at_most_once, no_acknowledged_write_lost,
-optimistic_locking, money_conserved, converges, monotonic_reads, read_your_writes.
---invariant module:function names your
-own: a function of a gtcheck.search.run.Run returning None when it holds.
+Properties (--property): the checker's {_checker_properties()}, and valid (all of them);
+the shipped invariants {", ".join(SHIPPED)}.
+--invariant module:function names your own: a function of a gtcheck.search.run.Run
+returning None when it holds.
 
 \b
 Writes into DIR: counterexample.toml (replays with gtcheck simulate, byte-identical),
@@ -35,7 +44,7 @@ Exit codes: 1 counterexample found, 0 none within the budget (not a proof),
 254 bad input or arguments, 255 internal error."""
 
 
-@click.command(epilog=EPILOG)
+@click.command(cls=EpilogFromRegistry, epilog_of=_epilog)
 @click.option("--scenario", "scenario_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="The scenario whose runs are searched.")
 @click.option("--property", "props", multiple=True, metavar="PROP", help="A property that must hold (repeatable).")

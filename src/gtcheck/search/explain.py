@@ -4,14 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from gtcheck.kernel.units import format_duration
 from gtcheck.search.run import Run, Verdict
-
-
-def _t(ns: int) -> str:
-    if ns % 1_000_000 == 0:
-        ms = ns // 1_000_000
-        return f"{ms / 1000:g} s" if ms % 1000 == 0 or ms >= 1000 else f"{ms} ms"
-    return f"{ns / 1e9:.6f} s"
 
 
 def _value(v: Any) -> str:
@@ -26,7 +20,7 @@ def _value(v: Any) -> str:
 def describe(op: dict[str, Any]) -> str:
     """``op 3 (eu-west-1, 1.2 s): eventually consistent read of k00 returned nothing``."""
     f = op["f"]
-    where = f"op {op['index']} ({op['region']}, {_t(op['start'])})"
+    where = f"op {op['index']} ({op['region']}, {format_duration(op['start'], exact=True)})"
     key = op["key"]
     outcome = op.get("type", "pending")
     if f == "read":
@@ -69,7 +63,7 @@ def explain(run: Run, verdict: Verdict, prop: str, seed: int) -> str:
              f" (seed {seed}):"]
     lines.append("; ".join(describe(o) for o in shown) + ".")
     if faults:
-        lines.append("Faults: " + "; ".join(f"{e['f']} {e.get('value')} at {_t(e['time'])}" for e in faults[:4]) + ".")
+        lines.append("Faults: " + "; ".join(f"{e['f']} {e.get('value')} at {format_duration(e['time'], exact=True)}" for e in faults[:4]) + ".")
     if run.final:
         finals = []
         for key, regions in sorted(run.final.items()):

@@ -15,8 +15,15 @@ import orjson
 from gtcheck.kernel.errors import UserError
 from gtcheck.kernel.units import parse_duration
 
-# the checker's built-in properties, as ``--property`` names them
-BUILTIN = ("staleness", "convergence", "read_after_write", "integrity", "valid")
+ALL = "valid"   # ``--property valid``: every property the checker judges
+
+
+def builtin_names() -> tuple[str, ...]:
+    """The checker's properties as ``--property`` names them (the checker's registry), then
+    ``valid``, all of them."""
+    from gtcheck.checker.props import names
+
+    return names() + (ALL,)
 
 
 @dataclass
@@ -101,11 +108,14 @@ def parse_bound(text: str | None) -> int | None:
 
 def builtin_property(name: str, bound_ns: int | None, *, timeout_s: float = 30.0) -> Property:
     """A property the checker judges (``valid``: all of them)."""
-    if name not in BUILTIN:
+    from gtcheck.checker import props as registry
+
+    if name not in builtin_names():
         raise UserError(f"unknown property {name!r}", where="--property",
-                        hint="use one of: " + ", ".join(BUILTIN) + ", or --invariant module:function")
-    if name == "staleness" and bound_ns is None:
-        raise UserError("the staleness property needs --staleness-bound", where="--property")
+                        hint="use one of: " + ", ".join(builtin_names())
+                        + ", or --invariant module:function")
+    if name != ALL and registry.needs_bound(name) and bound_ns is None:
+        raise UserError(f"the {name} property needs --staleness-bound", where="--property")
 
     def judge(run: Run, history: bytes) -> Verdict:
         from gtcheck.checker.check import check_history
@@ -117,8 +127,7 @@ def builtin_property(name: str, bound_ns: int | None, *, timeout_s: float = 30.0
             result = check_history(path, staleness_bound_ns=bound_ns, jobs=1, timeout_s=timeout_s)
         finally:
             os.unlink(path)
-        props = [p for p in ("integrity", "convergence", "read_after_write", "staleness")
-                 if name in ("valid", p) and p in result.summary]
+        props = [p for p in registry.names() if name in (ALL, p) and p in result.summary]
         for p in props:
             section = result.summary[p]
             if section["valid"] is False:
@@ -204,6 +213,6 @@ def properties(names: tuple[str, ...], invariants: tuple[str, ...], bound_ns: in
         props.append((spec, invariant_property(spec)))
     if not props:
         raise UserError("give a property to search for: --property NAME or --invariant module:function",
-                        hint="properties: " + ", ".join(BUILTIN + shipped.SHIPPED))
+                        hint="properties: " + ", ".join(builtin_names() + shipped.SHIPPED))
     name = " and ".join(n for n, _ in props)
     return name, props[0][1] if len(props) == 1 else combined(props)
