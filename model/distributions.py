@@ -21,6 +21,9 @@ MAX_SCENARIO_DURATION_NS = 7 * 24 * 3600 * 1_000_000_000  # any duration in a sc
 MAX_SIGMA = 10.0                         # lognormal: e^(10 x 8 sigma) is already absurd
 MAX_SAMPLE_FILE_BYTES = 64 * 1024 * 1024  # an empirical delay file
 MAX_SAMPLES = 1_000_000
+MIN_PARETO_ALPHA = 0.1                   # below, a draw near u = 1 overflows a float
+MAX_PARETO_ALPHA = 1000.0
+MAX_MIXTURE_COMPONENTS = 16
 
 
 def scenario_duration(value: Any, where: str) -> int:
@@ -136,14 +139,88 @@ class Empirical:
         return f"empirical, {len(self.samples)} samples from {self.source}"
 
 
+@dataclass(frozen=True)
+class Pareto:
+    """Pareto (type I): ``xm / (1 - u) ** (1 / alpha)``, u uniform on [0, 1); at least
+    ``xm``, with a tail heavier the smaller ``alpha`` (its mean is infinite for alpha <= 1).
+    The fits of PBS (Bailis et al., VLDB 2012) mix it with an exponential."""
+
+    xm: int
+    alpha: float
+    maximum: int | None = None
+
+    def sample(self, rng: random.Random) -> int:
+        v = int(self.xm * (1.0 - rng.random()) ** (-1.0 / self.alpha))
+        return v if self.maximum is None else min(v, self.maximum)
+
+    def sampler(self, rng: random.Random) -> Callable[[], int]:
+        xm, power, r = self.xm, -1.0 / self.alpha, rng.random
+        cap = self.maximum if self.maximum is not None else 1 << 62
+        def draw() -> int:
+            v = int(xm * (1.0 - r()) ** power)
+            return v if v < cap else cap
+        return draw
+
+    def describe(self) -> str:
+        return f"pareto xm {self.xm} ns alpha {self.alpha}"
+
+
+@dataclass(frozen=True)
+class Mixture:
+    """A weighted mixture: one uniform draw picks a component (weights as given,
+    normalised), then that component draws. Components are not mixtures themselves."""
+
+    weights: tuple[float, ...]
+    components: tuple[Distribution, ...]
+
+    def _cumulative(self) -> list[float]:
+        total = 0.0
+        out: list[float] = []
+        for w in self.weights:
+            total += w
+            out.append(total)
+        return out
+
+    def pick(self, u: float) -> int:
+        """The component a uniform draw ``u`` in [0, 1) selects."""
+        cum = self._cumulative()
+        x = u * cum[-1]
+        for i, c in enumerate(cum):
+            if x < c:
+                return i
+        return len(cum) - 1
+
+    def sample(self, rng: random.Random) -> int:
+        return self.components[self.pick(rng.random())].sample(rng)
+
+    def sampler(self, rng: random.Random) -> Callable[[], int]:
+        draws = [c.sampler(rng) for c in self.components]
+        cum = self._cumulative()
+        total, last, r = cum[-1], len(cum) - 1, rng.random
+        def draw() -> int:
+            x = r() * total
+            for i in range(last):
+                if x < cum[i]:
+                    return draws[i]()
+            return draws[last]()
+        return draw
+
+    def describe(self) -> str:
+        total = sum(self.weights)
+        return "mixture of " + " + ".join(f"{w / total:.4g} {c.describe()}"
+                                          for w, c in zip(self.weights, self.components))
+
+
 def _dur(spec: dict[str, Any], name: str, where: str) -> int:
     if name not in spec:
         raise UserError(f"missing field {name!r}", where=where)
     return scenario_duration(spec[name], f"{where}.{name}")
 
 
-def parse_distribution(spec: Any, where: str, base_dir: Path | None = None) -> Distribution:
-    """Build a distribution from its scenario table; errors name the field."""
+def parse_distribution(spec: Any, where: str, base_dir: Path | None = None,
+                       component: bool = False) -> Distribution:
+    """Build a distribution from its scenario table; errors name the field. ``component``:
+    a mixture's component (a table with its ``weight``, which the mixture reads)."""
     if isinstance(spec, (str, int)) and not isinstance(spec, bool):
         return Constant(scenario_duration(spec, where))
     if not isinstance(spec, dict):
@@ -154,8 +231,15 @@ def parse_distribution(spec: Any, where: str, base_dir: Path | None = None) -> D
         "uniform": {"dist", "low", "high"},
         "exponential": {"dist", "mean", "min"},
         "lognormal": {"dist", "median", "sigma", "max"},
+        "pareto": {"dist", "xm", "alpha", "max"},
+        "mixture": {"dist", "components"},
         "empirical": {"dist", "file"},
     }
+    if component:
+        if kind == "mixture":
+            raise UserError("a mixture's component cannot be a mixture", where=f"{where}.dist",
+                            hint="list the inner mixture's components in the outer one, with their weights")
+        allowed = {k: v | {"weight"} for k, v in allowed.items() if k != "mixture"}
     if not isinstance(kind, str) or kind not in allowed:
         raise UserError(f"unknown distribution {kind!r}", where=f"{where}.dist",
                         hint="use one of: " + ", ".join(allowed))
@@ -177,7 +261,40 @@ def parse_distribution(spec: Any, where: str, base_dir: Path | None = None) -> D
         sigma = check_number(spec.get("sigma", 0.5), f"{where}.sigma", low=0.0, high=MAX_SIGMA)
         maximum = scenario_duration(spec["max"], f"{where}.max") if "max" in spec else None
         return LogNormal(_dur(spec, "median", where), float(sigma), maximum)
+    if kind == "pareto":
+        if "alpha" not in spec:
+            raise UserError("missing field 'alpha'", where=where, hint="the tail index, e.g. alpha = 1.5")
+        alpha = check_number(spec["alpha"], f"{where}.alpha", low=MIN_PARETO_ALPHA, high=MAX_PARETO_ALPHA)
+        xm = _dur(spec, "xm", where)
+        if xm <= 0:
+            raise UserError("'xm' (the smallest value) must be above 0", where=f"{where}.xm")
+        maximum = scenario_duration(spec["max"], f"{where}.max") if "max" in spec else None
+        return Pareto(xm, float(alpha), maximum)
+    if kind == "mixture":
+        return _mixture(spec, where, base_dir)
     return _empirical(spec, where, base_dir)
+
+
+def _mixture(spec: dict[str, Any], where: str, base_dir: Path | None) -> Mixture:
+    """``components = [{weight = 0.9, dist = ...}, ...]``: weights positive (normalised by
+    their sum), at most 16 components, none of them a mixture."""
+    raw = spec.get("components")
+    if not isinstance(raw, list) or not raw:
+        raise UserError("a mixture needs 'components', a non-empty array of tables with a 'weight'",
+                        where=f"{where}.components",
+                        hint='e.g. components = [{weight = 0.9, dist = "pareto", xm = "1ms", alpha = 2}, '
+                             '{weight = 0.1, dist = "exponential", mean = "10ms"}]')
+    if len(raw) > MAX_MIXTURE_COMPONENTS:
+        raise UserError(f"at most {MAX_MIXTURE_COMPONENTS} components, got {len(raw)}", where=f"{where}.components")
+    weights: list[float] = []
+    comps: list[Distribution] = []
+    for i, c in enumerate(raw):
+        at = f"{where}.components[{i}]"
+        if not isinstance(c, dict) or "weight" not in c:
+            raise UserError("expected a table with 'weight' and 'dist'", where=at)
+        weights.append(float(check_number(c["weight"], f"{at}.weight", low=0.0, high=1e9, low_open=True)))
+        comps.append(parse_distribution(c, at, base_dir, component=True))
+    return Mixture(tuple(weights), tuple(comps))
 
 
 def _empirical(spec: dict[str, Any], where: str, base_dir: Path | None) -> "Empirical":

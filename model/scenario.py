@@ -16,8 +16,8 @@ from typing import Any
 
 from gtcheck.kernel.errors import UserError
 from gtcheck.kernel.units import check_number
-from gtcheck.model.distributions import (Distribution, LogNormal, Exponential, Uniform, parse_distribution,
-                                         scenario_duration)
+from gtcheck.model.distributions import (Constant, Distribution, LogNormal, Exponential, Uniform,
+                                         parse_distribution, scenario_duration)
 
 DEFAULT_REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2"]
 MIX_KINDS = ("read", "write", "update", "increment", "delete", "cas", "conditional_update",
@@ -45,6 +45,20 @@ class ClockSpec:
     # ``offset = { min, max }``: a range (offset_ns is the min). The timed simulator draws
     # the offset from the seed (Choices.clock_offset); search and exploration choose it.
     offset_max_ns: int | None = None
+
+
+@dataclass(frozen=True)
+class Messages:
+    """Per-message latencies inside a region, the WARS model of PBS (Bailis et al., VLDB
+    2012): a write's coordinator sends it to every copy (``write``, W), each copy
+    acknowledges (``ack``, A); a read's coordinator asks every copy (``read``, R) and each
+    answers (``response``, S). ``gtcheck predict`` models them; the drivers (simulate,
+    search, explore) refuse a scenario that gives them (docs/scenarios.md)."""
+
+    write: Distribution
+    ack: Distribution
+    read: Distribution
+    response: Distribution
 
 
 @dataclass(frozen=True)
@@ -152,6 +166,10 @@ class Scenario:
     mode: str = "eventual"
     witness: str | None = None          # strong mode: the witness region (no replica, no clients)
     round_trip: Distribution = LogNormal(30_000_000, 0.3, SECOND)   # strong mode: one synchronous round trip
+    # in-region per-message latencies (WARS) and the copies an eventual read waits for:
+    # modelled by gtcheck predict only (the drivers refuse them: ``refuse_messages``)
+    messages: Messages | None = None
+    read_quorum: int = 1
 
     @property
     def strong(self) -> bool:
@@ -268,6 +286,12 @@ def scenario_from_dict(data: dict[str, Any], base_dir: Path | None = None, name:
     latency = rt.distribution("request_latency", d.request_latency)
     timeout = rt.duration("timeout", d.timeout_ns)
     witness = rt.string("witness")
+    messages = _messages(rt) if rt.has("messages") else None
+    if rt.has("read_quorum") and messages is None:
+        raise UserError("read_quorum needs the per-message latencies [regions.messages]", where="regions.read_quorum",
+                        hint="without them an eventually consistent read is served by one copy; add "
+                             "[regions.messages] (write, ack, read, response) or remove read_quorum")
+    read_quorum = rt.number("read_quorum", 1, low=1, high=copies, integer=True)
     rt.done()
 
     ct = top.table("clocks")
@@ -456,7 +480,33 @@ def scenario_from_dict(data: dict[str, Any], base_dir: Path | None = None, name:
                             where=f"faults[{faults.index(f)}].at")
     return Scenario(sname, description, regions, copies, quorum, copy_lag, latency, timeout, clocks,
                     delay, pairs, float(coalesce), workload, tuple(faults), random_faults, failover, settle,
-                    final_reads, script, random_workload, data, mode, witness, round_trip)
+                    final_reads, script, random_workload, data, mode, witness, round_trip, messages, read_quorum)
+
+
+MESSAGE_FIELDS = ("write", "ack", "read", "response")
+
+
+def _messages(rt: _Table) -> Messages:
+    """``[regions.messages]``: the four per-message latency distributions, all required."""
+    mt = rt.table("messages")
+    for name in MESSAGE_FIELDS:
+        if not mt.has(name):
+            raise UserError(f"missing field {name!r}", where="regions.messages",
+                            hint="give all four: write (W), ack (A), read (R), response (S)")
+    out = Messages(*(mt.distribution(name, Constant(0)) for name in MESSAGE_FIELDS))
+    mt.done()
+    return out
+
+
+def refuse_messages(scenario: Scenario, driver: str) -> None:
+    """The drivers model a region's copies with ``copy_lag`` and ``write_quorum``; a
+    scenario with per-message latencies (``[regions.messages]``, for gtcheck predict) is
+    refused rather than simulated as something else."""
+    if scenario.messages is not None:
+        raise UserError(f"{driver} does not model per-message latencies inside a region (WARS); "
+                        "only gtcheck predict does", where="regions.messages",
+                        hint="remove [regions.messages] and read_quorum to simulate (copy_lag and "
+                             "write_quorum model the copies), or use gtcheck predict")
 
 
 def _check_strong(regions: tuple[str, ...], witness: str | None, workload: Workload,

@@ -34,7 +34,7 @@ from gtcheck.model.history_writer import JsonLinesWriter, Sink
 from gtcheck.model.lww import Version
 from gtcheck.model.rules import (REPLICATED_WRITE_CONFLICT, Rules, evaluate, fifo_arrival, invoke_event,
                                   link_arrival, quorum_round_trip, route, stamp, strong_admit)
-from gtcheck.model.scenario import Scenario, ScriptedOp
+from gtcheck.model.scenario import Scenario, ScriptedOp, refuse_messages
 from gtcheck.model.state import ItemLog, Op, Process, SimState
 from gtcheck.model.storage import NEVER, InFlight, ItemStore
 from gtcheck.model.workload import KeyChooser, MixChooser, tag
@@ -66,8 +66,11 @@ class SimulationSummary:
 
 
 def check_script(scenario: Scenario) -> None:
-    """Scripted clients must not take the workload's client numbers (``scenario_from_dict``
-    checks this for scenarios it reads; this is for scenarios built directly)."""
+    """What the timed driver cannot run, found before any file is opened: per-message
+    latencies (``refuse_messages``), and scripted clients that take the workload's client
+    numbers (``scenario_from_dict`` checks this for scenarios it reads; this is for
+    scenarios built directly)."""
+    refuse_messages(scenario, "gtcheck simulate")
     n_proc = scenario.workload.processes_per_region * len(scenario.regions)
     for i, op in enumerate(scenario.script):
         if isinstance(op.process, int) and op.process < n_proc:

@@ -50,7 +50,7 @@ from gtcheck.model.clocks import RegionClocks
 from gtcheck.model.faults import FaultPlan
 from gtcheck.model.lww import Version, merge
 from gtcheck.model.rules import Rules, evaluate, invoke_event, stamp, strong_reachable
-from gtcheck.model.scenario import Scenario
+from gtcheck.model.scenario import Scenario, refuse_messages
 from gtcheck.model.workload import tag
 
 
@@ -140,6 +140,7 @@ class StepWorld:
     """A scripted scenario as a transition system over ``StepState``."""
 
     def __init__(self, scenario: Scenario, rules: Rules | None = None):
+        refuse_messages(scenario, "the step interface (search, explore)")
         self.sc = scenario
         self.rules = rules if rules is not None else Rules()
         self.regions = list(scenario.regions)

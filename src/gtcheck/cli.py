@@ -31,6 +31,7 @@ COMMANDS = {
     "run": "gtcheck.commands.run:run",
     "search": "gtcheck.commands.search:search",
     "explore": "gtcheck.commands.explore:explore",
+    "predict": "gtcheck.commands.predict:predict",
 }
 
 
