@@ -57,6 +57,13 @@ def test_ymmr_alpha_the_table_prints_does_not_give_the_published_probability(row
     assert not low.p0_ok and 0.004 < 0.893 - low.p0 < 0.008
 
 
+def test_lnkd_disk_ten_ms_after_commit():
+    """The paper's other figure for LNKD-DISK: 92.5 % consistent 10 ms after commit."""
+    c = pbs.curve("LNKD-DISK", TRIALS, seed=2)
+    p = c.p_fresh(10 * pbs.MS)
+    assert abs(p - 0.925) <= pbs.p0_tolerance(p, 0.001, TRIALS), p
+
+
 def test_the_shipped_scenario_files_are_the_configurations():
     for name in ("LNKD-SSD", "LNKD-DISK", "YMMR", "YMMR-3.35"):
         path = ROOT / "histories" / "scenarios" / "pbs" / f"{name.lower()}.toml"

@@ -185,6 +185,6 @@ def table(rows: list[Comparison]) -> str:
                      f"{r.published.t999_ms:g} ms",
                      f"{r.paper_range_ms[0]:.4g}-{r.paper_range_ms[1]:.4g} ms", "yes" if r.t_ok else "NO"])
     widths = [max(len(x) for x in col) for col in zip(head, *body)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths))]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths)).rstrip()]
     lines += ["  ".join(x.ljust(w) for x, w in zip(row, widths)).rstrip() for row in body]
     return "\n".join(lines) + "\n"

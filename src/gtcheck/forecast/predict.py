@@ -142,7 +142,7 @@ def table(fc: Forecast) -> str:
             cells.append(_t(t) if t == 0 and hi == 0 else f"{_t(t)} [{_t(lo)}, {_t(hi)}]")
         lines.append(cells)
     widths = [max(len(x) for x in col) for col in zip(cols, *lines)]
-    out = [head, "  ".join(h.ljust(w) for h, w in zip(cols, widths))]
+    out = [head, "  ".join(h.ljust(w) for h, w in zip(cols, widths)).rstrip()]
     out += ["  ".join(x.ljust(w) for x, w in zip(cells, widths)).rstrip() for cells in lines]
     for note in fc.notes:
         out.append(f"note: {note}")
