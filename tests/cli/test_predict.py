@@ -39,7 +39,7 @@ def test_table_has_every_pair_and_kind(tmp_path, capsys):
     assert len(rows) == 8                       # 2 x 2 pairs x 2 read kinds
     # the constant 100 ms link: a read invoked 95 ms after the write (served 5 ms later) is fresh
     slow = next(r for r in rows if "us-east-1 -> eu-west-1" in r and " strong " in r)
-    assert "95 ms" in slow and "P(fresh at 100 ms)" in out
+    assert "95.0 ms" in slow and "P(fresh at 100 ms)" in out
 
 
 def test_json_and_seed_determinism(tmp_path, capsys):

@@ -120,7 +120,9 @@ def _p(p: float, lo: float, hi: float) -> str:
 
 
 def _t(x: float) -> str:
-    return "never" if not math.isfinite(x) else format_duration(x)
+    if not math.isfinite(x):
+        return "never"
+    return "0" if x == 0 else format_duration(int(round(x)))
 
 
 def table(fc: Forecast) -> str:
