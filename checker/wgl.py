@@ -77,7 +77,7 @@ def _cond_holds(item: Any, condition: Any) -> bool:
     """The model's condition rule (``kernel.items.condition_holds``), values compared exactly."""
     if condition is not None and not isinstance(condition, dict):
         return False
-    return condition_holds(item, condition, _same)
+    return condition_holds(item, condition)
 
 
 class _Step:

@@ -2,12 +2,16 @@
 
 Rule 8 of the format says what an update does to an item; the model applies it to
 produce new versions and the checker uses it to recognise them, so it lives here, below
-both, rather than in either.
+both, rather than in either. Rule 11's short-form condition is evaluated by the
+expression evaluator (``kernel/expressions.py``); ``condition_holds`` is the model's
+boolean view of it.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
+
+from gtcheck.kernel.expressions import short_condition
 
 
 def is_number(x: Any) -> bool:
@@ -34,22 +38,12 @@ def apply_change(item: dict[str, Any] | None, change: dict[str, Any]) -> dict[st
     return new
 
 
-def condition_holds(item: Any, condition: dict[str, Any] | None,
-                    same: Callable[[Any, Any], bool] | None = None) -> bool:
-    """A DynamoDB-style condition as the model's requests carry it: ``{"attr": value}``
-    holds when every named attribute has that value, ``{"attr": None}`` when the attribute
-    is absent, ``{}`` when the item exists; no condition always holds. The model evaluates
-    it at the origin with ``==``; the checker's register replays it with exact value
-    equality (``same``), so both read one rule."""
+def condition_holds(item: Any, condition: dict[str, Any] | None) -> bool:
+    """Whether the short-form condition ``{ATTR: VALUE, ...}`` holds on ``item`` (rule 11:
+    it means ``ATTR = VALUE AND ...``, ``{ATTR: None}`` is ``attribute_not_exists(ATTR)``,
+    ``{}`` "the item exists"; no condition always holds). A thin translation onto the one
+    expression evaluator (``kernel/expressions.py``), so model and checker read one rule;
+    only a definite "holds" is True (the model's conditions never leave it unsure)."""
     if condition is None:
         return True
-    if not isinstance(item, dict):
-        return False
-    for name, v in condition.items():
-        got = item.get(name)
-        if v is None:
-            if got is not None:
-                return False
-        elif got is None or not (got == v if same is None else same(got, v)):
-            return False
-    return True
+    return short_condition(condition).holds(item) is True
