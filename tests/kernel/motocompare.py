@@ -1,0 +1,417 @@
+"""Judging gtcheck's expression evaluator against moto, case by case.
+
+:func:`judge` runs one generated case through both and returns the category it falls in:
+
+* ``"agree:<answer>"``: both give the same answer (True, False, rejected, or an equal
+  item);
+* ``"moto-no-answer:<name>"``: moto failed with a Python exception of its own (it orders
+  values of different types with Python's operators, takes ``size`` of nothing...), so
+  there is nothing to compare; the name says which documented gap it was;
+* ``"difference:<name>"``: the answers differ in exactly one of the documented ways below
+  (for a condition: every primitive condition on which they differ is one of the
+  documented differences, and putting moto's answers for those primitives into the
+  condition's AND/OR/NOT gives moto's answer for the whole);
+* ``"gtcheck-unknown:<reason>"``: gtcheck answers UNKNOWN for a documented reason.
+
+Anything else raises AssertionError naming the case: an undocumented difference is a
+failure, never skipped.
+
+Each documented difference has a one-line reason. Where moto is wrong about DynamoDB the
+reason says what DynamoDB does and where that is established (the AWS documentation, or
+behaviour checked against DynamoDB by ScyllaDB's Alternator test suite, which runs the
+same tests against both).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Context, Decimal
+from typing import Any, Callable
+
+from gtcheck.kernel import attrvalues as av
+from gtcheck.kernel.attrvalues import BinSet, NumSet, StrSet
+from gtcheck.kernel.expressions import REJECTED, UNKNOWN, condition, update
+from tests.kernel.exprgen import MISSING, Case
+
+Answer = Any     # True / False / "rejected" / "unknown" / ("crash", name) / item
+
+
+def ours(case: Case) -> tuple[Answer, str | None]:
+    """gtcheck's answer for the case (normalised) and its reason when refused/unknown."""
+    item = av.item_to_json(case.item)
+    values = {k: av.to_json(v) for k, v in case.values.items()}
+    if case.kind == "condition":
+        c = condition(case.text, case.names, values)
+        return _norm(c.holds(item)), c.rejected
+    r, why = update(case.text, case.names, values).explain(item, {"pk": "k"})
+    return (av.item_from_json(r) if isinstance(r, dict) else _norm(r)), why
+
+
+def _norm(a: Any) -> Answer:
+    if a is REJECTED:
+        return "rejected"
+    if a is UNKNOWN:
+        return "unknown"
+    if isinstance(a, tuple) and a and a[0] == "rejected":
+        return "rejected"
+    return a
+
+
+def same(a: Answer, b: Answer) -> bool:
+    if isinstance(a, dict) and isinstance(b, dict):
+        return av.equal(a, b)
+    if isinstance(a, dict) or isinstance(b, dict):
+        return False
+    return a == b and type(a) is type(b)
+
+
+# --------------------------------------------------------------------------- descriptors
+def _val(d: tuple) -> Any:
+    """A leaf operand's value (MISSING when absent, or the size of something sizeless)."""
+    if d[0] == "size":
+        inner = _val(d[1])
+        if isinstance(inner, (str, bytes, list, dict, frozenset)):
+            return Decimal(len(inner))
+        return MISSING
+    return d[1]
+
+
+def _py(v: Any) -> Any:
+    """A value as moto holds it (sets as Python sets; absent and NULL both None)."""
+    if v is MISSING or v is None:
+        return None
+    if type(v) in (StrSet, NumSet, BinSet):
+        return set(v)
+    if type(v) is list:
+        return [_py(x) for x in v]
+    if type(v) is dict:
+        return {k: _py(x) for k, x in v.items()}
+    return v
+
+
+_ORDER = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b,
+          ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
+
+
+def _moto_python(kind: str, ops: tuple) -> Answer:
+    """moto's answer for a primitive condition: Python's operators on Python values."""
+    v = [_py(_val(d)) for d in ops]
+    try:
+        if kind == "=":
+            return v[0] == v[1]
+        if kind == "<>":
+            return v[0] != v[1]
+        if kind == "in":
+            return any(v[0] == x for x in v[1:])
+        if kind in _ORDER:
+            return False if v[0] is None or v[1] is None else bool(_ORDER[kind](v[0], v[1]))
+        if kind == "between":
+            return v[0] is not None and bool(v[1] <= v[0] <= v[2])
+        if kind == "contains" and type(_val(ops[0])) is list:
+            return v[1] in v[0]
+    except TypeError:
+        return ("crash", "TypeError")
+    return None
+
+
+def _has_bool(v: Any) -> bool:
+    if type(v) is bool:
+        return True
+    if type(v) is list:
+        return any(_has_bool(x) for x in v)
+    if type(v) is dict:
+        return any(_has_bool(x) for x in v.values())
+    return False
+
+
+@dataclass(frozen=True)
+class LeafDifference:
+    name: str
+    reason: str
+    # (kind, operand descriptors, gtcheck's answer, moto's answer) -> this explains it
+    explains: Callable[[str, tuple, Answer, Answer], bool]
+
+
+def _python_values(cause: str) -> Callable[[str, tuple, Answer, Answer], bool]:
+    """moto answered what Python's operators give, for the given cause."""
+    def explains(kind: str, ops: tuple, o: Answer, m: Answer) -> bool:
+        if o not in (True, False) or m not in (True, False) or _moto_python(kind, ops) != m:
+            return False
+        vals = [_val(d) for d in ops]
+        absent_or_null = any(v is MISSING or v is None for v in vals)
+        if cause == "absent-is-null":
+            return absent_or_null
+        if cause == "bool-is-number":
+            return not absent_or_null and any(_has_bool(v) for v in vals)
+        return (not absent_or_null and not any(_has_bool(v) for v in vals)
+                and kind in (*_ORDER, "between") and not all(av.comparable(v) for v in vals))
+    return explains
+
+
+def _const_type_unchecked(kind: str, ops: tuple, o: Answer, m: Answer) -> bool:
+    if o != "rejected" or m not in (True, False):
+        return False
+    consts = [_val(d) for d in ops if d[0] == "const"]
+    if kind in ("<", "<=", ">", ">=", "between"):
+        return any(not av.comparable(c) for c in consts) or (
+            kind == "between" and ops[1][0] == ops[2][0] == "const"
+            and (av.type_of(consts[-2]) != av.type_of(consts[-1])
+                 or av.compare(consts[-2], consts[-1]) == 1))
+    if kind == "begins_with":
+        return any(type(c) not in (str, bytes) for c in consts)
+    return False
+
+
+def _binary_substring(kind: str, ops: tuple, o: Answer, m: Answer) -> bool:
+    if kind not in ("begins_with", "contains"):
+        return False
+    x, y = (_val(d) for d in ops)
+    if type(x) is not bytes or type(y) is not bytes:
+        return False
+    hit = x.startswith(y) if kind == "begins_with" else y in x
+    return hit and o is True and m is False
+
+
+LAZY_VALIDATION = (
+    "lazy-validation",
+    "moto checks an operand's type only when it evaluates it, so a refused operand in a "
+    "branch that AND/OR skips goes unnoticed; gtcheck refuses the request whatever the "
+    "item, since the check concerns only the request's own constants (DynamoDB reports "
+    "it as an invalid expression)")
+
+LEAF_DIFFERENCES = [
+    LeafDifference(
+        "absent-is-null",
+        "moto holds an absent attribute and NULL both as Python None, so for it absent = "
+        "absent and absent = NULL hold and <> between them fails; DynamoDB: an absent "
+        "attribute equals nothing and <> holds (Alternator's suite, checked on DynamoDB)",
+        _python_values("absent-is-null")),
+    LeafDifference(
+        "bool-is-number",
+        "moto compares with Python's operators, where true is 1 and false is 0 (also inside "
+        "lists and maps); DynamoDB compares types first: a BOOL never equals or orders "
+        "against a number (AWS: comparisons of different types are false)",
+        _python_values("bool-is-number")),
+    LeafDifference(
+        "python-ordering-of-collections",
+        "moto orders sets and lists with Python's operators (subset, lexicographic); "
+        "DynamoDB's <, <=, >, >=, BETWEEN compare only numbers, strings and binaries and are "
+        "false for other types (AWS; Alternator's suite)",
+        _python_values("python-ordering-of-collections")),
+    LeafDifference(
+        "constant-type-unchecked",
+        "moto does not refuse a constant of the wrong type in <, <=, >, >=, BETWEEN (not N, "
+        "S or B; bounds of two types or out of order) or begins_with (not S or B); DynamoDB "
+        "refuses the request (ValidationException; AWS, Alternator's suite)",
+        _const_type_unchecked),
+    LeafDifference(
+        "binary-substring",
+        "moto's begins_with and contains ignore binary values (false); DynamoDB matches "
+        "binary prefixes and substrings by bytes (AWS: begins_with and contains take S or B)",
+        _binary_substring),
+]
+
+
+def _moto_crash_name(m: Answer) -> str | None:
+    if isinstance(m, tuple) and m and m[0] == "crash":
+        return {"TypeError": "ordering-across-types",
+                "ValueError": "size-of-nothing",
+                "AttributeError": "size-of-nothing",
+                "InvalidOperation": "number-text"}.get(m[1], f"crash-{m[1]}")
+    return None
+
+
+# --------------------------------------------------------------------------- conditions
+_PH = re.compile(r"[#:][A-Za-z0-9_]+")
+
+
+def _subcase(case: Case, text: str) -> Case:
+    used = set(_PH.findall(text))
+    return Case(case.kind, case.item, text,
+                {k: v for k, v in case.names.items() if k in used},
+                {k: v for k, v in case.values.items() if k in used})
+
+
+def _leaves(tree: tuple) -> list[tuple]:
+    if tree[0] == "leaf":
+        return [tree]
+    return [x for sub in tree[1:] for x in _leaves(sub)]
+
+
+def _combine(tree: tuple, answer: dict[str, Answer]) -> Answer:
+    """moto's answer for the whole from its answers for the leaves: Python's and/or
+    short-circuit, a crash in a branch it reaches is a crash."""
+    kind = tree[0]
+    if kind == "leaf":
+        return answer[tree[1]]
+    if kind == "paren":
+        return _combine(tree[1], answer)
+    if kind == "not":
+        a = _combine(tree[1], answer)
+        return a if isinstance(a, tuple) else (not a)
+    a = _combine(tree[1], answer)
+    if isinstance(a, tuple):
+        return a
+    if (kind == "and" and a is False) or (kind == "or" and a is True):
+        return a
+    return _combine(tree[2], answer)
+
+
+def judge_condition(case: Case, moto: Any) -> str:
+    o, why = ours(case)
+    m = _norm(moto.run(case))
+    if same(o, m):
+        return f"agree:{o}"
+    if o == "unknown":
+        if "size" not in case.notes:
+            raise AssertionError(f"gtcheck answers UNKNOWN for {case.text!r} without a "
+                                 "size() of a non-ASCII string")
+        return "gtcheck-unknown:size-of-non-ascii-string"
+    crash = _moto_crash_name(m)
+    if crash is not None:
+        return f"moto-no-answer:{crash}"
+    leaves = _leaves(case.tree)
+    per_leaf: dict[str, Answer] = {}
+    used: list[str] = []
+    lazy_refusal = False
+    for leaf in leaves:
+        _, text, kind, ops = leaf
+        sub = _subcase(case, text)
+        lo, _ = ours(sub)
+        lm = _norm(moto.run(sub))
+        per_leaf[text] = lm
+        if same(lo, lm):
+            lazy_refusal = lazy_refusal or lo == "rejected"
+            continue
+        if _moto_crash_name(lm) is not None:
+            lazy_refusal = lazy_refusal or lo == "rejected"
+            continue          # a branch moto's whole answer may not even reach
+        hit = [d.name for d in LEAF_DIFFERENCES if d.explains(kind, ops, lo, lm)]
+        if not hit:
+            raise AssertionError(
+                f"undocumented difference on {text!r} (item {case.item!r}, names "
+                f"{sub.names!r}, values {sub.values!r}): gtcheck {lo!r}, moto {lm!r}; in "
+                f"{case.text!r}")
+        used.append(hit[0])
+    # moto refuses some operands when it parses (the whole is refused) and others only
+    # when it evaluates them (a branch that and/or skips goes unnoticed)
+    eager: Answer = "rejected" if "rejected" in per_leaf.values() else None
+    lazy = _combine(case.tree, {k: (("crash", "rejected") if v == "rejected" else v)
+                                for k, v in per_leaf.items()})
+    if lazy == ("crash", "rejected"):
+        lazy = "rejected"
+    if not (same(lazy, m) or (eager is not None and same(eager, m))):
+        raise AssertionError(
+            f"moto's answer {m!r} for {case.text!r} is not what its answers for the "
+            f"primitive conditions give ({lazy!r}; item {case.item!r})")
+    if o == "rejected" and m in (True, False) and lazy_refusal:
+        used.append(LAZY_VALIDATION[0])
+    if not used:
+        raise AssertionError(f"gtcheck {o!r} and moto {m!r} differ on {case.text!r} but "
+                             f"agree on every primitive condition (item {case.item!r}, "
+                             f"values {case.values!r}, leaves {per_leaf!r})")
+    return "difference:" + "+".join(sorted(set(used)))
+
+
+@dataclass(frozen=True)
+class UpdateDifference:
+    name: str
+    reason: str
+    # (case, gtcheck's answer, its reason, moto's raw answer) -> this explains it
+    explains: Callable[[Case, Answer, str, Any], bool]
+
+
+def _moto_message(m: Any) -> str:
+    return m[1] if isinstance(m, tuple) and m[0] == "rejected" else ""
+
+
+def _nested_remove(case: Case) -> bool:
+    return bool(re.search(r"(?i)\bREMOVE\b[^=]*?[.\[]", case.text))
+
+
+_MOTO_DECIMALS = Context(prec=28)      # Python's default context, which moto computes in
+
+
+def _rounded_like_moto(o: Any, m: Any) -> bool:
+    """moto's item is gtcheck's with some numbers rounded to 28 significant digits."""
+    if type(o) is Decimal and type(m) is Decimal:
+        return o != m and _MOTO_DECIMALS.plus(o) == m
+    if type(o) is dict and type(m) is dict:
+        return o.keys() == m.keys() and any(_rounded_like_moto(o[k], m[k]) for k in o) and all(
+            av.equal(o[k], m[k]) or _rounded_like_moto(o[k], m[k]) for k in o)
+    if type(o) is list and type(m) is list:
+        return len(o) == len(m) and any(_rounded_like_moto(x, y) for x, y in zip(o, m)) and all(
+            av.equal(x, y) or _rounded_like_moto(x, y) for x, y in zip(o, m))
+    return False
+
+
+UPDATE_DIFFERENCES = [
+    UpdateDifference(
+        "decimal-rounding",
+        "moto computes + and - on decimals in Python's 28-digit context and rounds; "
+        "DynamoDB computes exactly up to 38 significant digits (Alternator's suite: "
+        "1 + 1e22 is exact on DynamoDB)",
+        lambda c, o, why, m: isinstance(o, dict) and _rounded_like_moto(o, m)),
+    UpdateDifference(
+        "remove-on-missing-item",
+        "moto refuses REMOVE a.b on a missing item; DynamoDB ignores it (any REMOVE on a "
+        "missing item is a no-op; Alternator's suite, checked on DynamoDB)",
+        lambda c, o, why, m: (c.item is None and isinstance(o, dict) and _nested_remove(c)
+                              and "document path" in _moto_message(m))),
+    UpdateDifference(
+        "key-read-is-key-write",
+        "moto refuses an update that reads a key attribute (SET a = pk) as if it wrote it; "
+        "DynamoDB allows reading key attributes (Alternator's suite, checked on DynamoDB)",
+        lambda c, o, why, m: (isinstance(o, dict) and "part of the key" in _moto_message(m)
+                              and "pk" in c.names.values())),
+    UpdateDifference(
+        "number-precision-unchecked",
+        "moto computes + and ADD with Python ints or 28-digit decimals and stores the result "
+        "whatever its size; DynamoDB refuses a result with more than 38 significant digits "
+        "or outside 1E-130..9.99E+125 (ValidationException; Alternator's suite)",
+        lambda c, o, why, m: (o == "rejected" and why.startswith("number overflow or precision")
+                              and (isinstance(m, dict) or m == ("crash", "EncodingProblem")))),
+    UpdateDifference(
+        "path-through-non-container",
+        "moto silently ignores SET/ADD a.b when a is not a map (or a[i] when a is not a "
+        "list); DynamoDB refuses the request: the document path is invalid for update "
+        "(Alternator's suite, checked on DynamoDB)",
+        lambda c, o, why, m: (o == "rejected" and "document path provided" in why
+                              and isinstance(m, dict))),
+    UpdateDifference(
+        "overlapping-paths-unchecked",
+        "moto applies two actions on overlapping document paths (a and a.b, or one path "
+        "named twice through #placeholders); DynamoDB refuses them (ValidationException: "
+        "two document paths overlap; Alternator's suite)",
+        lambda c, o, why, m: (o == "rejected" and why.startswith("two document paths")
+                              and isinstance(m, dict))),
+]
+
+
+def judge_update(case: Case, moto: Any) -> str:
+    o, why = ours(case)
+    raw = moto.run(case)
+    m = _norm(raw)
+    if same(o, m):
+        return "agree:item" if isinstance(o, dict) else f"agree:{o}"
+    if o == "unknown":
+        if why and why.startswith("DELETE through a path"):
+            return "gtcheck-unknown:delete-through-missing-parent"
+        raise AssertionError(f"gtcheck answers UNKNOWN for {case.text!r} for an "
+                             f"undocumented reason: {why}")
+    hit = [d.name for d in UPDATE_DIFFERENCES if d.explains(case, o, why or "", raw)]
+    if hit:
+        return f"difference:{hit[0]}"
+    crash = _moto_crash_name(m)
+    if crash is not None and crash != "crash-EncodingProblem":
+        return f"moto-no-answer:{crash}"
+    raise AssertionError(f"undocumented difference on {case.text!r} (item {case.item!r}, "
+                         f"names {case.names!r}, values {case.values!r}): gtcheck {o!r} "
+                         f"({why}), moto {moto.run(case)!r}")
+
+
+def judge(case: Case, moto: Any) -> str:
+    if case.kind == "condition":
+        return judge_condition(case, moto)
+    return judge_update(case, moto)
