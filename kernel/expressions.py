@@ -444,28 +444,26 @@ def _compile_function(call: tuple, ctx: _Context) -> Test:
     return _guard(contains)
 
 
-def _and(x: Test, y: Test) -> Test:
-    def both(item: Any) -> Any:
+def _junction(x: Test, y: Test, decisive: bool) -> Test:
+    """AND (``decisive`` False) or OR (True) in Kleene's logic: one decisive answer
+    decides, two of the other kind give the other, anything else is UNKNOWN."""
+    def run(item: Any) -> Any:
         a = x(item)
-        if a is False:
-            return False
+        if a is decisive:
+            return decisive
         b = y(item)
-        if b is False:
-            return False
-        return True if (a is True and b is True) else UNKNOWN
-    return both
+        if b is decisive:
+            return decisive
+        return (not decisive) if (a is not UNKNOWN and b is not UNKNOWN) else UNKNOWN
+    return run
+
+
+def _and(x: Test, y: Test) -> Test:
+    return _junction(x, y, False)
 
 
 def _or(x: Test, y: Test) -> Test:
-    def either(item: Any) -> Any:
-        a = x(item)
-        if a is True:
-            return True
-        b = y(item)
-        if b is True:
-            return True
-        return False if (a is False and b is False) else UNKNOWN
-    return either
+    return _junction(x, y, True)
 
 
 def _not(x: Test) -> Test:
