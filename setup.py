@@ -26,7 +26,7 @@ GROUP = "gtcheck.native"                   # shared library -> gtcheck/native__m
 MANIFEST = "_compiled.json"                # written into the gtcheck.kernel package
 # The kernel's hot helpers, compiled with the model (an explicit list: the rest of the
 # kernel, e.g. exactjson, is the checker's and stays interpreted).
-KERNEL_COMPILED = ("items", "units")
+KERNEL_COMPILED = ("items", "itemspec", "units")
 
 
 def package_dir(dist: Distribution, package: str) -> Path:

@@ -35,7 +35,7 @@ from typing import Any, Callable
 from gtcheck.checker.candidates import cpos, ipos
 from gtcheck.checker.operations import Operation
 from gtcheck.kernel.exactjson import canon
-from gtcheck.kernel.items import apply_change, condition_holds
+from gtcheck.kernel.itemspec import Request, step
 
 LINEARIZABLE = True
 NOT_LINEARIZABLE = False
@@ -43,7 +43,6 @@ UNKNOWN = "unknown"
 
 MAX_VISITED = 3_000_000   # memoised (set, state) pairs per key: past it, unknown (bounded memory)
 
-_READ, _WRITE, _CAS, _UPDATE, _DELETE = range(5)
 _MISSING = object()
 
 
@@ -73,68 +72,52 @@ def _same(a: Any, b: Any) -> bool:
     return canon(a) == canon(b)
 
 
-def _cond_holds(item: Any, condition: Any) -> bool:
-    """The model's condition rule (``kernel.items.condition_holds``), values compared exactly."""
-    if condition is not None and not isinstance(condition, dict):
-        return False
-    return condition_holds(item, condition)
-
-
 class _Step:
-    """One operation's transition on states (canonical bytes or None)."""
+    """One operation's transition on states (canonical bytes or None): the kernel's item
+    spec (``kernel.itemspec.step``, the one the model runs), values compared exactly, and
+    the answer the history recorded (a read's item, an ok update's post-image, when
+    known) must be the one the spec gives. Memoised per state."""
 
-    __slots__ = ("kind", "need", "new", "cond", "change", "post", "cache")
+    __slots__ = ("request", "recorded", "bad_condition", "cache")
 
     def __init__(self, op: Operation):
         f = op.f
         extra = op.extra or {}
-        self.cond = extra.get("condition", None) if isinstance(extra, dict) else None
-        self.need: Any = _MISSING
-        self.new: Any = None
-        self.change: Any = None
-        self.post: Any = _MISSING
-        self.cache: dict[Any, Any] = {}
+        cond = extra.get("condition", None) if isinstance(extra, dict) else None
+        # a condition the spec cannot read (not an attribute map) never holds
+        self.bad_condition = cond is not None and not isinstance(cond, dict)
+        self.recorded: Any = _MISSING
         if f == "read":
-            self.kind = _READ
-            self.need = None if op.value is None else canon(op.value)
+            value = None
+            self.recorded = None if op.value is None else canon(op.value)
         elif f == "write":
-            self.kind = _WRITE
-            self.new = canon(op.value)
+            value = op.value
         elif f == "cas":
-            self.kind = _CAS
-            exp, new = op.invoke_value
-            self.need = None if exp is None else canon(exp)
-            self.new = canon(new)
+            value = op.invoke_value
         elif f == "delete":
-            self.kind = _DELETE
+            value = None
         elif f == "update":
-            self.kind = _UPDATE
-            self.change = op.invoke_value if isinstance(op.invoke_value, dict) else {}
+            value = op.invoke_value if isinstance(op.invoke_value, dict) else {}
             if op.outcome == "ok" and op.value is not None:
-                self.post = canon(op.value)
+                self.recorded = canon(op.value)
         else:  # pragma: no cover - the reader admits no other f
             raise ValueError(f"unknown f {f!r}")
+        self.request = Request(f, op.key, value, None if self.bad_condition else cond)
+        self.cache: dict[Any, Any] = {}
 
     def apply(self, state: Any, values: dict[Any, Any]) -> Any:
         """The new state, or ``_MISSING`` when the operation cannot take effect here."""
-        k = self.kind
-        if k == _READ:
-            return state if state == self.need else _MISSING
-        if k == _CAS:
-            return self.new if state == self.need else _MISSING
-        if self.cond is not None and not _cond_holds(values.get(state), self.cond):
-            return _MISSING
-        if k == _WRITE:
-            return self.new
-        if k == _DELETE:
-            return None
         hit = self.cache.get(state, _MISSING)
         if hit is not _MISSING:
             return hit
-        item = apply_change(values.get(state), self.change)
-        new = canon(item)
-        values.setdefault(new, item)
-        out = new if (self.post is _MISSING or new == self.post) else _MISSING
+        out: Any = _MISSING
+        if not self.bad_condition:
+            new, ok, answer = step(values.get(state), self.request, _same)
+            if ok and (self.recorded is _MISSING
+                       or (None if answer is None else canon(answer)) == self.recorded):
+                out = None if new is None else canon(new)
+                if out is not None:
+                    values.setdefault(out, new)
         self.cache[state] = out
         return out
 

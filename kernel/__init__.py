@@ -1,6 +1,7 @@
 """The kernel: what the model, the checker and the command line all share.
 
-The history format's vocabulary, item semantics (rule 8), errors and units. It imports
+The history format's vocabulary, item semantics (rule 8 and the sequential item spec,
+``itemspec``, that the model runs and the checker's register replays), errors and units. It imports
 nothing else of gtcheck, so every other layer can depend on it without reaching up:
 
     gtcheck.cli / gtcheck.commands   (the roof: imports everything)

@@ -8,7 +8,7 @@ step interface (``model/step.py``), are loops over these rules.
 | rule | function |
 | --- | --- |
 | stamping | ``stamp`` |
-| a request and its condition at its origin | ``evaluate`` (over ``spec.step``) |
+| a request and its condition at its origin | ``evaluate`` (over ``kernel.itemspec.step``) |
 | applying a version (last writer wins) | ``lww.merge``: the one function |
 | serving a strong or eventual read | ``Rules.read_copy``, ``Rules.read_value`` |
 | replicating across a link | ``link_arrival`` (timed), ``fifo_arrival``; coalescing: a ``Choices`` decision |
@@ -35,7 +35,7 @@ from typing import Any
 
 from mypy_extensions import mypyc_attr
 
-from gtcheck.model import spec
+from gtcheck.kernel import itemspec
 from gtcheck.model.choices import MAX_REPLICATION_DELAY_NS, Choices
 from gtcheck.model.faults import FaultPlan
 from gtcheck.model.lww import Version
@@ -75,9 +75,10 @@ def visible(v: Version | None) -> Any:
     return None if v is None or v[4] else v[3]
 
 
-def evaluate(stored: Version | None, request: spec.Request) -> tuple[Any, bool, Any]:
-    """Carry out ``request`` against what its origin holds: ``(new item, ok, answer)``."""
-    return spec.step(None if stored is None or stored[4] else stored[3], request)
+def evaluate(stored: Version | None, request: itemspec.Request) -> tuple[Any, bool, Any]:
+    """Carry out ``request`` against what its origin holds: ``(new item, ok, answer)``
+    (the kernel's item spec, ``kernel.itemspec.step``, the one the checker replays)."""
+    return itemspec.step(None if stored is None or stored[4] else stored[3], request)
 
 
 def fifo_arrival(previous: int, arrival: int) -> int:

@@ -8,7 +8,7 @@ other region, asynchronously, per item in order, possibly coalesced, and is appl
 only where it wins (last writer wins on the whole item). Faults cut links, stop
 regions, delay replication and move clocks; clients can fail over.
 
-The semantics live in ``model/rules.py`` (and ``spec``, ``lww``, ``faults``); every
+The semantics live in ``model/rules.py`` (and ``kernel.itemspec``, ``lww``, ``faults``); every
 decision comes from a ``Choices`` object (``SeededChoices``: three streams seeded by the
 one seed); the state is one ``SimState``. There is no wall clock: simulated time is an
 integer of nanoseconds and ties in the event queue are broken by insertion order, so one
@@ -26,7 +26,7 @@ from typing import IO, Any, Callable
 from gtcheck.kernel import __version__
 from gtcheck.kernel.errors import UserError
 from gtcheck.kernel.sidecar import truth_path_for
-from gtcheck.model import spec
+from gtcheck.kernel import itemspec
 from gtcheck.model.choices import MAX_COPY_LAG_NS, MAX_REPLICATION_DELAY_NS, Choices, SeededChoices
 from gtcheck.model.clocks import RegionClocks
 from gtcheck.model.faults import FaultPlan
@@ -530,7 +530,7 @@ class Simulator:
             self.finish_read(proc, op, t, item.slots[base + copy], copy)
             return
         stored = item.slots[base]
-        new_item, ok, answer = evaluate(stored, spec.Request(f, key, op.value, op.condition))
+        new_item, ok, answer = evaluate(stored, itemspec.Request(f, key, op.value, op.condition))
         if op.injected:
             rules.carry_out(self, proc, op, item, t, new_item, stored)
             return
@@ -542,8 +542,7 @@ class Simulator:
         if outcome == "info":
             self.finish_op(proc, op, t, "info", None, version)
         else:
-            # a cas completes with its [expected, new] pair, as in Jepsen histories
-            self.finish_op(proc, op, t, "ok", op.value if f == "cas" else answer, version)
+            self.finish_op(proc, op, t, "ok", answer, version)
         if self.ttl_share > 0 and isinstance(new_item, dict) and "ttl" in new_item:
             sweep = t + self.ttl_after_ns + self.choices.ttl_sweep_lag(self.ttl_lag)
             if sweep < self.duration:
@@ -596,7 +595,7 @@ class Simulator:
         else:
             ack = start + rtt
             latest = log.latest()
-            new_item, ok, answer = evaluate(latest, spec.Request(op.f, op.key, op.value, op.condition))
+            new_item, ok, answer = evaluate(latest, itemspec.Request(op.f, op.key, op.value, op.condition))
             if not ok:
                 self.push(ack, _ACK, (proc, "fail", None, None, ""))
                 return
@@ -627,7 +626,7 @@ class Simulator:
             if self.any_down and self.plan.is_down(op.region, t):
                 self.finish_op(proc, op, t, "info", None, version)
             else:
-                self.finish_op(proc, op, t, "ok", op.value if op.f == "cas" else answer, version)
+                self.finish_op(proc, op, t, "ok", answer, version)
         self._next(proc, t)
 
     def write(self, item: ItemStore, op: Op, t: int, new_item: Any, stored: Version | None) -> Version:
@@ -652,7 +651,7 @@ class Simulator:
             item = self.item(part.key)
             item.catch_up(t, self.completed)
             stored = item.slots[base]
-            new_item, ok, answer = evaluate(stored, spec.Request(part.f, part.key, part.value, part.condition))
+            new_item, ok, answer = evaluate(stored, itemspec.Request(part.f, part.key, part.value, part.condition))
             ok_all = ok_all and ok
             results.append((item, stored, new_item, answer))
         for i, part in enumerate(parts):

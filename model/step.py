@@ -44,7 +44,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from gtcheck.model import spec
+from gtcheck.kernel import itemspec
 from gtcheck.model.choices import Choices
 from gtcheck.model.clocks import RegionClocks
 from gtcheck.model.faults import FaultPlan
@@ -409,7 +409,7 @@ class StepWorld:
         ok_all = True
         for part in req.parts:     # all or nothing: every condition at the origin first
             stored = self._slots(part.key)[o * C]
-            new_item, ok, answer = evaluate(stored, spec.Request(part.f, part.key, part.value, part.condition))
+            new_item, ok, answer = evaluate(stored, itemspec.Request(part.f, part.key, part.value, part.condition))
             ok_all = ok_all and ok
             results.append((stored, new_item, answer))
         for i, part in enumerate(req.parts):
@@ -430,7 +430,7 @@ class StepWorld:
         v = Version(ts, region, part.write_id, new_item, new_item is None)
         self.state.versions[part.write_id] = v
         self._install(part.key, v, o)
-        event["value"] = part.value if part.f == "cas" else answer
+        event["value"] = answer
         event["ts"] = ts
         event["origin"] = region
         return v
@@ -452,7 +452,7 @@ class StepWorld:
         elif part.f == "read":
             event["value"] = self.rules.read_value(head, t)
         else:
-            new_item, ok, answer = evaluate(head, spec.Request(part.f, part.key, part.value, part.condition))
+            new_item, ok, answer = evaluate(head, itemspec.Request(part.f, part.key, part.value, part.condition))
             if not ok:
                 event["type"] = "fail"
             else:

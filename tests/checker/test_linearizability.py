@@ -298,3 +298,44 @@ def test_eventual_single_writer_region_stale_strong_read_fails_both_properties()
     assert nl["details"]["prefix"] == [0, 1] and nl["details"]["stuck"] == 2
     # the eventually consistent read in eu-west-1 is not in scope
     assert "#3" not in nl["explanation"]
+
+
+# --------------------------------------------------------------------------- one item spec
+@st.composite
+def _spec_requests(draw: Any) -> list[Any]:
+    from gtcheck.kernel.itemspec import Request
+
+    out = []
+    for i in range(draw(st.integers(1, 8))):
+        f = draw(st.sampled_from(["read", "write", "update", "delete", "cas"]))
+        cond = draw(st.sampled_from([None, {}, {"a": 1}, {"a": None}])) if f in ("write", "update", "delete") else None
+        if f == "write":
+            value: Any = {"a": draw(st.integers(0, 1)), "rev": i}
+        elif f == "update":
+            value = {"set": {"rev": i}, "add": {"n": 1}}
+        elif f == "cas":
+            value = [draw(st.sampled_from([None, {"a": 1, "rev": 0}])), {"a": 1, "rev": i}]
+        else:
+            value = None
+        out.append(Request(f, "k", value, cond))
+    return out + [Request("read", "k")]      # at least one read, to corrupt
+
+
+@SETTINGS
+@given(_spec_requests(), st.integers(0, 3))
+def test_the_register_replays_the_kernels_item_spec(requests, corrupt):
+    """The model carries out requests with ``kernel.itemspec.step``; the register replays
+    the same spec: a sequential run of it is linearizable, and a read whose answer is not
+    the spec's is not."""
+    from gtcheck.kernel.itemspec import step
+
+    item = None
+    ops = []
+    for i, req in enumerate(requests):
+        item, ok, answer = step(item, req)
+        ops.append(op(i, req.f, 10 * i, 10 * i + 5, value=answer if req.f != "cas" else req.value[1],
+                      invoke_value=req.value, outcome="ok" if ok else "fail", condition=req.condition))
+    assert check_register(ops).valid is True
+    reads = [o for o in ops if o.f == "read"]
+    reads[corrupt % len(reads)].value = {"never": "written"}
+    assert check_register(ops).valid is False

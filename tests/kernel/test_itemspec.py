@@ -2,8 +2,9 @@
 
 from hypothesis import given, strategies as st
 
-from gtcheck.model import spec
-from gtcheck.model.spec import Request, apply_change, condition_holds, step
+from gtcheck.kernel import itemspec as spec
+from gtcheck.kernel.items import apply_change, condition_holds
+from gtcheck.kernel.itemspec import Request, step
 
 
 def test_set_remove_add():
@@ -18,7 +19,7 @@ def test_add_to_missing_counts_from_zero_and_update_creates():
 
 
 def test_cas_create_only_when_absent():
-    assert step(None, Request("cas", "k", [None, {"v": 1}])) == ({"v": 1}, True, {"v": 1})
+    assert step(None, Request("cas", "k", [None, {"v": 1}])) == ({"v": 1}, True, [None, {"v": 1}]), "a cas answers its pair"
     assert step({"v": 0}, Request("cas", "k", [None, {"v": 1}]))[1] is False
     assert step({"v": 0}, Request("cas", "k", [{"v": 0}, {"v": 1}]))[1] is True
 

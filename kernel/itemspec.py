@@ -1,0 +1,90 @@
+"""The sequential specification of one DynamoDB item, as Porcupine writes a model:
+``partition``, ``init``, ``step``, ``describe``.
+
+It is the one definition of what a request does to an item, read by both sides of the
+project: the model (``gtcheck.model``) carries out every request with ``step`` at its
+origin region, and the checker's linearizability register (``checker/wgl.py``) replays a
+history's operations through the same ``step``. It lives in the kernel because the model
+and the checker may not import each other. The model compares values with ``==``; the
+checker passes ``same``, the history format's exact equality (rule 4), so both read one
+rule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from gtcheck.kernel.items import apply_change, condition_holds
+
+Item = dict[str, Any] | None   # None: no such item (never written, or deleted)
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """A client request against one item, as the region that receives it evaluates it.
+
+    ``f`` is read / write / update / delete / cas. ``value`` is the whole item for a
+    write, the change ``{"set", "remove", "add"}`` for an update, ``[expected, new]``
+    for a cas (``expected`` None: the item must not exist). ``condition`` is an
+    optional ``{"attr": value}`` map the stored item must match (conditional write,
+    update and delete, and transaction conditions).
+    """
+
+    f: str
+    key: str
+    value: Any = None
+    condition: dict[str, Any] | None = None
+
+
+def partition(request: Request) -> str:
+    """Requests on different keys never interact: last writer wins is per item."""
+    return request.key
+
+
+def init() -> Item:
+    """Every item starts absent."""
+    return None
+
+
+def step(item: Item, request: Request,
+         same: Callable[[Any, Any], bool] | None = None) -> tuple[Item, bool, Any]:
+    """Carry out ``request`` on ``item``: ``(new item, ok, answer)``.
+
+    ``ok`` False: a condition (or a cas's expected item) does not hold and nothing
+    changes. ``answer`` is the value the request's ok completion records in a history
+    (HISTORY-FORMAT.md): the item read, the item written, an update's post-image, a cas's
+    ``[expected, new]`` pair (as in Jepsen), None for a delete. ``same`` compares a cas's
+    expected item with the stored one (default ``==``; the checker passes exact equality);
+    conditions are the kernel's expression evaluator's (``kernel.items.condition_holds``).
+    """
+    f = request.f
+    if f == "read":
+        return item, True, item
+    if f == "cas":
+        expected, new = request.value
+        if expected is None or item is None:
+            matches = expected is None and item is None
+        else:
+            matches = item == expected if same is None else same(item, expected)
+        if not matches:
+            return item, False, None
+        return new, True, request.value
+    if not condition_holds(item, request.condition):
+        return item, False, None
+    if f == "write":
+        return request.value, True, request.value
+    if f == "update":
+        new_item = apply_change(item, request.value)
+        return new_item, True, new_item
+    if f == "delete":
+        return None, True, None
+    raise ValueError(f"unknown request kind {f!r}")
+
+
+def describe(item: Item) -> str:
+    """A short human rendering of an item for explanations and reports."""
+    if item is None:
+        return "absent"
+    text = ", ".join(f"{k}={v!r}" for k, v in item.items())
+    return "{" + (text if len(text) <= 80 else text[:77] + "...") + "}"
