@@ -43,7 +43,8 @@ UNKNOWN = "unknown"
 
 MAX_VISITED = 3_000_000   # memoised (set, state) pairs per key: past it, unknown (bounded memory)
 
-_MISSING = object()
+_MISSING = object()      # the operation cannot take effect in this state
+_UNSEEN = object()       # not memoised yet
 
 
 @dataclass
@@ -68,17 +69,13 @@ class RegisterResult:
     reason: str | None = None
 
 
-def _same(a: Any, b: Any) -> bool:
-    return canon(a) == canon(b)
-
-
 class _Step:
     """One operation's transition on states (canonical bytes or None): the kernel's item
     spec (``kernel.itemspec.step``, the one the model runs), values compared exactly, and
     the answer the history recorded (a read's item, an ok update's post-image, when
     known) must be the one the spec gives. Memoised per state."""
 
-    __slots__ = ("request", "recorded", "bad_condition", "cache")
+    __slots__ = ("request", "recorded", "bad_condition", "cache", "known")
 
     def __init__(self, op: Operation):
         f = op.f
@@ -103,19 +100,39 @@ class _Step:
         else:  # pragma: no cover - the reader admits no other f
             raise ValueError(f"unknown f {f!r}")
         self.request = Request(f, op.key, value, None if self.bad_condition else cond)
+        # the request's own values (a write's item, a cas's pair), encoded once: the
+        # spec hands them back as they are (the request holds them, so ids are stable)
+        own = [value] + (list(value) if f == "cas" else [])
+        self.known = {id(x): canon(x) for x in own if x is not None}
         self.cache: dict[Any, Any] = {}
+
+    def signature(self) -> Any:
+        """What the transition depends on: steps with one signature share their memo."""
+        req = self.request
+        return (req.f, self.bad_condition, canon(req.value), canon(req.condition), self.recorded)
 
     def apply(self, state: Any, values: dict[Any, Any]) -> Any:
         """The new state, or ``_MISSING`` when the operation cannot take effect here."""
-        hit = self.cache.get(state, _MISSING)
-        if hit is not _MISSING:
+        hit = self.cache.get(state, _UNSEEN)
+        if hit is not _UNSEEN:
             return hit
         out: Any = _MISSING
         if not self.bad_condition:
-            new, ok, answer = step(values.get(state), self.request, _same)
-            if ok and (self.recorded is _MISSING
-                       or (None if answer is None else canon(answer)) == self.recorded):
-                out = None if new is None else canon(new)
+            item = values.get(state)
+            known = self.known
+
+            def encode(x: Any) -> Any:
+                # the stored item is ``state`` already; the request's own values are known
+                if x is None:
+                    return None
+                if x is item:
+                    return state
+                e = known.get(id(x))
+                return canon(x) if e is None else e
+
+            new, ok, answer = step(item, self.request, lambda a, b: encode(a) == encode(b))
+            if ok and (self.recorded is _MISSING or encode(answer) == self.recorded):
+                out = encode(new)
                 if out is not None:
                     values.setdefault(out, new)
         self.cache[state] = out
@@ -158,6 +175,10 @@ def check_register(ops: list[Operation], initial: Any = None, *, delta: int = 0,
     if n == 0:
         return RegisterResult(valid=LINEARIZABLE)
     steps = [_Step(op) for op in kept]
+    shared: dict[Any, dict[Any, Any]] = {}
+    for s in steps:          # equal requests with equal recorded answers: one memo
+        s.cache = shared.setdefault(s.signature(), s.cache)
+    memo = [s.cache for s in steps]
 
     # entries: node 0 is the head; call of op i is 2i+1, its return 2i+2. Sorted by time,
     # then (delta 0) file position; with delta > 0 a return is shifted by delta and an
@@ -212,7 +233,9 @@ def check_register(ops: list[Operation], initial: Any = None, *, delta: int = 0,
                                              f"{max_visited:,} states (memory budget)")
         if entry & 1:                     # a call: try to linearize it here
             i = entry >> 1
-            new = steps[i].apply(state, values)
+            new = memo[i].get(state, _UNSEEN)    # the memo inline: the hot path
+            if new is _UNSEEN:
+                new = steps[i].apply(state, values)
             if new is not _MISSING:
                 lin2 = linearized | (1 << i)
                 k = (lin2, new)

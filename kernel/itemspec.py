@@ -17,7 +17,9 @@ from typing import Any, Callable
 
 from gtcheck.kernel.items import apply_change, condition_holds
 
-Item = dict[str, Any] | None   # None: no such item (never written, or deleted)
+# An item: a map of attributes, None when there is no such item (never written, or
+# deleted). A plain register (a Jepsen history) holds any JSON value, so: Any.
+Item = Any
 
 
 @dataclass(frozen=True, slots=True)

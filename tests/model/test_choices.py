@@ -23,7 +23,7 @@ SMALL = {"name": "small", "workload": {"keys": 5, "rate": 200, "duration": "3s"}
 
 def test_no_rule_or_driver_draws_randomness_of_its_own():
     for module in ("rules.py", "simulator.py", "storage.py", "step.py", "state.py", "faults.py", "clocks.py",
-                   "lww.py", "spec.py", "mutants.py"):
+                   "lww.py", "../kernel/itemspec.py", "mutants.py"):
         text = (MODEL / module).read_text()
         assert not re.search(r"^\s*(import random|from random)", text, re.M), module
         assert "random.Random(" not in text, module
