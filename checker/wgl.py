@@ -45,6 +45,7 @@ MAX_VISITED = 3_000_000   # memoised (set, state) pairs per key: past it, unknow
 
 _MISSING = object()      # the operation cannot take effect in this state
 _UNSEEN = object()       # not memoised yet
+_BAD_CONDITION: dict[str, Any] = {"": _MISSING}   # stands for a condition that is not an attribute map
 
 
 @dataclass
@@ -73,24 +74,32 @@ class _Step:
     """One operation's transition on states (canonical bytes or None): the kernel's item
     spec (``kernel.itemspec.step``, the one the model runs), values compared exactly, and
     the answer the history recorded (a read's item, an ok update's post-image, when
-    known) must be the one the spec gives. Memoised per state."""
+    known) must be the one the spec gives. Memoised per state (``cache``)."""
 
-    __slots__ = ("request", "recorded", "bad_condition", "cache", "known")
+    __slots__ = ("op", "cache", "request", "recorded", "known", "item", "state")
 
     def __init__(self, op: Operation):
+        self.op = op
+        self.cache: dict[Any, Any] = {}
         f = op.f
         extra = op.extra or {}
         cond = extra.get("condition", None) if isinstance(extra, dict) else None
-        # a condition the spec cannot read (not an attribute map) never holds
-        self.bad_condition = cond is not None and not isinstance(cond, dict)
         self.recorded: Any = _MISSING
+        # the request's own values (a write's item, a cas's items), encoded once: the spec
+        # hands them back as they are (the request holds them, so their ids are stable)
+        known: dict[int, Any] = {}
         if f == "read":
             value = None
             self.recorded = None if op.value is None else canon(op.value)
         elif f == "write":
             value = op.value
+            if value is not None:
+                known[id(value)] = canon(value)
         elif f == "cas":
             value = op.invoke_value
+            for x in value:
+                if x is not None:
+                    known[id(x)] = canon(x)
         elif f == "delete":
             value = None
         elif f == "update":
@@ -99,40 +108,37 @@ class _Step:
                 self.recorded = canon(op.value)
         else:  # pragma: no cover - the reader admits no other f
             raise ValueError(f"unknown f {f!r}")
-        self.request = Request(f, op.key, value, None if self.bad_condition else cond)
-        # the request's own values (a write's item, a cas's pair), encoded once: the
-        # spec hands them back as they are (the request holds them, so ids are stable)
-        own = [value] + (list(value) if f == "cas" else [])
-        self.known = {id(x): canon(x) for x in own if x is not None}
-        self.cache: dict[Any, Any] = {}
+        self.known = known
+        if cond is not None and not isinstance(cond, dict):
+            cond = _BAD_CONDITION         # a condition the spec cannot read never holds
+        self.request = Request(f, op.key, value, cond)
 
-    def signature(self) -> Any:
-        """What the transition depends on: steps with one signature share their memo."""
-        req = self.request
-        return (req.f, self.bad_condition, canon(req.value), canon(req.condition), self.recorded)
+    def _encode(self, x: Any) -> Any:
+        """A value the spec handed back, as a state: the stored item is ``state`` already,
+        the request's own values are known; anything else is encoded now."""
+        if x is None:
+            return None
+        if x is self.item:
+            return self.state
+        e = self.known.get(id(x))
+        return canon(x) if e is None else e
+
+    def _same(self, a: Any, b: Any) -> bool:
+        return self._encode(a) == self._encode(b)
 
     def apply(self, state: Any, values: dict[Any, Any]) -> Any:
         """The new state, or ``_MISSING`` when the operation cannot take effect here."""
         hit = self.cache.get(state, _UNSEEN)
         if hit is not _UNSEEN:
             return hit
+        request = self.request
         out: Any = _MISSING
-        if not self.bad_condition:
-            item = values.get(state)
-            known = self.known
-
-            def encode(x: Any) -> Any:
-                # the stored item is ``state`` already; the request's own values are known
-                if x is None:
-                    return None
-                if x is item:
-                    return state
-                e = known.get(id(x))
-                return canon(x) if e is None else e
-
-            new, ok, answer = step(item, self.request, lambda a, b: encode(a) == encode(b))
-            if ok and (self.recorded is _MISSING or encode(answer) == self.recorded):
-                out = encode(new)
+        if request.condition is not _BAD_CONDITION:
+            item = self.item = values.get(state)
+            self.state = state
+            new, ok, answer = step(item, request, self._same)
+            if ok and (self.recorded is _MISSING or self._encode(answer) == self.recorded):
+                out = self._encode(new)
                 if out is not None:
                     values.setdefault(out, new)
         self.cache[state] = out
@@ -161,23 +167,13 @@ def check_register(ops: list[Operation], initial: Any = None, *, delta: int = 0,
     """
     kept = [op for op in ops if _included(op)]
     n = len(kept)
-    values: dict[Any, Any] = {}
+    values: dict[Any, Any] = {}      # state (canonical bytes) -> the item; filled as states appear
     init = None if initial is None else canon(initial)
     if initial is not None:
         values[init] = initial
-    for op in kept:
-        if op.f == "write" and op.value is not None:
-            values.setdefault(canon(op.value), op.value)
-        elif op.f == "cas":
-            values.setdefault(canon(op.invoke_value[1]), op.invoke_value[1])
-        elif op.f in ("read", "update") and op.value is not None:
-            values.setdefault(canon(op.value), op.value)
     if n == 0:
         return RegisterResult(valid=LINEARIZABLE)
     steps = [_Step(op) for op in kept]
-    shared: dict[Any, dict[Any, Any]] = {}
-    for s in steps:          # equal requests with equal recorded answers: one memo
-        s.cache = shared.setdefault(s.signature(), s.cache)
     memo = [s.cache for s in steps]
 
     # entries: node 0 is the head; call of op i is 2i+1, its return 2i+2. Sorted by time,
