@@ -67,9 +67,10 @@ class EmulatorProcess:
 
     def __init__(self, regions: list[str], delay: str = "lognormal(250ms, 0.5)", global_tables: str = "all",
                  clock_offsets: dict[str, str] | None = None, seed: int | None = None,
-                 startup_timeout: float = 30.0) -> None:
+                 startup_timeout: float = 30.0, extra_args: list[str] | None = None) -> None:
         cmd = [sys.executable, "-W", "ignore", "-m", "gtcheck", "emulate", "--port", "0",
-               "--regions", ",".join(regions), "--delay", delay, "--global-tables", global_tables]
+               "--regions", ",".join(regions), "--delay", delay, "--global-tables", global_tables,
+               *(extra_args or [])]
         for region, off in (clock_offsets or {}).items():
             cmd += ["--clock-offset", f"{region}={off}"]
         if seed is not None:
@@ -81,9 +82,14 @@ class EmulatorProcess:
             self.stop()
             err = self.proc.stderr.read() if self.proc.stderr else ""
             raise RuntimeError(f"the emulator did not start: {line}{err}")
-        self.startup_s = time.monotonic() - t0
         self.endpoint = line.split("listening on ", 1)[1].split()[0]
         self.port = int(self.endpoint.rsplit(":", 1)[1])
+        token_line = self.proc.stdout.readline() if self.proc.stdout else ""
+        if "control token: " not in token_line:
+            self.stop()
+            raise RuntimeError(f"the emulator did not print its control token: {token_line!r}")
+        self.token = token_line.split("control token: ", 1)[1].split()[0]
+        self.startup_s = time.monotonic() - t0
         self.regions = regions
 
     def stop(self, timeout: float = 10.0) -> int | None:
@@ -118,7 +124,7 @@ class GtcheckEmulator:
         self.process = emu
         self.endpoint = emu.endpoint
         self.regions = emu.regions
-        self.control = Control(emu.endpoint)
+        self.control = Control(emu.endpoint, token=emu.token)
         self.history = history
         self.report: Path | None = None
         self.properties = tuple(properties)

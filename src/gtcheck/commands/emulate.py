@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 import time
+from typing import Any
 
 import click
 
@@ -48,26 +49,51 @@ def _offsets(values: tuple[str, ...]) -> dict[str, int]:
 
 @click.command(epilog=EPILOG)
 @click.option("--regions", default="us-east-1,eu-west-1,ap-southeast-2", show_default=True,
-              help="Comma-separated regions the endpoint serves.")
+              help="Comma-separated regions the endpoint serves and replicates.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
               help="Port on 127.0.0.1 (0: a free one, printed on the first line).")
 @click.option("--delay", default="lognormal(250ms, 0.5)", show_default=True,
               help="Replication delay distribution: lognormal(MEDIAN, SIGMA), uniform(LOW, HIGH), "
                    "exponential(MEAN), constant(D) or a duration.")
+@click.option("--round-trip", "round_trip", default="lognormal(30ms, 0.3)", show_default=True,
+              help="Multi-region strong consistency: one synchronous round trip between two regions "
+                   "(the model's replication.round_trip).")
+@click.option("--strong-timeout", "strong_timeout", default="1s", show_default=True,
+              help="Multi-region strong consistency: how long a write or strong read waits for a second "
+                   "region before it fails with InternalServerError (the model's regions.timeout).")
 @click.option("--global-tables", "global_tables", type=click.Choice(["explicit", "all"]), default="explicit",
               show_default=True, help="all: every table created anywhere is global in every region.")
 @click.option("--clock-offset", "clock_offset", multiple=True, metavar="REGION=OFFSET",
               help="A region's clock offset, e.g. eu-west-1=+40ms (repeatable).")
-@click.option("--seed", type=int, default=None, help="Seed of the replication delays.")
-def emulate(regions: str, port: int, delay: str, global_tables: str, clock_offset: tuple[str, ...],
+@click.option("--unlisted-regions", "unlisted", type=click.Choice(["moto", "refuse"]), default="moto",
+              show_default=True, help="A region not in --regions: a plain moto region (not replicated), or refused "
+                                      "with UnrecognizedClientException.")
+@click.option("--unsigned", default="refuse", show_default=True, metavar="refuse|REGION",
+              help="A DynamoDB request without a SigV4 signature names no region: refuse it "
+                   "(MissingAuthenticationTokenException, as AWS), or serve it as a request to REGION.")
+@click.option("--stream-records", "stream_records", type=click.IntRange(min=1), default=10_000, show_default=True,
+              help="DynamoDB Streams: records kept per table and region (besides the 24-hour retention).")
+@click.option("--ttl-interval", "ttl_interval", default="1s", show_default=True,
+              help="How often the TTL sweeper looks for expired items (0: never).")
+@click.option("--seed", type=int, default=None, help="Seed of the replication delays and round trips.")
+def emulate(regions: str, port: int, delay: str, round_trip: str, strong_timeout: str, global_tables: str,
+            clock_offset: tuple[str, ...], unlisted: str, unsigned: str, stream_records: int, ttl_interval: str,
             seed: int | None) -> int:
-    """Serve a DynamoDB-compatible endpoint on 127.0.0.1 for every listed region, with
-    global tables replicated asynchronously by the model's rules (built on moto)."""
+    """Serve a DynamoDB-compatible endpoint on 127.0.0.1 for every listed region, with global
+    tables in both modes: replicated asynchronously by the model's rules (eventual), or by the
+    model's strong-mode rules (MultiRegionConsistency STRONG). Built on moto: any other call
+    behaves as moto's server. Prints the endpoint, then the control token (also written where
+    `gtcheck emulator ...` finds it)."""
+    from gtcheck.kernel.units import parse_duration
     from gtcheck.realworld.emulator import Emulator, Server, parse_delay
 
     t0 = time.monotonic()
-    emu = Emulator(_regions(regions), delay=parse_delay(delay), global_tables=global_tables,
-                   clock_offsets_ns=_offsets(clock_offset), seed=seed)
+    emu = Emulator(_regions(regions), delay=parse_delay(delay), round_trip=parse_delay(round_trip, "--round-trip"),
+                   global_tables=global_tables, clock_offsets_ns=_offsets(clock_offset), seed=seed,
+                   unlisted=unlisted, unsigned=unsigned.strip(),
+                   strong_timeout_ns=parse_duration(strong_timeout, where="--strong-timeout"),
+                   stream_records=stream_records,
+                   ttl_interval_s=parse_duration(ttl_interval, where="--ttl-interval") / 1e9)
     try:
         server = Server(emu, port)
     except OSError as exc:
@@ -82,6 +108,7 @@ def emulate(regions: str, port: int, delay: str, global_tables: str, clock_offse
     server.start()
     click.echo(f"gtcheck emulator listening on {server.endpoint} (regions {', '.join(emu.regions)}; "
                f"delay {emu.delay.describe()}; started in {time.monotonic() - t0:.2f} s)")
+    click.echo(f"gtcheck emulator control token: {server.token} ({server.token_file})")
     sys.stdout.flush()
     try:
         while not done.wait(0.05):
@@ -95,13 +122,16 @@ def emulate(regions: str, port: int, delay: str, global_tables: str, clock_offse
     return 0
 
 
-def _control(port: int, endpoint_url: str | None):
+def _control(port: int, endpoint_url: str | None, token: str | None) -> Any:
     from gtcheck.realworld.control import Control
-    return Control(endpoint_url or f"http://127.0.0.1:{port}")
+    return Control(endpoint_url or f"http://127.0.0.1:{port}", token=token)
 
 
 _endpoint = [click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True),
-             click.option("--endpoint-url", default=None, help="Instead of --port: http://127.0.0.1:PORT")]
+             click.option("--endpoint-url", default=None, help="Instead of --port: http://127.0.0.1:PORT"),
+             click.option("--token", default=None, envvar="GTCHECK_EMULATOR_TOKEN", show_envvar=True,
+                          help="The control token `gtcheck emulate` printed (default: the one it wrote for "
+                               "its port, readable by the user who started it).")]
 
 
 def _with_endpoint(f):
@@ -130,41 +160,41 @@ def _show(status: dict) -> None:
 
 @emulator.command()
 @_with_endpoint
-def status(port: int, endpoint_url: str | None) -> None:
+def status(port: int, endpoint_url: str | None, token: str | None) -> None:
     """Print the emulator's faults and replication counters."""
-    _show(_control(port, endpoint_url).status())
+    _show(_control(port, endpoint_url, token).status())
 
 
 @emulator.command()
 @click.argument("region")
 @_with_endpoint
-def isolate(region: str, port: int, endpoint_url: str | None) -> None:
+def isolate(region: str, port: int, endpoint_url: str | None, token: str | None) -> None:
     """Cut REGION's replication both ways (its clients keep working)."""
-    _show(_control(port, endpoint_url).isolate(region))
+    _show(_control(port, endpoint_url, token).isolate(region))
 
 
 @emulator.command()
 @click.argument("region", required=False)
 @_with_endpoint
-def heal(region: str | None, port: int, endpoint_url: str | None) -> None:
+def heal(region: str | None, port: int, endpoint_url: str | None, token: str | None) -> None:
     """Heal REGION's isolation (every isolation without REGION)."""
-    _show(_control(port, endpoint_url).heal(region))
+    _show(_control(port, endpoint_url, token).heal(region))
 
 
 @emulator.command()
 @click.argument("region")
 @_with_endpoint
-def stop(region: str, port: int, endpoint_url: str | None) -> None:
+def stop(region: str, port: int, endpoint_url: str | None, token: str | None) -> None:
     """REGION's endpoint answers 503 and nothing replicates to or from it."""
-    _show(_control(port, endpoint_url).stop(region))
+    _show(_control(port, endpoint_url, token).stop(region))
 
 
 @emulator.command()
 @click.argument("region")
 @_with_endpoint
-def start(region: str, port: int, endpoint_url: str | None) -> None:
+def start(region: str, port: int, endpoint_url: str | None, token: str | None) -> None:
     """Bring a stopped REGION back."""
-    _show(_control(port, endpoint_url).start(region))
+    _show(_control(port, endpoint_url, token).start(region))
 
 
 @emulator.command()
@@ -172,24 +202,24 @@ def start(region: str, port: int, endpoint_url: str | None) -> None:
 @click.option("--from", "source", default="*", show_default=True)
 @click.option("--to", "target", default="*", show_default=True)
 @_with_endpoint
-def delay(extra: str | None, source: str, target: str, port: int, endpoint_url: str | None) -> None:
+def delay(extra: str | None, source: str, target: str, port: int, endpoint_url: str | None, token: str | None) -> None:
     """Add EXTRA (a duration or distribution) to replication FROM -> TO; no EXTRA clears it."""
-    _show(_control(port, endpoint_url).delay(extra, source, target))
+    _show(_control(port, endpoint_url, token).delay(extra, source, target))
 
 
 @emulator.command()
 @click.argument("target")
 @click.argument("state", type=click.Choice(["on", "off"]))
 @_with_endpoint
-def replication(target: str, state: str, port: int, endpoint_url: str | None) -> None:
+def replication(target: str, state: str, port: int, endpoint_url: str | None, token: str | None) -> None:
     """Switch replication to TARGET on or off (off drops versions: a broken table, for tests)."""
-    _show(_control(port, endpoint_url).replication(target, state == "on"))
+    _show(_control(port, endpoint_url, token).replication(target, state == "on"))
 
 
 @emulator.command()
 @click.argument("region")
 @click.argument("offset")
 @_with_endpoint
-def clock(region: str, offset: str, port: int, endpoint_url: str | None) -> None:
+def clock(region: str, offset: str, port: int, endpoint_url: str | None, token: str | None) -> None:
     """Set REGION's clock offset (e.g. +40ms, -2s) used to stamp its writes."""
-    _show(_control(port, endpoint_url).clock(region, offset))
+    _show(_control(port, endpoint_url, token).clock(region, offset))
