@@ -63,11 +63,14 @@ def pytest_configure(config: Any) -> None:
 
 
 class EmulatorProcess:
-    """``gtcheck emulate`` in a child process on a free port of 127.0.0.1."""
+    """``gtcheck emulate`` in a child process on a free port of 127.0.0.1. Its first two lines
+    give the endpoint and the control token; its stderr is collected (``proc_stderr``)."""
 
     def __init__(self, regions: list[str], delay: str = "lognormal(250ms, 0.5)", global_tables: str = "all",
                  clock_offsets: dict[str, str] | None = None, seed: int | None = None,
                  startup_timeout: float = 30.0, extra_args: list[str] | None = None) -> None:
+        import threading
+
         cmd = [sys.executable, "-W", "ignore", "-m", "gtcheck", "emulate", "--port", "0",
                "--regions", ",".join(regions), "--delay", delay, "--global-tables", global_tables,
                *(extra_args or [])]
@@ -77,20 +80,34 @@ class EmulatorProcess:
             cmd += ["--seed", str(seed)]
         t0 = time.monotonic()
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self._stderr: list[str] = []
+        # drained all along: a child writing more than a pipe holds must never block
+        self._drain = threading.Thread(target=self._read_stderr, daemon=True)
+        self._drain.start()
         line = self.proc.stdout.readline() if self.proc.stdout else ""
         if "listening on" not in line:
             self.stop()
-            err = self.proc.stderr.read() if self.proc.stderr else ""
-            raise RuntimeError(f"the emulator did not start: {line}{err}")
+            raise RuntimeError(f"the emulator did not start: {line}{self.proc_stderr}")
         self.endpoint = line.split("listening on ", 1)[1].split()[0]
         self.port = int(self.endpoint.rsplit(":", 1)[1])
         token_line = self.proc.stdout.readline() if self.proc.stdout else ""
         if "control token: " not in token_line:
             self.stop()
-            raise RuntimeError(f"the emulator did not print its control token: {token_line!r}")
+            raise RuntimeError(f"the emulator did not print its control token: {token_line!r}{self.proc_stderr}")
         self.token = token_line.split("control token: ", 1)[1].split()[0]
         self.startup_s = time.monotonic() - t0
         self.regions = regions
+
+    def _read_stderr(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            if len(self._stderr) < 10_000:
+                self._stderr.append(line)
+
+    @property
+    def proc_stderr(self) -> str:
+        """What the emulator wrote on stderr so far (all of it once stopped)."""
+        return "".join(self._stderr)
 
     def stop(self, timeout: float = 10.0) -> int | None:
         if self.proc.poll() is None:
@@ -100,6 +117,7 @@ class EmulatorProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=timeout)
+        self._drain.join(timeout=timeout)
         for stream in (self.proc.stdout, self.proc.stderr):
             if stream:
                 stream.close()

@@ -130,6 +130,11 @@ def canonical_key(key: dict[str, Any]) -> str:
     return json.dumps(out, sort_keys=True, separators=(",", ":"))
 
 
+def _signature_for(region: str) -> str:
+    """An Authorization header naming ``region`` (what moto routes by), for an unsigned request."""
+    return f"AWS4-HMAC-SHA256 Credential=gtcheck/20000101/{region}/dynamodb/aws4_request, SignedHeaders=host, Signature=0"
+
+
 class Emulator:
     """The emulator's state and WSGI application. ``serve()`` starts it on a port."""
 
@@ -268,8 +273,7 @@ class Emulator:
                 env["HTTP_AUTHORIZATION"] = re.sub(r"(Credential=[^/]+/\d{8}/)([^/]+)/", r"\g<1>" + region + "/",
                                                    auth, count=1)
             else:
-                env["HTTP_AUTHORIZATION"] = (f"AWS4-HMAC-SHA256 Credential=gtcheck/20000101/{region}/dynamodb/"
-                                             f"aws4_request, SignedHeaders=host, Signature=0")
+                env["HTTP_AUTHORIZATION"] = _signature_for(region)
         env["wsgi.input"] = io.BytesIO(body)
         env["CONTENT_LENGTH"] = str(len(body))
         captured: dict[str, Any] = {}
@@ -374,6 +378,7 @@ class Emulator:
                                 "region of its signature; start it with --unsigned REGION to route unsigned "
                                 "requests to one region)")
             region = self.unsigned
+            environ = dict(environ, HTTP_AUTHORIZATION=_signature_for(region))
         if region == SCRATCH_REGION or (region not in self.regions and self.unlisted == "refuse"):
             raise WireError(400, "UnrecognizedClientException",
                             f"region {region} is not served by this emulator ({', '.join(self.regions)})")

@@ -1,22 +1,28 @@
 """The workload runner: a scenario's workload against real endpoints, recorded, with the
-scenario's faults applied through the emulator's control endpoint, then a settle time, a
+scenario's faults applied through the emulator's control plane, then a settle time, a
 final-read phase (``settled_after_ns``), the check and the report.
 
-Bounded: it stops at ``duration`` (and after ``max_ops`` operations when given); the final
-phase waits for the emulator's replication to drain (at most ``settle``). Ctrl-C stops the
-clients, and the history of what was done is written all the same (still a valid history:
-an operation cut off has no completion, which counts as ``info``).
+A run goes through named phases, reported as it enters each (``Progress``): ``starting``
+(clients, the table), ``running`` (the workload, bounded by ``duration`` and ``max_ops``),
+``settling`` (faults healed, replication drained, at most ``settle``), ``final reads``
+(every region reads every key), then, in ``check_and_report``, ``checking`` and
+``reporting``. Whatever the phase, setting ``stop_event`` or a ``KeyboardInterrupt`` (the
+command turns SIGINT and SIGTERM into both) ends the run promptly: the clients stop (an
+operation cut off has no completion, which counts as ``info``), and the history of what was
+done is written all the same, under ``RunConfig.shield`` so that a second signal cannot cut
+the file short.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, ContextManager
 
 from gtcheck.model.distributions import Constant, Distribution, Exponential, LogNormal, Uniform
 from gtcheck.model.scenario import Fault, Scenario
@@ -43,6 +49,34 @@ class RunConfig:
     staleness_bound_ns: int | None = None
     control: bool | None = None          # apply faults through the emulator (default: when the endpoint is loopback)
     stop_event: threading.Event = field(default_factory=threading.Event)
+    shield: Callable[[], ContextManager[Any]] = contextlib.nullcontext   # no interrupt while the history is written
+
+
+PHASES = ("starting", "running", "settling", "final reads", "checking", "reporting")
+WORKER_JOIN_S = 2.0      # how long an interrupted run waits for its clients' calls in flight, in all
+HOLD_ENV = "GTCHECK_RUN_HOLD"   # tests only: hold at the start of this phase until interrupted
+
+
+class Progress:
+    """What the run reports: each phase as it starts, and how far it is (``tick``). The
+    command prints it; the default reports nothing."""
+
+    def phase(self, name: str, detail: str = "") -> None:
+        pass
+
+    def tick(self, done: float, operations: int) -> None:
+        pass
+
+
+def enter(progress: Progress, name: str, detail: str, stop: threading.Event) -> None:
+    """Announce ``name``; with ``GTCHECK_RUN_HOLD`` naming it (tests), stay there until stopped."""
+    progress.phase(name, detail)
+    if os.environ.get(HOLD_ENV) == name:
+        end = time.monotonic() + 600
+        while not stop.is_set() and time.monotonic() < end:
+            time.sleep(0.05)
+        if stop.is_set():
+            raise KeyboardInterrupt
 
 
 @dataclass
@@ -234,86 +268,107 @@ class FaultDriver(threading.Thread):
                 pass
 
 
-def run_workload(cfg: RunConfig, progress: Callable[[float], None] | None = None) -> RunResult:
+def run_workload(cfg: RunConfig, progress: Progress | None = None) -> RunResult:
+    """Phases ``starting`` to ``final reads``; the history is written whatever happens."""
+    progress = progress or Progress()
     out = Path(cfg.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     history = out / "history.jsonl"
     wl = cfg.scenario.workload
-    per_region = cfg.clients_per_region or wl.processes_per_region
-    n_clients = per_region * len(cfg.regions)
-    clients = make_clients(cfg.regions, cfg.endpoint_url, per_region)
-    use_control = cfg.control if cfg.control is not None else bool(
-        cfg.endpoint_url and cfg.endpoint_url.startswith(("http://127.0.0.1", "http://localhost")))
-    control = Control(cfg.endpoint_url) if use_control and cfg.endpoint_url else None
-    if cfg.create_table:
-        ensure_global_table(clients[cfg.regions[0]][0], cfg.table, cfg.regions)
+    stop = cfg.stop_event
     rec = Recorder(history, cfg.regions, key_schema={cfg.table: ["pk"]},
                    metadata={"table": cfg.table, "scenario": cfg.scenario.name, "seed": cfg.seed,
                              "endpoint": cfg.endpoint_url or "aws"})
-    for region_clients in clients.values():
-        for c in region_clients:
-            rec.attach(c)
-    stop = cfg.stop_event
-    budget = Budget(cfg.max_ops)
-    t0 = time.monotonic()
-    duration_s = cfg.duration_ns / SECOND
-    deadline = t0 + duration_s
-    rate = wl.rate / n_clients if wl.rate > 0 else 0.0
-    workers = [Worker(c, cfg.table, cfg.scenario, rate, cfg.seed * 1000 + i, deadline, stop, budget)
-               for i, c in enumerate(c for r in cfg.regions for c in clients[r])]
-    faults = FaultDriver(control, rec, cfg.scenario.faults, t0, duration_s, stop) if control else None
+    per_region = cfg.clients_per_region or wl.processes_per_region
+    n_clients = per_region * len(cfg.regions)
+    workers: list[Worker] = []
+    halt = threading.Event()          # the clients and the fault driver stop
     interrupted = False
     workload_ops, workload_s = 0, 0.0
+    t0 = time.monotonic()
     try:
+        enter(progress, "starting", f"{n_clients} clients, table {cfg.table}", stop)
+        clients = make_clients(cfg.regions, cfg.endpoint_url, per_region)
+        use_control = cfg.control if cfg.control is not None else bool(
+            cfg.endpoint_url and cfg.endpoint_url.startswith(("http://127.0.0.1", "http://localhost")))
+        control = Control(cfg.endpoint_url) if use_control and cfg.endpoint_url else None
+        if cfg.create_table:
+            ensure_global_table(clients[cfg.regions[0]][0], cfg.table, cfg.regions)
+        for region_clients in clients.values():
+            for c in region_clients:
+                rec.attach(c)
+        budget = Budget(cfg.max_ops)
+        duration_s = cfg.duration_ns / SECOND
+        enter(progress, "running", f"{duration_s:g} s" + (f", at most {cfg.max_ops} operations" if cfg.max_ops else ""),
+              stop)
+        t_run = time.monotonic()
+        deadline = t_run + duration_s
+        rate = wl.rate / n_clients if wl.rate > 0 else 0.0
+        workers = [Worker(c, cfg.table, cfg.scenario, rate, cfg.seed * 1000 + i, deadline, halt, budget)
+                   for i, c in enumerate(c for r in cfg.regions for c in clients[r])]
+        faults = FaultDriver(control, rec, cfg.scenario.faults, t_run, duration_s, halt) if control else None
         if faults:
             faults.start()
         for w in workers:
             w.start()
         while any(w.is_alive() for w in workers):
-            time.sleep(0.1)
-            if progress:
-                progress(min(1.0, (time.monotonic() - t0) / duration_s))
-        workload_s = time.monotonic() - t0
+            if stop.wait(0.1):
+                raise KeyboardInterrupt
+            progress.tick(min(1.0, (time.monotonic() - t_run) / duration_s), sum(w.n for w in workers))
+        workload_s = time.monotonic() - t_run
         workload_ops = sum(w.n for w in workers)
-        stop.set()
+        halt.set()
         if faults:
             faults.join(timeout=5)
         # settle: heal everything, let replication drain, then every region reads every key
+        enter(progress, "settling", f"at most {cfg.settle_ns / SECOND:g} s", stop)
         if control:
             control.heal_all()
             rec.nemesis("heal", {"all": True})
-            control.wait_quiet(timeout=cfg.settle_ns / SECOND)
+            control.wait_quiet(timeout=cfg.settle_ns / SECOND, stop=stop)
         else:
-            time.sleep(cfg.settle_ns / SECOND)
-        rec.mark_settled()
+            stop.wait(cfg.settle_ns / SECOND)
+        if stop.is_set():
+            raise KeyboardInterrupt
         keys = KeyChooser(wl).keys
+        enter(progress, "final reads", f"{len(cfg.regions)} regions x {len(keys)} keys", stop)
+        rec.mark_settled()
         for r in cfg.regions:
             c = clients[r][0]
             for k in keys:
+                if stop.is_set():
+                    raise KeyboardInterrupt
                 try:
                     c.get_item(TableName=cfg.table, Key={"pk": {"S": k}}, ConsistentRead=True)
                 except Exception:  # noqa: BLE001 - recorded
                     pass
     except KeyboardInterrupt:
         interrupted = True
-        stop.set()
-        for w in workers:
-            w.join(timeout=15)
     finally:
-        stop.set()
-        rec.close()
+        with cfg.shield():
+            halt.set()
+            end = time.monotonic() + WORKER_JOIN_S
+            for w in workers:
+                w.join(timeout=max(0.0, end - time.monotonic()))
+            if not workload_ops:
+                workload_ops = sum(w.n for w in workers)
+            rec.close()
     wall = time.monotonic() - t0
     ops = sum(1 for e in rec.events if e["type"] == "invoke")
-    result = RunResult(history, ops, wall, interrupted, workload_ops=workload_ops, workload_s=workload_s)
-    return result
+    return RunResult(history, ops, wall, interrupted, workload_ops=workload_ops, workload_s=workload_s)
 
 
-def check_and_report(result: RunResult, staleness_bound_ns: int | None, html: bool = True) -> RunResult:
-    """Check the recorded history; write check.txt, check.json and report.html next to it."""
+def check_and_report(result: RunResult, staleness_bound_ns: int | None, html: bool = True,
+                     progress: Progress | None = None, stop: threading.Event | None = None) -> RunResult:
+    """Phases ``checking`` and ``reporting``: check the recorded history; write check.txt,
+    check.json and report.html next to it."""
     from gtcheck.checker.check import check_history, exit_code_for
     from gtcheck.checker.output import render
 
+    progress = progress or Progress()
+    stop = stop or threading.Event()
     out = result.history.parent
+    enter(progress, "checking", f"{result.operations} operations", stop)
     res = check_history(str(result.history), staleness_bound_ns=staleness_bound_ns, jobs=1,
                         timeout_s=10.0, progress=False, keep_reads=html)
     (out / "check.txt").write_text(render(res.summary, "text"), encoding="utf-8")
@@ -322,6 +377,7 @@ def check_and_report(result: RunResult, staleness_bound_ns: int | None, html: bo
     result.exit_code = exit_code_for(res.summary["valid"], False)
     if html:
         from gtcheck.checker.report import write_report
+        enter(progress, "reporting", str(out / "report.html"), stop)
         result.report = Path(write_report(str(result.history), str(out / "report.html"), check_result=res,
                                           staleness_bound_ns=staleness_bound_ns, jobs=1))
     return result
