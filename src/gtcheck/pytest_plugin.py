@@ -163,8 +163,11 @@ class GtcheckEmulator:
             self.staleness_bound = staleness_bound
 
     def settle(self, timeout: float = 30.0) -> None:
-        """Heal every fault, wait for replication to drain, read every touched key everywhere."""
+        """Heal every fault, let the TTL sweeper delete what has expired and pause it (no write
+        after the final phase begins), wait for replication to drain, read every touched key
+        everywhere."""
         self.control.heal_all()
+        self.control.ttl(sweep=True, paused=True)
         self.control.wait_quiet(timeout=timeout)
         self.recorder.final_reads(self.clients)
         self.settled = True

@@ -47,6 +47,14 @@ def _global(clients, name="t", regions=REGIONS[1:]):
     clients["us-east-1"].update_table(TableName=name, ReplicaUpdates=[{"Create": {"RegionName": r}} for r in regions])
 
 
+def _global_with_ttl(clients):
+    """Table ``t`` in every region, TTL on attribute ``exp`` (set in us-east-1)."""
+    _create(clients["us-east-1"])
+    _global(clients)
+    clients["us-east-1"].update_time_to_live(TableName="t", TimeToLiveSpecification={"Enabled": True,
+                                                                                      "AttributeName": "exp"})
+
+
 def _item(c, key, name="t", consistent=True):
     return c.get_item(TableName=name, Key={"pk": {"S": key}}, ConsistentRead=consistent).get("Item")
 
@@ -63,9 +71,7 @@ def _wait(predicate, timeout=20.0):
 def test_ttl_settings_and_ttl_deletes_replicate(emu):
     server, clients, ctl = emu
     use, euw = clients["us-east-1"], clients["eu-west-1"]
-    _create(use)
-    _global(clients)
-    use.update_time_to_live(TableName="t", TimeToLiveSpecification={"Enabled": True, "AttributeName": "exp"})
+    _global_with_ttl(clients)
     for c in clients.values():        # the setting reached every replica
         assert c.describe_time_to_live(TableName="t")["TimeToLiveDescription"] == {
             "TimeToLiveStatus": "ENABLED", "AttributeName": "exp"}
@@ -92,9 +98,7 @@ def test_ttl_settings_and_ttl_deletes_replicate(emu):
 def test_a_ttl_delete_loses_to_a_newer_write_and_a_stopped_region_does_not_sweep(emu):
     server, clients, ctl = emu
     use, aps = clients["us-east-1"], clients["ap-southeast-2"]
-    _create(use)
-    _global(clients)
-    use.update_time_to_live(TableName="t", TimeToLiveSpecification={"Enabled": True, "AttributeName": "exp"})
+    _global_with_ttl(clients)
     ctl.ttl(paused=True)
     ctl.isolate("us-east-1")
     use.put_item(TableName="t", Item={"pk": {"S": "k"}, "exp": {"N": str(int(time.time()) - 10)}})

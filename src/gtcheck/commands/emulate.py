@@ -143,7 +143,8 @@ def _with_endpoint(f):
 @click.group()
 def emulator() -> None:
     """Fault control of a running `gtcheck emulate` (isolate, heal, stop, start, delay,
-    replication, clock, status).
+    replication, clock, ttl, status). State-changing commands send the emulator's control
+    token: --token, $GTCHECK_EMULATOR_TOKEN, or the file the emulator wrote for its port.
 
     \b
     Example:
@@ -223,3 +224,12 @@ def replication(target: str, state: str, port: int, endpoint_url: str | None, to
 def clock(region: str, offset: str, port: int, endpoint_url: str | None, token: str | None) -> None:
     """Set REGION's clock offset (e.g. +40ms, -2s) used to stamp its writes."""
     _show(_control(port, endpoint_url, token).clock(region, offset))
+
+
+@emulator.command()
+@click.argument("what", type=click.Choice(["pause", "resume", "sweep"]))
+@_with_endpoint
+def ttl(what: str, port: int, endpoint_url: str | None, token: str | None) -> None:
+    """Pause or resume the TTL sweeper, or run one sweep now."""
+    ctl = _control(port, endpoint_url, token)
+    _show(ctl.ttl(sweep=True) if what == "sweep" else ctl.ttl(paused=what == "pause"))

@@ -215,23 +215,22 @@ class Emulator:
                 return d
         return None
 
-    def draw_delay(self, source: str, target: str) -> int:
-        """One crossing of the link: the replication delay plus any extra delay on it."""
+    def _draw(self, dist: Distribution, source: str, target: str) -> int:
+        """One draw of ``dist`` on the link, plus any extra delay on it."""
         with self.rng_lock:
-            d = self.delay.sample(self.rng)
-            extra = self._extra(source, target)
-            if extra is not None:
-                d += extra.sample(self.rng)
-        return min(max(d, 0), MAX_DELAY_NS)
-
-    def draw_round_trip(self, source: str, target: str) -> int:
-        """Strong mode: one synchronous round trip on the link (plus any extra delay on it)."""
-        with self.rng_lock:
-            d = self.round_trip.sample(self.rng)
+            d = dist.sample(self.rng)
             extra = self._extra(source, target)
             if extra is not None:
                 d += extra.sample(self.rng)
         return max(d, 0)
+
+    def draw_delay(self, source: str, target: str) -> int:
+        """One crossing of the link by a version (capped as the model caps it)."""
+        return min(self._draw(self.delay, source, target), MAX_DELAY_NS)
+
+    def draw_round_trip(self, source: str, target: str) -> int:
+        """Strong mode: one synchronous round trip on the link."""
+        return self._draw(self.round_trip, source, target)
 
     # -- moto access --------------------------------------------------------------------------------
     @staticmethod

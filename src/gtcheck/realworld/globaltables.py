@@ -112,16 +112,25 @@ class GlobalTables:
             return self._ttl(environ, body, doc, region)
         return None
 
+    def _done_here(self, environ: dict[str, Any], body: bytes, doc: dict[str, Any],
+                   region: str) -> tuple[Response, str | None]:
+        """Carry a table-level request out in ``region``; its answer, and the table's account
+        when it succeeded (its shard installed: a stream switched on gets a new one)."""
+        emu = self.emu
+        response = emu.local_call(environ, body, region)
+        if not response[0].startswith("200"):
+            return response, None
+        account = emu.account_of(region, doc["TableName"])
+        if account is not None:
+            emu.ensure_shards(account, region, [doc["TableName"]])
+        return response, account
+
     def _create(self, environ: dict[str, Any], body: bytes, doc: dict[str, Any], region: str) -> Response:
         emu = self.emu
-        status, headers, data = emu.local_call(environ, body, region)
-        if not status.startswith("200"):
-            return status, headers, data
-        name = doc["TableName"]
-        account = emu.account_of(region, name)
+        response, account = self._done_here(environ, body, doc, region)
         if account is None:
-            return status, headers, data
-        emu.ensure_shards(account, region, [name])
+            return response
+        name = doc["TableName"]
         group = Group(account, name, {region}, [("CreateTable", body)])
         with emu.state:
             self.groups[(account, name)] = group
@@ -129,23 +138,15 @@ class GlobalTables:
             for other in emu.regions:
                 if other != region:
                     self._add_replica(environ, group, region, other)
-        return status, headers, data
+        return response
 
     def _update(self, environ: dict[str, Any], body: bytes, doc: dict[str, Any], region: str) -> Response:
-        emu = self.emu
-        status, headers, data = emu.local_call(environ, body, region)
-        if not status.startswith("200"):
-            return status, headers, data
-        name = doc["TableName"]
-        account = emu.account_of(region, name)
-        group = self.group(account, name) if account else None
-        if account is None or group is None:
-            return status, headers, data
-        emu.ensure_shards(account, region, [name])      # a stream switched on gets a new shard
-        if doc.get("GlobalSecondaryIndexUpdates"):
+        response, account = self._done_here(environ, body, doc, region)
+        group = self.group(account, doc["TableName"]) if account else None
+        if group is not None and doc.get("GlobalSecondaryIndexUpdates"):
             replay = {k: doc[k] for k in ("TableName", "AttributeDefinitions", "GlobalSecondaryIndexUpdates") if k in doc}
             self._everywhere(environ, group, region, "UpdateTable", json.dumps(replay).encode())
-        return status, headers, data
+        return response
 
     def _ttl(self, environ: dict[str, Any], body: bytes, doc: dict[str, Any], region: str) -> Response:
         emu = self.emu
