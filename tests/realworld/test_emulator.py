@@ -183,6 +183,7 @@ def test_cli_control_and_stopped_regions(tmp_path, capsys):
     import boto3
 
     from tests.clihelp import run_cli
+    from tests.realworld.test_runner import scenario_file
 
     with EmulatorProcess(["us-east-1", "eu-west-1"], delay="constant(10ms)") as emu:
         code, out, _ = run_cli(["emulator", "stop", "eu-west-1", "--port", emu.port], capsys)
@@ -197,7 +198,8 @@ def test_cli_control_and_stopped_regions(tmp_path, capsys):
         code, _, err = run_cli(["emulator", "isolate", "mars-1", "--port", emu.port], capsys)
         assert code == 254 and "unknown region" in err
         code, out, err = run_cli(["run", "--regions", "us-east-1,eu-west-1", "--table", "cli",
-                                  "--endpoint-url", emu.endpoint, "--duration", "1s", "--max-ops", "40",
+                                  "--endpoint-url", emu.endpoint, "--scenario", scenario_file(tmp_path),
+                                  "--duration", "1s", "--max-ops", "40",
                                   "--settle", "2s", "-o", tmp_path / "run", "--no-progress"], capsys)
         assert code == 0, out + err
         assert "VALID" in out and "report:" in err

@@ -19,12 +19,10 @@ to skip it instead.
 
 from __future__ import annotations
 
-import logging
 import os
 import subprocess
 import sys
 import tarfile
-import xml.etree.ElementTree as ET
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -35,6 +33,10 @@ pytest.importorskip("moto")
 
 from gtcheck.pytest_plugin import EmulatorProcess  # noqa: E402
 from gtcheck.realworld.control import Control  # noqa: E402
+from tests.realworld.thirdparty import (  # noqa: E402
+    assert_no_worse, moto_server, need_network, run_suite, summary)
+
+pytestmark = [pytest.mark.network, pytest.mark.emulator]
 
 LIBRARY = "aiodynamo"
 REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2"]
@@ -55,6 +57,7 @@ def suite(tmp_path_factory) -> Path:
     """The installed aiodynamo version's own sdist, unpacked; its root (pytest config inside)."""
     if os.environ.get("GTCHECK_OFFLINE") == "1":
         pytest.skip("GTCHECK_OFFLINE=1: the third-party suite is fetched from PyPI at test time")
+    need_network()
     ver = _need(LIBRARY)
     for dist in ("pytest-asyncio", "httpx", "aiohttp"):
         _need(dist)
@@ -80,7 +83,6 @@ def suite(tmp_path_factory) -> Path:
 
 def _run_suite(root: Path, endpoint: str, name: str) -> dict[str, str]:
     """Run the sdist's tests/integration against ``endpoint``; outcome by test."""
-    junit = root.parent / f"junit-{name}.xml"
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("AWS_", "DYNAMODB_", "PYTEST_", "TEST_ON_AWS"))}
     env.update(DYNAMODB_URL=endpoint, DYNAMODB_REGION="us-east-1", AWS_ACCESS_KEY_ID="testing",
@@ -88,62 +90,29 @@ def _run_suite(root: Path, endpoint: str, name: str) -> dict[str, str]:
                AWS_CONFIG_FILE=os.devnull, AWS_EC2_METADATA_DISABLED="true", PYTHONDONTWRITEBYTECODE="1")
     # cwd is the sdist's root, so its own pytest configuration (asyncio_mode = "auto") applies;
     # the installed aiodynamo is imported (src/ layout: the sdist's copy is not on the path)
-    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:gtcheck",
-           "-p", "no:randomly", "-o", "addopts=", f"--junitxml={junit}", "tests/integration"]
-    try:
-        res = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=SUITE_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"{LIBRARY}'s integration tests against {name} took over {SUITE_TIMEOUT_S} s")
-    if res.returncode not in (0, 1) or not junit.is_file():
-        pytest.fail(f"{LIBRARY}'s integration tests could not run against {name} (exit {res.returncode}):\n"
-                    f"{res.stdout[-3000:]}\n{res.stderr[-3000:]}")
-    outcomes = {}
-    for case in ET.parse(junit).getroot().iter("testcase"):
-        test = f"{case.get('classname')}::{case.get('name')}"
-        child = {c.tag: c for c in case}
-        if "failure" in child or "error" in child:
-            outcomes[test] = "failed"
-        elif "skipped" in child:
-            outcomes[test] = "xfailed" if child["skipped"].get("type") == "pytest.xfail" else "skipped"
-        else:
-            outcomes[test] = "passed"
-    return outcomes
-
-
-def _summary(outcomes: dict[str, str]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for o in outcomes.values():
-        counts[o] = counts.get(o, 0) + 1
-    return counts
+    return run_suite(sys.executable, "tests/integration", root, env, name, LIBRARY, SUITE_TIMEOUT_S)
 
 
 def test_aiodynamo_integration_suite_same_on_emulator_as_on_moto_server(suite):
-    from moto.server import ThreadedMotoServer
-
-    werkzeug_log = logging.getLogger("werkzeug")     # one line per request of the suite otherwise
-    level = werkzeug_log.level
-    werkzeug_log.setLevel(logging.WARNING)
-    moto_server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    moto_server.start()
-    try:
-        host, port = moto_server.get_host_and_port()
-        on_moto = _run_suite(suite, f"http://{host}:{port}", "moto")
-    finally:
-        moto_server.stop()
-        werkzeug_log.setLevel(level)
-    assert _summary(on_moto).get("passed", 0) >= MIN_PASSED, \
-        f"{LIBRARY}'s suite passed too few tests on moto's server to compare: {_summary(on_moto)}"
+    with moto_server() as endpoint:
+        on_moto = _run_suite(suite, endpoint, "moto")
+    assert summary(on_moto).get("passed", 0) >= MIN_PASSED, \
+        f"{LIBRARY}'s suite passed too few tests on moto's server to compare: {summary(on_moto)}"
 
     with EmulatorProcess(REGIONS, global_tables="all") as emu:
         on_emulator = _run_suite(suite, emu.endpoint, "emulator")
         applied = Control(emu.endpoint).status()["applied"]
+    # and `gtcheck emulate` with its default options (tables one-region until made global)
+    with EmulatorProcess(REGIONS, global_tables="explicit") as emu:
+        on_default = _run_suite(suite, emu.endpoint, "emulator-default")
+    assert_no_worse(LIBRARY, on_moto, on_default, "gtcheck emulate (default options)")
 
-    print(f"{LIBRARY} {version(LIBRARY)} integration tests: moto's server {_summary(on_moto)}, "
-          f"emulator {_summary(on_emulator)}, versions replicated {applied}")
+    print(f"{LIBRARY} {version(LIBRARY)} integration tests: moto's server {summary(on_moto)}, "
+          f"emulator {summary(on_emulator)}, versions replicated {applied}")
     differ = {t: (on_moto.get(t), on_emulator.get(t)) for t in sorted(on_moto.keys() | on_emulator.keys())
               if on_moto.get(t) != on_emulator.get(t)}
     assert not differ, (f"{LIBRARY}'s integration tests differ between moto's server and the emulator "
                         f"(test: (moto, emulator)): {differ}")
-    assert _summary(on_emulator).get("passed", 0) >= MIN_PASSED
+    assert summary(on_emulator).get("passed", 0) >= MIN_PASSED
     # the suite's writes went to the other regions too (it only calls CreateTable: --global-tables all)
     assert applied > 0, "the emulator replicated none of the suite's writes"

@@ -34,7 +34,8 @@ REGIONS = "us-east-1,eu-west-1"
 HANG_GUARD_S = 180
 
 
-def _scenario(tmp_path: Path, keys: int = 20) -> Path:
+def scenario_file(tmp_path: Path, keys: int = 20) -> Path:
+    """A two-region scenario for `gtcheck run` (60 s of workload unless --duration says less)."""
     path = tmp_path / "scenario.toml"
     path.write_text(f"""name = "runner-test"
 [regions]
@@ -44,6 +45,17 @@ keys = {keys}
 processes_per_region = 2
 rate = 200
 duration = "60s"
+# no conditional_update/conditional_delete: today's recorder writes their conditions as raw
+# text, which the checker's linearizability register cannot evaluate (issue 16's recorder and
+# expression evaluator change both); these tests are about the run, not about that
+[workload.mix]
+read = 0.55
+write = 0.15
+update = 0.1
+increment = 0.05
+delete = 0.05
+cas = 0.05
+transaction = 0.05
 """)
     return path
 
@@ -97,7 +109,7 @@ def emulator():
 
 
 def test_progress_lines_on_stderr_when_not_a_terminal_and_none_with_no_progress(emulator, tmp_path):
-    scenario = _scenario(tmp_path)
+    scenario = scenario_file(tmp_path)
     proc, lines = _start(["--regions", REGIONS, "--table", "progress", "--endpoint-url", emulator.endpoint,
                           "--scenario", scenario, "--duration", "6s", "--settle", "5s", "-o", tmp_path / "a"])
     seen: list[str] = []
@@ -134,7 +146,7 @@ def test_a_signal_ends_the_run_promptly_in_every_phase(emulator, tmp_path, phase
     table = f"t-{phase.replace(' ', '-')}-{sig.name}"
     out_dir = tmp_path / "out"
     env = {"GTCHECK_RUN_HOLD": phase} if phase in ("checking", "reporting") else {}
-    scenario = _scenario(tmp_path, keys=3000 if phase == "final reads" else 20)
+    scenario = scenario_file(tmp_path, keys=3000 if phase == "final reads" else 20)
     dead = own = None
     if phase == "starting":
         dead, endpoint = _never_answers()

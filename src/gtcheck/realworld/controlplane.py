@@ -23,15 +23,14 @@ from __future__ import annotations
 
 import hmac
 import json
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 from urllib.parse import parse_qs
 
 from gtcheck.kernel.errors import UserError
 from gtcheck.realworld import tokens, wire
+from gtcheck.realworld.regions import Regions, signed_duration
+from gtcheck.realworld.ttl import Sweeper
 from gtcheck.realworld.wire import Response, WireError
-
-if TYPE_CHECKING:
-    from gtcheck.realworld.emulator import Emulator
 
 READS = frozenset({"status", "ttl-deletes"})
 ACTIONS = ("status", "ttl-deletes", "isolate", "heal", "stop", "start", "delay", "replication", "clock",
@@ -55,8 +54,9 @@ def _refuse(status: int, message: str) -> Response:
 
 
 class ControlPlane:
-    def __init__(self, emu: "Emulator", token: str | None = None) -> None:
-        self.emu = emu
+    def __init__(self, emu: Regions, sweeper: Sweeper, status: Callable[[], dict[str, Any]],
+                 token: str | None = None) -> None:
+        self.emu, self.sweeper, self.status = emu, sweeper, status
         self.token = token or tokens.new_token()
         self.port: int | None = None
 
@@ -108,17 +108,17 @@ class ControlPlane:
             return _refuse(401, f"a state-changing call needs the emulator's token in {tokens.HEADER} "
                                 f"(printed at start and kept in {tokens.token_path(self.port or 0)})")
         self.change(action, args)
-        return _answer(200, self.emu.status())
+        return _answer(200, self.status())
 
     def read(self, action: str, args: dict[str, Any]) -> Any:
         if action == "status":
-            return self.emu.status()
+            return self.status()
         since = args.get("since", 0)
         try:
             seq = int(since)
         except (TypeError, ValueError):
             raise UserError(f"since must be an integer, not {since!r}") from None
-        return {"deletes": self.emu.sweeper.since(seq)}
+        return {"deletes": self.sweeper.since(seq)}
 
     def change(self, action: str, args: dict[str, Any]) -> None:
         """Carry out a state-changing action; every argument is checked first."""
@@ -143,8 +143,6 @@ class ControlPlane:
             if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
                 raise UserError(f"{action}: {name} must be a {getattr(kind, '__name__', 'string or integer')}, "
                                 f"not {value!r}")
-        from gtcheck.realworld.emulator import signed_duration
-
         do: dict[str, Callable[[], Any]] = {
             "isolate": lambda: emu.isolate(args["region"]),
             "heal": lambda: emu.heal(args.get("region")),
@@ -160,7 +158,7 @@ class ControlPlane:
         do[action]()
 
     def _ttl(self, args: dict[str, Any]) -> None:
-        sweeper = self.emu.sweeper
+        sweeper = self.sweeper
         if args.get("sweep"):
             sweeper.sweep()
         if args.get("paused") is not None:

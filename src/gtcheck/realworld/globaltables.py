@@ -22,33 +22,13 @@ table-level requests that AWS applies to every replica.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from gtcheck.realworld import wire
+from gtcheck.realworld.regions import EVENTUAL, STRONG, Group, Regions
 from gtcheck.realworld.wire import Response, WireError
 
-if TYPE_CHECKING:
-    from gtcheck.realworld.emulator import Emulator
-
 GLOBAL_TABLE_VERSION = "2019.11.21"
-EVENTUAL, STRONG = "EVENTUAL", "STRONG"
-
-
-@dataclass
-class Group:
-    """One table as the emulator knows it: its replica regions, its shape, its mode."""
-
-    account: str
-    table: str
-    regions: set[str]
-    shape: list[tuple[str, bytes]] = field(default_factory=list)   # (operation, body) to replay in a new replica
-    consistency: str = EVENTUAL
-    witness: str | None = None
-
-    @property
-    def is_global(self) -> bool:
-        return len(self.regions) > 1 or self.witness is not None
 
 
 def _invalid(message: str) -> WireError:
@@ -56,41 +36,11 @@ def _invalid(message: str) -> WireError:
 
 
 class GlobalTables:
-    def __init__(self, emu: "Emulator") -> None:
+    """The table-level requests; the registry of groups is the core's (``Regions.groups``)."""
+
+    def __init__(self, emu: Regions, global_all: bool) -> None:
         self.emu = emu
-        self.groups: dict[tuple[str, str], Group] = {}
-
-    # -- queries (under the emulator's state lock) -----------------------------------------------------
-    def group(self, account: str, table: str) -> Group | None:
-        with self.emu.state:
-            return self.groups.get((account, table))
-
-    def known(self, account: str, table: str) -> bool:
-        with self.emu.state:
-            return (account, table) in self.groups
-
-    def replicas(self, account: str, table: str) -> set[str]:
-        with self.emu.state:
-            g = self.groups.get((account, table))
-            return set(g.regions) if g else set()
-
-    def witnesses(self) -> set[str]:
-        with self.emu.state:
-            return {g.witness for g in self.groups.values() if g.witness}
-
-    def describe_all(self) -> dict[str, Any]:
-        with self.emu.state:
-            out: dict[str, Any] = {}
-            for (account, table), g in sorted(self.groups.items()):
-                entry: dict[str, Any] = {"regions": sorted(g.regions), "consistency": g.consistency}
-                if g.witness:
-                    entry["witness"] = g.witness
-                out[table if account == "123456789012" else f"{account}/{table}"] = entry
-            return out
-
-    def clear(self) -> None:
-        with self.emu.state:
-            self.groups.clear()
+        self.global_all = global_all
 
     # -- requests -------------------------------------------------------------------------------
     def handle(self, environ: dict[str, Any], body: bytes, doc: dict[str, Any], op: str, region: str) -> Response | None:
@@ -133,8 +83,8 @@ class GlobalTables:
         name = doc["TableName"]
         group = Group(account, name, {region}, [("CreateTable", body)])
         with emu.state:
-            self.groups[(account, name)] = group
-        if emu.global_all:
+            self.emu.groups[(account, name)] = group
+        if self.global_all:
             for other in emu.regions:
                 if other != region:
                     self._add_replica(environ, group, region, other)
@@ -142,7 +92,7 @@ class GlobalTables:
 
     def _update(self, environ: dict[str, Any], body: bytes, doc: dict[str, Any], region: str) -> Response:
         response, account = self._done_here(environ, body, doc, region)
-        group = self.group(account, doc["TableName"]) if account else None
+        group = self.emu.group(account, doc["TableName"]) if account else None
         if group is not None and doc.get("GlobalSecondaryIndexUpdates"):
             replay = {k: doc[k] for k in ("TableName", "AttributeDefinitions", "GlobalSecondaryIndexUpdates") if k in doc}
             self._everywhere(environ, group, region, "UpdateTable", json.dumps(replay).encode())
@@ -152,7 +102,7 @@ class GlobalTables:
         emu = self.emu
         name = doc["TableName"]
         account = emu.account_of(region, name)
-        group = self.group(account, name) if account else None
+        group = self.emu.group(account, name) if account else None
         if group is not None and group.consistency == STRONG:
             raise _invalid("Time to Live is not supported on a table with multi-Region strong consistency "
                            "(MultiRegionConsistency STRONG)")
@@ -183,12 +133,11 @@ class GlobalTables:
     def _drop_replica(self, account: str, table: str, region: str) -> None:
         emu = self.emu
         with emu.state:
-            g = self.groups.get((account, table))
+            g = emu.groups.get((account, table))
             if g is not None:
                 g.regions.discard(region)
                 if not g.regions:
-                    del self.groups[(account, table)]
-                    emu.strong.forget(account, table)
+                    del emu.groups[(account, table)]
         with emu.lock(region):
             versions = emu.versions.get(region, {})
             for ident in [i for i in versions if i[0] == account and i[1] == table]:
@@ -223,7 +172,7 @@ class GlobalTables:
         account = emu.account_of(region, name)
         if account is None:
             raise WireError(400, "ResourceNotFoundException", f"Requested resource not found: Table: {name} not found")
-        group = self.group(account, name)
+        group = self.emu.group(account, name)
         if group is None:
             raise _invalid(f"table {name} was not created through this emulator's CreateTable, so it cannot become "
                            f"a global table here")
@@ -236,10 +185,9 @@ class GlobalTables:
             with emu.lock(target):
                 emu.call(environ, json.dumps({"TableName": name}).encode(), region=target, op="DeleteTable")
             self._drop_replica(account, name, target)
-        if consistency == STRONG:
+        if consistency == STRONG:          # strong.py serves it from now on
             with emu.state:
                 group.consistency, group.witness = STRONG, witness
-            emu.strong.register(group)
         rest = {k: v for k, v in doc.items()
                 if k not in ("ReplicaUpdates", "MultiRegionConsistency", "GlobalTableWitnessUpdates")}
         if len(rest) > 1:
@@ -328,7 +276,7 @@ class GlobalTables:
         if not t:
             return data
         account = self.emu.account_of(region, t["TableName"])
-        g = self.group(account, t["TableName"]) if account else None
+        g = self.emu.group(account, t["TableName"]) if account else None
         if g is not None and g.is_global:
             with self.emu.state:
                 t["GlobalTableVersion"] = GLOBAL_TABLE_VERSION

@@ -85,6 +85,13 @@ class Replicator:
             heapq.heapify(self.heap)
             self.held = [f for f in self.held if not gone(f)]
 
+    def clear(self) -> None:
+        with self.cv:
+            self.heap.clear()
+            self.held.clear()
+            self.last_arrival.clear()
+            self.queued.clear()
+
     def in_flight(self) -> int:
         with self.cv:
             return len(self.heap) + len(self.held)

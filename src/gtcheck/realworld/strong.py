@@ -35,18 +35,13 @@ from __future__ import annotations
 import json
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from gtcheck.model import lww, rules
 from gtcheck.model.state import ItemLog
 from gtcheck.realworld import wire
-from gtcheck.realworld.globaltables import Group
+from gtcheck.realworld.regions import SCRATCH_REGION, STRONG, Group, Regions
 from gtcheck.realworld.wire import Response, WireError
-
-if TYPE_CHECKING:
-    from gtcheck.realworld.emulator import Emulator
-
-SCRATCH_REGION = "gtcheck-scratch"     # where a strong write is evaluated before its acknowledgement
 
 
 class StrongTable:
@@ -69,43 +64,41 @@ class StrongTable:
 
 
 class Strong:
-    def __init__(self, emu: "Emulator") -> None:
+    def __init__(self, emu: Regions) -> None:
         self.emu = emu
         self.tables: dict[tuple[str, str], StrongTable] = {}
         self.scratch_lock = threading.Lock()
         self.scratch_tables: set[tuple[str, str]] = set()
         self.writes = self.conflicts = self.timeouts = self.reads = 0
 
-    def register(self, group: Group) -> None:
-        with self.emu.state:
-            self.tables[(group.account, group.table)] = StrongTable(group)
-
-    def forget(self, account: str, table: str) -> None:
-        with self.emu.state:
-            self.tables.pop((account, table), None)
-
     def counters(self) -> dict[str, int]:
-        return {"tables": len(self.tables), "writes": self.writes, "conflicts": self.conflicts,
+        with self.emu.state:
+            tables = sum(1 for g in self.emu.groups.values() if g.consistency == STRONG)
+        return {"tables": tables, "writes": self.writes, "conflicts": self.conflicts,
                 "timeouts": self.timeouts, "strong_reads": self.reads}
 
-    def close(self) -> None:
-        with self.emu.state:
-            self.emu.state.notify_all()
-
     def _table(self, region: str, name: Any) -> StrongTable | None:
-        if not isinstance(name, str) or not self.tables:
+        """The MRSC table ``name`` as seen from ``region`` (a replica of it), with its logs."""
+        emu = self.emu
+        if not isinstance(name, str):
             return None
-        account = self.emu.account_of(region, name)
-        if account is None:
+        with emu.state:
+            if not any(g.consistency == STRONG for g in emu.groups.values()):
+                return None
+        account = emu.account_of(region, name)
+        group = emu.group(account, name) if account else None
+        if group is None or group.consistency != STRONG or region not in group.regions:
             return None
-        st = self.tables.get((account, name))
-        return st if st is not None and region in st.group.regions else None
+        with emu.state:
+            st = self.tables.get((group.account, name))
+            if st is None or st.group is not group:        # new, or the table was made again
+                st = self.tables[(group.account, name)] = StrongTable(group)
+                self.scratch_tables.discard((group.account, name))
+            return st
 
     # -- dispatch ------------------------------------------------------------------------------
     def handle(self, environ: dict[str, Any], body: bytes, doc: dict[str, Any], op: str, region: str) -> Response | None:
         """Serve the request when it touches an MRSC table (None: it does not)."""
-        if not self.tables:
-            return None
         if op in ("PutItem", "UpdateItem", "DeleteItem"):
             st = self._table(region, doc.get("TableName"))
             if st is None:

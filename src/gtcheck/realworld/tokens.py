@@ -55,7 +55,7 @@ def _check_private(path: Path, is_dir: bool) -> None:
         raise UserError(f"{path} is not private to this user (owner uid {st.st_uid}, mode "
                         f"{stat.S_IMODE(st.st_mode):o}); the emulator's token is kept only in a "
                         f"{'directory' if is_dir else 'file'} that only you own and can read",
-                        hint=f"remove it, or set XDG_RUNTIME_DIR to a private directory")
+                        hint="remove it, or set XDG_RUNTIME_DIR to a private directory")
 
 
 def write_token(port: int, token: str) -> Path:

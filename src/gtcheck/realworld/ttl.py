@@ -21,10 +21,9 @@ import json
 import threading
 import time
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from gtcheck.realworld.emulator import Emulator
+from gtcheck.realworld.regions import Regions
 
 FIVE_YEARS_S = 5 * 365 * 24 * 3600
 FEED_SIZE = 100_000
@@ -43,7 +42,7 @@ def expired(item_attrs: dict[str, Any], attribute: str, now_s: float) -> bool:
 
 
 class Sweeper:
-    def __init__(self, emu: "Emulator", interval_s: float) -> None:
+    def __init__(self, emu: Regions, interval_s: float) -> None:
         self.emu = emu
         self.interval_s = interval_s
         self.deleted = 0
@@ -99,7 +98,7 @@ class Sweeper:
             if table is None:
                 return 0
             now_s = time.time()
-            stamped = emu.tables.known(account, name)
+            stamped = emu.known(account, name)
             for item in list(table.all_items()):
                 attrs = item.to_json()["Attributes"]
                 if not expired(attrs, attribute, now_s):
