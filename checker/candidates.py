@@ -42,6 +42,7 @@ from gtcheck.checker.props.integrity import (AMBIGUOUS_VERSION, FUTURE_READ, PHA
 from gtcheck.checker.anomalies import Anomaly, op_ref
 from gtcheck.kernel.units import format_duration
 from gtcheck.kernel.items import apply_change, is_number
+from gtcheck.checker.exprversions import ExpressionVersions, is_expression_update
 from gtcheck.checker.operations import CAS, DELETE, FAIL, OK, READ, UPDATE, WRITE, Header, Operation
 from gtcheck.kernel.errors import UserError
 from gtcheck.kernel.exactjson import canon as exact_canon
@@ -497,12 +498,23 @@ def key_candidates(header: Header, ops: list[Operation], clock: Clock | None = N
             ok_values[c] = op
         exact[c].append(op)
     versions = None
+    by_expr: ExpressionVersions | None = None
+    expr_ops: dict[int, Operation] = {}
     if unknown:
         known: list[Any] = [header.initial]
         if nulls:
             known.append(None)
         known.extend(op_value(o) for lst in exact.values() for o in lst if o.outcome != FAIL)
-        versions = _Versions(known, unknown)
+        # rule 11: an update written as an expression is run forwards from the versions
+        # (checker.exprversions); set/remove/add changes are also run backwards (below)
+        expr_ups = [u for u in unknown if is_expression_update(u)]
+        if expr_ups:
+            unknown = [u for u in unknown if not is_expression_update(u)]
+            expr_ops = {u.index: u for u in expr_ups}
+            by_expr = ExpressionVersions(known, expr_ups, unknown)
+            known.extend(by_expr.values)
+        if unknown:
+            versions = _Versions(known, unknown)
     changes = _ChangeIndex(unknown, versions)
 
     cands: Candidates = {}
@@ -520,6 +532,8 @@ def key_candidates(header: Header, ops: list[Operation], clock: Clock | None = N
         producers = exact.get(cv, ())
         if changes.any:
             producers = list(producers) + changes.matching(v, cv)
+        if by_expr is not None:
+            producers = list(producers) + by_expr.producers(cv, expr_ops)
         if len(producers) == 1 and initial is None:  # the common case: one ok write
             w = producers[0]
             if w.outcome != FAIL and not after(w, r):

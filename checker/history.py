@@ -41,6 +41,8 @@ from gtcheck.checker.files import detect_format, open_binary
 from gtcheck.kernel.errors import ManyUserErrors, UserError
 from gtcheck.kernel.exactjson import JSONProblem, canon, is_exact_number, parse_line, same
 from gtcheck.kernel.exactjson import dumps as exact_dumps
+from gtcheck.kernel.attrvalues import item_json_problems
+from gtcheck.kernel.expressions import form_problems, is_expression_form
 
 __all__ = [
     "HistoryReader", "open_history", "validate_file", "write_history", "header_to_dict",
@@ -429,6 +431,8 @@ class HistoryReader:
                     fld(line_no, "event", "a JSON object", ev, show=_kind)
                     continue
                 bad = False
+                if b'"$' in raw or b"\\u" in raw:    # a tagged value may occur (rare)
+                    bad = _check_encoding(problems, line_no, ev)
                 get = ev.get
                 try:  # subscripts are cheaper than get(); a missing field is the rare case
                     t = ev["time"]
@@ -537,6 +541,8 @@ class HistoryReader:
                                       "an item use delete")
                     elif f == "update":
                         bad = _check_update(problems, line_no, get("value")) or bad
+                    if "condition" in ev or "key_attributes" in ev:
+                        bad = _check_rule11(problems, line_no, ev, f) or bad
                     c = get("consistent", False)
                     if c is not True and c is not False:
                         bad = fld(line_no, "consistent", "true or false", c)
@@ -817,9 +823,63 @@ class HistoryReader:
                 "give every event a unique index, or leave index out on all of them")
 
 
+def _check_rule11(problems: _Problems, line_no: int, ev: dict, f: str | None) -> bool:
+    """Rule 11: a write's ``condition`` (an expression or the short form) and an update's
+    ``key_attributes`` (gtcheck's field: the key attributes a missing item starts as);
+    True when something was wrong. An expression that does not parse is not bad input:
+    it is evaluated as unknown."""
+    fld = problems.field
+    bad = False
+    if "condition" in ev:
+        if f == "read":
+            bad = fld(line_no, "condition", "no condition (a read has none)", ev["condition"])
+        else:
+            for suffix, expected, got, hint in form_problems(ev["condition"], "condition"):
+                bad = fld(line_no, "condition" + suffix, expected, got, hint)
+    if "key_attributes" in ev:
+        k = ev["key_attributes"]
+        if type(k) is not dict:
+            bad = fld(line_no, "key_attributes", "an object of the item's key attributes", k,
+                      'e.g. {"pk": "user#7"}: what UpdateItem starts a missing item from')
+        else:
+            for p in item_json_problems(k):
+                bad = fld(line_no, f"key_attributes.{p.path}", "a value in the history's item "
+                          "encoding", k, p.message)
+    return bad
+
+
+def _check_encoding(problems: _Problems, line_no: int, ev: dict) -> bool:
+    """Tagged values ($B, $SS, $NS, $BS, $M) in an event's value are well formed and sets
+    are in canonical order (a set out of order would make equal items unequal JSON); True
+    when something was wrong. Called only for lines whose text can hold a tag."""
+    v = ev.get("value")
+    if v is None:
+        return False
+    if type(v) is list:                          # a cas: [expected, new]
+        found = [(f"[{i}].{p.path}", p) for i, x in enumerate(v) for p in item_json_problems(x)]
+    elif type(v) is dict and ev.get("f") == "update" and ev.get("type") == "invoke" \
+            and not is_expression_form(v):      # a set/remove/add change
+        found = [(f".{part}.{p.path}", p) for part in ("set", "add")
+                 if type(v.get(part)) is dict for p in item_json_problems(v[part])]
+    elif type(v) is dict and is_expression_form(v):
+        return False                             # checked with the expression
+    else:
+        found = [(f".{p.path}", p) for p in item_json_problems(v)]
+    bad = False
+    for where, p in found[:5]:
+        bad = problems.field(line_no, "value" + where, "a value in the history's item encoding",
+                             v, p.message + (f"; {p.hint}" if p.hint else ""))
+    return bad
+
+
 def _check_update(problems: _Problems, line_no: int, value: Any) -> bool:
     """Check an update's change; True when something was wrong."""
     fld = problems.field
+    if type(value) is dict and "expression" in value:      # rule 11: an UpdateExpression
+        bad = False
+        for suffix, expected, got, hint in form_problems(value, "update"):
+            bad = fld(line_no, "value" + suffix, expected, got, hint)
+        return bad
     if type(value) is not dict:
         return fld(line_no, "value", 'the change, an object with "set", "remove" and/or "add"',
                    value, 'e.g. {"set": {"name": "b"}, "remove": ["tmp"], "add": {"count": 1}}')

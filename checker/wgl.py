@@ -15,11 +15,16 @@ an infinite return time; here the search succeeds once every *completed* operati
 linearized). Failed operations and reads with an unknown outcome are left out: they
 constrain nothing.
 
-The register: read (the state must equal the value read; ``None``: absent), write (with an
-optional DynamoDB condition), cas ``[expected, new]`` (``expected`` ``None``: must be
-absent), update (the change applied to the state, rule 8, with an optional condition; an
-ok update's post-image, when known, must be what it gives) and delete (the state becomes
-absent). States are the canonical JSON bytes of the item (``None`` for absent), so values
+The register: read (the state must equal the value read; ``None``: absent), write, cas
+``[expected, new]`` (``expected`` ``None``: must be absent), update (its change applied to
+the state: rule 8's set/remove/add or rule 11's UpdateExpression; an ok update's
+post-image, when known, must be what it gives) and delete (the state becomes absent); any
+of the writes may carry a DynamoDB condition (rule 11: an expression or the short form).
+All of it is the kernel's item spec (``kernel.itemspec.step``), over the one expression
+evaluator: a condition it cannot decide lets the operation through (both outcomes are
+admitted); an ok update whose result it cannot tell moves to its recorded post-image; an
+info update whose result it cannot tell is not placed there, and a search that then finds
+no linearization is unknown, never "not linearizable". States are the canonical JSON bytes of the item (``None`` for absent), so values
 compare as the history format says (``1 == 1.0``).
 
 :func:`check_register` depends only on its arguments; ``checker.props.linearizability``
@@ -33,8 +38,10 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from gtcheck.checker.candidates import cpos, ipos
+from gtcheck.checker.exprversions import key_attributes
 from gtcheck.checker.operations import Operation
 from gtcheck.kernel.exactjson import canon
+from gtcheck.kernel.expressions import UNKNOWN as UNSURE
 from gtcheck.kernel.itemspec import Request, step
 
 LINEARIZABLE = True
@@ -45,7 +52,6 @@ MAX_VISITED = 3_000_000   # memoised (set, state) pairs per key: past it, unknow
 
 _MISSING = object()      # the operation cannot take effect in this state
 _UNSEEN = object()       # not memoised yet
-_BAD_CONDITION: dict[str, Any] = {"": _MISSING}   # stands for a condition that is not an attribute map
 
 
 @dataclass
@@ -76,11 +82,12 @@ class _Step:
     the answer the history recorded (a read's item, an ok update's post-image, when
     known) must be the one the spec gives. Memoised per state (``cache``)."""
 
-    __slots__ = ("op", "cache", "request", "recorded", "known", "item", "state")
+    __slots__ = ("op", "cache", "request", "recorded", "known", "item", "state", "unsure")
 
     def __init__(self, op: Operation):
         self.op = op
         self.cache: dict[Any, Any] = {}
+        self.unsure = False     # the spec could not tell this update's result on some state
         f = op.f
         extra = op.extra or {}
         cond = extra.get("condition", None) if isinstance(extra, dict) else None
@@ -109,9 +116,7 @@ class _Step:
         else:  # pragma: no cover - the reader admits no other f
             raise ValueError(f"unknown f {f!r}")
         self.known = known
-        if cond is not None and not isinstance(cond, dict):
-            cond = _BAD_CONDITION         # a condition the spec cannot read never holds
-        self.request = Request(f, op.key, value, cond)
+        self.request = Request(f, op.key, value, cond, key_attributes(op))
 
     def _encode(self, x: Any) -> Any:
         """A value the spec handed back, as a state: the stored item is ``state`` already,
@@ -133,14 +138,21 @@ class _Step:
             return hit
         request = self.request
         out: Any = _MISSING
-        if request.condition is not _BAD_CONDITION:
-            item = self.item = values.get(state)
-            self.state = state
-            new, ok, answer = step(item, request, self._same)
-            if ok and (self.recorded is _MISSING or self._encode(answer) == self.recorded):
-                out = self._encode(new)
-                if out is not None:
-                    values.setdefault(out, new)
+        item = self.item = values.get(state)
+        self.state = state
+        new, ok, answer = step(item, request, self._same)
+        if ok and new is UNSURE:
+            # the evaluator cannot tell what this update made of this state: an ok update
+            # may have made its recorded post-image; an info update is not placed here,
+            # and a search that then fails is unknown (check_register)
+            if self.recorded is not _MISSING:
+                out = self.recorded
+            else:
+                self.unsure = True
+        elif ok and (self.recorded is _MISSING or self._encode(answer) == self.recorded):
+            out = self._encode(new)
+            if out is not None:
+                values.setdefault(out, new)
         self.cache[state] = out
         return out
 
@@ -280,6 +292,13 @@ def check_register(ops: list[Operation], initial: Any = None, *, delta: int = 0,
     else:
         return RegisterResult(valid=LINEARIZABLE, ops=n, steps=count)
 
+    unsure = [kept[i].index for i, s in enumerate(steps) if s.unsure]
+    if unsure:
+        return RegisterResult(valid=UNKNOWN, ops=n, steps=count, reason=(
+            "no linearization found, but update" + ("s" if len(unsure) > 1 else "") + " #"
+            + ", #".join(map(str, unsure[:5])) + " (unknown outcome) may have taken effect "
+            "in a way gtcheck cannot evaluate (an expression it cannot read, or a missing "
+            "item whose key attributes are not recorded)"))
     order: list[int] = []
     node = best_stack
     while node is not None:

@@ -42,7 +42,8 @@ from gtcheck.kernel.attrvalues import BinSet, EncodingProblem, NumSet, StrSet
 from gtcheck.kernel.exprparse import ExprSyntaxError, parse_condition, parse_update
 
 __all__ = ["UNKNOWN", "REJECTED", "Condition", "Update", "condition", "update",
-           "short_condition", "ALWAYS"]
+           "short_condition", "is_expression_form", "history_condition", "history_update",
+           "form_problems", "EXPRESSION_FIELDS"]
 
 
 class _Verdict:
@@ -553,9 +554,6 @@ def _absent(get: Getter) -> Test:
     return _guard(lambda item: get(item) is _MISSING)
 
 
-ALWAYS = Condition("", lambda item: True)
-
-
 def short_condition(cond: dict[str, Any]) -> Condition:
     """Rule 11's short form as the condition it means: ``{ATTR: VALUE, ...}`` is ``ATTR =
     VALUE AND ...`` (ATTR a top-level attribute name, VALUE in the history's encoding),
@@ -913,3 +911,81 @@ def update(expr: str, names: dict[str, str] | None = None,
         return Update(expr, exc.reason)
     return u
 
+
+
+# --------------------------------------------------------------------------- the history's forms
+EXPRESSION_FIELDS = frozenset({"expression", "names", "values"})
+
+
+def is_expression_form(obj: Any) -> bool:
+    """Whether a history ``condition`` (or an update's invoke ``value``) is written as a
+    DynamoDB expression: an object with ``expression`` and at most ``names`` and
+    ``values`` (rule 11). Any other object is a short-form condition (or a set/remove/add
+    change)."""
+    return type(obj) is dict and "expression" in obj and EXPRESSION_FIELDS.issuperset(obj)
+
+
+def history_condition(obj: Any) -> Condition:
+    """The condition a history's ``condition`` field means: an expression, or the short
+    form (rule 11). Call :func:`form_problems` first to refuse malformed shapes."""
+    if is_expression_form(obj):
+        return condition(obj["expression"], obj.get("names"), obj.get("values"))
+    return short_condition(obj)
+
+
+def history_update(value: Any) -> Update | None:
+    """The UpdateExpression an update's invoke ``value`` carries, or None when the value is
+    a set/remove/add change (rule 8)."""
+    if type(value) is dict and "expression" in value:
+        return update(value["expression"], value.get("names"), value.get("values"))
+    return None
+
+
+def form_problems(obj: Any, what: str) -> list[tuple[str, str, Any, str | None]]:
+    """Why ``obj`` is not a well-formed rule-11 ``condition`` (``what="condition"``) or
+    update expression (``what="update"``): ``(field suffix, expected, got, hint)`` per
+    problem, empty when well formed. An expression that does not parse is well formed
+    (it is evaluated as unknown), as is one DynamoDB would refuse."""
+    out: list[tuple[str, str, Any, str | None]] = []
+    if type(obj) is not dict:
+        out.append(("", "an object: {\"expression\": ..., \"names\": {...}, \"values\": "
+                    "{...}}" + (" or the short form {ATTR: VALUE, ...}"
+                                if what == "condition" else ""), obj,
+                    "write DynamoDB's expression with its ExpressionAttributeNames and "
+                    "ExpressionAttributeValues"))
+        return out
+    if what == "update" or is_expression_form(obj):
+        extra = [k for k in obj if k not in EXPRESSION_FIELDS]
+        if extra:
+            out.append(("", 'an object with only "expression", "names" and "values"', obj,
+                        f"remove {', '.join(map(repr, extra))} (a change is written either as "
+                        "set/remove/add or as an expression, not both)"))
+        e = obj.get("expression")
+        if type(e) is not str:
+            out.append((".expression", "the expression's text (a string)", e, None))
+        names = obj.get("names", {})
+        if type(names) is not dict or not all(
+                type(k) is str and k.startswith("#") and type(v) is str
+                for k, v in names.items()):
+            out.append((".names", 'an object of "#placeholder": "attribute name"', names,
+                        "DynamoDB's ExpressionAttributeNames, as sent"))
+        values = obj.get("values", {})
+        if type(values) is not dict or not all(
+                type(k) is str and k.startswith(":") for k in values):
+            out.append((".values", 'an object of ":placeholder": value', values,
+                        "DynamoDB's ExpressionAttributeValues, in the history's item encoding"))
+        else:
+            for k, v in values.items():
+                for p in av.json_problems(v):
+                    out.append((f".values.{k}" + (f".{p.path}" if p.path else ""),
+                                "a value in the history's item encoding", v,
+                                p.message + (f"; {p.hint}" if p.hint else "")))
+        return out
+    for name, v in obj.items():
+        if v is None:
+            continue
+        for p in av.json_problems(v):
+            out.append((f".{name}" + (f".{p.path}" if p.path else ""),
+                        "a value in the history's item encoding", v,
+                        p.message + (f"; {p.hint}" if p.hint else "")))
+    return out

@@ -2,16 +2,13 @@
 
 Rule 8 of the format says what an update does to an item; the model applies it to
 produce new versions and the checker uses it to recognise them, so it lives here, below
-both, rather than in either. Rule 11's short-form condition is evaluated by the
-expression evaluator (``kernel/expressions.py``); ``condition_holds`` is the model's
-boolean view of it.
+both, rather than in either. Conditions (rule 11) are the expression evaluator's
+(``kernel/expressions.py``), applied by the item spec (``kernel/itemspec.py``).
 """
 
 from __future__ import annotations
 
 from typing import Any
-
-from gtcheck.kernel.expressions import short_condition
 
 
 def is_number(x: Any) -> bool:
@@ -36,14 +33,3 @@ def apply_change(item: dict[str, Any] | None, change: dict[str, Any]) -> dict[st
             base.extend(x for x in v if x not in base)
             new[name] = base
     return new
-
-
-def condition_holds(item: Any, condition: dict[str, Any] | None) -> bool:
-    """Whether the short-form condition ``{ATTR: VALUE, ...}`` holds on ``item`` (rule 11:
-    it means ``ATTR = VALUE AND ...``, ``{ATTR: None}`` is ``attribute_not_exists(ATTR)``,
-    ``{}`` "the item exists"; no condition always holds). A thin translation onto the one
-    expression evaluator (``kernel/expressions.py``), so model and checker read one rule;
-    only a definite "holds" is True (the model's conditions never leave it unsure)."""
-    if condition is None:
-        return True
-    return short_condition(condition).holds(item) is True

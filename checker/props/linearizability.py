@@ -66,6 +66,9 @@ def judge_key(ctx: KeyContext, res: Any) -> None:
     ops = scope(ctx.header, ctx.ops)
     if ops is None:
         return
+    if ctx.integrity:      # rule 3: a read that failed integrity is judged by nothing else
+        failed = {a.ops[0] for a in ctx.integrity}
+        ops = [op for op in ops if op.f != "read" or op.index not in failed]
     t = time.process_time()
     r = check_register(ops, ctx.header.initial, delta=ctx.header.clock_uncertainty_ns or 0,
                        timeout_s=ctx.options.timeout_s)
@@ -89,6 +92,10 @@ def judge_key(ctx: KeyContext, res: Any) -> None:
             res.unknown_keys.append({"key": ctx.key, "reason": r.reason, "properties": [NAME]})
 
 
+def _a(text: str) -> str:
+    return ("an " if text[:1] in "aeiou" else "a ") + text
+
+
 def describe(op: Operation) -> str:
     """``read of 4``, ``write of {"v":1}``, ``cas 2 -> 4``, ``delete``, ``update {...}``."""
     f = op.f
@@ -101,7 +108,11 @@ def describe(op: Operation) -> str:
         return f"cas {_val(exp)} -> {_val(new)}"
     if f == "delete":
         return "delete"
-    return f"update {_val(op.invoke_value)}"
+    iv = op.invoke_value
+    if isinstance(iv, dict) and "expression" in iv:       # rule 11: an UpdateExpression
+        values = iv.get("values")
+        return f"update {_val(iv['expression'])}" + (f" with {_val(values)}" if values else "")
+    return f"update {_val(iv)}"
 
 
 def _val(v: Any) -> str:
@@ -134,7 +145,7 @@ def explain(key: str, ops: list[Operation], r: RegisterResult) -> A.Anomaly:
     if n:
         last = by_index[r.prefix[-1]]
         lead = (f"the longest linearizable prefix found orders {n} operation"
-                f"{'' if n == 1 else 's'}, the last {_ref(last)}, a {describe(last)} "
+                f"{'' if n == 1 else 's'}, the last {_ref(last)}, {_a(describe(last))} "
                 f"{_when(last)}, and leaves the register {_state(r.stuck_state)}")
     else:
         lead = (f"no operation can be linearized first: the register starts "
@@ -144,7 +155,7 @@ def explain(key: str, ops: list[Operation], r: RegisterResult) -> A.Anomaly:
         need = f"; the read needs {_val(stuck.value)}"
     elif stuck.f == "cas":
         need = f"; the cas needs {_val(stuck.invoke_value[0])}"
-    text = (f"{_ref(stuck)}, a {describe(stuck)} {_when(stuck)}, cannot be placed in any "
+    text = (f"{_ref(stuck)}, {_a(describe(stuck))} {_when(stuck)}, cannot be placed in any "
             f"linearization of key {key!r}: {lead}, and no order of the operations "
             f"concurrent with it makes #{stuck.index} possible before it completed{need}.")
     return A.make(NOT_LINEARIZABLE_KEY, key, [stuck.index] + ([r.prefix[-1]] if n else []), text,

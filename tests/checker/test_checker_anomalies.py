@@ -65,7 +65,8 @@ def test_every_anomaly_kind_has_a_history_here():
     assert {k.name for k in anomaly_kinds()} <= {p.stem for p in ANOM.glob("*.jsonl")}
 
 
-TRAP_CASES = ["skewed-clock-winner", "cross-region-consistent-read", "info-write-seen"]
+TRAP_CASES = ["skewed-clock-winner", "cross-region-consistent-read", "info-write-seen",
+              "conditional-update-expression", "info-update-expression"]
 
 
 def _verdict(section):
