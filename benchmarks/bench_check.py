@@ -31,9 +31,18 @@ REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2"]
 MS = 1_000_000
 
 
-def generate(path: Path, n_ops: int, n_keys: int, seed: int = 1) -> None:
-    """A valid eventual-mode history with ts; reads see what LWW replicas hold."""
+def generate(path: Path, n_ops: int, n_keys: int, seed: int = 1, update_share: float = 0.0,
+             expressions: bool = False) -> None:
+    """A valid eventual-mode history with ts; reads see what LWW replicas hold.
+
+    ``update_share`` of the writes become updates (a third of them conditional on the item
+    existing), applied at their origin to the version it holds: ``SET v = :v ADD bal :d``
+    with ``attribute_exists(id) AND v <> :never`` written as DynamoDB expressions (rule 11)
+    when ``expressions``, else the same change as set/add with the short-form condition
+    ``{"id": key}``. Both give the same items, so the two histories differ only in how the
+    changes are written (``benchmarks/bench_expressions.py`` checks them side by side)."""
     rng = random.Random(seed)
+    urng = random.Random(seed + 1)   # updates draw from their own stream: default unchanged
     n_proc = 600
     per_region = n_proc // len(REGIONS)
     skew = {r: rng.randint(-20, 20) * MS for r in REGIONS}
@@ -76,6 +85,7 @@ def generate(path: Path, n_ops: int, n_keys: int, seed: int = 1) -> None:
     state: dict[tuple[str, str], tuple] = {}   # (key, region) -> (ts, origin, value)
     counter = 0
     values: list = [None] * len(ops)
+    updates: dict[int, tuple[int, bool]] = {}       # op -> (amount, conditional)
     ts_of: list = [None] * len(ops)
     while heap:
         t, kind, n, payload = heapq.heappop(heap)
@@ -94,6 +104,17 @@ def generate(path: Path, n_ops: int, n_keys: int, seed: int = 1) -> None:
             continue
         counter += 1
         value = {"id": key, "v": counter} if f == "write" else None
+        change = None
+        if f == "write" and update_share and urng.random() < update_share:
+            change = _update_change(key, counter, urng)
+            cur = state.get((key, region))
+            base = cur[2] if cur is not None else None
+            if change[1] and base is None:          # conditional on the item existing
+                op[7] = "fail"
+            value = dict(base) if base is not None else {"id": key}
+            value["v"] = counter
+            value["bal"] = value.get("bal", 0) + change[0]
+            updates[n] = change
         values[n] = value
         applied = op[7] == "ok" or (op[7] == "info" and rng.random() < 0.5)
         if not applied:
@@ -113,10 +134,14 @@ def generate(path: Path, n_ops: int, n_keys: int, seed: int = 1) -> None:
         t0, ta, t1, p, region, f, key, outcome, consistent = op
         inv = {"type": "invoke", "process": p, "region": region, "f": f, "key": key,
                "value": values[n] if f == "write" else None, "time": t0}
+        if n in updates:
+            _as_update(inv, key, values[n]["v"], updates[n], expressions)
         if f == "read":
             inv["consistent"] = consistent
         done = {"type": outcome, "process": p, "time": t1,
                 "value": values[n] if f != "delete" else None}
+        if n in updates and outcome != "ok":
+            done.pop("value")
         if outcome == "ok" and f != "read":
             done["ts"] = ts_of[n]
             done["origin"] = region
@@ -140,6 +165,28 @@ def generate(path: Path, n_ops: int, n_keys: int, seed: int = 1) -> None:
         if buf:
             fh.write(b"\n".join(buf) + b"\n")
     tmp.replace(path)
+
+
+def _update_change(key: str, counter: int, rng: random.Random) -> tuple[int, bool]:
+    return rng.randint(1, 9), rng.random() < 1 / 3
+
+
+def _as_update(inv: dict, key: str, v: int, change: tuple[int, bool], expressions: bool
+               ) -> None:
+    """Turn a write's invocation into the update ``change`` (see :func:`generate`)."""
+    amount, conditional = change
+    inv["f"] = "update"
+    if expressions:
+        inv["value"] = {"expression": "SET v = :v ADD bal :d",
+                        "values": {":v": v, ":d": amount}}
+        inv["key_attributes"] = {"id": key}
+        if conditional:
+            inv["condition"] = {"expression": "attribute_exists(id) AND v <> :never",
+                                "values": {":never": -1}}
+    else:
+        inv["value"] = {"set": {"id": key, "v": v}, "add": {"bal": amount}}
+        if conditional:
+            inv["condition"] = {"id": key}
 
 
 def main() -> None:
