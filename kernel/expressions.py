@@ -927,7 +927,10 @@ def is_expression_form(obj: Any) -> bool:
 
 def history_condition(obj: Any) -> Condition:
     """The condition a history's ``condition`` field means: an expression, or the short
-    form (rule 11). Call :func:`form_problems` first to refuse malformed shapes."""
+    form (rule 11); a bare string is an expression without names or values (what earlier
+    recorders wrote). Call :func:`form_problems` first to refuse malformed shapes."""
+    if type(obj) is str:               # a bare expression: {"expression": obj}
+        return condition(obj)
     if is_expression_form(obj):
         return condition(obj["expression"], obj.get("names"), obj.get("values"))
     return short_condition(obj)
@@ -947,6 +950,8 @@ def form_problems(obj: Any, what: str) -> list[tuple[str, str, Any, str | None]]
     problem, empty when well formed. An expression that does not parse is well formed
     (it is evaluated as unknown), as is one DynamoDB would refuse."""
     out: list[tuple[str, str, Any, str | None]] = []
+    if what == "condition" and type(obj) is str:
+        return out                     # a bare expression, without names or values
     if type(obj) is not dict:
         out.append(("", "an object: {\"expression\": ..., \"names\": {...}, \"values\": "
                     "{...}}" + (" or the short form {ATTR: VALUE, ...}"

@@ -155,7 +155,7 @@ def test_malformed_shapes_are_named_by_line_and_field(tmp_path):
     text = _problems(tmp_path, [
         inv(1, "update", {"expression": "SET a = :v", "values": {":v": 1}, "set": {}}, 1),
         done(1, "ok", 2, value={"a": 1}),
-        inv(1, "write", {"a": 1}, 3, condition="a = :v"), done(1, "ok", 4),
+        inv(1, "write", {"a": 1}, 3, condition=7), done(1, "ok", 4),
         inv(1, "write", {"a": 2}, 5, condition={"expression": "a = :v", "names": {"a": "b"},
                                                   "values": {":v": {"$SS": ["b", "a"]}}}),
         done(1, "ok", 6),
@@ -171,13 +171,27 @@ def test_malformed_shapes_are_named_by_line_and_field(tmp_path):
 
 
 def test_bad_condition_exits_254_with_a_hint(tmp_path, capsys):
-    path = tmp_path / "legacy.jsonl"
-    write_history(path, HEADER, [inv(1, "write", {"a": 1}, 1, condition="a = :v"),
+    path = tmp_path / "bad.jsonl"
+    write_history(path, HEADER, [inv(1, "write", {"a": 1}, 1, condition=["a", 1]),
                                  done(1, "ok", 2)])
     code, out, err = run_cli(["check", str(path)], capsys)
     assert code == EXIT_BAD_INPUT
     assert 'field "condition"' in err and "ExpressionAttributeValues" in err
     assert "Traceback" not in err
+
+
+def test_a_bare_string_condition_is_an_expression(tmp_path):
+    """Earlier recorders wrote the ConditionExpression's text alone: it is read as an
+    expression without names or values (placeholders in it are undefined, so DynamoDB's
+    refusal makes it unknown, never false)."""
+    after = {"pk": "k", "v": 2}
+    for cond, lin in (("attribute_exists(pk)", True), ("attribute_not_exists(pk)", False),
+                      ("v = :one", True)):
+        s = check(tmp_path, [
+            inv(1, "write", {"pk": "k", "v": 1}, 1 * S), done(1, "ok", 2 * S),
+            inv(1, "write", after, 3 * S, condition=cond), done(1, "ok", 4 * S),
+            inv(2, "read", None, 5 * S, consistent=True), done(2, "ok", 6 * S, value=after)])
+        assert verdicts(s) == {"integrity": True, "linearizability": lin}, cond
 
 
 # --------------------------------------------------------------------------- no false alarms
