@@ -7,7 +7,8 @@ Run: python benchmarks/bench_expressions.py [--evals 20000] [--ops 1000000] [--k
 1. Evaluations per CPU second (one process, ``time.process_time``): a condition and an
    update, each (a) compiled once and evaluated, (b) compiled every time with the parse
    cached (a new request: new values, same text), (c) compiled every time with the parse
-   cache emptied first; and the short-form condition the model evaluates.
+   cache emptied first; the short-form condition the model evaluates; and, beside them,
+   moto's own parser and evaluator on the same expressions (when moto is installed).
 2. The check of two generated 1M-operation histories (``bench_check.generate``: three
    regions, 10,000 keys, 1.5 % unknown outcomes, final reads) in which ``--update-share``
    of the writes are updates: once written as DynamoDB expressions (``SET v = :v ADD bal
@@ -54,7 +55,7 @@ def rate(fn, n: int) -> float:
 def evaluator(n: int) -> None:
     from gtcheck.kernel import exprparse
     from gtcheck.kernel.expressions import condition, update
-    from gtcheck.kernel.items import condition_holds
+    from gtcheck.kernel.itemspec import Request, step
 
     c = condition(*COND)
     u = update(*UPD)
@@ -76,11 +77,61 @@ def evaluator(n: int) -> None:
         ("update: apply a compiled update", rate(lambda: u.apply(ITEM, key), n)),
         ("update: compile (parse cached) + apply", rate(lambda: update(*UPD).apply(ITEM, key), n)),
         ("update: parse + compile + apply", rate(upd_uncached, n // 4)),
-        ("short form {\"bal\": 250} (the model's condition_holds)",
-         rate(lambda: condition_holds(ITEM, {"bal": 250}), n)),
+        ("item spec: a conditional write, short form {\"bal\": 250}",
+         rate(lambda: step(ITEM, Request("write", "acct#1", ITEM, {"bal": 250})), n)),
     ]
+    rows += moto_rows(n)
     for name, r in rows:
         print(f"  {name:58s} {r:>10,.0f} per CPU s ({1e6 / r:6.1f} us)")
+
+
+def moto_rows(n: int) -> list[tuple[str, float]]:
+    """The peer: moto's own parser and evaluator on the same condition and update (moto
+    is the test extra's; its internal API, so this may need care across moto versions)."""
+    try:
+        import copy
+
+        from moto.dynamodb.comparisons import get_filter_expression
+        from moto.dynamodb.models.dynamo_type import DynamoType, Item
+        from moto.dynamodb.parsing.executors import UpdateExpressionExecutor
+        from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+        from moto.dynamodb.parsing.validators import UpdateExpressionValidator
+    except ImportError:
+        return [("moto: not installed (pip install -e '.[test]')", float("nan"))]
+    from gtcheck.kernel import attrvalues as av
+
+    wire = av.item_to_wire(av.item_from_json(ITEM))
+    item = Item(DynamoType(wire["pk"]), None, wire)
+    cvalues = {k: av.json_to_wire(v) for k, v in COND[2].items()}
+    uvalues = {k: av.json_to_wire(v) for k, v in UPD[2].items()}
+
+    class Table:                      # what moto's validator asks of a table
+        table_key_attrs = ["pk"]
+        attribute_keys = ["pk"]
+        attr = [{"AttributeName": "pk", "AttributeType": "S"}]
+        hash_key_attr = "pk"
+        range_key_attr = None
+
+    op = get_filter_expression(COND[0], COND[1], cvalues)
+    assert op.expr(item) is True
+
+    def moto_update():
+        it = copy.deepcopy(item)
+        ast = UpdateExpressionParser.make(UPD[0])
+        v = UpdateExpressionValidator(ast, expression_attribute_names={},
+                                      expression_attribute_values=uvalues, item=it,
+                                      table=Table()).validate()
+        v.normalize()
+        UpdateExpressionExecutor(v, it, {}).execute()
+        return it
+
+    assert moto_update().attrs["bal"].value == "220"
+    return [
+        ("moto: evaluate a parsed condition", rate(lambda: op.expr(item), n)),
+        ("moto: parse + evaluate a condition",
+         rate(lambda: get_filter_expression(COND[0], COND[1], cvalues).expr(item), n // 4)),
+        ("moto: parse + validate + apply an update (item copied)", rate(moto_update, n // 10)),
+    ]
 
 
 def check(path: Path, jobs: int) -> dict:

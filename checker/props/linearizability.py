@@ -66,9 +66,6 @@ def judge_key(ctx: KeyContext, res: Any) -> None:
     ops = scope(ctx.header, ctx.ops)
     if ops is None:
         return
-    if ctx.integrity:      # rule 3: a read that failed integrity is judged by nothing else
-        failed = {a.ops[0] for a in ctx.integrity}
-        ops = [op for op in ops if op.f != "read" or op.index not in failed]
     t = time.process_time()
     r = check_register(ops, ctx.header.initial, delta=ctx.header.clock_uncertainty_ns or 0,
                        timeout_s=ctx.options.timeout_s)

@@ -262,16 +262,12 @@ def test_a_search_out_of_budget_is_unknown() -> None:
     assert r.valid == "unknown" and "budget" in (r.reason or "")
     r = check_register(ops, None, max_visited=1000)
     assert r.valid == "unknown" and "memory budget" in (r.reason or "")
-    # through the checker the phantom read is integrity's (rule 3: judged by nothing
-    # else); reads of written values in an impossible order (1, 2, 1) keep the search long
-    ops = ops[:18] + [op(18 + j, "read", 100 + 200 * j, 200 + 200 * j, value=v)
-                      for j, v in enumerate((1, 2, 1))]
     header = Header(regions=["us-east-1"], mode="strong")
     res = check_operations(header, ops, timeout_s=1e-9)
     lin = res.summary["linearizability"]
     assert lin["valid"] == "unknown" and lin["figures"]["keys_unknown"] == 1
     assert any("linearizability" in u["properties"] for u in res.summary["unknown_keys"])
-    assert res.summary["integrity"]["valid"] is True
+    assert res.summary["valid"] in (False, "unknown")   # integrity fails the phantom read
 
 
 def test_eventual_single_writer_region_stale_strong_read_fails_both_properties() -> None:
