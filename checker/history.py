@@ -431,8 +431,7 @@ class HistoryReader:
                     fld(line_no, "event", "a JSON object", ev, show=_kind)
                     continue
                 bad = False
-                if b'"$' in raw or b"\\u" in raw:    # a tagged value may occur (rare)
-                    bad = _check_encoding(problems, line_no, ev)
+                tagged = b'"$' in raw or b"\\u" in raw   # a tagged value may occur (rare)
                 get = ev.get
                 try:  # subscripts are cheaper than get(); a missing field is the rare case
                     t = ev["time"]
@@ -543,6 +542,8 @@ class HistoryReader:
                         bad = _check_update(problems, line_no, get("value")) or bad
                     if "condition" in ev or "key_attributes" in ev:
                         bad = _check_rule11(problems, line_no, ev, f) or bad
+                    if tagged and (f == "write" or f == "cas" or f == "update"):
+                        bad = _check_encoding(problems, line_no, f, True, get("value")) or bad
                     c = get("consistent", False)
                     if c is not True and c is not False:
                         bad = fld(line_no, "consistent", "true or false", c)
@@ -622,6 +623,8 @@ class HistoryReader:
                     if v is not True and v is not False:
                         bad = fld(line_no, "consistent", "true or false", v)
                 ok = ty == "ok"
+                if tagged and ok and (f == "read" or f == "update" or f == "cas"):
+                    bad = _check_encoding(problems, line_no, f, False, get("value")) or bad
                 # what the operation produced or returned
                 if f == "read":
                     value = get("value", missing) if ok else None
@@ -848,21 +851,21 @@ def _check_rule11(problems: _Problems, line_no: int, ev: dict, f: str | None) ->
     return bad
 
 
-def _check_encoding(problems: _Problems, line_no: int, ev: dict) -> bool:
-    """Tagged values ($B, $SS, $NS, $BS, $M) in an event's value are well formed and sets
-    are in canonical order (a set out of order would make equal items unequal JSON); True
-    when something was wrong. Called only for lines whose text can hold a tag."""
-    v = ev.get("value")
+def _check_encoding(problems: _Problems, line_no: int, f: str, invoke: bool, v: Any) -> bool:
+    """The item values of an event are in the history's encoding: tagged values ($B, $SS,
+    $NS, $BS, $M) well formed, sets in canonical order (a set out of order would make equal
+    items unequal JSON). The values that are items: a write's, a cas's, an update's
+    set/add attributes, and what an ok read, update or cas returned. True when something
+    was wrong. Called only for lines whose text can hold a tag."""
     if v is None:
         return False
-    if type(v) is list:                          # a cas: [expected, new]
+    if f == "cas" and type(v) is list:                  # [expected, new]
         found = [(f"[{i}].{p.path}", p) for i, x in enumerate(v) for p in item_json_problems(x)]
-    elif type(v) is dict and ev.get("f") == "update" and ev.get("type") == "invoke" \
-            and not is_expression_form(v):      # a set/remove/add change
+    elif f == "update" and invoke:
+        if type(v) is not dict or is_expression_form(v):
+            return False                  # an expression's values are checked with it
         found = [(f".{part}.{p.path}", p) for part in ("set", "add")
                  if type(v.get(part)) is dict for p in item_json_problems(v[part])]
-    elif type(v) is dict and is_expression_form(v):
-        return False                             # checked with the expression
     else:
         found = [(f".{p.path}", p) for p in item_json_problems(v)]
     bad = False

@@ -30,6 +30,15 @@ the shape of an update's change and post-image, an ok write repeating its item, 
 cas repeating its pair or its new item, and an event without ``index`` taking its
 position among the events as index, which must not collide with another's).
 
+Rule 11 (``R11``) and the item encoding of docs/history-format.md (``docs``): a write's
+``condition`` is a string (an expression alone), ``{"expression", "names", "values"}`` or
+the short form ``{ATTR: VALUE}``; a read carries none; an update's value may be an
+UpdateExpression object; ``key_attributes`` is an object; the values that are items (a
+write's, a cas's, an update's set/add attributes, what an ok read, update or cas returned)
+hold only well-formed tags (``$B`` base64; ``$SS``/``$NS``/``$BS`` non-empty, each element
+once, in canonical order; ``$M`` an object). Written here again from those documents,
+not from gtcheck's code.
+
 Choices where the contract is silent (each written down in tests/checker/test_refvalidator.py):
 
 * a UTF-8 byte order mark is refused, at the start as anywhere else: RFC 8259 §8.1 says
@@ -59,10 +68,13 @@ Choices where the contract is silent (each written down in tests/checker/test_re
 
 from __future__ import annotations
 
+import base64
+import binascii
 import gzip
 import json
 import re
 import zlib
+from decimal import Decimal
 from dataclasses import dataclass
 
 MAX_DIGITS = 4000          # longest number token this validator reads exactly
@@ -485,7 +497,16 @@ class _State:
             raise _Refuse("value", "a write's value is not null", "R7")
         if f == "cas" and not (isinstance(value, list) and len(value) == 2 and value[1] is not None):
             raise _Refuse("value", f"expected [expected, new] with new not null, got {_show(value)}", "R7")
-        if f == "update":
+        if "condition" in ev:
+            _check_condition(f, ev["condition"])
+        if "key_attributes" in ev:
+            k = ev["key_attributes"]
+            if not isinstance(k, dict):
+                raise _Refuse("key_attributes", f"expected an object, got {_show(k)}", "R11")
+            _check_item(k, "key_attributes")
+        if f == "update" and isinstance(value, dict) and "expression" in value:
+            _check_expression(value, "value")
+        elif f == "update":
             if not isinstance(value, dict) or not set(value) <= {"set", "remove", "add"}:
                 raise _Refuse("value", f'expected an object with only "set", "remove", "add", '
                               f"got {_show(value)}", "R7")
@@ -497,6 +518,14 @@ class _State:
             if "add" in value and not (isinstance(value["add"], dict) and all(
                     _is_number(x) or isinstance(x, list) for x in value["add"].values())):
                 raise _Refuse("value", "add: expected an object of numbers or lists", "docs")
+            for part in ("set", "add"):
+                if isinstance(value.get(part), dict):
+                    _check_item(value[part], "value")
+        if f == "write":
+            _check_item(value, "value")
+        if f == "cas":
+            for x in value:
+                _check_item(x, "value")
         if f == "read" and value is not None:
             raise _Refuse("value", f"a read's invocation carries null, got {_show(value)}", "docs")
         if p == "ttl" and f != "delete":
@@ -530,6 +559,11 @@ class _State:
                                                         canonical(iev["value"][1])):
             raise _Refuse("value", "the ok of a cas repeats its [expected, new] pair or its new "
                           f"item, got {_show(ev['value'])}", "docs")
+        if f in ("read", "update"):
+            _check_item(ev["value"], "value")
+        if f == "cas":
+            for x in (ev["value"] if isinstance(ev["value"], list) else [ev["value"]]):
+                _check_item(x, "value")
         if f == "update" and not (ev["value"] is None or isinstance(ev["value"], dict)):
             raise _Refuse("value", f"an update's post-image is an object or null, got "
                           f"{_show(ev['value'])}", "docs")
@@ -560,3 +594,104 @@ class _State:
             raise _Refuse("value", f"value already written to key {key!r} by the ok write of line "
                           f"{self.values_seen[(key, c)]}", "R4")
         self.values_seen[(key, c)] = number
+
+
+# ---------------------------------------------------------------------------------------
+# rule 11 and the item encoding (docs/history-format.md)
+
+_TAGS = ("$B", "$SS", "$NS", "$BS", "$M")
+
+
+def _check_condition(f, cond) -> None:
+    if f == "read":
+        raise _Refuse("condition", "a read carries no condition", "docs")
+    if isinstance(cond, str):
+        return                                   # an expression without names or values
+    if not isinstance(cond, dict):
+        raise _Refuse("condition", f"expected an expression or a short-form object, got "
+                      f"{_show(cond)}", "R11")
+    if "expression" in cond and set(cond) <= {"expression", "names", "values"}:
+        _check_expression(cond, "condition")
+        return
+    for v in cond.values():                      # the short form: ATTR -> VALUE or null
+        if v is not None:
+            _check_value(v, "condition")
+
+
+def _check_expression(obj, field) -> None:
+    if not set(obj) <= {"expression", "names", "values"}:
+        raise _Refuse(field, "an expression object holds only expression, names, values",
+                      "R11")
+    if not isinstance(obj.get("expression"), str):
+        raise _Refuse(field, "the expression is a string", "R11")
+    names = obj.get("names", {})
+    if not isinstance(names, dict) or any(
+            not k.startswith("#") or not isinstance(v, str) for k, v in names.items()):
+        raise _Refuse(field, f"names: expected {{'#name': 'attribute'}}, got {_show(names)}",
+                      "R11")
+    values = obj.get("values", {})
+    if not isinstance(values, dict) or any(not k.startswith(":") for k in values):
+        raise _Refuse(field, f"values: expected {{':name': value}}, got {_show(values)}",
+                      "R11")
+    for v in values.values():
+        _check_value(v, field)
+
+
+def _check_item(item, field) -> None:
+    """An item's attributes (its top level is never a tag); other values are not items."""
+    if isinstance(item, dict):
+        for v in item.values():
+            _check_value(v, field)
+
+
+def _b64(text, field) -> bytes:
+    if not isinstance(text, str):
+        raise _Refuse(field, f"binary is base64 text, got {_show(text)}", "docs")
+    try:
+        return base64.b64decode(text.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError, ValueError):
+        raise _Refuse(field, f"not base64: {_show(text)}", "docs") from None
+
+
+def _number_value(v) -> Decimal:
+    return Decimal(int(v)) if type(v) is JInt else Decimal(v.text)
+
+
+def _check_value(value, field) -> None:
+    """Every tagged object in a value is well formed, and every set in canonical order."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, list):
+            stack.extend(v)
+        elif isinstance(v, dict):
+            if len(v) == 1 and next(iter(v)) in _TAGS:
+                tag, inner = next(iter(v.items()))
+                if tag == "$M":
+                    if not isinstance(inner, dict):
+                        raise _Refuse(field, "$M holds an object", "docs")
+                    stack.extend(inner.values())
+                elif tag == "$B":
+                    _b64(inner, field)
+                else:
+                    _check_set(tag, inner, field)
+            else:
+                stack.extend(v.values())
+
+
+def _check_set(tag, elems, field) -> None:
+    if not isinstance(elems, list) or not elems:
+        raise _Refuse(field, f"{tag} holds a non-empty list", "docs")
+    if tag == "$SS":
+        if not all(isinstance(e, str) for e in elems):
+            raise _Refuse(field, "$SS holds strings", "docs")
+        keys = list(elems)
+    elif tag == "$NS":
+        if not all(_is_number(e) for e in elems):
+            raise _Refuse(field, "$NS holds numbers", "docs")
+        keys = [_number_value(e) for e in elems]
+    else:
+        keys = [_b64(e, field) for e in elems]
+    if any(a >= b for a, b in zip(keys, keys[1:])):
+        raise _Refuse(field, f"{tag}: each element once, in canonical order", "docs")
+
