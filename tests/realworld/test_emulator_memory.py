@@ -64,7 +64,8 @@ def test_moto_keeps_no_object_and_streams_keep_at_most_the_cap(emu):
     for i in range(n):
         ddb["us-east-1"].put_item(TableName="tab", Item={"pk": {"S": f"k{i % 10}"}, "v": {"N": str(i)}})
     assert Control(server.endpoint).wait_quiet(timeout=20)
-    assert len(Item.instances_tracked) == 0 and len(StreamRecord.instances_tracked) == 0
+    for cls in (Item, StreamRecord, streams.Shard):
+        assert len(cls.instances_tracked) == 0, cls
     for region in REGIONS:                      # the replica's stream holds the replicated writes too
         records = _records(ddbs, region)
         assert CAP <= len(records) <= CAP + max(16, CAP // 8)
@@ -77,6 +78,22 @@ def test_moto_keeps_no_object_and_streams_keep_at_most_the_cap(emu):
     with pytest.raises(ClientError) as e:      # a reader behind the trim horizon: DynamoDB's error
         _records(ddbs, "us-east-1", "AT_SEQUENCE_NUMBER", first)
     assert e.value.response["Error"]["Code"] == "TrimmedDataAccessException"
+
+
+def test_the_table_copies_transactions_make_do_not_stay(emu):
+    import gc
+
+    from moto.dynamodb.models.table import Table
+
+    server, ddb, ddbs = emu
+    for i in range(30):
+        ddb["us-east-1"].transact_write_items(TransactItems=[
+            {"Put": {"TableName": "tab", "Item": {"pk": {"S": f"a{i % 5}"}}}},
+            {"Put": {"TableName": "tab", "Item": {"pk": {"S": f"b{i % 5}"}}}}])
+    assert Control(server.endpoint).wait_quiet(timeout=20)
+    gc.collect()
+    live = [t for t in gc.get_objects() if isinstance(t, Table) and t.name == "tab"]
+    assert len(live) == len(REGIONS), len(live)      # one table per region, no copy left
 
 
 def test_a_cancelled_transaction_leaves_no_stream_record(emu):

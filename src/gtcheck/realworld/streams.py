@@ -52,6 +52,9 @@ def untrack() -> None:
     for service in ("dynamodb", "dynamodbstreams"):
         for cls in model_data.get(service, {}).values():
             cls.instances_tracked = _Untracked()  # type: ignore[attr-defined]
+    # moto's metaclass gives every subclass a tracking list of its own, ours too: every shard
+    # of every table copy moto deep-copies for a transaction, and so the copy, would stay
+    Shard.instances_tracked = _Untracked()  # type: ignore[attr-defined]
 
 
 def reset_moto() -> None:
