@@ -131,7 +131,7 @@ def one(c, rng: random.Random, keys: int, i: int) -> None:
                                               {"Put": {"TableName": TABLE, "Item": {**other, "v": {"N": str(i)}}}}])
 
 
-def soak(kind: str, ops: int, clients: int, keys: int) -> dict:
+def soak(kind: str, ops: int, clients: int, keys: int, max_s: float) -> dict:
     server = ServerProcess(kind)
     pid = server.proc.pid
     create_table(server.endpoint)
@@ -142,13 +142,14 @@ def soak(kind: str, ops: int, clients: int, keys: int) -> dict:
     errors = [0]
     lock = threading.Lock()
     marks = [ops * k // 10 for k in range(1, 11)]
+    t0 = time.monotonic()
 
     def work(n: int) -> None:
         c = client(server.endpoint, REGIONS[n % len(REGIONS)] if kind == "emulator" else "us-east-1")
         rng = random.Random(n)
         while True:
             with lock:
-                if done[0] >= ops:
+                if done[0] >= ops or time.monotonic() > t0 + max_s:
                     return
                 done[0] += 1
                 i = done[0]
@@ -160,7 +161,6 @@ def soak(kind: str, ops: int, clients: int, keys: int) -> dict:
             except Exception:  # noqa: BLE001 - counted; a soak run goes on
                 errors[0] += 1
     client_cpu0 = time.process_time()
-    t0 = time.monotonic()
     threads = [threading.Thread(target=work, args=(n,)) for n in range(clients)]
     for t in threads:
         t.start()
@@ -179,7 +179,7 @@ def soak(kind: str, ops: int, clients: int, keys: int) -> dict:
     time.sleep(2)
     rss.append(rss_mb(pid))
     exit_s = server.stop()
-    return {"kind": kind, "ops": ops, "wall": wall, "server_cpu": server_cpu, "client_cpu": client_cpu,
+    return {"kind": kind, "ops": done[0], "wall": wall, "server_cpu": server_cpu, "client_cpu": client_cpu,
             "rss": rss, "exit_s": exit_s, "errors": errors[0], "extra": extra}
 
 
@@ -189,15 +189,17 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--keys", type=int, default=1000)
     ap.add_argument("--only", choices=["emulator", "moto"], default=None)
+    ap.add_argument("--max-seconds", type=float, default=1200, help="stop a server's run after this long")
     a = ap.parse_args()
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}; "
           f"{a.ops} requests, {a.clients} clients, {a.keys} keys")
     for kind in ("moto", "emulator"):
         if a.only not in (None, kind):
             continue
-        r = soak(kind, a.ops, a.clients, a.keys)
+        r = soak(kind, a.ops, a.clients, a.keys, a.max_seconds)
         curve = ", ".join(f"{x:.0f}" for x in r["rss"])
-        print(f"{kind:9s} {r['ops'] / r['wall']:.0f} ops/s ({r['wall']:.0f} s wall); server CPU "
+        print(f"{kind:9s} {r['ops']} requests{' (stopped at --max-seconds)' if r['ops'] < a.ops else ''}: "
+              f"{r['ops'] / r['wall']:.0f} ops/s ({r['wall']:.0f} s wall); server CPU "
               f"{r['server_cpu']:.1f} s = {r['server_cpu'] / r['ops'] * 1e3:.2f} ms/op; client CPU {r['client_cpu']:.1f} s; "
               f"RSS MB start {r['rss'][0]:.0f} -> end {r['rss'][-1]:.0f} (every 10 %: {curve}); exit after SIGTERM "
               f"{r['exit_s']:.2f} s; errors {r['errors']}{r['extra']}", flush=True)

@@ -131,6 +131,15 @@ def test_concurrent_writes_from_two_regions_conflict(mrsc):
     assert Control(server.endpoint).status()["strong"]["conflicts"] == 1
 
 
+def test_a_log_keeps_only_what_is_not_yet_acknowledged(mrsc):
+    server, clients, _ = mrsc
+    for i in range(20):                                      # writes only: no strong read trims the log
+        clients["us-east-1"].put_item(TableName="t", Item={"pk": {"S": "w"}, "v": {"N": str(i)}})
+    (st,) = server.emulator.strong.tables.values()
+    (log,) = st.logs.values()
+    assert len(log.pending) <= 1 and log.latest().value["v"] == {"N": "19"}
+
+
 def test_transactions_ttl_and_partiql_writes_are_refused(mrsc):
     _, clients, _ = mrsc
     c = clients["us-east-1"]

@@ -102,7 +102,8 @@ def test_a_ttl_delete_loses_to_a_newer_write_and_a_stopped_region_does_not_sweep
     ctl.ttl(paused=True)
     ctl.isolate("us-east-1")
     use.put_item(TableName="t", Item={"pk": {"S": "k"}, "exp": {"N": str(int(time.time()) - 10)}})
-    ctl.ttl(sweep=True)                                  # us-east-1 deletes it, but cannot tell anyone yet
+    swept = ctl.ttl(sweep=True)["swept"]                 # us-east-1 deletes it, but cannot tell anyone yet
+    assert [(d["region"], d["key"]["pk"]["S"]) for d in swept] == [("us-east-1", "k")]
     assert _item(use, "k") is None
     aps.put_item(TableName="t", Item={"pk": {"S": "k"}, "v": {"S": "newer"}})
     ctl.heal()

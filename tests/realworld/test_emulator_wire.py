@@ -155,6 +155,7 @@ def test_bad_emulate_arguments(capsys):
     from tests.clihelp import run_cli
 
     for args, where in ((["--unsigned", "mars-1"], "--unsigned"), (["--round-trip", "weird(1)"], "--round-trip"),
+                        (["--regions", "us-east-1,us-est-1"], "--regions"),
                         (["--strong-timeout", "soon"], "--strong-timeout"),
                         (["--clock-offset", "mars-1=+1s"], "--clock-offset")):
         code, _, err = run_cli(["emulate", "--port", "0", *args], capsys)

@@ -107,8 +107,10 @@ class ControlPlane:
         if not given or not hmac.compare_digest(given.encode(), self.token.encode()):
             return _refuse(401, f"a state-changing call needs the emulator's token in {tokens.HEADER} "
                                 f"(printed at start and kept in {tokens.token_path(self.port or 0)})")
-        self.change(action, args)
-        return _answer(200, self.status())
+        result = self.change(action, args) or {}
+        out = self.status()
+        out.update(result)
+        return _answer(200, out)
 
     def read(self, action: str, args: dict[str, Any]) -> Any:
         if action == "status":
@@ -120,8 +122,9 @@ class ControlPlane:
             raise UserError(f"since must be an integer, not {since!r}") from None
         return {"deletes": self.sweeper.since(seq)}
 
-    def change(self, action: str, args: dict[str, Any]) -> None:
-        """Carry out a state-changing action; every argument is checked first."""
+    def change(self, action: str, args: dict[str, Any]) -> dict[str, Any] | None:
+        """Carry out a state-changing action; every argument is checked first. What it
+        returns is added to the status it answers (``ttl`` with ``sweep``: the deletes made)."""
         emu = self.emu
         fields: dict[str, tuple[Any, bool]] = {
             "isolate": {"region": (str, True)}, "heal": {"region": (str, False)}, "stop": {"region": (str, True)},
@@ -155,11 +158,11 @@ class ControlPlane:
             "reset": emu.reset_faults,
             "ttl": lambda: self._ttl(args),
         }
-        do[action]()
+        return do[action]()
 
-    def _ttl(self, args: dict[str, Any]) -> None:
+    def _ttl(self, args: dict[str, Any]) -> dict[str, Any]:
         sweeper = self.sweeper
-        if args.get("sweep"):
-            sweeper.sweep()
         if args.get("paused") is not None:
             sweeper.paused = args["paused"]
+        # paused first: a sweep asked with paused=True is the last until resumed
+        return {"swept": sweeper.sweep()} if args.get("sweep") else {}

@@ -101,6 +101,22 @@ def _signature_for(region: str) -> str:
     return f"AWS4-HMAC-SHA256 Credential=gtcheck/20000101/{region}/dynamodb/aws4_request, SignedHeaders=host, Signature=0"
 
 
+def moto_regions() -> set[str]:
+    """The region names moto's DynamoDB knows (with MOTO_ALLOW_NONEXISTENT_REGION, any)."""
+    import os
+
+    from moto.dynamodb.models import dynamodb_backends
+
+    if os.environ.get("MOTO_ALLOW_NONEXISTENT_REGION", "").lower() in ("1", "true"):
+        return _AnyRegion()
+    return set(dynamodb_backends["123456789012"].regions)
+
+
+class _AnyRegion(set):  # type: ignore[type-arg]
+    def __contains__(self, item: object) -> bool:
+        return isinstance(item, str) and bool(item)
+
+
 @dataclass
 class Group:
     """One table as the emulator knows it: its replica regions, its shape, its mode."""
@@ -128,6 +144,11 @@ class Regions:
         if not regions:
             raise UserError("at least one region is needed", where="--regions")
         self.regions = list(dict.fromkeys(regions))
+        known = moto_regions()
+        for r in self.regions:
+            if r not in known:
+                raise UserError(f"{r!r} is not an AWS region moto serves", where="--regions",
+                                hint="e.g. us-east-1, eu-west-1, ap-southeast-2")
         self.delay = parse_delay(delay) if isinstance(delay, str) or delay is None else delay
         self.round_trip = round_trip
         self.strong_timeout_ns = strong_timeout_ns

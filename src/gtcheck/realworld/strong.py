@@ -213,6 +213,7 @@ class Strong:
         with st.lock:
             log = st.log(key_json)
             now = time.monotonic_ns()
+            log.at(now)           # the acknowledged versions leave the log's pending list (bounded memory)
             start = rules.strong_admit(log, region, now)
             at = now if start is None else start
             rtt = self._round_trip(st, region, deadline - at)

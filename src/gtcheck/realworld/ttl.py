@@ -72,12 +72,12 @@ class Sweeper:
                 except Exception:  # noqa: BLE001 - a table deleted mid-sweep; the next pass goes on
                     self.emu.errors += 1
 
-    def sweep(self) -> int:
-        """One pass over every listed region; the number of items deleted."""
+    def sweep(self) -> list[dict[str, Any]]:
+        """One pass over every listed region; the deletes it made (as the feed lists them)."""
         from moto.dynamodb.models import dynamodb_backends
 
         emu = self.emu
-        n = 0
+        done: list[dict[str, Any]] = []
         for region in emu.regions:
             if region in emu.stopped:
                 continue
@@ -87,16 +87,16 @@ class Sweeper:
                 for name, table in list(dynamodb_backends[account][region].tables.items()):
                     ttl = table.ttl or {}
                     if ttl.get("TimeToLiveStatus") == "ENABLED" and ttl.get("AttributeName"):
-                        n += self._sweep_table(account, region, name, ttl["AttributeName"])
-        return n
+                        done += self._sweep_table(account, region, name, ttl["AttributeName"])
+        return done
 
-    def _sweep_table(self, account: str, region: str, name: str, attribute: str) -> int:
+    def _sweep_table(self, account: str, region: str, name: str, attribute: str) -> list[dict[str, Any]]:
         emu = self.emu
-        n = 0
+        done: list[dict[str, Any]] = []
         with emu.lock(region):
             table = emu.table(account, region, name)
             if table is None:
-                return 0
+                return done
             now_s = time.time()
             stamped = emu.known(account, name)
             for item in list(table.all_items()):
@@ -112,11 +112,12 @@ class Sweeper:
                 emu.put_local(account, region, name, key_json, None)
                 v = emu.stamp_and_send(region, ident, None, start) if stamped else None
                 end = time.monotonic_ns()
-                n += 1
                 with self.feed_lock:
                     self.seq += 1
-                    self.feed.append({"seq": self.seq, "region": region, "table": name, "key": json.loads(key_json),
-                                      "start_ns": start, "end_ns": end,
-                                      "ts": v.ts if v else None, "origin": v.origin if v else None})
-        self.deleted += n
-        return n
+                    entry = {"seq": self.seq, "region": region, "table": name, "key": json.loads(key_json),
+                             "start_ns": start, "end_ns": end, "ts": v.ts if v else None,
+                             "origin": v.origin if v else None}
+                    self.feed.append(entry)
+                    self.deleted += 1
+                done.append(entry)
+        return done
