@@ -131,7 +131,7 @@ def one(c, rng: random.Random, keys: int, i: int) -> None:
                                               {"Put": {"TableName": TABLE, "Item": {**other, "v": {"N": str(i)}}}}])
 
 
-def soak(kind: str, ops: int, clients: int, keys: int, max_s: float) -> dict:
+def soak(kind: str, ops: int, clients: int, keys: int, max_s: float, max_rss_mb: float) -> dict:
     server = ServerProcess(kind)
     pid = server.proc.pid
     create_table(server.endpoint)
@@ -143,13 +143,26 @@ def soak(kind: str, ops: int, clients: int, keys: int, max_s: float) -> dict:
     lock = threading.Lock()
     marks = [ops * k // 10 for k in range(1, 11)]
     t0 = time.monotonic()
+    peak = [rss[0]]
+    halt = threading.Event()      # the server's memory passed --max-rss-mb: stop before the machine suffers
+
+    def watch() -> None:
+        while not halt.wait(1.0):
+            try:
+                peak[0] = max(peak[0], rss_mb(pid))
+            except (OSError, ValueError):
+                halt.set()
+            if peak[0] > max_rss_mb:
+                halt.set()
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
 
     def work(n: int) -> None:
         c = client(server.endpoint, REGIONS[n % len(REGIONS)] if kind == "emulator" else "us-east-1")
         rng = random.Random(n)
         while True:
             with lock:
-                if done[0] >= ops or time.monotonic() > t0 + max_s:
+                if done[0] >= ops or time.monotonic() > t0 + max_s or halt.is_set():
                     return
                 done[0] += 1
                 i = done[0]
@@ -167,6 +180,8 @@ def soak(kind: str, ops: int, clients: int, keys: int, max_s: float) -> dict:
     for t in threads:
         t.join()
     wall = time.monotonic() - t0
+    capped = halt.is_set()
+    halt.set()
     server_cpu = cpu_s(pid) - cpu0
     client_cpu = time.process_time() - client_cpu0
     extra = ""
@@ -179,7 +194,7 @@ def soak(kind: str, ops: int, clients: int, keys: int, max_s: float) -> dict:
     time.sleep(2)
     rss.append(rss_mb(pid))
     exit_s = server.stop()
-    return {"kind": kind, "ops": done[0], "wall": wall, "server_cpu": server_cpu, "client_cpu": client_cpu,
+    return {"kind": kind, "ops": done[0], "wall": wall, "capped": capped, "peak": peak[0], "server_cpu": server_cpu, "client_cpu": client_cpu,
             "rss": rss, "exit_s": exit_s, "errors": errors[0], "extra": extra}
 
 
@@ -190,15 +205,18 @@ def main() -> None:
     ap.add_argument("--keys", type=int, default=1000)
     ap.add_argument("--only", choices=["emulator", "moto"], default=None)
     ap.add_argument("--max-seconds", type=float, default=1200, help="stop a server's run after this long")
+    ap.add_argument("--max-rss-mb", type=float, default=3000, help="stop a server's run when its RSS passes this")
     a = ap.parse_args()
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}; "
           f"{a.ops} requests, {a.clients} clients, {a.keys} keys")
     for kind in ("moto", "emulator"):
         if a.only not in (None, kind):
             continue
-        r = soak(kind, a.ops, a.clients, a.keys, a.max_seconds)
+        r = soak(kind, a.ops, a.clients, a.keys, a.max_seconds, a.max_rss_mb)
         curve = ", ".join(f"{x:.0f}" for x in r["rss"])
-        print(f"{kind:9s} {r['ops']} requests{' (stopped at --max-seconds)' if r['ops'] < a.ops else ''}: "
+        stopped = (f" (stopped: RSS passed {a.max_rss_mb:.0f} MB)" if r["capped"] else
+                   " (stopped at --max-seconds)" if r["ops"] < a.ops else "")
+        print(f"{kind:9s} {r['ops']} requests{stopped}, peak RSS {r['peak']:.0f} MB: "
               f"{r['ops'] / r['wall']:.0f} ops/s ({r['wall']:.0f} s wall); server CPU "
               f"{r['server_cpu']:.1f} s = {r['server_cpu'] / r['ops'] * 1e3:.2f} ms/op; client CPU {r['client_cpu']:.1f} s; "
               f"RSS MB start {r['rss'][0]:.0f} -> end {r['rss'][-1]:.0f} (every 10 %: {curve}); exit after SIGTERM "
