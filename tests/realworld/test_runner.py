@@ -45,17 +45,6 @@ keys = {keys}
 processes_per_region = 2
 rate = 200
 duration = "60s"
-# no conditional_update/conditional_delete: today's recorder writes their conditions as raw
-# text, which the checker's linearizability register cannot evaluate (issue 16's recorder and
-# expression evaluator change both); these tests are about the run, not about that
-[workload.mix]
-read = 0.55
-write = 0.15
-update = 0.1
-increment = 0.05
-delete = 0.05
-cas = 0.05
-transaction = 0.05
 """)
     return path
 
