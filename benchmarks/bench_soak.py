@@ -2,7 +2,7 @@
 into a few minutes, on loopback only, against `gtcheck emulate` and against bare moto_server in
 the same run.
 
-    python benchmarks/bench_soak.py [--ops 36000] [--clients 8] [--keys 1000]
+    python benchmarks/bench_soak.py [--ops 36000] [--clients 8] [--keys 1000] [--run-seconds 30]
 
 "One hour of traffic" is what an application doing 10 requests a second sends in an hour: 36,000
 requests, sent here as fast as the server answers (8 client threads). The mix: 45 % GetItem (half
@@ -15,7 +15,9 @@ merged); moto_server serves the same table in one region.
 Printed for each server: operations per second (wall), its CPU per operation (user + system from
 /proc, of the server process alone), its resident memory (VmRSS) after the table was made, every
 10 % of the way, and at the end, and how long it took to exit after SIGTERM. The client's CPU is
-not the server's and is printed apart.
+not the server's and is printed apart. A server whose memory passes --max-rss-mb (3 GB) is
+stopped there, so that the machine does not suffer. Last, the issue's own case: the emulator's
+memory after a 30 s `gtcheck run` of the default scenario, and its exit.
 """
 
 from __future__ import annotations
@@ -198,14 +200,37 @@ def soak(kind: str, ops: int, clients: int, keys: int, max_s: float, max_rss_mb:
             "rss": rss, "exit_s": exit_s, "errors": errors[0], "extra": extra}
 
 
+def gtcheck_run(seconds: int) -> None:
+    """The issue's case: a `gtcheck run` of the default scenario for ``seconds`` against the
+    emulator; the emulator's RSS afterwards and how long it takes to exit on SIGTERM."""
+    import tempfile
+
+    server = ServerProcess("emulator")
+    pid = server.proc.pid
+    start = rss_mb(pid)
+    with tempfile.TemporaryDirectory() as out:
+        t = time.monotonic()
+        res = subprocess.run([sys.executable, "-W", "ignore", "-m", "gtcheck", "run", "--regions", ",".join(REGIONS),
+                              "--table", "orders", "--endpoint-url", server.endpoint, "--duration", f"{seconds}s",
+                              "-o", out, "--no-progress"], capture_output=True, text=True)
+        wall = time.monotonic() - t
+    end = rss_mb(pid)
+    exit_s = server.stop()
+    wrote = [line for line in res.stderr.splitlines() if line.startswith("wrote ")]
+    print(f"gtcheck run {seconds}s (default scenario, 3 regions): exit {res.returncode} after {wall:.0f} s wall; "
+          f"{wrote[0] if wrote else res.stderr[-300:]}; emulator RSS {start:.0f} -> {end:.0f} MB; "
+          f"emulator exit after SIGTERM {exit_s:.2f} s", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--ops", type=int, default=36_000, help="requests: one hour at 10 per second")
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--keys", type=int, default=1000)
-    ap.add_argument("--only", choices=["emulator", "moto"], default=None)
+    ap.add_argument("--only", choices=["emulator", "moto", "none"], default=None)
     ap.add_argument("--max-seconds", type=float, default=1200, help="stop a server's run after this long")
     ap.add_argument("--max-rss-mb", type=float, default=3000, help="stop a server's run when its RSS passes this")
+    ap.add_argument("--run-seconds", type=int, default=30, help="also: a gtcheck run this long (0: not)")
     a = ap.parse_args()
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}; "
           f"{a.ops} requests, {a.clients} clients, {a.keys} keys")
@@ -221,6 +246,8 @@ def main() -> None:
               f"{r['server_cpu']:.1f} s = {r['server_cpu'] / r['ops'] * 1e3:.2f} ms/op; client CPU {r['client_cpu']:.1f} s; "
               f"RSS MB start {r['rss'][0]:.0f} -> end {r['rss'][-1]:.0f} (every 10 %: {curve}); exit after SIGTERM "
               f"{r['exit_s']:.2f} s; errors {r['errors']}{r['extra']}", flush=True)
+    if a.run_seconds:
+        gtcheck_run(a.run_seconds)
     print(f"load after: {os.getloadavg()[0]:.1f}")
 
 
