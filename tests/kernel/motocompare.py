@@ -115,6 +115,26 @@ def _moto_python(kind: str, ops: tuple) -> Answer:
     return None
 
 
+def _moto_between_older(ops: tuple) -> Answer:
+    """BETWEEN as moto releases before the NULL-bound check answer it (the same version
+    number, 5.2.1, is published in both forms; CI's machine has this one): an absent lower
+    bound is no bound, so ``x BETWEEN absent AND y`` is ``x <= y``, and absent is between
+    absent and anything."""
+    a, lo, hi = (_py(_val(d)) for d in ops)
+    try:
+        lo_has = lo is not None and (isinstance(lo, Decimal) or bool(lo))
+        hi_has = hi is not None and (isinstance(hi, Decimal) or bool(hi))
+        if lo_has and a and hi_has:
+            return bool(lo <= a <= hi)
+        if lo is None and a is None:
+            return True
+        if lo is None and a and hi:
+            return bool(a <= hi)
+        return False
+    except TypeError:
+        return ("crash", "TypeError")
+
+
 def _has_bool(v: Any) -> bool:
     if type(v) is bool:
         return True
@@ -163,6 +183,11 @@ def _const_type_unchecked(kind: str, ops: tuple, o: Answer, m: Answer) -> bool:
     return False
 
 
+def _older_between(kind: str, ops: tuple, o: Answer, m: Answer) -> bool:
+    return (kind == "between" and o in (True, False) and m in (True, False)
+            and _moto_python(kind, ops) != m and _moto_between_older(ops) == m)
+
+
 def _binary_substring(kind: str, ops: tuple, o: Answer, m: Answer) -> bool:
     if kind not in ("begins_with", "contains"):
         return False
@@ -205,6 +230,13 @@ LEAF_DIFFERENCES = [
         "S or B; bounds of two types or out of order) or begins_with (not S or B); DynamoDB "
         "refuses the request (ValidationException; AWS, Alternator's suite)",
         _const_type_unchecked),
+    LeafDifference(
+        "between-by-truthiness",
+        "moto releases without the NULL-bound check (5.2.1 is published in both forms) test "
+        "BETWEEN's operands by Python truthiness: a zero value under test is false, an absent "
+        "lower bound is no bound, absent is between absent and anything; DynamoDB: BETWEEN "
+        "is lo <= x <= hi on typed values and false when an operand is absent (AWS)",
+        _older_between),
     LeafDifference(
         "binary-substring",
         "moto's begins_with and contains ignore binary values (false); DynamoDB matches "
