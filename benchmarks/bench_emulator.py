@@ -2,6 +2,7 @@
 (3 regions, 30 clients), and the recorder's overhead per call against moto in process.
 
     python benchmarks/bench_emulator.py [--duration 10] [--calls 2000] [--starts 3]
+    python benchmarks/bench_emulator.py --only recorder --baseline-ref cdb222b   # recorder then and now
 
 Prints wall and CPU time separately (CPU of this process and of the emulator's process).
 """
@@ -113,29 +114,107 @@ def bench_recorder(calls: int, rounds: int) -> None:
           f"({len(rec.events)} events recorded)")
 
 
-def bench_recorder_stub(calls: int) -> None:
-    """The recorder's own cost per call, without any I/O behind it: a stub client whose
-    get_item/put_item return at once (what the recorder adds to any real call)."""
-    from gtcheck.realworld.recorder import Recorder
+class _Stub:
+    """A DynamoDB client that answers at once (no I/O): what the recorder adds to any real
+    call is the difference between recording it and not."""
 
-    class Stub:
-        class meta:
-            region_name = "us-east-1"
+    class meta:
+        region_name = "us-east-1"
 
-        def __getattr__(self, name):
-            return lambda **kw: {}
+    ITEMS = [{"pk": {"S": "k"}, "sk": {"N": str(i)}, "v": {"N": "1"}} for i in range(10)]
 
-        def get_item(self, **kw):
-            return {"Item": {"pk": kw["Key"]["pk"], "v": {"N": "1"}}}
+    def __getattr__(self, name):
+        return lambda **kw: {}
 
-        def put_item(self, **kw):
-            return {}
+    def get_item(self, **kw):
+        return {"Item": {**kw["Key"], "v": {"N": "1"}}}
 
-    plain_w, plain_c = _get_put_block(Stub(), calls)
-    rec = Recorder(None, ["us-east-1"], key_schema={"t": ["pk"]})
-    rec_w, rec_c = _get_put_block(rec.attach(Stub()), calls)
-    print(f"recorder alone (stub client, {calls} calls): {(rec_c - plain_c) / calls * 1e6:.1f} us CPU added per call "
-          f"({(rec_w - plain_w) / calls * 1e6:.1f} us wall)")
+    def put_item(self, **kw):
+        return {}
+
+    def update_item(self, **kw):
+        return {"Attributes": {**kw["Key"], "v": {"N": "2"}}}
+
+    def query(self, **kw):
+        return {"Items": self.ITEMS}
+
+    def transact_write_items(self, **kw):
+        return {}
+
+
+def _k(i: int) -> dict:
+    return {"pk": {"S": f"k{i % 50}"}}
+
+
+STUB_CALLS = {
+    "GetItem": lambda c, i: c.get_item(TableName="t", Key=_k(i)),
+    "PutItem": lambda c, i: c.put_item(TableName="t", Item={**_k(i), "v": {"N": str(i)}}),
+    "UpdateItem (NONE)": lambda c, i: c.update_item(
+        TableName="t", Key=_k(i), UpdateExpression="SET v = v + :one", ExpressionAttributeValues={":one": {"N": "1"}}),
+    "UpdateItem (UPDATED_NEW)": lambda c, i: c.update_item(
+        TableName="t", Key=_k(i), UpdateExpression="SET v = v + :one", ExpressionAttributeValues={":one": {"N": "1"}},
+        ReturnValues="UPDATED_NEW"),
+    "Query (a page of 10 items)": lambda c, i: c.query(
+        TableName="t", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "k"}}),
+    "TransactWriteItems (Update + Put)": lambda c, i: c.transact_write_items(TransactItems=[
+        {"Update": {"TableName": "t", "Key": _k(i), "UpdateExpression": "SET v = v - :one",
+                    "ConditionExpression": "v >= :one", "ExpressionAttributeValues": {":one": {"N": "1"}}}},
+        {"Put": {"TableName": "t", "Item": _k(i + 1)}}]),
+}
+
+
+def _load_baseline(ref: str):
+    """The recorder module as it was at git ``ref`` (a single module then), for a side by
+    side comparison in one run."""
+    import importlib.util
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    src = subprocess.run(["git", "-C", str(root), "show", f"{ref}:src/gtcheck/realworld/recorder.py"],
+                         check=True, capture_output=True, text=True).stdout
+    path = Path(tempfile.mkdtemp()) / "baseline_recorder.py"
+    path.write_text(src)
+    spec = importlib.util.spec_from_file_location("baseline_recorder", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def bench_recorder_stub(calls: int, baseline_ref: str | None) -> None:
+    """The recorder's own CPU per call, per kind of call, against a stub client (best of 3
+    blocks of ``calls``); with ``baseline_ref``, the recorder of that git revision beside it."""
+    from gtcheck.realworld import recorder as current
+
+    variants = [("now", current)]
+    if baseline_ref:
+        variants.append((baseline_ref, _load_baseline(baseline_ref)))
+    schema = {"t": ["pk", "sk"]}
+
+    def cpu(c, fn) -> float:
+        best = float("inf")
+        for _ in range(3):
+            p = time.process_time()
+            for i in range(calls):
+                fn(c, i)
+            best = min(best, time.process_time() - p)
+        return best
+
+    print(f"recorder alone (stub client, best of 3 x {calls} calls): CPU added per call, us")
+    print("  " + f"{'call':36}" + "".join(f"{name:>14}" for name, _ in variants))
+    for label, fn in STUB_CALLS.items():
+        plain = cpu(_Stub(), fn)
+        row = []
+        for _, mod in variants:
+            rec = mod.Recorder(None, ["us-east-1"], key_schema=schema)
+            c = rec.attach(_Stub())
+            recorded = getattr(c, "_gtcheck_original", {})
+            name = {"GetItem": "get_item", "PutItem": "put_item", "Query (a page of 10 items)": "query",
+                    "TransactWriteItems (Update + Put)": "transact_write_items"}.get(label, "update_item")
+            if name not in recorded:
+                row.append("not recorded")
+                continue
+            row.append(f"{(cpu(c, fn) - plain) / calls * 1e6:.1f}")
+        print("  " + f"{label:36}" + "".join(f"{x:>14}" for x in row))
 
 
 def main() -> None:
@@ -146,13 +225,15 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--starts", type=int, default=3)
     ap.add_argument("--only", choices=["startup", "runner", "recorder"], default=None)
+    ap.add_argument("--baseline-ref", default=None,
+                    help="also measure the recorder of this git revision (e.g. cdb222b) beside today's")
     a = ap.parse_args()
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
     if a.only in (None, "startup"):
         bench_startup(a.starts)
     if a.only in (None, "recorder"):
         bench_recorder(a.calls, a.rounds)
-        bench_recorder_stub(20 * a.calls)
+        bench_recorder_stub(5 * a.calls, a.baseline_ref)
     if a.only in (None, "runner"):
         bench_runner(a.duration, a.clients_per_region)
 
