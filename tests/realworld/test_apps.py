@@ -117,8 +117,16 @@ def test_histories_of_correct_applications_have_no_anomaly(runs, app, request):
         request.applymarker(pytest.mark.xfail(
             strict=True, reason="needs the checker's expression evaluation (issue-16-expr part D)"))
     path, _ = runs[app]
-    res = check_history(str(path), jobs=1, timeout_s=30.0, progress=False)
+    res = check_history(str(path), jobs=1, timeout_s=30.0, progress=False, keep_reads=True)
     s = res.summary
     for prop in JUDGED:
         assert not s[prop].get("anomalies"), json.dumps(s[prop]["anomalies"][:3], indent=1, default=str)
     assert s["convergence"]["valid"] is True
+    # the reads during the run are judged too, and the staleness of reads that returned an
+    # update's version is measured (the updates' post-images are known whatever they asked)
+    _, events = _events(path)
+    during = [r for r in res.reads if not r.final]
+    assert during
+    if app == "inventory":
+        of_updates = [r for r in during if r.saw is not None and events[r.saw]["f"] == "update"]
+        assert of_updates and all(r.staleness_ns >= 0 for r in of_updates)

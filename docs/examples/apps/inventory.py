@@ -2,7 +2,8 @@
 
 The application (plain boto3):
 
-* page views are an ``ADD views :one`` counter (``ReturnValues=UPDATED_NEW`` shows the count);
+* a product page reads the product (an eventually consistent ``GetItem``) and counts the
+  view with ``ADD views :one`` (``ReturnValues=UPDATED_NEW`` shows the count);
 * a restock is ``ADD stock :qty`` on the product;
 * a purchase is one ``TransactWriteItems``: a conditional ``SET stock = stock - :one``
   (condition ``stock >= :one``) on the product, and a ``Put`` of the order.
@@ -82,6 +83,11 @@ def purchase(ddb: Any, order: str, buyer: str) -> bool:
         return False
 
 
+def show_product(ddb: Any) -> dict[str, Any] | None:
+    """What a product page reads: an eventually consistent GetItem, as pages usually do."""
+    return ddb.get_item(TableName=TABLE, Key={"pk": {"S": PRODUCT}}).get("Item")
+
+
 def product(ddb: Any) -> dict[str, Any]:
     item = ddb.get_item(TableName=TABLE, Key={"pk": {"S": PRODUCT}}, ConsistentRead=True)["Item"]
     return {"stock": int(item["stock"]["N"]), "ops": [x["S"] for x in item["ops"]["L"]]}
@@ -116,6 +122,7 @@ def run(endpoint: str, regions: list[str], history: str, isolate: str = "eu-west
     def viewer(region: str, pause: float) -> None:
         client = harness.client(region)
         for _ in range(views_per_client):
+            show_product(client)                 # the page shows the product (an eventual read)
             view(client)
             note("view", "", region, harness.recorder.last_call(), f"{TABLE}/{VIEWS}")
             time.sleep(pause)

@@ -1,6 +1,7 @@
 """Username reservations on a global table, and the application's own audit of what it lost.
 
-The application (plain boto3): a user reserves a name with ``PutItem`` conditioned on
+The application (plain boto3): a user looks a name up (a strongly consistent ``GetItem``)
+and, when it is free, reserves it with ``PutItem`` conditioned on
 ``attribute_not_exists`` of the name, which DynamoDB guarantees *within one region*. On a
 global table two regions may each accept a reservation of the same name before either
 sees the other's; last-writer-wins then keeps one owner and silently throws the other away,
@@ -77,6 +78,8 @@ def run(endpoint: str, regions: list[str], history: str, isolate: str = "eu-west
         client = harness.client(region)
         time.sleep(0.05 * jitter)
         for name in wanted:
+            if owner_of(client, name) is not None:      # taken, as far as this region knows
+                continue
             if reserve(client, name, owner):
                 with lock:
                     acknowledged.append({"name": name, "owner": owner, "region": region,
