@@ -130,3 +130,22 @@ def test_histories_of_correct_applications_have_no_anomaly(runs, app, request):
     if app == "inventory":
         of_updates = [r for r in during if r.saw is not None and events[r.saw]["f"] == "update"]
         assert of_updates and all(r.staleness_ns >= 0 for r in of_updates)
+
+
+def test_audits_name_exactly_the_writes_rule_12_says_were_lost(runs):
+    """Each application's audit against rule 12 computed by brute force from its definition
+    (tests/realworld/rule12_reference.py): the reservations and the product's writes by
+    index, the page views by count (the audit can count lost increments, not name them)."""
+    from tests.realworld.rule12_reference import lost_writes
+
+    path, audit = runs["reservations"]
+    assert sorted(lost_writes(path)) == audit["lost_writes"]
+    path, audit = runs["inventory"]
+    _, events = _events(path)
+    lost = lost_writes(path)
+    product = sorted(i for i in lost if events[i]["key"] == "inventory/product#widget")
+    views = [i for i in lost if events[i]["key"] == "inventory/views#widget"]
+    assert product == audit["lost_writes"]
+    assert len(views) == audit["views"]["lost_increments"]
+    assert set(views) <= set(audit["views"]["acknowledged_writes"])
+    assert len(lost) == len(product) + len(views)
