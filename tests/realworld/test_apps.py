@@ -112,10 +112,7 @@ def test_inventory_audit_matches_its_history(runs):
 
 
 @pytest.mark.parametrize("app", ["reservations", "inventory"])
-def test_histories_of_correct_applications_have_no_anomaly(runs, app, request):
-    if app == "inventory":
-        request.applymarker(pytest.mark.xfail(
-            strict=True, reason="needs the checker's expression evaluation (issue-16-expr part D)"))
+def test_histories_of_correct_applications_have_no_anomaly(runs, app):
     path, _ = runs[app]
     res = check_history(str(path), jobs=1, timeout_s=30.0, progress=False, keep_reads=True)
     s = res.summary
