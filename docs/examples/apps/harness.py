@@ -74,6 +74,16 @@ class Harness:
         self.control.delay(extra, source, target)
         self.recorder.nemesis("replication-delay", {"from": source, "to": target, "extra": extra})
 
+    def faults(self, isolate: str, delay: str) -> list[str]:
+        """The run's faults: ``isolate`` cut off, and ``delay`` more replication delay both
+        ways between the first two other regions; returns the other regions."""
+        self.isolate(isolate)
+        others = [r for r in self.regions if r != isolate]
+        if len(others) >= 2:
+            self.delay(delay, others[0], others[1])
+            self.delay(delay, others[1], others[0])
+        return others
+
     def wait_quiet(self, timeout: float = 30.0) -> None:
         if not self.control.wait_quiet(timeout=timeout):
             raise RuntimeError(f"replication did not drain within {timeout} s")

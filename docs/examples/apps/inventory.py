@@ -106,11 +106,7 @@ def run(endpoint: str, regions: list[str], history: str, isolate: str = "eu-west
     ensure_table(first, TABLE, "pk")
     add_product(first, stock=1)
     harness.wait_quiet()                       # every region has the product and its last unit
-    harness.isolate(isolate)
-    others = [r for r in regions if r != isolate]
-    if len(others) >= 2:
-        harness.delay(delay, others[0], others[1])
-        harness.delay(delay, others[1], others[0])
+    others = harness.faults(isolate, delay)
     rng = random.Random(seed)
     done: list[dict[str, Any]] = []
     lock = threading.Lock()

@@ -60,11 +60,7 @@ def run(endpoint: str, regions: list[str], history: str, isolate: str = "eu-west
     ddb = harness.clients[regions[0]]
     ensure_table(ddb, TABLE, "name")
     harness.wait_quiet()
-    harness.isolate(isolate)
-    others = [r for r in regions if r != isolate]
-    if len(others) >= 2:
-        harness.delay(delay, others[0], others[1])
-        harness.delay(delay, others[1], others[0])
+    harness.faults(isolate, delay)
     rng = random.Random(seed)
     plans = []
     for region in regions:
