@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import orjson  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-ANCHOR = ROOT.parent / "shared" / "anchor-data"
+ANCHOR = Path(os.environ.get("GTCHECK_ANCHOR_DATA", ROOT.parent / "shared" / "anchor-data"))
 OUT = ROOT / "benchmarks" / "out"
 PORCUPINE_ETCD_S = 0.4
 REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2"]

@@ -1,31 +1,29 @@
-"""Linearizability of one register: the Wing–Gong–Lowe search with Lowe's memoisation.
+"""Linearizability of one register: the register's transitions and the question per key.
 
-The search is Porcupine's (``checker.go``): the history is a doubly linked list of call and
-return entries in real-time order; the search walks it, *linearizing* a call (applying its
-operation to the register) when the register allows it, which lifts the call and its return
-out of the list; when it meets the return of an operation not yet linearized it backtracks
-(undoing the last linearization, putting the two entries back where they were). Lowe's
-improvement: every (set of linearized operations, register state) already visited is
-remembered (the set as a Python int used as a bitset), and a linearization that leads to a
-visited pair is not tried again.
+:func:`check_register` states one key's operations as a search problem and asks
+``checker.linsearch`` (Wing–Gong–Lowe with Lowe's memoisation and just-in-time
+linearization of unknown outcomes; see there). Real-time order is rule 1's *certainly
+before* on any δ: a completion precedes an invocation more than δ later (equal times by
+file position when δ is 0), and one process's completed operation always precedes its next
+ones, whatever δ is.
 
-Operations with an unknown outcome (``info``, or never completed) have no return entry:
-they may be linearized at any point after their invocation, or never (Porcupine gives them
-an infinite return time; here the search succeeds once every *completed* operation is
-linearized). Failed operations and reads with an unknown outcome are left out: they
-constrain nothing.
+Operations with an unknown outcome (``info``, or never completed) may take effect at any
+point after their invocation, or never (Porcupine gives them an infinite return time):
+the search succeeds once every *completed* operation is linearized. Failed operations and
+reads with an unknown outcome are left out: they constrain nothing.
 
-The register: read (the state must equal the value read; ``None``: absent), write, cas
-``[expected, new]`` (``expected`` ``None``: must be absent), update (its change applied to
-the state: rule 8's set/remove/add or rule 11's UpdateExpression; an ok update's
-post-image, when known, must be what it gives) and delete (the state becomes absent); any
-of the writes may carry a DynamoDB condition (rule 11: an expression or the short form).
-All of it is the kernel's item spec (``kernel.itemspec.step``), over the one expression
-evaluator: a condition it cannot decide lets the operation through (both outcomes are
-admitted); an ok update whose result it cannot tell moves to its recorded post-image; an
-info update whose result it cannot tell is not placed there, and a search that then finds
-no linearization is unknown, never "not linearizable". States are the canonical JSON bytes of the item (``None`` for absent), so values
-compare as the history format says (``1 == 1.0``).
+The register (:class:`_Step`, the kernel's item spec ``kernel.itemspec.step``, over the one
+expression evaluator): read (the state must equal the value read; ``None``: absent), write,
+cas ``[expected, new]`` (``expected`` ``None``: must be absent), delete (the state becomes
+absent), and update: an ``ok`` update is the write of its post-image (rule 3: the
+post-image is the version it made, whatever its change alone would give), an ``info`` one
+applies its change to the state (rule 8's set/remove/add or rule 11's UpdateExpression).
+Any of the writes may carry a DynamoDB condition (rule 11: an expression or the short
+form); a condition the evaluator cannot decide lets the operation through (both outcomes
+are admitted). An info update whose result the evaluator cannot tell is not placed there,
+and a search that then finds no linearization is unknown, never "not linearizable".
+States are the canonical JSON bytes of the item (``None`` for absent), so values compare as
+the history format says (``1 == 1.0``).
 
 :func:`check_register` depends only on its arguments; ``checker.props.linearizability``
 turns its result into the property's findings.
@@ -34,10 +32,12 @@ turns its result into the property's findings.
 from __future__ import annotations
 
 import time
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from gtcheck.checker.candidates import cpos, ipos
+from gtcheck.checker.linsearch import BLIND, CHANGE, GUARDED, READ, Problem, search
 from gtcheck.checker.exprversions import key_attributes
 from gtcheck.checker.operations import Operation
 from gtcheck.kernel.exactjson import canon
@@ -79,8 +79,8 @@ class RegisterResult:
 class _Step:
     """One operation's transition on states (canonical bytes or None): the kernel's item
     spec (``kernel.itemspec.step``, the one the model runs), values compared exactly, and
-    the answer the history recorded (a read's item, an ok update's post-image, when
-    known) must be the one the spec gives. Memoised per state (``cache``)."""
+    the answer a read recorded must be the one the spec gives (an ok update is the write of
+    its post-image, rule 3). Memoised per state (``cache``)."""
 
     __slots__ = ("op", "cache", "request", "recorded", "known", "item", "state", "unsure")
 
@@ -109,10 +109,14 @@ class _Step:
                     known[id(x)] = canon(x)
         elif f == "delete":
             value = None
+        elif f == "update" and op.outcome == "ok" and op.value is not None:
+            # rule 3: an ok update's post-image is the version it made, whatever its change
+            # would give (the change may be partial): the write of that post-image
+            f = "write"
+            value = op.value
+            known[id(value)] = canon(value)
         elif f == "update":
             value = op.invoke_value if isinstance(op.invoke_value, dict) else {}
-            if op.outcome == "ok" and op.value is not None:
-                self.recorded = canon(op.value)
         else:  # pragma: no cover - the reader admits no other f
             raise ValueError(f"unknown f {f!r}")
         self.known = known
@@ -142,13 +146,9 @@ class _Step:
         self.state = state
         new, ok, answer = step(item, request, self._same)
         if ok and new is UNSURE:
-            # the evaluator cannot tell what this update made of this state: an ok update
-            # may have made its recorded post-image; an info update is not placed here,
-            # and a search that then fails is unknown (check_register)
-            if self.recorded is not _MISSING:
-                out = self.recorded
-            else:
-                self.unsure = True
+            # the evaluator cannot tell what this (info) update made of this state: it is
+            # not placed here, and a search that then fails is unknown (check_register)
+            self.unsure = True
         elif ok and (self.recorded is _MISSING or self._encode(answer) == self.recorded):
             out = self._encode(new)
             if out is not None:
@@ -171,150 +171,139 @@ def check_register(ops: list[Operation], initial: Any = None, *, delta: int = 0,
                    max_visited: int = MAX_VISITED) -> RegisterResult:
     """Is this one key's history linearizable as a register starting at ``initial``?
 
-    ``delta`` is the clock uncertainty (rule 1): a completion precedes an invocation when
-    the invocation is more than ``delta`` later (equal times: by file position when
-    ``delta`` is 0). ``timeout_s`` bounds the CPU time spent and
-    ``max_visited`` the memoised pairs (about 100 bytes each, plus the bitset); past either
-    the result is ``unknown``.
+    ``delta`` is the clock uncertainty: real-time order is rule 1's *certainly before*
+    (a completion precedes an invocation when the invocation is more than ``delta``
+    later, equal times by file position when ``delta`` is 0, and always when both are the
+    same process's, in file order). ``timeout_s`` bounds the CPU time spent and
+    ``max_visited`` the memoised configurations; past either the result is ``unknown``.
+    The search is ``checker.linsearch``'s.
     """
     kept = [op for op in ops if _included(op)]
     n = len(kept)
-    values: dict[Any, Any] = {}      # state (canonical bytes) -> the item; filled as states appear
-    init = None if initial is None else canon(initial)
-    if initial is not None:
-        values[init] = initial
     if n == 0:
         return RegisterResult(valid=LINEARIZABLE)
-    steps = [_Step(op) for op in kept]
-    memo = [s.cache for s in steps]
-
-    # entries: node 0 is the head; call of op i is 2i+1, its return 2i+2. Sorted by time,
-    # then (delta 0) file position; with delta > 0 a return is shifted by delta and an
-    # invocation at the very same moment comes first (not certainly after).
-    events: list[tuple] = []
-    completed = 0
-    for i, op in enumerate(kept):
-        events.append((op.invoke_time, 0 if delta else ipos(op), 2 * i + 1))
-        if op.outcome == "ok" and op.complete_time is not None:
-            completed += 1
-            if delta:
-                events.append((op.complete_time + delta, 1, 2 * i + 2))
-            else:
-                events.append((op.complete_time, cpos(op), 2 * i + 2))
-    events.sort()
-    size = 2 * n + 1
-    nxt = [-1] * size
-    prv = [-1] * size
-    has_ret = [False] * n
-    last = 0
-    for _, _, node in events:
-        nxt[last] = node
-        prv[node] = last
-        last = node
-        if node % 2 == 0:
-            has_ret[node // 2 - 1] = True
-
+    problem, init, steps = _problem(kept, initial, delta)
     deadline = None if timeout_s is None else clock() + timeout_s
-    cache: set[tuple[int, Any]] = set()
-    linearized = 0
-    state = init
-    # the stack of linearized calls as a cons list: (node, state before, parent)
-    stack: tuple | None = None
-    depth = 0
-    done_ok = 0           # completed operations linearized
-    best_depth = -1
-    best_stack: tuple | None = None
-    best_stuck = -1
-    best_state: Any = None
-    entry = nxt[0]
-    count = 0
-    while done_ok < completed:
-        count += 1
-        if count & 0x3FFF == 0:
-            if deadline is not None and clock() > deadline:
-                return RegisterResult(valid=UNKNOWN, ops=n, steps=count,
-                                      reason=f"the linearizability search ran out of its "
-                                             f"{timeout_s:g} s budget")
-            if len(cache) > max_visited:
-                return RegisterResult(valid=UNKNOWN, ops=n, steps=count,
-                                      reason=f"the linearizability search visited more than "
-                                             f"{max_visited:,} states (memory budget)")
-        if entry & 1:                     # a call: try to linearize it here
-            i = entry >> 1
-            new = memo[i].get(state, _UNSEEN)    # the memo inline: the hot path
-            if new is _UNSEEN:
-                new = steps[i].apply(state, values)
-            if new is not _MISSING:
-                lin2 = linearized | (1 << i)
-                k = (lin2, new)
-                if k not in cache:
-                    cache.add(k)
-                    stack = (entry, state, stack)
-                    depth += 1
-                    state = new
-                    linearized = lin2
-                    if has_ret[i]:
-                        done_ok += 1
-                    # lift the call and its return out of the list
-                    p, q = prv[entry], nxt[entry]
-                    nxt[p] = q
-                    if q != -1:
-                        prv[q] = p
-                    if has_ret[i]:
-                        r = entry + 1
-                        p, q = prv[r], nxt[r]
-                        nxt[p] = q
-                        if q != -1:
-                            prv[q] = p
-                    entry = nxt[0]
-                    continue
-            entry = nxt[entry]
-            continue
-        # a return of an operation not linearized yet: backtrack
-        if depth > best_depth:
-            best_depth, best_stack, best_stuck, best_state = depth, stack, entry, state
-        if stack is None:
-            break
-        entry, state, stack = stack
-        depth -= 1
-        i = entry >> 1
-        linearized &= ~(1 << i)
-        if has_ret[i]:
-            done_ok -= 1
-            r = entry + 1
-            nxt[prv[r]] = r
-            if nxt[r] != -1:
-                prv[nxt[r]] = r
-        nxt[prv[entry]] = entry
-        if nxt[entry] != -1:
-            prv[nxt[entry]] = entry
-        entry = nxt[entry]
-    else:
-        return RegisterResult(valid=LINEARIZABLE, ops=n, steps=count)
-
+    out = search(problem, init, deadline=deadline, clock=clock, timeout_s=timeout_s,
+                 max_visited=max_visited)
+    if out.valid is True:
+        return RegisterResult(valid=LINEARIZABLE, ops=n, steps=out.steps)
+    if out.valid == UNKNOWN:
+        return RegisterResult(valid=UNKNOWN, ops=n, steps=out.steps, reason=out.reason)
     unsure = [kept[i].index for i, s in enumerate(steps) if s.unsure]
     if unsure:
-        return RegisterResult(valid=UNKNOWN, ops=n, steps=count, reason=(
+        return RegisterResult(valid=UNKNOWN, ops=n, steps=out.steps, reason=(
             "no linearization found, but update" + ("s" if len(unsure) > 1 else "") + " #"
             + ", #".join(map(str, unsure[:5])) + " (unknown outcome) may have taken effect "
             "in a way gtcheck cannot evaluate (an expression it cannot read, or a missing "
             "item whose key attributes are not recorded)"))
-    order: list[int] = []
-    node = best_stack
-    while node is not None:
-        order.append(node[0] >> 1)
-        node = node[2]
-    order.reverse()
-    prefix = [kept[i].index for i in order]
     states: list[Any] = []
     st = init
-    for i in order:
-        st = steps[i].apply(st, values)
+    for g in out.order:
+        st = problem.apply(g, st)
         states.append(_text(st))
-    stuck_i = (best_stuck >> 1) - 1
-    return RegisterResult(valid=NOT_LINEARIZABLE, ops=n, prefix=prefix, states=states,
-                          stuck=kept[stuck_i].index, stuck_state=_text(best_state),
-                          steps=count)
+    return RegisterResult(valid=NOT_LINEARIZABLE, ops=n,
+                          prefix=[kept[g].index for g in out.order], states=states,
+                          stuck=None if out.stuck is None else kept[out.stuck].index,
+                          stuck_state=_text(out.stuck_state), steps=out.steps)
+
+
+_RULE8 = frozenset(("set", "remove", "add"))
+
+
+def _problem(kept: list[Operation], initial: Any, delta: int
+             ) -> tuple[Problem, Any, list[_Step]]:
+    """The search's view of one key: each operation's kind (``checker.linsearch``), and
+    rule 1's real-time order as counts and process predecessors."""
+    values: dict[Any, Any] = {}      # state (canonical bytes) -> the item; filled as states appear
+    init = None if initial is None else canon(initial)
+    if initial is not None:
+        values[init] = initial
+
+    def state_of(v: Any) -> Any:
+        if v is None:
+            return None
+        c = canon(v)
+        values.setdefault(c, v)
+        return c
+
+    steps = [_Step(op) for op in kept]
+    memo = [s.cache for s in steps]
+
+    def apply(g: int, state: Any) -> Any:
+        new = memo[g].get(state, _UNSEEN)
+        if new is _UNSEEN:
+            new = steps[g].apply(state, values)
+        return new
+
+    n = len(kept)
+    kind = [READ] * n
+    result: list[Any] = [None] * n
+    guard: list[Any] = [_MISSING] * n
+    change: list[Any] = [None] * n
+    sig: list[Any] = [None] * n
+    for g, op in enumerate(kept):
+        f = op.f
+        cond = (op.extra or {}).get("condition") if isinstance(op.extra, dict) else None
+        blind = GUARDED if cond is not None else BLIND
+        if f == "read":
+            kind[g] = READ
+            state_of(op.value)
+        elif f == "write":
+            kind[g], result[g] = blind, state_of(op.value)
+        elif f == "delete":
+            kind[g] = blind
+        elif f == "cas":
+            exp, new = op.invoke_value
+            kind[g], guard[g], result[g] = GUARDED, state_of(exp), state_of(new)
+        elif op.outcome == "ok" and op.value is not None:   # an ok update: its post-image (rule 3)
+            kind[g], result[g] = blind, state_of(op.value)
+        else:
+            kind[g] = CHANGE
+            ch = op.invoke_value
+            if isinstance(ch, dict) and set(ch) <= _RULE8:
+                change[g] = ch
+        if op.outcome != "ok":
+            sig[g] = (f, canon(op.invoke_value if f != "write" else op.value), canon(cond))
+
+    ok = [g for g, op in enumerate(kept) if op.outcome == "ok" and op.complete_time is not None]
+    info = [g for g, op in enumerate(kept) if not (op.outcome == "ok" and op.complete_time is not None)]
+    ok.sort(key=lambda g: (kept[g].complete_time, cpos(kept[g])))
+    rank = {g: r for r, g in enumerate(ok)}
+    if delta:
+        ret_keys: list[Any] = [kept[g].complete_time for g in ok]
+
+        def k_of(op: Operation) -> int:
+            return bisect_left(ret_keys, op.invoke_time - delta)
+    else:
+        ret_keys = [(kept[g].complete_time, cpos(kept[g])) for g in ok]
+
+        def k_of(op: Operation) -> int:
+            return bisect_left(ret_keys, (op.invoke_time, ipos(op)))
+    # rule 1: one process's completed operation precedes its next ones, whatever delta is
+    prev = [-1] * n
+    last_ok: dict[Any, int] = {}
+    for g in sorted(range(n), key=lambda g: ipos(kept[g])):
+        op = kept[g]
+        q = last_ok.get(op.process)
+        if q is not None:
+            prev[g] = rank[q]
+        if g in rank:
+            last_ok[op.process] = g
+    info.sort(key=lambda g: (k_of(kept[g]), ipos(kept[g])))
+    need: list[Any] = []
+    for g in ok:
+        if kind[g] == READ:
+            need.append(steps[g].recorded)
+        else:
+            need.append(guard[g])
+    problem = Problem(
+        apply=apply, missing=_MISSING, values=values, kind=kind, result=result,
+        guard=guard, sig=[sig[g] for g in info], change=change,
+        ok_gid=ok, ok_k=[k_of(kept[g]) for g in ok], ok_prev=[prev[g] for g in ok],
+        ok_need=need, info_gid=info, info_k=[k_of(kept[g]) for g in info],
+        info_prev=[prev[g] for g in info])
+    return problem, init, steps
 
 
 def _text(state: Any) -> str | None:

@@ -246,10 +246,22 @@ def test_conditional_updates_and_deletes() -> None:
     # a conditional delete whose condition cannot hold there cannot have taken effect
     ops[3] = op(3, "delete", 60, 70, condition={"rev": 9})
     assert check_register(ops, None).valid is False
-    # an update whose recorded post-image is not what its change gives
-    bad = [op(0, "write", 0, 10, value={"n": 1}, invoke_value={"n": 1}),
-           op(1, "update", 20, 30, value={"n": 3}, invoke_value={"add": {"n": 1}})]
-    assert check_register(bad, None).valid is False
+    # rule 3: an ok update's post-image is the version it made, even when its change
+    # alone would give another (the change may be partial): it is the write of that item
+    partial = [op(0, "write", 0, 10, value={"n": 1}, invoke_value={"n": 1}),
+               op(1, "update", 20, 30, value={"n": 3, "m": 1}, invoke_value={"add": {"n": 1}}),
+               op(2, "read", 40, 50, value={"n": 3, "m": 1})]
+    assert check_register(partial, None).valid is True
+    # ... and a later read of what the change alone gives is not linearizable
+    partial[2] = op(2, "read", 40, 50, value={"n": 2})
+    assert check_register(partial, None).valid is False
+    # an unknown update's post-image is its change applied to the state (rule 8)
+    info = [op(0, "write", 0, 10, value={"n": 1}, invoke_value={"n": 1}),
+            op(1, "update", 20, None, invoke_value={"add": {"n": 1}}, outcome="info"),
+            op(2, "read", 40, 50, value={"n": 2})]
+    assert check_register(info, None).valid is True
+    info[2] = op(2, "read", 40, 50, value={"n": 3})
+    assert check_register(info, None).valid is False
 
 
 def test_a_search_out_of_budget_is_unknown() -> None:
