@@ -20,14 +20,15 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterable
 
 from gtcheck.checker.faults import annotate, fault_windows
 from gtcheck.checker.operations import Header, NemesisEvent, Operation
 from gtcheck.checker.properties import ReadRecord
-from gtcheck.checker.props import properties
+from gtcheck.checker.props import plan
+from gtcheck.checker.props import properties as all_properties
 from gtcheck.checker.props import staleness as staleness_prop
-from gtcheck.checker.props.base import SummaryContext
+from gtcheck.checker.props.base import SummaryContext, not_checked_section
 from gtcheck.checker.shard import CheckOptions, PartResult, ShardResult, check_part, set_progress_queue
 from gtcheck.kernel import __version__
 from gtcheck.kernel.errors import EXIT_INVALID, EXIT_UNKNOWN, EXIT_VALID, UserError
@@ -67,35 +68,55 @@ def default_jobs() -> int:
     return max(1, os.cpu_count() or 1)
 
 
+ONE_PROCESS_BYTES = 4_000_000
+"""Histories smaller than this (on disk; a gzip file counts 8 times its size) are checked
+in the calling process by default: below it, starting and feeding worker processes costs
+more than the second core gives back (measured: benchmarks/bench_check.py --crossover)."""
+
+
+def jobs_for(path: str | os.PathLike) -> int:
+    """The default ``--jobs`` for one history: 1 below :data:`ONE_PROCESS_BYTES`, else the
+    number of CPUs."""
+    try:
+        size = os.path.getsize(path)
+    except OSError:
+        return 1
+    if os.fspath(path).endswith(".gz"):
+        size *= 8
+    return 1 if size < ONE_PROCESS_BYTES else default_jobs()
+
+
 def check_history(path: str | os.PathLike, *, staleness_bound_ns: int | None = None,
                   jobs: int | None = None, timeout_s: float = DEFAULT_TIMEOUT_S,
                   keep_reads: bool = False, progress: bool = False,
                   shards: int | None = None, anomaly_limit: int = 1000,
-                  memory_budget_ops: int | None = None) -> CheckResult:
+                  memory_budget_ops: int | None = None,
+                  properties: Iterable[str] | None = None,
+                  linearizability_scope: str = "contract") -> CheckResult:
     """Check the history at ``path``; see the module doc and ``docs/check-result.md``.
 
-    ``shards`` is the number of key partitions (default: ``jobs``); each is read and
-    checked by one task. ``memory_budget_ops`` bounds the operations a task keeps in
-    memory before spilling to temporary files (default 1,500,000 / jobs, at least 100,000).
+    ``jobs``: worker processes (default: :func:`jobs_for`, by the file's size: one
+    process for a history one process checks faster). ``shards`` is the number of key
+    partitions (default: ``jobs``); each is read and checked by one task.
+    ``memory_budget_ops`` bounds the operations a task keeps in memory before spilling to
+    temporary files (default 1,500,000 / jobs, at least 100,000). ``properties``: the
+    names of the properties to judge (default all; the others are reported not checked
+    and not computed). ``linearizability_scope``: ``contract`` (strong mode and register
+    histories) or ``single-region-keys`` (also, in eventual mode, the keys written from
+    one region).
     """
     from gtcheck.checker.history import open_history
 
-    if staleness_bound_ns is not None and staleness_bound_ns < 0:
-        raise UserError(f"the staleness bound must not be negative, got {staleness_bound_ns} ns")
-    if not (isinstance(timeout_s, (int, float)) and 0 < timeout_s <= MAX_TIMEOUT_S):
-        raise UserError(f"the solver timeout must be a number of seconds above 0 and at most "
-                        f"{MAX_TIMEOUT_S:,}, got {timeout_s}",
-                        hint="e.g. --timeout 30; NaN and infinity are not timeouts")
-    jobs = default_jobs() if jobs is None else int(jobs)
+    path = os.fspath(path)
+    options = make_options(staleness_bound_ns=staleness_bound_ns, timeout_s=timeout_s,
+                           keep_reads=keep_reads, anomaly_limit=anomaly_limit,
+                           properties=properties, linearizability_scope=linearizability_scope)
+    jobs = jobs_for(path) if jobs is None else int(jobs)
     if jobs < 1:
         raise UserError(f"--jobs must be at least 1, got {jobs}")
     nparts = max(1, int(shards or jobs))
-    budget = memory_budget_ops or max(100_000, 1_500_000 // jobs)
-    options = CheckOptions(staleness_bound_ns=staleness_bound_ns, timeout_s=timeout_s,
-                           keep_reads=keep_reads, anomaly_limit=anomaly_limit,
-                           memory_budget_ops=budget)
+    options.memory_budget_ops = memory_budget_ops or max(100_000, 1_500_000 // jobs)
     t0 = time.perf_counter()
-    path = os.fspath(path)
     try:
         with open_history(path) as reader:    # a bad header fails here, before any work
             header = reader.header
@@ -130,7 +151,7 @@ def check_history(path: str | os.PathLike, *, staleness_bound_ns: int | None = N
     }
     summary = build_summary(path, header, stats, options, jobs, merged, timing)
     windows = fault_windows(nemesis)
-    for prop in properties():
+    for prop in all_properties():
         annotate(summary[prop.NAME]["anomalies"], windows)
     timing["merge_s"] = time.perf_counter() - t_merge
     timing["total_s"] = time.perf_counter() - t0
@@ -149,14 +170,46 @@ class _Reported(UserError):
         super().__init__(text)
 
 
+def make_options(*, staleness_bound_ns: int | None = None, timeout_s: float = DEFAULT_TIMEOUT_S,
+                 keep_reads: bool = False, anomaly_limit: int = 1000,
+                 properties: Iterable[str] | None = None,
+                 linearizability_scope: str = "contract") -> CheckOptions:
+    """The options of one check, validated (bad ones: :class:`UserError`, exit 254)."""
+    from gtcheck.checker import props as registry
+    from gtcheck.checker.props.linearizability import SCOPES
+
+    if staleness_bound_ns is not None and staleness_bound_ns < 0:
+        raise UserError(f"the staleness bound must not be negative, got {staleness_bound_ns} ns")
+    if not (isinstance(timeout_s, (int, float)) and 0 < timeout_s <= MAX_TIMEOUT_S):
+        raise UserError(f"the solver timeout must be a number of seconds above 0 and at most "
+                        f"{MAX_TIMEOUT_S:,}, got {timeout_s}",
+                        hint="e.g. --timeout 30; NaN and infinity are not timeouts")
+    selected = None
+    if properties is not None:
+        selected = tuple(dict.fromkeys(properties))
+        unknown = [p for p in selected if p not in registry.names()]
+        if unknown or not selected:
+            raise UserError(f"no property named {', '.join(map(repr, unknown)) or '(none)'}",
+                            hint=f"--property takes one of {registry.describe()}")
+    if linearizability_scope not in SCOPES:
+        raise UserError(f"--linearizability-scope must be one of {', '.join(SCOPES)}, "
+                        f"got {linearizability_scope!r}")
+    return CheckOptions(staleness_bound_ns=staleness_bound_ns, timeout_s=timeout_s,
+                        keep_reads=keep_reads, anomaly_limit=anomaly_limit,
+                        properties=selected, linearizability_scope=linearizability_scope)
+
+
 def check_operations(header: Header, ops: list[Operation], *,
                      staleness_bound_ns: int | None = None, timeout_s: float = DEFAULT_TIMEOUT_S,
-                     keep_reads: bool = False, path: str = "<memory>") -> CheckResult:
+                     keep_reads: bool = False, path: str = "<memory>",
+                     properties: Iterable[str] | None = None,
+                     linearizability_scope: str = "contract") -> CheckResult:
     """Check operations already in memory (tests, small tools): same summary, inline."""
     from gtcheck.checker.shard import check_ops
 
-    options = CheckOptions(staleness_bound_ns=staleness_bound_ns, timeout_s=timeout_s,
-                           keep_reads=keep_reads)
+    options = make_options(staleness_bound_ns=staleness_bound_ns, timeout_s=timeout_s,
+                           keep_reads=keep_reads, properties=properties,
+                           linearizability_scope=linearizability_scope)
     t0 = time.perf_counter()
     merged = check_ops(header, ops, options)
     if merged.bad_input:   # sorted: the same text whatever the number of parts
@@ -284,7 +337,10 @@ def build_summary(path: str, header: Header, stats: dict[str, Any], options: Che
                   jobs: int, merged: ShardResult, timing: dict[str, Any]) -> dict[str, Any]:
     fig = merged.figures
     ctx = SummaryContext(merged, header, options)
-    props = {prop.NAME: prop.verdict(ctx) for prop in properties()}
+    why_not = plan(header, options)
+    props = {prop.NAME: prop.verdict(ctx) if why_not[prop.NAME] is None
+             else not_checked_section(why_not[prop.NAME])   # type: ignore[arg-type]
+             for prop in all_properties()}
     # a property reported as not checked ("checked": false) does not take part
     judged = [p for p in props.values() if p.get("checked", True) is not False]
     if any(p["valid"] is False for p in judged):
@@ -305,7 +361,9 @@ def build_summary(path: str, header: Header, stats: dict[str, Any], options: Che
         "history": {"path": path, "header": dict(header.meta) or _header_dict(header),
                     "counts": counts},
         "options": {"staleness_bound_ns": options.staleness_bound_ns, "jobs": jobs,
-                    "timeout_s": options.timeout_s},
+                    "timeout_s": options.timeout_s,
+                    "properties": list(options.properties) if options.properties else None,
+                    "linearizability_scope": options.linearizability_scope},
     }
     out.update(props)
     out["unknown_keys"] = sorted(merged.unknown_keys, key=lambda u: u["key"])

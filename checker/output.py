@@ -110,8 +110,14 @@ def render_text(summary: dict[str, Any]) -> str:
 # --------------------------------------------------------------------------- junit
 def render_junit(summary: dict[str, Any]) -> str:
     """One testsuite ``gtcheck``, one testcase per property: failure / skipped / pass."""
+    suite = _junit_suite(summary, "gtcheck")
+    ET.indent(suite)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"
+
+
+def _junit_suite(summary: dict[str, Any], name: str) -> ET.Element:
     hist = summary.get("history", {})
-    suite = ET.Element("testsuite", name="gtcheck")
+    suite = ET.Element("testsuite", name=name)
     n_fail = n_skip = 0
     total_time = float(summary.get("timing", {}).get("total_s", 0.0) or 0.0)
     for prop in properties():
@@ -137,7 +143,7 @@ def render_junit(summary: dict[str, Any]) -> str:
             if total > shown:
                 text += f"\n... and {total - shown} more"
             fail.text = text
-        if name == "staleness":
+        if name == "staleness" and p.get("checked") is not False:
             out = ET.SubElement(case, "system-out")
             smallest = p.get("smallest_bound_ns")
             out.text = (f"smallest bound {'unknown' if smallest is None else f'{smallest} ns'}; "
@@ -147,5 +153,101 @@ def render_junit(summary: dict[str, Any]) -> str:
     suite.set("errors", "0")
     suite.set("skipped", str(n_skip))
     suite.set("time", f"{total_time:.3f}")
-    ET.indent(suite)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"
+    return suite
+
+
+# --------------------------------------------------------------------------- several files
+class FileOutcome:
+    """One history of a multi-file check: its summary, or the bad input that stopped it."""
+
+    __slots__ = ("path", "summary", "error", "exit_code")
+
+    def __init__(self, path: str, summary: dict[str, Any] | None = None,
+                 error: str | None = None, exit_code: int = 0):
+        self.path = path
+        self.summary = summary
+        self.error = error
+        self.exit_code = exit_code
+
+    @property
+    def word(self) -> str:
+        if self.error is not None:
+            return "error"
+        return _word(self.summary["valid"]) if self.summary is not None else "error"
+
+
+def tally(outcomes: list[FileOutcome]) -> dict[str, int]:
+    """How many histories were valid, invalid, unknown, bad input."""
+    out = {"histories": len(outcomes), "valid": 0, "invalid": 0, "unknown": 0, "bad_input": 0}
+    for o in outcomes:
+        if o.error is not None or o.summary is None:
+            out["bad_input"] += 1
+        else:
+            v = o.summary["valid"]
+            out["valid" if v is True else "invalid" if v is False else "unknown"] += 1
+    return out
+
+
+def render_many(outcomes: list[FileOutcome], fmt: str, exit_code: int) -> str:
+    """Several histories: text (one line per file and a summary line), JSON (one object
+    per file, as for one file, and a summary), JUnit (one testsuite per file)."""
+    counts = tally(outcomes)
+    counts["exit_code"] = exit_code
+    if fmt == "json":
+        return render_json({"histories": [o.summary if o.error is None else
+                                          {"history": {"path": o.path}, "valid": None,
+                                           "error": o.error, "exit_code": o.exit_code}
+                                          for o in outcomes],
+                            "summary": counts})
+    if fmt == "junit":
+        root = ET.Element("testsuites", name="gtcheck")
+        totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+        for o in outcomes:
+            if o.error is not None or o.summary is None:
+                suite = ET.SubElement(root, "testsuite", name=o.path)
+                case = ET.SubElement(suite, "testcase", name="history",
+                                     classname="gtcheck.history")
+                case.set("file", o.path)
+                err = ET.SubElement(case, "error", message=(o.error or "").splitlines()[0],
+                                    type="bad-input")
+                err.text = o.error
+                for k, v in (("tests", 1), ("failures", 0), ("errors", 1), ("skipped", 0)):
+                    suite.set(k, str(v))
+            else:
+                suite = _junit_suite(o.summary, o.path)
+                root.append(suite)
+            for k in totals:
+                totals[k] += int(suite.get(k, "0"))
+        for k, v in totals.items():
+            root.set(k, str(v))
+        ET.indent(root)
+        return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    width = max(len(o.path) for o in outcomes)
+    lines = [f"{o.word:<8} {o.path:<{width}}  {_one_line(o)}".rstrip() for o in outcomes]
+    n = counts["histories"]
+    lines.append(f"{n} histor{'y' if n == 1 else 'ies'}: "
+                 f"{counts['valid']} valid, {counts['invalid']} invalid, "
+                 f"{counts['unknown']} unknown, {counts['bad_input']} bad input")
+    return "\n".join(lines) + "\n"
+
+
+def _one_line(o: FileOutcome) -> str:
+    if o.error is not None or o.summary is None:
+        return (o.error or "").splitlines()[0]
+    summary = o.summary
+    counts = summary.get("history", {}).get("counts", {})
+    size = f"{plural(counts.get('operations'), 'operation')}, {plural(counts.get('keys'), 'key')}"
+    props = [p for p in properties() if p.NAME in summary]
+    if summary["valid"] is True:
+        return size
+    parts = []
+    for prop in props:
+        p = summary[prop.NAME]
+        if p.get("checked") is False:
+            continue
+        if p.get("valid") is False:
+            parts.append(f"{prop.NAME}: " + ", ".join(
+                f"{n} {k}" for k, n in sorted((p.get("anomaly_counts") or {}).items())))
+        elif p.get("valid") == "unknown" and summary["valid"] is not False:
+            parts.append(f"{prop.NAME}: {p.get('reason', 'unknown')}")
+    return "; ".join(parts) + f" ({size})"

@@ -40,7 +40,7 @@ from gtcheck.checker.operations import Header, Operation
 from gtcheck.checker.order import UNKNOWN, KeyOrder
 from gtcheck.checker.ordering import has_all_ts, order_key_ts
 from gtcheck.checker.properties import KeyJudgement, ReadRecord, judge_key
-from gtcheck.checker.props import properties
+from gtcheck.checker.props import STAGES, needs, plan, properties
 from gtcheck.checker.props.base import KeyContext
 from gtcheck.checker.props.staleness import extend as extend_samples
 from gtcheck.kernel.errors import UserError
@@ -61,6 +61,8 @@ class CheckOptions:
     anomaly_limit: int = 1000        # anomalies kept per name (the worst); counts stay exact
     memory_budget_ops: int = 1_500_000   # operations a worker keeps in memory before spilling
     spill_shards: int = 32
+    properties: tuple[str, ...] | None = None   # --property: the ones to judge (None: all)
+    linearizability_scope: str = "contract"     # --linearizability-scope
 
 
 def shard_of(key: Any, n: int) -> int:
@@ -203,14 +205,21 @@ def order_key(header: Header, ops: list[Operation], cands, options: CheckOptions
 
 
 def check_key(header: Header, ops: list[Operation], options: CheckOptions,
-              clock: Clock | None = None, timing: Counter | None = None
+              clock: Clock | None = None, timing: Counter | None = None,
+              needs: frozenset[str] = frozenset(STAGES)
               ) -> tuple[list[Anomaly], KeyOrder, KeyJudgement]:
-    """Candidates, order and judgement of one key's operations (sorted by invocation)."""
+    """Candidates, order and judgement of one key's operations (sorted by invocation), as
+    far as ``needs`` asks (the stages the computed properties need: ``checker.props``)."""
     clock = clock or Clock(header.clock_uncertainty_ns)
     timing = timing if timing is not None else Counter()
+    key = ops[0].key
+    if not needs:
+        return [], KeyOrder(key=key), KeyJudgement(key=key)
     t = time.process_time()
     cands, integrity = key_candidates(header, ops, clock)
     timing["candidates_s"] += time.process_time() - t
+    if "order" not in needs:
+        return integrity, KeyOrder(key=key), KeyJudgement(key=key)
     order = order_key(header, ops, cands, options, clock, timing)
     t = time.process_time()
     j = judge_key(header, ops[0].key, ops, cands, order,
@@ -237,18 +246,20 @@ def check_groups(header: Header, by_key: dict[str, list[Operation]], options: Ch
     res = res if res is not None else ShardResult()
     clock = Clock(header.clock_uncertainty_ns)
     limit = options.anomaly_limit
+    active = tuple(m for m in properties() if plan(header, options)[m.NAME] is None)
+    stages = needs(m.NAME for m in active)
     done = 0
     for key in sorted(by_key):
         key_ops = by_key[key]
         key_ops.sort(key=lambda o: (o.invoke_time, o.index))
         res.keys += 1
         try:
-            integrity, order, j = check_key(header, key_ops, options, clock, res.timing)
+            integrity, order, j = check_key(header, key_ops, options, clock, res.timing, stages)
         except UserError as exc:
             res.bad_input.append(exc.render())
             continue
         _accumulate(res, KeyContext(header, key, key_ops, integrity, order, j, options,
-                                    res.timing))
+                                    res.timing), active)
         done += 1
         if progress is not None and done % 256 == 0:
             progress(256)
@@ -412,9 +423,10 @@ def check_shard(header: Header, shard: str | list[Operation], options: CheckOpti
     return res
 
 
-def _accumulate(res: ShardResult, ctx: KeyContext) -> None:
-    """Add one key's findings to the part's accumulator: each property judges the key
-    (``checker.props``); what is not a property (kept reads, final state) is added here."""
+def _accumulate(res: ShardResult, ctx: KeyContext, active: tuple = ()) -> None:
+    """Add one key's findings to the part's accumulator: each computed property (``active``)
+    judges the key (``checker.props``); what is not a property (kept reads, final state) is
+    added here."""
     j, order = ctx.judgement, ctx.order
     if order.status == UNKNOWN:
         # first, so that a property that also gives up on the key adds itself to this entry
@@ -422,7 +434,7 @@ def _accumulate(res: ShardResult, ctx: KeyContext) -> None:
                                  "properties": list(j.unknown_affects)})
         for p in j.unknown_affects:
             res.unknown_props[p] += 1
-    for prop in properties():
+    for prop in active:
         prop.judge_key(ctx, res)
     if order.status == UNKNOWN:
         return

@@ -122,6 +122,32 @@ def needs_bound(name: str) -> bool:
     return bool(getattr(get(name), "NEEDS_BOUND", False))
 
 
+STAGES = ("candidates", "order")
+
+
+def plan(header: Any, options: Any) -> dict[str, str | None]:
+    """Which properties a check computes: name -> ``None`` (computed) or the reason it is
+    not (not selected with ``--property``, or nothing to judge in such a history: the
+    property's ``applies``). ``options`` is a ``checker.shard.CheckOptions``."""
+    selected = getattr(options, "properties", None)
+    out: dict[str, str | None] = {}
+    for m in properties():
+        if selected is not None and m.NAME not in selected:
+            out[m.NAME] = "not selected (--property)"
+            continue
+        applies = getattr(m, "applies", None)
+        out[m.NAME] = applies(header, options) if applies is not None else None
+    return out
+
+
+def needs(active: Any) -> frozenset[str]:
+    """The per-key stages (``STAGES``) the computed properties ``active`` (names) need."""
+    out: set[str] = set()
+    for name in active:
+        out.update(getattr(get(name), "NEEDS", STAGES))
+    return frozenset(out)
+
+
 def describe(names_: Any = None) -> str:
     """``integrity, convergence, ...``: property names for help texts and error hints."""
     return ", ".join(names_ if names_ is not None else names())

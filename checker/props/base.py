@@ -13,7 +13,15 @@ report, ``gtcheck search``, the pytest fixtures, help texts):
 * ``summary_line(section)`` -- what the text verdict says after ``valid``/``INVALID``
   (:func:`counts_or_reason` gives the common start);
 * optional ``NEEDS_BOUND = True`` -- it fails only over ``--staleness-bound``, so asking for
-  it alone without a bound is bad input.
+  it alone without a bound is bad input;
+* optional ``NEEDS`` -- what it reads of a key besides its operations, so that a check
+  computes only what the properties it judges need (default both): ``"candidates"`` (rule 3,
+  which versions each read may have seen: ``checker.candidates``) and ``"order"`` (rule 5's
+  conflict order and what each read saw: ``checker.ordering``, the solver);
+* optional ``applies(header, options)`` -- ``None`` when the property has something to
+  judge in such a history, else the reason it has not (a register import has no
+  replication to measure staleness of): the property is then not computed at all and is
+  reported not checked with that reason (default: it always applies).
 
 How it judges:
 
@@ -153,6 +161,22 @@ def not_checked(section: dict[str, Any], reason: str) -> dict[str, Any]:
     section["checked"] = False
     section["reason"] = reason
     return section
+
+
+def not_checked_section(reason: str) -> dict[str, Any]:
+    """The summary entry of a property that was not computed (not selected, or nothing to
+    judge in such a history): not checked, with the reason."""
+    return not_checked({"valid": "unknown", "anomalies": [], "anomaly_counts": {},
+                        "figures": {}}, reason)
+
+
+REGISTER_HISTORY = ("a register history (a Jepsen import) has no replication to judge: "
+                    "linearizability judges its reads")
+
+
+def is_register(header: Header) -> bool:
+    """A history imported as a plain register (header ``"register": true``)."""
+    return header.meta.get("register") is True
 
 
 def no_merge(mine: Any, other: Any) -> Any:

@@ -7,7 +7,7 @@ from typing import Any
 
 from gtcheck.checker.anomalies import AnomalyKind
 from gtcheck.checker.props.base import (KeyContext, SummaryContext, add_own_anomalies, anomalies_of,
-                                        counts_or_reason, no_merge, not_checked, plural,
+                                        counts_or_reason, is_register, no_merge, plural,
                                         verdict_word)
 from gtcheck.kernel.units import format_duration
 
@@ -25,6 +25,13 @@ WRONG_WINNER = AnomalyKind(
     "regions agree, but not on the conflict winner: an acknowledged winning write vanished")
 ANOMALIES = (DIVERGENT_FINAL_STATE, WRONG_WINNER)
 merge = no_merge
+
+
+def applies(header: Any, options: Any) -> str | None:
+    if is_register(header) and header.settled_after_ns is None:
+        # a register history (a Jepsen import) records no settled phase
+        return "a register history (a Jepsen import) has no settled_after_ns, so no final reads"
+    return None
 
 
 def judge_key(ctx: KeyContext, res: Any) -> None:
@@ -52,12 +59,7 @@ def verdict(ctx: SummaryContext) -> dict[str, Any]:
                     "keys_wrong_winner": fig["keys_wrong_winner"],
                     "keys_unknown": unk.get(NAME, 0),
                     "settled_after_ns": header.settled_after_ns}}
-    if not any_final and header.settled_after_ns is None and header.meta.get("register") is True:
-        # a register history (a Jepsen import) records no settled phase: convergence is not
-        # judged and, like any property not checked, not counted in the overall verdict
-        not_checked(out, "a register history (a Jepsen import) has no settled_after_ns, so "
-                         "no final reads")
-    elif not any_final:
+    if not any_final:
         out["valid"] = "unknown"
         out["reason"] = ("the header has no settled_after_ns, so there are no final reads"
                          if header.settled_after_ns is None else

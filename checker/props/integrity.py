@@ -31,12 +31,12 @@ ANOMALIES = (PHANTOM_READ, FUTURE_READ, READ_OF_FAILED_WRITE, AMBIGUOUS_VERSION)
 merge = no_merge
 
 
+NEEDS = ("candidates",)
+
+
 def judge_key(ctx: KeyContext, res: Any) -> None:
     fig = res.figures
-    if ctx.ordered:
-        fig["reads_checked"] += len(ctx.judgement.samples) + len(ctx.integrity)
-    else:
-        fig["reads_checked"] += sum(1 for op in ctx.ops if op.f == "read" and op.outcome == "ok")
+    fig["reads_checked"] += sum(1 for op in ctx.ops if op.f == "read" and op.outcome == "ok")
     for a in ctx.integrity:
         res.add_anomaly(a, ctx.limit)
 

@@ -1,9 +1,13 @@
 """linearizability: every key behaves as a linearizable register (``checker.wgl``).
 
-Scope: in ``strong`` mode every key, all its operations. In ``eventual`` mode the keys
-written from a single region (every write, update, delete or cas that did not fail was
-called in that region), restricted to that region's writes and strongly consistent reads:
-there DynamoDB's promise amounts to a linearizable register. Other keys are not in scope.
+Scope, as the history format says: in ``strong`` mode every key, its writes and strongly
+consistent reads; in a history imported as a plain register (``"register": true``, every
+Jepsen import) every key, every operation. Eventual mode is outside the contract: there
+the property is not checked, unless the user asks for ``--linearizability-scope
+single-region-keys``: then the keys written from a single region (every write, update,
+delete or cas that did not fail was called in that region) are judged, restricted to that
+region's writes and strongly consistent reads (DynamoDB's promise there amounts to a
+linearizable register); other keys are not.
 
 A key whose search runs out of ``--timeout`` (CPU seconds, per key) is ``unknown``, never
 valid. A key that is not linearizable gets one ``not-linearizable`` anomaly: the longest
@@ -20,7 +24,8 @@ from gtcheck.checker import anomalies as A
 from gtcheck.checker.anomalies import AnomalyKind
 from gtcheck.checker.operations import Operation
 from gtcheck.checker.props.base import (KeyContext, SummaryContext, anomalies_of, counts_or_reason,
-                                        no_merge, not_checked, plural, verdict_word)
+                                        is_register, no_merge, not_checked, plural,
+                                        verdict_word)
 from gtcheck.checker.wgl import NOT_LINEARIZABLE, UNKNOWN, RegisterResult, check_register
 from gtcheck.kernel.exactjson import dumps as exact_dumps
 from gtcheck.kernel.units import format_duration
@@ -37,10 +42,34 @@ NOT_LINEARIZABLE_KEY = AnomalyKind(
     "and the operation that cannot be placed after it")
 ANOMALIES = (NOT_LINEARIZABLE_KEY,)
 merge = no_merge
+NEEDS = ()               # the operations alone: no candidates, no conflict order
 PREFIX_KEPT = 200        # the last operations of the prefix kept in an anomaly's details
+CONTRACT = "contract"
+SINGLE_REGION_KEYS = "single-region-keys"
+SCOPES = (CONTRACT, SINGLE_REGION_KEYS)
+"""``--linearizability-scope``: what the history format promises (strong mode, register
+histories), or that and, in eventual mode, the keys written from a single region."""
 SCOPE_STRONG = "every key"
+SCOPE_REGISTER = "every key, every operation"
 SCOPE_EVENTUAL = ("keys written from a single region: that region's writes and strongly "
                   "consistent reads")
+NOT_IN_CONTRACT = ("eventual mode: the history format judges linearizability in strong mode "
+                   "and in register histories (--linearizability-scope single-region-keys "
+                   "also judges the keys written from a single region)")
+
+
+def applies(header: Any, options: Any) -> str | None:
+    if header.mode == "strong" or is_register(header):
+        return None
+    if getattr(options, "linearizability_scope", CONTRACT) == SINGLE_REGION_KEYS:
+        return None
+    return NOT_IN_CONTRACT
+
+
+def scope_name(header: Any) -> str:
+    if is_register(header):
+        return SCOPE_REGISTER
+    return SCOPE_STRONG if header.mode == "strong" else SCOPE_EVENTUAL
 
 
 def scope(header: Any, ops: list[Operation]) -> list[Operation] | None:
@@ -49,10 +78,12 @@ def scope(header: Any, ops: list[Operation]) -> list[Operation] | None:
     In strong mode DynamoDB promises a linearizable register to writes and strongly
     consistent reads only: an eventually consistent read may still be stale, so it is left
     out. A history imported as a plain register (``"register": true``, Jepsen's files) has
-    no such distinction and is judged whole."""
+    no such distinction and is judged whole. In eventual mode (only with
+    ``--linearizability-scope single-region-keys``) a key written from one region, with
+    that region's writes and strongly consistent reads."""
+    if is_register(header):
+        return ops
     if header.mode == "strong":
-        if header.meta.get("register") is True:
-            return ops
         return [op for op in ops if op.f != "read" or op.consistent]
     writers = {op.region for op in ops if op.is_write and op.outcome != "fail"}
     if len(writers) != 1:
@@ -168,7 +199,7 @@ def verdict(ctx: SummaryContext) -> dict[str, Any]:
     la, lc = anomalies_of(ctx.merged, ANOMALIES)
     out: dict[str, Any] = {
         "valid": verdict_word(la, bool(unk.get(NAME))), "anomalies": la, "anomaly_counts": lc,
-        "scope": SCOPE_STRONG if ctx.header.mode == "strong" else SCOPE_EVENTUAL,
+        "scope": scope_name(ctx.header),
         "figures": {"keys_checked": fig["lin_keys_checked"],
                     "keys_linearizable": fig["lin_keys_linearizable"],
                     "keys_not_linearizable": fig["lin_keys_not_linearizable"],
@@ -178,18 +209,23 @@ def verdict(ctx: SummaryContext) -> dict[str, Any]:
         out["reason"] = (f"{unk[NAME]} key(s) ran out of the search budget (--timeout) "
                          "before a verdict")
     elif fig["lin_keys_checked"] == 0:
-        not_checked(out, "no key in scope" + ("" if ctx.header.mode == "strong" else
-                         ": in eventual mode only keys written from a single region are judged"))
+        not_checked(out, "no key in scope" + ("" if ctx.header.mode == "strong" or
+                                              is_register(ctx.header) else
+                         ": --linearizability-scope single-region-keys judges the keys "
+                         "written from a single region, and every key here is written from "
+                         "several"))
     return out
 
 
 def summary_line(section: dict[str, Any]) -> str:
     fig = section.get("figures", {})
-    scope = "every key" if section.get("scope") == SCOPE_STRONG else "keys written from one region"
+    scope = ("keys written from one region" if section.get("scope") == SCOPE_EVENTUAL
+             else section.get("scope", SCOPE_STRONG))
     return (counts_or_reason(section)
             or f"{plural(fig.get('keys_checked', 0), 'key')} linearizable "
                f"({plural(fig.get('operations_checked', 0), 'operation')}; scope: {scope})")
 
 
 __all__ = ["NAME", "TITLE", "DESCRIPTION", "ORDER", "ANOMALIES", "NOT_LINEARIZABLE_KEY", "judge_key",
-           "merge", "verdict", "summary_line", "scope", "explain", "describe", "UNKNOWN"]
+           "merge", "verdict", "summary_line", "scope", "explain", "describe", "UNKNOWN",
+           "NEEDS", "applies", "SCOPES", "CONTRACT", "SINGLE_REGION_KEYS"]

@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from gtcheck.checker.anomalies import AnomalyKind
-from gtcheck.checker.props.base import (KeyContext, SummaryContext, add_own_anomalies, anomalies_of,
-                                        counts_or_reason, no_merge, plural, verdict_word)
+from gtcheck.checker.props.base import (REGISTER_HISTORY, KeyContext, SummaryContext,
+                                        add_own_anomalies, anomalies_of, counts_or_reason,
+                                        is_register, no_merge, plural, verdict_word)
 
 NAME = "read_after_write"
 TITLE = "Read-after-write"
@@ -26,6 +27,10 @@ TS_INVERSION = AnomalyKind(
     "writes) carries a smaller ts, so it silently lost to the earlier one")
 ANOMALIES = (LOST_OWN_WRITE, TS_INVERSION)
 merge = no_merge
+
+
+def applies(header: Any, options: Any) -> str | None:
+    return REGISTER_HISTORY if is_register(header) else None
 
 
 def judge_key(ctx: KeyContext, res: Any) -> None:

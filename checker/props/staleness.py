@@ -8,8 +8,9 @@ from bisect import bisect_right
 from typing import Any
 
 from gtcheck.checker.anomalies import AnomalyKind
-from gtcheck.checker.props.base import (KeyContext, SummaryContext, add_own_anomalies, anomalies_of,
-                                        counts_or_reason, no_merge, plural, verdict_word)
+from gtcheck.checker.props.base import (REGISTER_HISTORY, KeyContext, SummaryContext,
+                                        add_own_anomalies, anomalies_of, counts_or_reason,
+                                        is_register, no_merge, plural, verdict_word)
 from gtcheck.kernel.units import format_duration
 
 NAME = "staleness"
@@ -23,6 +24,10 @@ STALE_READ = AnomalyKind(
     "a read returned a version superseded longer ago than the bound", fault_context=True)
 ANOMALIES = (STALE_READ,)
 merge = no_merge      # the samples live in ShardResult.samples, merged there
+
+
+def applies(header: Any, options: Any) -> str | None:
+    return REGISTER_HISTORY if is_register(header) else None
 
 
 def extend(arr: "array | list", more) -> "array | list":

@@ -168,10 +168,16 @@ def test_search_valid_includes_linearizability():
 
 
 def test_nothing_in_scope_is_not_checked_in_every_output():
-    """Eventual mode, every key written from two regions: linearizability has nothing in
-    its scope, so it is not checked (never valid over 0 keys) and does not count."""
+    """Eventual mode: linearizability is outside the history format's scope, so it is not
+    checked (never valid) and does not count; with --linearizability-scope
+    single-region-keys, every key written from two regions leaves nothing in its scope:
+    not checked either."""
     path = ANOM / "divergent-final-state.jsonl"
-    s = check_history(path, jobs=1, keep_reads=True).summary
+    default = check_history(path, jobs=1).summary["linearizability"]
+    assert default["checked"] is False and default["valid"] == "unknown"
+    assert "eventual mode" in default["reason"] and "single-region-keys" in default["reason"]
+    res = check_history(path, jobs=1, keep_reads=True, linearizability_scope="single-region-keys")
+    s = res.summary
     lin = s["linearizability"]
     assert lin["checked"] is False and lin["valid"] == "unknown"
     assert lin["figures"]["keys_checked"] == 0 and "no key in scope" in lin["reason"]
@@ -184,7 +190,7 @@ def test_nothing_in_scope_is_not_checked_in_every_output():
     (case,) = [c for c in ET.fromstring(render(s, "junit")) if c.get("name") == "linearizability"]
     assert case.find("skipped") is not None
     from gtcheck.checker.report import build_report
-    page = build_report(path)
+    page = build_report(path, check_result=res)
     (card,) = [p for p in page["view"]["properties"] if p["id"] == "linearizability"]
     assert card["verdict"] == "not checked"
     assert "(eventual mode)" in card["about"] and "strong mode" not in card["about"]
@@ -198,7 +204,9 @@ def test_the_report_card_says_strong_mode_only_on_strong_histories(tmp_path):
         header["mode"] = mode
         path = tmp_path / f"{mode}.jsonl"
         path.write_text("\n".join([json.dumps(header)] + lines[1:]) + "\n")
-        cards = {p["id"]: p for p in build_report(path)["view"]["properties"]}
+        res = check_history(path, jobs=1, keep_reads=True,
+                            linearizability_scope="single-region-keys")
+        cards = {p["id"]: p for p in build_report(path, check_result=res)["view"]["properties"]}
         assert ("strong mode" in cards["linearizability"]["about"]) is (mode == "strong")
         assert cards["linearizability"]["verdict"] == "invalid"
 

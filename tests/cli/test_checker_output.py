@@ -55,13 +55,20 @@ def test_json_structure(capsys):
     assert set(pair) == {"reads", "max_ns", "p50_ns", "p99_ns"}
     (a,) = st["anomalies"]
     assert a["name"] == "stale-read" and a["ops"] == [4, 0, 2] and a["property"] == "staleness"
-    assert s["linearizability"]["valid"] is True            # one key, written in one region
-    assert s["linearizability"]["figures"]["keys_checked"] == 1
+    # eventual mode: linearizability is outside the history format's scope
+    assert s["linearizability"]["checked"] is False and s["linearizability"]["valid"] == "unknown"
+    assert s["options"]["linearizability_scope"] == "contract"
+    code, out, _ = run([ANOM / "stale-read.jsonl", "--format", "json",
+                        "--linearizability-scope", "single-region-keys"], capsys)
+    s2 = json.loads(out)
+    assert s2["linearizability"]["valid"] is True            # one key, written in one region
+    assert s2["linearizability"]["figures"]["keys_checked"] == 1
     assert set(s["timing"]) >= {"parse_s", "order_s", "solve_s", "judge_s"}
 
 
 def test_junit_has_five_testcases_and_fails_the_right_one(capsys):
-    code, out, _ = run([ANOM / "lost-own-write.jsonl", "--format", "junit"], capsys)
+    code, out, _ = run([ANOM / "lost-own-write.jsonl", "--format", "junit",
+                        "--linearizability-scope", "single-region-keys"], capsys)
     assert code == 1
     suite = ET.fromstring(out)
     assert suite.tag == "testsuite" and suite.get("name") == "gtcheck"

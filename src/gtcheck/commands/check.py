@@ -1,7 +1,8 @@
-"""``gtcheck check``: judge a history and print the verdict (text, JSON or JUnit XML)."""
+"""``gtcheck check``: judge histories and print the verdict (text, JSON or JUnit XML)."""
 
 from __future__ import annotations
 
+import glob
 import os
 import sys
 
@@ -9,8 +10,10 @@ import click
 
 from gtcheck.checker import props as checker_props
 from gtcheck.commands import EpilogFromRegistry
-from gtcheck.kernel.errors import UserError
+from gtcheck.kernel.errors import EXIT_BAD_INPUT, EXIT_INVALID, EXIT_UNKNOWN, EXIT_VALID, UserError
 from gtcheck.kernel.units import DURATION_FORMS, parse_duration
+
+SCOPES = ("contract", "single-region-keys")   # checker.props.linearizability.SCOPES (not imported: start-up)
 
 
 def _properties_help() -> str:
@@ -23,11 +26,14 @@ def _properties_help() -> str:
 
 
 EPILOG = """\b
-Example:
+Examples:
   gtcheck check histories/run.jsonl --staleness-bound 750ms
   gtcheck check histories/run.jsonl --format json -o result.json --jobs 4
   gtcheck check histories/run.jsonl --format junit -o gtcheck.xml --unknown-ok
   gtcheck check histories/run.jsonl --html reports/run.html
+  gtcheck check jepsen/etcd_*.log                       # one line per file, then a summary
+  gtcheck check 'jepsen/**/*.edn' --property linearizability --format junit -o lin.xml
+  gtcheck check run.jsonl --linearizability-scope single-region-keys
 
 \b
 A verdict looks like:
@@ -35,30 +41,65 @@ A verdict looks like:
     integrity         valid    150000 reads checked
     convergence       valid    1000 keys with final reads converged
     read_after_write  valid    30000 strongly consistent reads
-    linearizability   valid    40 keys linearizable (5200 operations; scope: keys written from one region)
+    linearizability   not checked (eventual mode: the history format judges ...)
     staleness         INVALID  3 stale-read; smallest bound 1.30 s over 150000 reads (bound 750 ms)
   anomalies (worst first):
     [stale-read] key 'user#7': read #1234 in eu-west-1 at 12.30 s returned ...
 
 \b
+and for several histories:
+  INVALID  jepsen/etcd_000.log  linearizability: 1 not-linearizable (84 operations, 1 key)
+  valid    jepsen/etcd_002.log  77 operations, 1 key
+  2 histories: 1 valid, 1 invalid, 0 unknown, 0 bad input
+
+\b
 Exit codes: 0 valid, 1 invalid, 2 unknown (0 with --unknown-ok),
-254 bad input or arguments, 255 internal error.
+254 bad input or arguments, 255 internal error. With several histories every one is
+checked and the exit code is the worst verdict (1 before 2 before 0), or 254 when any
+history was bad input (each named in the output).
 
 \b
 Properties (a property with nothing in its scope is "not checked" and does not count):
 """
 
 
+def expand(args: tuple[str, ...]) -> list[str]:
+    """The histories named by ``args``: each a file, or a glob pattern (``*``, ``?``,
+    ``[...]``, ``**``) the shell did not expand, matched here in sorted order. A pattern
+    that matches nothing is bad input."""
+    out: list[str] = []
+    for arg in args:
+        if os.path.exists(arg) or not glob.has_magic(arg):
+            out.append(arg)
+            continue
+        found = sorted(p for p in glob.glob(arg, recursive=True) if not os.path.isdir(p))
+        if not found:
+            raise UserError(f"no history matches {arg!r}",
+                            hint="quote a pattern for gtcheck to expand it, e.g. 'dir/*.log'")
+        out.extend(found)
+    return out
+
+
 @click.command(cls=EpilogFromRegistry, epilog_of=lambda: EPILOG + _properties_help() + "\n")
-@click.argument("history", type=click.Path(dir_okay=False))
+@click.argument("histories", nargs=-1, required=True, metavar="HISTORY...")
 @click.option("--staleness-bound", "staleness_bound", metavar="DURATION", default=None,
               help=f"Fail staleness when a read is staler than this ({DURATION_FORMS}).")
+@click.option("--property", "properties", multiple=True, metavar="NAME",
+              help="Judge only this property (repeatable; names below). The others are "
+                   "reported not checked and are not computed.")
+@click.option("--linearizability-scope", "lin_scope", default="contract", show_default=True,
+              metavar="|".join(SCOPES),
+              help="contract: linearizability in strong mode and register histories, as "
+                   "the history format says; single-region-keys: also, in eventual mode, the "
+                   "keys written from a single region (that region's writes and strongly "
+                   "consistent reads).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "junit"]), default="text",
               show_default=True, help="Output format.")
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False, allow_dash=True),
               default=None, help="Write the output to this file instead of standard output.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
-              help="Worker processes (default: the number of CPUs; 1 runs inline).")
+              help="Worker processes per history (default: 1 for a history under 4 MB, "
+                   "which one process checks faster, else the number of CPUs).")
 @click.option("--timeout", "timeout_s", type=click.FloatRange(min=0, min_open=True),
               default=10.0, show_default=True, metavar="SECONDS",
               help="CPU budget per key for the solver (writes without ts) and for the "
@@ -66,26 +107,67 @@ Properties (a property with nothing in its scope is "not checked" and does not c
 @click.option("--unknown-ok", is_flag=True,
               help="Exit 0 instead of 2 when the verdict is unknown.")
 @click.option("--html", "html", type=click.Path(dir_okay=False), default=None, metavar="FILE",
-              help="Also write the self-contained HTML report (as `gtcheck report`).")
+              help="Also write the self-contained HTML report (as `gtcheck report`); one "
+                   "history only.")
 @click.option("--progress/--no-progress", default=None,
               help="Show a progress bar on stderr (default: when stderr is a terminal).")
-def check(history: str, staleness_bound: str | None, fmt: str, output: str | None,
-          jobs: int | None, timeout_s: float, unknown_ok: bool, html: str | None,
-          progress: bool | None) -> int:
-    """Check HISTORY (a gt-history .jsonl / .jsonl.gz, or a Jepsen history) for every
-    property of the checker (listed below).
+def check(histories: tuple[str, ...], staleness_bound: str | None, properties: tuple[str, ...],
+          lin_scope: str, fmt: str, output: str | None, jobs: int | None, timeout_s: float,
+          unknown_ok: bool, html: str | None, progress: bool | None) -> int:
+    """Check each HISTORY (a gt-history .jsonl / .jsonl.gz, or a Jepsen history: EDN file
+    or text log) for the properties of the checker (listed below). Several histories, or
+    a quoted glob pattern, give one line per history and a summary.
     """
-    from gtcheck.checker.check import check_history, exit_code_for
-    from gtcheck.checker.output import render
+    from gtcheck.checker.check import check_history, exit_code_for, make_options
+    from gtcheck.checker.output import FileOutcome, render, render_many
 
     bound = parse_duration(staleness_bound, where="--staleness-bound") if staleness_bound is not None else None
-    if not os.path.exists(history):
-        raise UserError(f"no such history file: {history}")
+    # bad options fail before any history is read
+    make_options(staleness_bound_ns=bound, timeout_s=timeout_s, properties=properties or None,
+                 linearizability_scope=lin_scope)
+    paths = expand(histories)
+    # one history named as such: the full verdict; several, or a pattern: one line each
+    single = len(histories) == 1 and (os.path.exists(histories[0])
+                                      or not glob.has_magic(histories[0]))
+    if html is not None and not single:
+        raise UserError("--html writes the report of one history; several were given",
+                        hint="run `gtcheck report HISTORY -o FILE` for each")
     if progress is None:
         progress = sys.stderr.isatty()
-    result = check_history(history, staleness_bound_ns=bound, jobs=jobs, timeout_s=timeout_s,
-                           progress=progress, keep_reads=html is not None)
-    text = render(result.summary, fmt)
+    options = dict(staleness_bound_ns=bound, jobs=jobs, timeout_s=timeout_s,
+                   properties=properties or None, linearizability_scope=lin_scope)
+    if single:
+        path = paths[0]
+        if not os.path.exists(path):
+            raise UserError(f"no such history file: {path}")
+        result = check_history(path, progress=progress, keep_reads=html is not None, **options)
+        text = render(result.summary, fmt)
+        code = exit_code_for(result.summary["valid"], unknown_ok)
+        word = _verdict_word(result.summary["valid"])
+    else:
+        outcomes: list[FileOutcome] = []
+        for i, path in enumerate(paths):
+            if progress:
+                click.echo(f"\rchecking {i + 1}/{len(paths)}: {path}", err=True, nl=False)
+            try:
+                if not os.path.exists(path):
+                    raise UserError("no such history file", where=path)
+                res = check_history(path, **options)
+                outcomes.append(FileOutcome(path, res.summary))
+            except UserError as exc:
+                text = exc.render()
+                if exc.where is None or not str(exc.where).startswith(path):
+                    text = f"{path}: {text}"
+                outcomes.append(FileOutcome(path, error=text, exit_code=exc.exit_code))
+        if progress:
+            click.echo("", err=True)
+        code = worst(outcomes, unknown_ok)
+        text = render_many(outcomes, fmt, code)
+        word = {EXIT_BAD_INPUT: "bad input", EXIT_INVALID: "INVALID", EXIT_UNKNOWN: "unknown"}.get(
+            code, "valid")
+        for o in outcomes:
+            if o.error is not None and fmt == "text":
+                click.echo(f"error: {o.error}", err=True)
     if output and output != "-":
         try:
             os.makedirs(os.path.dirname(output) or ".", exist_ok=True)
@@ -93,15 +175,28 @@ def check(history: str, staleness_bound: str | None, fmt: str, output: str | Non
                 fh.write(text)
         except OSError as exc:
             raise UserError(f"cannot write the output: {exc.strerror or exc}", where=output) from None
-        click.echo(f"{_verdict_word(result.summary['valid'])}: wrote {output}", err=True)
+        click.echo(f"{word}: wrote {output}", err=True)
     else:
         click.echo(text, nl=False)
     if html is not None:
         from gtcheck.checker.report import write_report
 
-        page = write_report(history, html, check_result=result, staleness_bound_ns=bound, jobs=jobs)
+        page = write_report(paths[0], html, check_result=result, staleness_bound_ns=bound, jobs=jobs)
         click.echo(f"report: {page}", err=True)
-    return exit_code_for(result.summary["valid"], unknown_ok)
+    return code
+
+
+def worst(outcomes: list, unknown_ok: bool = False) -> int:
+    """The exit code of several histories: 254 when any was bad input (every one is still
+    checked and listed), else the worst verdict: invalid (1), then unknown (2), then 0."""
+    from gtcheck.checker.check import exit_code_for
+
+    codes = [o.exit_code if o.error is not None else exit_code_for(o.summary["valid"], unknown_ok)
+             for o in outcomes]
+    for c in (EXIT_BAD_INPUT, EXIT_INVALID, EXIT_UNKNOWN):
+        if c in codes:
+            return c
+    return EXIT_VALID
 
 
 def _verdict_word(valid) -> str:

@@ -41,9 +41,14 @@ The exit status is 0 once the report is written, whatever the verdict (use
 @click.option("--staleness-bound", "staleness_bound", metavar="DURATION", default=None,
               help="Fail staleness when a read is staler than this (750ms, 1.5s, 200us, or ns).")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
-              help="Worker processes for the check (default: the number of CPUs).")
+              help="Worker processes for the check (default: 1 for a history under 4 MB, "
+                   "else the number of CPUs).")
+@click.option("--linearizability-scope", "lin_scope", default="contract", show_default=True,
+              metavar="contract|single-region-keys",
+              help="As for gtcheck check: single-region-keys also judges, in eventual mode, "
+                   "the keys written from a single region.")
 def report(history: str, output: str | None, staleness_bound: str | None,
-           jobs: int | None) -> int:
+           jobs: int | None, lin_scope: str) -> int:
     """Check HISTORY and write a self-contained HTML report about it."""
     from gtcheck.checker.props import names
     from gtcheck.checker.report import write_report
@@ -59,7 +64,8 @@ def report(history: str, output: str | None, staleness_bound: str | None,
     started = time.perf_counter()
     from gtcheck.checker.check import check_history
 
-    result = check_history(history, staleness_bound_ns=bound, jobs=jobs, keep_reads=True)
+    result = check_history(history, staleness_bound_ns=bound, jobs=jobs, keep_reads=True,
+                           linearizability_scope=lin_scope)
     try:
         path = write_report(history, out, check_result=result, staleness_bound_ns=bound)
     except OSError as exc:
