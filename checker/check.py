@@ -117,16 +117,18 @@ def check_history(path: str | os.PathLike, *, staleness_bound_ns: int | None = N
     nparts = max(1, int(shards or jobs))
     options.memory_budget_ops = memory_budget_ops or max(100_000, 1_500_000 // jobs)
     t0 = time.perf_counter()
-    try:
-        with open_history(path) as reader:    # a bad header fails here, before any work
-            header = reader.header
-    except OSError as exc:
-        raise UserError(f"cannot read the history: {exc.strerror or exc}", where=path) from exc
+    if nparts > 1:
+        try:
+            with open_history(path) as reader:    # a bad header fails here, before any work
+                reader.header
+        except OSError as exc:
+            raise UserError(f"cannot read the history: {exc.strerror or exc}", where=path) from exc
     parts = _run_parts(path, nparts, options, jobs, progress)
     t_check = time.perf_counter() - t0
     for part in parts:
         if part.error is not None:
             raise _Reported(part.error, part.error_exit)
+    header = parts[0].header
     t_merge = time.perf_counter()
     merged = ShardResult()
     for part in parts:

@@ -325,6 +325,7 @@ class PartResult:
     """What one worker returns: its ShardResult, and the reader's stats and nemesis (part 0)."""
 
     result: ShardResult | None = None
+    header: Header | None = None
     stats: dict[str, Any] = field(default_factory=dict)
     nemesis: list = field(default_factory=list)
     read_s: float = 0.0
@@ -387,12 +388,17 @@ def _check_part(path: str, part: int, nparts: int, options: CheckOptions) -> Par
                 if q is not None and n % 100_000 == 0:
                     q.put(("read", part, 100_000))
             if part == 0:
+                out.header = header
                 out.stats = dict(reader.stats)
                 out.nemesis = list(reader.nemesis)
     except UserError as exc:
         buf.close()
         out.error = exc.render()
         out.error_exit = exc.exit_code
+        return out
+    except OSError as exc:
+        buf.close()
+        out.error = UserError(f"cannot read the history: {exc.strerror or exc}", where=path).render()
         return out
     out.read_s = time.perf_counter() - t0
     out.read_cpu_s = time.process_time() - c0
