@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -247,6 +246,8 @@ def _run_parts(path: str, nparts: int, options: CheckOptions, jobs: int,
             finally:
                 set_progress_queue(None)
         import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor   # only when there are workers
+
         ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
         queue = bar.queue if bar is not None else None
         with ProcessPoolExecutor(max_workers=min(jobs, nparts), mp_context=ctx,
