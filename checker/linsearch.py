@@ -53,7 +53,7 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
-from gtcheck.checker.candidates import _ABSENT, _fits, _preimages
+from gtcheck.checker.candidates import _ABSENT, _fits
 from gtcheck.kernel.exactjson import canon
 
 READ, BLIND, GUARDED, CHANGE = range(4)
@@ -88,7 +88,7 @@ class Problem:
     result: list[Any]                       # BLIND/GUARDED: the state the operation sets
     guard: list[Any]                        # GUARDED by an exact state (cas): it, else MISSING
     sig: list[Any]                          # equal requests, equal sig
-    change: list[Any]                       # CHANGE: the rule-8 change, or None (no inverse)
+    inverse: list[Any]                      # CHANGE: its inverse (checker.inverse), or None
     ok_gid: list[int]                       # rank -> gid
     ok_k: list[int]                         # rank -> completions certainly before it
     ok_prev: list[int]                      # rank -> rank of its process's previous ok op, -1
@@ -153,7 +153,7 @@ class _Search:
         self.info_has_prev = any(x >= 0 for x in p.info_prev)
         # unknown outcomes whose change the search cannot run backwards
         self.no_inverse = sum(1 << u for u, g in enumerate(p.info_gid)
-                              if p.kind[g] == CHANGE and p.change[g] is None)
+                              if p.kind[g] == CHANGE and p.inverse[g] is None)
 
     # ------------------------------------------------------------------ targets
     def _item(self, state: Any) -> Any:
@@ -177,15 +177,15 @@ class _Search:
         return isinstance(item, dict) and _pattern_holds(t, item)
 
     def _preimages(self, gid: int, target: Target) -> list[Target]:
-        change = self.p.change[gid]
+        inverse = self.p.inverse[gid]
         tag, t = target
         if tag == "=":
             item = self._item(t)
             if not isinstance(item, dict):
                 return []          # an update always leaves an item (a map)
-            pats = _preimages(item, frozenset(), (), change)
+            pats = inverse((item, frozenset(), ()))
         else:
-            pats = _preimages(t[0], t[1], t[2], change)
+            pats = inverse(t)
         return [("~", pat) for pat in pats]
 
     # ------------------------------------------------------------------ runs

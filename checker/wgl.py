@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from gtcheck.checker.candidates import cpos, ipos
+from gtcheck.checker.inverse import inverse_of
 from gtcheck.checker.linsearch import BLIND, CHANGE, GUARDED, READ, Problem, search
 from gtcheck.checker.exprversions import key_attributes
 from gtcheck.checker.operations import Operation
@@ -208,9 +209,6 @@ def check_register(ops: list[Operation], initial: Any = None, *, delta: int = 0,
                           stuck_state=_text(out.stuck_state), steps=out.steps)
 
 
-_RULE8 = frozenset(("set", "remove", "add"))
-
-
 def _problem(kept: list[Operation], initial: Any, delta: int
              ) -> tuple[Problem, Any, list[_Step]]:
     """The search's view of one key: each operation's kind (``checker.linsearch``), and
@@ -240,7 +238,7 @@ def _problem(kept: list[Operation], initial: Any, delta: int
     kind = [READ] * n
     result: list[Any] = [None] * n
     guard: list[Any] = [_MISSING] * n
-    change: list[Any] = [None] * n
+    inverse: list[Any] = [None] * n
     sig: list[Any] = [None] * n
     for g, op in enumerate(kept):
         f = op.f
@@ -259,10 +257,7 @@ def _problem(kept: list[Operation], initial: Any, delta: int
         elif op.outcome == "ok" and op.value is not None:   # an ok update: its post-image (rule 3)
             kind[g], result[g] = blind, state_of(op.value)
         else:
-            kind[g] = CHANGE
-            ch = op.invoke_value
-            if isinstance(ch, dict) and set(ch) <= _RULE8:
-                change[g] = ch
+            kind[g], inverse[g] = CHANGE, inverse_of(op.invoke_value)
         if op.outcome != "ok":
             sig[g] = (f, canon(op.invoke_value if f != "write" else op.value), canon(cond))
 
@@ -299,7 +294,7 @@ def _problem(kept: list[Operation], initial: Any, delta: int
             need.append(guard[g])
     problem = Problem(
         apply=apply, missing=_MISSING, values=values, kind=kind, result=result,
-        guard=guard, sig=[sig[g] for g in info], change=change,
+        guard=guard, sig=[sig[g] for g in info], inverse=inverse,
         ok_gid=ok, ok_k=[k_of(kept[g]) for g in ok], ok_prev=[prev[g] for g in ok],
         ok_need=need, info_gid=info, info_k=[k_of(kept[g]) for g in info],
         info_prev=[prev[g] for g in info])

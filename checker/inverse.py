@@ -1,0 +1,111 @@
+"""Updates run backwards: which items an update could have been applied to, to give an item.
+
+The linearizability search (``checker.linsearch``) looks for the unknown-outcome updates
+that turned one state into the state a read returned by going backwards from that read:
+the last update must be able to produce it, and what it was applied to is the next target.
+An *inverse* here answers, for one update and a target, the set of items it may have been
+applied to, as patterns ``(value, wild, cons)`` (``checker.candidates``: the items equal
+to ``value`` outside the attributes ``wild``, with the constraints ``cons``). An inverse may
+answer more than the truth (the search replays every run it finds forwards before using
+it), never less.
+
+Two kinds of change have one:
+
+* rule 8's ``{"set", "remove", "add"}`` (``checker.candidates._preimages``);
+* the UpdateExpression ``SET P = list_append(P, :c)`` and ``SET P = list_append(
+  if_not_exists(P, :e), :c)``, with ``P`` one top-level attribute (what Porcupine's kv
+  appends become, ``checker.porcupine_kv``): the target's list at ``P`` must end with
+  ``:c``'s elements, and the item before had the rest (or, with ``if_not_exists``, no ``P``
+  when the rest is ``:e``).
+
+Any other change has none (:func:`inverse_of` answers None) and the search runs forwards
+through it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from gtcheck.checker.candidates import _preimages
+from gtcheck.kernel.exactjson import canon
+
+Pattern = tuple[dict, frozenset, tuple]
+Inverse = Callable[[Pattern], list[Pattern]]
+RULE8 = frozenset(("set", "remove", "add"))
+
+
+def inverse_of(change: Any) -> Inverse | None:
+    """The inverse of an update's change (its invocation's value), or None."""
+    if not isinstance(change, dict):
+        return None
+    if set(change) <= RULE8:
+        return lambda pat: _preimages(pat[0], pat[1], pat[2], change)
+    if "expression" in change and set(change) <= {"expression", "names", "values"}:
+        return _list_append(change)
+    return None
+
+
+def _list_append(change: dict) -> Inverse | None:
+    from gtcheck.kernel.exprparse import ExprSyntaxError, parse_update
+
+    expr, names, values = change.get("expression"), change.get("names") or {}, \
+        change.get("values") or {}
+    if not (isinstance(expr, str) and isinstance(names, dict) and isinstance(values, dict)):
+        return None
+    try:
+        tree = parse_update(expr)
+    except ExprSyntaxError:
+        return None
+    _, sets, removes, adds, deletes = tree
+    if len(sets) != 1 or removes or adds or deletes:
+        return None
+    (target, value), = sets
+    attr = _attribute(target, names)
+    if attr is None or value[0] != "call" or value[1] != "list_append":
+        return None
+    first, second = value[2]
+    if second[0] != "val" or not isinstance(values.get(second[1]), list):
+        return None
+    tail = values[second[1]]
+    default: Any = _NONE
+    if first[0] == "call" and first[1] == "if_not_exists":
+        inner, dflt = first[2]
+        if _attribute(inner, names) != attr or dflt[0] != "val" or \
+                not isinstance(values.get(dflt[1]), list):
+            return None
+        default = values[dflt[1]]
+    elif _attribute(first, names) != attr:
+        return None
+    tail_c = [canon(x) for x in tail]
+    n = len(tail)
+
+    def inverse(pat: Pattern) -> list[Pattern]:
+        value, wild, cons = pat
+        if attr in wild:
+            return [pat]                      # anything there before: still anything
+        got = value.get(attr)
+        if not isinstance(got, list) or len(got) < n or \
+                [canon(x) for x in got[len(got) - n:]] != tail_c:
+            return []
+        rest = got[:len(got) - n]
+        out = [(dict(value, **{attr: rest}), wild, cons)]
+        if default is not _NONE and canon(rest) == canon(default):
+            out.append(({k: v for k, v in value.items() if k != attr}, wild, cons))
+        return out
+    return inverse
+
+
+_NONE = object()
+
+
+def _attribute(node: tuple, names: dict) -> str | None:
+    """The attribute name of a path of one top-level name (``#v`` resolved), else None."""
+    if node[0] != "path" or len(node[1]) != 1:
+        return None
+    kind, x = node[1][0]
+    if kind == "name":
+        return x
+    if kind == "ph":
+        name = names.get(x)
+        return name if isinstance(name, str) else None
+    return None
