@@ -220,12 +220,7 @@ class _Search:
                 if st is not missing and apply(x, st) is not missing:
                     yield chain, st
                     continue
-            sigs: set[Any] = set()
-            for u in _bits(avail & ~used):
-                s = p.sig[u]
-                if s in sigs:
-                    continue
-                sigs.add(s)
+            for u in self._distinct(avail & ~used):
                 g = p.info_gid[u]
                 k = p.kind[g]
                 if k == CHANGE:
@@ -254,6 +249,17 @@ class _Search:
                         if st is not missing and apply(x, st) is not missing:
                             yield cand, st
 
+    def _distinct(self, avail: int) -> Iterator[int]:
+        """The unknown outcomes of ``avail`` (info ids) but the later of equal ones: equal
+        requests, both callable, are interchangeable from here on."""
+        sig = self.p.sig
+        seen: set[Any] = set()
+        for u in _bits(avail):
+            s = sig[u]
+            if s not in seen:
+                seen.add(s)
+                yield u
+
     def _forward(self, state: Any, avail: int, goal: Callable[[Any], bool]
                  ) -> Iterator[tuple[tuple, Any]]:
         p = self.p
@@ -263,12 +269,7 @@ class _Search:
         while stack:
             tick()
             st, chain, used = stack.pop()
-            sigs: set[Any] = set()
-            for u in _bits(avail & ~used):
-                s = p.sig[u]
-                if s in sigs:
-                    continue
-                sigs.add(s)
+            for u in self._distinct(avail & ~used):
                 new = apply(p.info_gid[u], st)
                 if new is missing or new == st:
                     continue
