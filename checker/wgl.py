@@ -261,31 +261,8 @@ def _problem(kept: list[Operation], initial: Any, delta: int
         if op.outcome != "ok":
             sig[g] = (f, canon(op.invoke_value if f != "write" else op.value), canon(cond))
 
-    ok = [g for g, op in enumerate(kept) if op.outcome == "ok" and op.complete_time is not None]
-    info = [g for g, op in enumerate(kept) if not (op.outcome == "ok" and op.complete_time is not None)]
-    ok.sort(key=lambda g: (kept[g].complete_time, cpos(kept[g])))
-    rank = {g: r for r, g in enumerate(ok)}
-    if delta:
-        ret_keys: list[Any] = [kept[g].complete_time for g in ok]
-
-        def k_of(op: Operation) -> int:
-            return bisect_left(ret_keys, op.invoke_time - delta)
-    else:
-        ret_keys = [(kept[g].complete_time, cpos(kept[g])) for g in ok]
-
-        def k_of(op: Operation) -> int:
-            return bisect_left(ret_keys, (op.invoke_time, ipos(op)))
-    # rule 1: one process's completed operation precedes its next ones, whatever delta is
-    prev = [-1] * n
-    last_ok: dict[Any, int] = {}
-    for g in sorted(range(n), key=lambda g: ipos(kept[g])):
-        op = kept[g]
-        q = last_ok.get(op.process)
-        if q is not None:
-            prev[g] = rank[q]
-        if g in rank:
-            last_ok[op.process] = g
-    info.sort(key=lambda g: (k_of(kept[g]), ipos(kept[g])))
+    order = realtime([Interval.of(op) for op in kept], delta)
+    ok, info = order.ok, order.info
     need: list[Any] = []
     for g in ok:
         if kind[g] == READ:
@@ -295,10 +272,73 @@ def _problem(kept: list[Operation], initial: Any, delta: int
     problem = Problem(
         apply=apply, missing=_MISSING, values=values, kind=kind, result=result,
         guard=guard, sig=[sig[g] for g in info], inverse=inverse,
-        ok_gid=ok, ok_k=[k_of(kept[g]) for g in ok], ok_prev=[prev[g] for g in ok],
-        ok_need=need, info_gid=info, info_k=[k_of(kept[g]) for g in info],
-        info_prev=[prev[g] for g in info])
+        ok_gid=ok, ok_k=order.ok_k, ok_prev=order.ok_prev, ok_need=need, info_gid=info,
+        info_k=order.info_k, info_prev=order.info_prev)
     return problem, init, steps
+
+
+class Interval:
+    """When an operation (or a transaction) ran, as rule 1 reads it: its invocation's time
+    and file position, its completion's when it completed ok (else None), its process."""
+
+    __slots__ = ("invoke_time", "ipos", "complete_time", "cpos", "process")
+
+    def __init__(self, invoke_time: int, ipos: float, complete_time: int | None, cpos: float,
+                 process: Any):
+        self.invoke_time, self.ipos = invoke_time, ipos
+        self.complete_time, self.cpos = complete_time, cpos
+        self.process = process
+
+    @classmethod
+    def of(cls, op: Operation) -> "Interval":
+        done = op.complete_time if op.outcome == "ok" else None
+        return cls(op.invoke_time, ipos(op), done, cpos(op), op.process)
+
+
+@dataclass
+class RealTime:
+    """Rule 1 for the search (``checker.linsearch.Problem``): the completed operations by
+    completion (``ok``, ids), the others by invocation (``info``), and for each how many
+    completions end certainly before it by time (``k``) and its process's previous
+    completed operation (``prev``, a rank in ``ok``, -1 if none)."""
+
+    ok: list[int]
+    info: list[int]
+    ok_k: list[int]
+    ok_prev: list[int]
+    info_k: list[int]
+    info_prev: list[int]
+
+
+def realtime(spans: list[Interval], delta: int) -> RealTime:
+    n = len(spans)
+    ok = [g for g in range(n) if spans[g].complete_time is not None]
+    info = [g for g in range(n) if spans[g].complete_time is None]
+    ok.sort(key=lambda g: (spans[g].complete_time, spans[g].cpos))
+    rank = {g: r for r, g in enumerate(ok)}
+    if delta:
+        ret_keys: list[Any] = [spans[g].complete_time for g in ok]
+
+        def k_of(sp: Interval) -> int:
+            return bisect_left(ret_keys, sp.invoke_time - delta)
+    else:
+        ret_keys = [(spans[g].complete_time, spans[g].cpos) for g in ok]
+
+        def k_of(sp: Interval) -> int:
+            return bisect_left(ret_keys, (sp.invoke_time, sp.ipos))
+    # rule 1: one process's completed operation precedes its next ones, whatever delta is
+    prev = [-1] * n
+    last_ok: dict[Any, int] = {}
+    for g in sorted(range(n), key=lambda g: spans[g].ipos):
+        q = last_ok.get(spans[g].process)
+        if q is not None:
+            prev[g] = rank[q]
+        if g in rank:
+            last_ok[spans[g].process] = g
+    info.sort(key=lambda g: (k_of(spans[g]), spans[g].ipos))
+    return RealTime(ok=ok, info=info, ok_k=[k_of(spans[g]) for g in ok],
+                    ok_prev=[prev[g] for g in ok], info_k=[k_of(spans[g]) for g in info],
+                    info_prev=[prev[g] for g in info])
 
 
 def _text(state: Any) -> str | None:
