@@ -119,7 +119,8 @@ def check_history(path: str | os.PathLike, *, staleness_bound_ns: int | None = N
     if nparts > 1:
         try:
             with open_history(path) as reader:    # a bad header fails here, before any work
-                reader.header
+                if reader.header.meta.get("register") is True:
+                    nparts = 1    # transactions may join any keys (checker.txnregister)
         except OSError as exc:
             raise UserError(f"cannot read the history: {exc.strerror or exc}", where=path) from exc
     parts = _run_parts(path, nparts, options, jobs, progress)

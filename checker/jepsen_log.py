@@ -383,12 +383,13 @@ def jepsen_to_gt(
             if op.type == "info" and op.f in NEMESIS_FUNCTIONS:
                 kept.append(op)
             continue
-        if op.f not in _CLIENT_F:
+        if op.f not in _CLIENT_F and not (op.f == "txn" and not gt_mode):
             raise UserError(
                 f"operation {_place(op)}: cannot import :f "
                 f"{':' + op.f if isinstance(op.f, str) else edn.dumps(op.f)}; gtcheck reads "
                 "register histories with :read, :write and :cas (and :update, :delete from "
-                "gtcheck)",
+                "gtcheck), and Knossos multi-register transactions (:txn of [:read k v] "
+                "and [:write k v])",
                 where=_at(where, op))
         if isinstance(op.process, bool) or not isinstance(op.process, (int, str)):
             raise UserError(f"operation {_place(op)}: :process must be an integer or a name, "
@@ -445,6 +446,13 @@ def jepsen_to_gt(
                 continue
             j = completion_of.get(i)
             comp = kept[j] if j is not None else None
+            if op.f == "txn":
+                opening, closing = _txn_events(op, comp, i, nil_read, default_region, where)
+                if j is not None:
+                    events[i], events[j] = opening, closing
+                else:                       # never completed: every part of it unknown
+                    events[i] = opening + closing
+                continue
             k, inv_v = split(op)
             comp_v = split(comp)[1] if comp is not None else None
             if comp is not None and independent:
@@ -513,6 +521,16 @@ def jepsen_to_gt(
         raise UserError(f"operation {_place(current)} (or its completion): {exc.message}",
                         where=_at(where, current), hint=exc.hint) from None
 
+    # a transaction's events stand in its invocation's and completion's places
+    if any(isinstance(ev, list) for ev in events):
+        flat: list[dict[str, Any]] = []
+        for pos, ev in enumerate(events):
+            for e in (ev if isinstance(ev, list) else [ev]):
+                e["time"] = pos
+                flat.append(e)
+        for idx, ev in enumerate(flat):
+            ev["index"] = idx
+        return header, [_ordered(ev) for ev in flat]
     # times and indices: the position in the file, unless the file came from gtcheck
     for pos, ev in enumerate(events):
         if gt_mode:
@@ -527,6 +545,56 @@ def jepsen_to_gt(
 
 _ORDER = ("index", "type", "process", "region", "f", "key", "value", "consistent", "time",
           "ts", "origin")
+_TXN_F = ("read", "write")
+
+
+def _txn_events(op: JepsenOp, comp: JepsenOp | None, txn: int, nil_read: str, region: str,
+                where: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """A Knossos multi-register transaction (``:f :txn``, value ``[[:read :x nil] [:write :y
+    2]]``) as one gt operation per read and write, sharing the ``txn`` id (its invocation's
+    position): the first is invoked where the transaction is, the others follow its
+    completion one after the other, each completing as the transaction did (ok, fail, info;
+    pending: info), reads with the values of the completion (a ``nil`` read constrains
+    nothing, as in Knossos). ``checker.txnregister`` judges them as one atomic operation."""
+    micro = op.value
+    if not (isinstance(micro, list) and micro and all(
+            isinstance(m, list) and len(m) == 3 and _name(m[0]) in _TXN_F for m in micro)):
+        raise UserError(
+            f"operation {_place(op)}: a :txn value must be a list of [:read k v] and "
+            f"[:write k v], got {edn.dumps(micro)[:80]}", where=_at(where, op),
+            hint="gtcheck imports Knossos multi-register transactions of reads and writes")
+    done_value = comp.value if comp is not None and comp.type == "ok" and comp.has_value else None
+    if done_value is not None and not (isinstance(done_value, list) and len(done_value) == len(micro)):
+        raise UserError(f"operation {_place(comp)}: the completion of a :txn must list as many "
+                        f"[f k v] as its invocation ({len(micro)})", where=_at(where, comp))
+    kind = comp.type if comp is not None else "info"
+    opening: list[dict[str, Any]] = []
+    closing: list[dict[str, Any]] = []
+    for n, m in enumerate(micro):
+        f, key = _name(m[0]), _key_text(m[1])
+        inv: dict[str, Any] = {"type": "invoke", "process": op.process, "region": region, "f": f,
+                               "key": key, "txn": txn}
+        done: dict[str, Any] = {"type": kind, "process": op.process, "txn": txn}
+        if f == "write":
+            v = edn.to_json(m[2])
+            if v is None:
+                raise UserError(f"operation {_place(op)}: a write of nil cannot be represented",
+                                where=_at(where, op))
+            inv["value"] = done["value"] = v
+        else:
+            inv["value"] = None
+            got = done_value[n][2] if done_value is not None else None
+            if kind == "ok":
+                if got is None and nil_read == "unconstrained":
+                    done.update(type="info", unconstrained=True, value=None)
+                else:
+                    done["value"] = edn.to_json(got)
+            else:
+                done["value"] = None
+        (opening if n == 0 else closing).append(inv)
+        closing.append(done)
+    return opening, closing
+
 
 
 def _ordered(ev: dict[str, Any]) -> dict[str, Any]:

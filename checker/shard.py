@@ -43,6 +43,7 @@ from gtcheck.checker.properties import KeyJudgement, ReadRecord, judge_key
 from gtcheck.checker.props import STAGES, needs, plan, properties
 from gtcheck.checker.props.base import KeyContext
 from gtcheck.checker.props.staleness import extend as extend_samples
+from gtcheck.checker.txnregister import components
 from gtcheck.kernel.errors import UserError
 from gtcheck.kernel.exactjson import MAX_DEPTH
 
@@ -248,6 +249,13 @@ def check_groups(header: Header, by_key: dict[str, list[Operation]], options: Ch
     limit = options.anomaly_limit
     active = tuple(m for m in properties() if plan(header, options)[m.NAME] is None)
     stages = needs(m.NAME for m in active)
+    # in a register history, a property judged per transaction (TRANSACTIONS) judges the
+    # keys that transactions join together at once (checker.txnregister)
+    joint = tuple(m for m in active if getattr(m, "TRANSACTIONS", False)) \
+        if header.meta.get("register") is True else ()
+    parts = [p for p in components(by_key) if len(p) > 1] if joint else []
+    joined = {k for p in parts for k in p}
+    alone = tuple(m for m in active if m not in joint)
     done = 0
     for key in sorted(by_key):
         key_ops = by_key[key]
@@ -259,7 +267,14 @@ def check_groups(header: Header, by_key: dict[str, list[Operation]], options: Ch
             res.bad_input.append(exc.render())
             continue
         _accumulate(res, KeyContext(header, key, key_ops, integrity, order, j, options,
-                                    res.timing), active)
+                                    res.timing), alone if key in joined else active)
+    for part in parts:
+        name = " + ".join(part)
+        ops = sorted((op for k in part for op in by_key[k]), key=lambda o: (o.invoke_time, o.index))
+        ctx = KeyContext(header, name, ops, [], KeyOrder(key=name), KeyJudgement(key=name),
+                         options, res.timing)
+        for prop in joint:
+            prop.judge_key(ctx, res)
         done += 1
         if progress is not None and done % 256 == 0:
             progress(256)

@@ -26,6 +26,7 @@ from gtcheck.checker.operations import Operation
 from gtcheck.checker.props.base import (KeyContext, SummaryContext, anomalies_of, counts_or_reason,
                                         is_register, no_merge, not_checked, plural,
                                         verdict_word)
+from gtcheck.checker.txnregister import check_transactions, txn_of
 from gtcheck.checker.wgl import NOT_LINEARIZABLE, UNKNOWN, RegisterResult, check_register
 from gtcheck.kernel.exactjson import dumps as exact_dumps
 from gtcheck.kernel.units import format_duration
@@ -43,6 +44,7 @@ NOT_LINEARIZABLE_KEY = AnomalyKind(
 ANOMALIES = (NOT_LINEARIZABLE_KEY,)
 merge = no_merge
 NEEDS = ()               # the operations alone: no candidates, no conflict order
+TRANSACTIONS = True      # register histories: keys joined by transactions judged at once
 PREFIX_KEPT = 200        # the last operations of the prefix kept in an anomaly's details
 CONTRACT = "contract"
 SINGLE_REGION_KEYS = "single-region-keys"
@@ -98,16 +100,19 @@ def judge_key(ctx: KeyContext, res: Any) -> None:
     if ops is None:
         return
     t = time.process_time()
-    r = check_register(ops, ctx.header.initial, delta=ctx.header.clock_uncertainty_ns or 0,
-                       timeout_s=ctx.options.timeout_s)
+    check = check_transactions if is_register(ctx.header) and any(
+        txn_of(op) is not None for op in ops) else check_register
+    r = check(ops, ctx.header.initial, delta=ctx.header.clock_uncertainty_ns or 0,
+              timeout_s=ctx.options.timeout_s)
     ctx.timing["linearizability_s"] += time.process_time() - t
     fig = res.figures
-    fig["lin_keys_checked"] += 1
+    keys = len({op.key for op in ops})     # several when transactions join keys
+    fig["lin_keys_checked"] += keys
     fig["lin_operations"] += r.ops
     if r.valid is True:
-        fig["lin_keys_linearizable"] += 1
+        fig["lin_keys_linearizable"] += keys
     elif r.valid is NOT_LINEARIZABLE:
-        fig["lin_keys_not_linearizable"] += 1
+        fig["lin_keys_not_linearizable"] += keys
         res.add_anomaly(explain(ctx.key, ops, r), ctx.limit)
     else:
         fig["lin_keys_unknown"] += 1
@@ -166,8 +171,28 @@ def _when(op: Operation) -> str:
     return f"invoked at {format_duration(op.invoke_time)}, never completed"
 
 
+def _txn_describer(ops: list[Operation]) -> Any:
+    """``describe`` that names a whole transaction for an operation that is part of one."""
+    members: dict[Any, list[Operation]] = {}
+    for op in ops:
+        t = txn_of(op)
+        if t is not None:
+            members.setdefault((op.process, repr(t)), []).append(op)
+
+    def what(op: Operation) -> str:
+        t = txn_of(op)
+        if t is None:
+            return describe(op)
+        parts = members.get((op.process, repr(t)), [op])
+        return (f"transaction {exact_dumps(t).decode()} ["
+                + ", ".join(f"{o.f} {o.key!r} " + ("-> " if o.f == "read" else "<- ")
+                            + _val(o.value) for o in parts) + "]")
+    return what
+
+
 def explain(key: str, ops: list[Operation], r: RegisterResult) -> A.Anomaly:
     by_index = {op.index: op for op in ops}
+    describe = _txn_describer(ops)
     stuck = by_index[r.stuck]  # type: ignore[index]
     n = len(r.prefix)
     if n:
@@ -179,7 +204,9 @@ def explain(key: str, ops: list[Operation], r: RegisterResult) -> A.Anomaly:
         lead = (f"no operation can be linearized first: the register starts "
                 f"{_state(r.stuck_state)}")
     need = ""
-    if stuck.f == "read":
+    if txn_of(stuck) is not None:
+        pass                      # a transaction: its operations need their values together
+    elif stuck.f == "read":
         need = f"; the read needs {_val(stuck.value)}"
     elif stuck.f == "cas":
         need = f"; the cas needs {_val(stuck.invoke_value[0])}"
