@@ -2,6 +2,13 @@
 
 Run: python benchmarks/bench_check.py [--ops 1000000] [--keys 10000] [--jobs 2]
          [--history FILE] [--regenerate]
+     python benchmarks/bench_check.py --crossover [--repeat 3]
+
+``--crossover`` instead checks histories of 2,000 to 200,000 operations (the same generator,
+one key per 100 operations) with ``--jobs 1`` and ``--jobs 2``, alternating, best of
+``--repeat``, and prints wall and CPU (this process and its workers) against the file's
+size: where two worker processes start to pay for themselves (``gtcheck check``'s default
+``--jobs`` is 1 below ``checker.check.ONE_PROCESS_BYTES``).
 
 Without ``--history`` it checks ``benchmarks/out/check-1m.jsonl``, writing it first when
 absent with a small self-contained last-writer-wins generator (three regions, skewed
@@ -189,8 +196,50 @@ def _as_update(inv: dict, key: str, v: int, change: tuple[int, bool], expression
             inv["condition"] = {"id": key}
 
 
+def _timed_check(path: Path, jobs: int) -> tuple[float, float]:
+    from gtcheck.checker.check import check_history
+
+    r0 = resource.getrusage(resource.RUSAGE_SELF)
+    c0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    w = time.perf_counter()
+    check_history(path, jobs=jobs)
+    wall = time.perf_counter() - w
+    r1 = resource.getrusage(resource.RUSAGE_SELF)
+    c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime
+           + c1.ru_utime - c0.ru_utime + c1.ru_stime - c0.ru_stime)
+    return wall, cpu
+
+
+def crossover(repeat: int) -> None:
+    from gtcheck.checker.check import ONE_PROCESS_BYTES
+
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+          f"{platform.python_version()}, load {os.getloadavg()[0]:.1f}; default --jobs 1 "
+          f"below {ONE_PROCESS_BYTES / 1e6:.0f} MB")
+    print(f"{'operations':>10} {'MB':>6}  {'jobs 1 wall':>11} {'CPU':>6}  {'jobs 2 wall':>11} "
+          f"{'CPU':>6}  2 vs 1 (wall)")
+    for n in (2_000, 10_000, 30_000, 60_000, 100_000, 200_000):
+        path = Path(f"benchmarks/out/crossover-{n}.jsonl")
+        if not path.exists():
+            generate(path, n, max(10, n // 100))
+        best = {1: (float("inf"), 0.0), 2: (float("inf"), 0.0)}
+        for _ in range(repeat):
+            for jobs in (1, 2):
+                w, c = _timed_check(path, jobs)
+                if w < best[jobs][0]:
+                    best[jobs] = (w, c)
+        (w1, c1), (w2, c2) = best[1], best[2]
+        print(f"{n:>10,} {path.stat().st_size / 1e6:>6.1f}  {w1:>9.2f} s {c1:>5.2f}s  "
+              f"{w2:>9.2f} s {c2:>5.2f}s  {w2 / w1:.2f}x")
+    print(f"load at the end {os.getloadavg()[0]:.1f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--crossover", action="store_true",
+                    help="--jobs 1 against --jobs 2 on histories of growing size")
+    ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--ops", type=int, default=1_000_000)
     ap.add_argument("--keys", type=int, default=10_000)
     ap.add_argument("--jobs", type=int, default=2)
@@ -198,6 +247,9 @@ def main() -> None:
     ap.add_argument("--regenerate", action="store_true")
     ap.add_argument("--bound", default=None, help="a staleness bound, e.g. 750ms")
     args = ap.parse_args()
+    if args.crossover:
+        crossover(args.repeat)
+        return
     path = Path(args.history) if args.history else Path(
         f"benchmarks/out/check-{args.ops // 1000}k-{args.keys}.jsonl")
     if not args.history and (args.regenerate or not path.exists()):
