@@ -41,7 +41,9 @@ def detect_format(path: str) -> str:
         head = fh.read(65536)
     text = head.lstrip(b"\xef\xbb\xbf").lstrip()
     if text[:1] == b"{":
-        return "gt"
+        # a JSON object names its fields in quotes; an EDN op map (one a line, as in
+        # Porcupine's kv logs) by keywords
+        return "edn" if text[1:].lstrip()[:1] == b":" else "gt"
     if text[:1] in (b"[", b"(", b";", b"#"):
         return "edn"
     if b"jepsen.util" in head:

@@ -229,6 +229,11 @@ def import_edn(path: str | os.PathLike, **options: Any
                ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """An EDN history as (gt header, gt events). See :func:`jepsen_to_gt` for options."""
     ops, gt_header = read_edn_ops(path)
+    if gt_header is None and not options:
+        from gtcheck.checker import porcupine_kv
+
+        if porcupine_kv.looks_like_kv(ops):          # Porcupine's kv logs: get/put/append
+            return porcupine_kv.kv_to_gt(ops, where=str(path))
     options.setdefault("source", "jepsen-edn")
     return jepsen_to_gt(ops, where=str(path), gt_header=gt_header, **options)
 
