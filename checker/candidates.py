@@ -43,6 +43,7 @@ from gtcheck.checker.anomalies import Anomaly, op_ref
 from gtcheck.kernel.units import format_duration
 from gtcheck.kernel.items import apply_change, is_number
 from gtcheck.checker.exprversions import ExpressionVersions, is_expression_update
+from gtcheck.checker.inverse import index_keys, inverse_of
 from gtcheck.checker.operations import CAS, DELETE, FAIL, OK, READ, UPDATE, WRITE, Header, Operation
 from gtcheck.kernel.errors import UserError
 from gtcheck.kernel.exactjson import canon as exact_canon
@@ -316,6 +317,7 @@ class _Versions:
         # updates with equal changes are interchangeable: count them per distinct change
         self.change_id: dict[bytes, int] = {}
         self.changes: list[dict] = []
+        self.inverses: list[Any] = []
         counts: list[int] = []
         for u in unknown:
             if u.outcome == FAIL:
@@ -326,10 +328,21 @@ class _Versions:
             if i is None:
                 i = self.change_id[c] = len(self.changes)
                 self.changes.append(change)
+                self.inverses.append(inverse_of(change))
                 counts.append(0)
             counts[i] += 1
         self.counts = tuple(counts)
-        self.touches = [frozenset(_touched(c)) for c in self.changes]
+        self.touches = [inv.touches for inv in self.inverses]
+        # which changes may have produced an item, by the index entry every product has
+        self.by_index: dict[tuple, list[int]] = defaultdict(list)
+        self.index_attrs: dict[str, list[int]] = defaultdict(list)
+        self.unindexed: list[int] = []
+        for j, inv in enumerate(self.inverses):
+            if inv.index is None:
+                self.unindexed.append(j)
+            else:
+                self.by_index[inv.index].append(j)
+                self.index_attrs[inv.index[0]].append(j)
         self._touchable: dict[tuple, frozenset] = {}
         self.base_values: dict[str, set[bytes]] = defaultdict(set)   # attribute -> values
         for b in self.bases:
@@ -352,6 +365,18 @@ class _Versions:
         if not cons:
             return True
         return any(all(_fits(b.get(k, _ABSENT), kind) for k, kind in cons) for b in bucket)
+
+    def _candidates(self, pat: Pattern) -> list[int]:
+        """The changes that may have produced an item of ``pat`` (by their index entry)."""
+        value, wild = pat[0], pat[1]
+        if not self.by_index:
+            return self.unindexed
+        found = set(self.unindexed)
+        for key in index_keys(value, wild):
+            found.update(self.by_index.get(key, ()))
+        for k in wild:
+            found.update(self.index_attrs.get(k, ()))
+        return sorted(found)
 
     def produced(self, u: Operation, value: Any, cv: bytes) -> bool:
         """Could update ``u`` (post-image unknown) have produced ``value``?"""
@@ -391,11 +416,12 @@ class _Versions:
                     return False
             if sum(start) - sum(avail) >= _MAX_CHAIN:
                 raise _Exhausted
-            for j, n in enumerate(avail):
+            for j in self._candidates(pat):
+                n = avail[j]
                 if not n:
                     continue
                 rest = avail[:j] + (n - 1,) + avail[j + 1:]
-                for pre in _preimages(*pat, self.changes[j]):
+                for pre in self.inverses[j].preimages(pat):
                     if (canon(pre[0]), pre[1], pre[2]) == here:
                         continue    # changes nothing it can still change: no new version
                     budget[0] -= 1
@@ -407,8 +433,9 @@ class _Versions:
             return False
 
         before = budget[0]
+        inverse = self.inverses[i] if i is not None else inverse_of(change)
         try:
-            ok = any(reach(pre, start) for pre in _preimages(value, frozenset(), (), change))
+            ok = any(reach(pre, start) for pre in inverse.preimages((value, frozenset(), ())))
         except _Exhausted:
             ok = True           # too many chains to rule out: never a false phantom-read
         self.budget -= before - budget[0]
@@ -422,33 +449,32 @@ class _Exhausted(Exception):
 
 # --------------------------------------------------------------------------- rule 3
 class _ChangeIndex:
-    """Updates with an unknown post-image, indexed by their first ``set`` attribute."""
+    """Updates with an unknown post-image, indexed by what every item they produce has
+    (``checker.inverse``: an attribute set to a value, a list ending with an element)."""
 
     def __init__(self, updates: Iterable[Operation], versions: _Versions | None = None):
-        self.by_attr: dict[tuple[str, bytes], list[Operation]] = defaultdict(list)
-        self.rest: list[Operation] = []
+        self.by_key: dict[tuple, list[tuple[Operation, Any]]] = defaultdict(list)
+        self.rest: list[tuple[Operation, Any]] = []
         self.any = False
         self.versions = versions
         for u in updates:
             self.any = True
-            change = produced_value(u)[1]
-            sets = change.get("set") if isinstance(change, dict) else None
-            if sets:
-                k = next(iter(sets))
-                self.by_attr[(k, canon(sets[k]))].append(u)
+            inv = inverse_of(produced_value(u)[1])
+            if inv is not None and inv.index is not None:
+                self.by_key[inv.index].append((u, inv))
             else:
-                self.rest.append(u)
+                self.rest.append((u, inv))
 
     def matching(self, value: Any, cv: bytes | None = None) -> list[Operation]:
         if not self.any or not isinstance(value, dict):
             return []
         found: list[Operation] = []
-        if self.by_attr:
-            for k, v in value.items():
-                bucket = self.by_attr.get((k, canon(v)))
-                if bucket:
-                    found.extend(u for u in bucket if agrees_with_change(value, produced_value(u)[1]))
-        found.extend(u for u in self.rest if agrees_with_change(value, produced_value(u)[1]))
+        if self.by_key:
+            for key in index_keys(value):
+                for u, inv in self.by_key.get(key, ()):
+                    if inv.agrees(value):
+                        found.append(u)
+        found.extend(u for u, inv in self.rest if inv is None or inv.agrees(value))
         if found and self.versions is not None:
             cv = canon(value) if cv is None else cv
             found = [u for u in found if self.versions.produced(u, value, cv)]
@@ -505,11 +531,14 @@ def key_candidates(header: Header, ops: list[Operation], clock: Clock | None = N
         if nulls:
             known.append(None)
         known.extend(op_value(o) for lst in exact.values() for o in lst if o.outcome != FAIL)
-        # rule 11: an update written as an expression is run forwards from the versions
-        # (checker.exprversions); set/remove/add changes are also run backwards (below)
-        expr_ups = [u for u in unknown if is_expression_update(u)]
+        # rule 11: an update written as an expression that cannot be run backwards
+        # (checker.inverse: a list append can) is run forwards from the versions
+        # (checker.exprversions); the others are run backwards (below)
+        expr_ups = [u for u in unknown if is_expression_update(u)
+                    and inverse_of(produced_value(u)[1]) is None]
         if expr_ups:
-            unknown = [u for u in unknown if not is_expression_update(u)]
+            forward = {u.index for u in expr_ups}
+            unknown = [u for u in unknown if u.index not in forward]
             expr_ops = {u.index: u for u in expr_ups}
             by_expr = ExpressionVersions(known, expr_ups, unknown)
             known.extend(by_expr.values)

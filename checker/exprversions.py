@@ -2,8 +2,9 @@
 post-image is unknown (``info``) may have produced.
 
 Such an update is its UpdateExpression applied to *some version* of its key (rules 8 and
-11). An expression cannot be run backwards the way a set/remove/add change can
-(``checker.candidates``), so this runs it forwards: from the versions known from the
+11). An expression that ``checker.inverse`` cannot run backwards the way it runs a
+set/remove/add change or a list append (``checker.candidates`` does those) is run
+forwards here: from the versions known from the
 history (the initial state, what ok and info writes, cas and ok updates produced), it
 applies every unknown update, expression or set/remove/add, where its condition may hold,
 and again to what that produced, each update at most once along a chain, until nothing

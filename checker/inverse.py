@@ -26,12 +26,42 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from gtcheck.checker.candidates import _preimages
 from gtcheck.kernel.exactjson import canon
 
 Pattern = tuple[dict, frozenset, tuple]
-Inverse = Callable[[Pattern], list[Pattern]]
 RULE8 = frozenset(("set", "remove", "add"))
+
+
+class Inverse:
+    """One update's change run backwards.
+
+    ``preimages(pattern)``: the patterns of the items it may have been applied to, to give
+    an item of ``pattern``. ``touches``: the attributes it may change. ``index``: an
+    ``(attribute, kind, canonical value)`` that every item it produces has (``("=", v)``:
+    the attribute equals v; ``("last", v)``: the attribute is a list ending with v), or None;
+    see :func:`index_keys`. ``agrees(item)``: a quick necessary test that it produced
+    ``item`` from some item."""
+
+    __slots__ = ("preimages", "touches", "index", "agrees")
+
+    def __init__(self, preimages: Callable[[Pattern], list[Pattern]], touches: frozenset,
+                 index: tuple | None, agrees: Callable[[dict], bool]):
+        self.preimages = preimages
+        self.touches = touches
+        self.index = index
+        self.agrees = agrees
+
+
+def index_keys(value: dict, wild: frozenset = frozenset()) -> set[tuple]:
+    """The ``index`` entries an item (of a pattern) may be the product of."""
+    out: set[tuple] = set()
+    for k, v in value.items():
+        if k in wild:
+            continue
+        out.add((k, "=", canon(v)))
+        if isinstance(v, list) and v:
+            out.add((k, "last", canon(v[-1])))
+    return out
 
 
 def inverse_of(change: Any) -> Inverse | None:
@@ -39,10 +69,26 @@ def inverse_of(change: Any) -> Inverse | None:
     if not isinstance(change, dict):
         return None
     if set(change) <= RULE8:
-        return lambda pat: _preimages(pat[0], pat[1], pat[2], change)
+        return _rule8(change)
     if "expression" in change and set(change) <= {"expression", "names", "values"}:
         return _list_append(change)
     return None
+
+
+def _rule8(change: dict) -> Inverse:
+    from gtcheck.checker.candidates import _preimages, _touched, agrees_with_change
+
+    sets = change.get("set")
+    index = None
+    later = set(change.get("remove") or ()) | set(change.get("add") or {})
+    if isinstance(sets, dict):
+        for k, v in sets.items():
+            if k not in later:             # what set put there stays in every product
+                index = (k, "=", canon(v))
+                break
+    return Inverse(lambda pat: _preimages(pat[0], pat[1], pat[2], change),
+                   frozenset(_touched(change)), index,
+                   lambda item: agrees_with_change(item, change))
 
 
 def _list_append(change: dict) -> Inverse | None:
@@ -92,7 +138,14 @@ def _list_append(change: dict) -> Inverse | None:
         if default is not _NONE and canon(rest) == canon(default):
             out.append(({k: v for k, v in value.items() if k != attr}, wild, cons))
         return out
-    return inverse
+
+    def agrees(item: dict) -> bool:
+        got = item.get(attr)
+        return isinstance(got, list) and len(got) >= n and \
+            [canon(x) for x in got[len(got) - n:]] == tail_c
+
+    index = (attr, "last", tail_c[-1]) if tail else None
+    return Inverse(inverse, frozenset((attr,)), index, agrees)
 
 
 _NONE = object()

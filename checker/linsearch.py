@@ -183,9 +183,9 @@ class _Search:
             item = self._item(t)
             if not isinstance(item, dict):
                 return []          # an update always leaves an item (a map)
-            pats = inverse((item, frozenset(), ()))
+            pats = inverse.preimages((item, frozenset(), ()))
         else:
-            pats = inverse(t)
+            pats = inverse.preimages(t)
         return [("~", pat) for pat in pats]
 
     # ------------------------------------------------------------------ runs

@@ -160,3 +160,22 @@ def test_agrees_with_porcupines_model_by_brute_force(tmp_path: Path, seed: int, 
     path.write_text(_edn(events))
     lin = check_history(path, jobs=1).summary["linearizability"]
     assert lin["valid"] is reference(events)
+
+
+def test_integrity_runs_appends_backwards(tmp_path: Path) -> None:
+    """A get can only return strings appended as often as they were: one append of "x 1 y"
+    explains ["x 1 y"] but not ["x 1 y", "x 1 y"] (a phantom read), and a string never
+    written is one too; the search behind it runs each append backwards
+    (``checker.inverse``), not every order of them forwards."""
+    def log(got: str) -> str:
+        return ('{:process 0, :type :invoke, :f :append, :key "k", :value "x 1 y"}\n'
+                '{:process 0, :type :ok, :f :append, :key "k", :value "x 1 y"}\n'
+                '{:process 1, :type :invoke, :f :append, :key "k", :value "x 2 y"}\n'
+                '{:process 1, :type :ok, :f :append, :key "k", :value "x 2 y"}\n'
+                '{:process 2, :type :invoke, :f :get, :key "k", :value nil}\n'
+                f'{{:process 2, :type :ok, :f :get, :key "k", :value "{got}"}}\n')
+    for got, phantom in (("x 2 yx 1 y", False), ("x 1 yx 1 y", True), ("x 3 y", True)):
+        path = tmp_path / "k.txt"
+        path.write_text(log(got))
+        s = check_history(path, jobs=1).summary
+        assert (s["integrity"]["anomaly_counts"] == {"phantom-read": 1}) is phantom, got
