@@ -205,10 +205,10 @@ def kv(binary: Path, data: Path, names: list[str], repeat: int, key_timeout: flo
               f"{gc:7.3f} s CPU: {lin['valid']} ({lin['figures'].get('keys_checked', 0)} keys, "
               f"{len(bad)} not linearizable, {len(unknown)} unknown)  "
               f"{gc / max(pc, 1e-9):.1f}x Porcupine's CPU, {gw / pw:.1f}x its wall")
-        per_key(binary, path, name, key_timeout, s)
+        per_key(binary, path, name, key_timeout)
 
 
-def per_key(binary: Path, path: Path, name: str, key_timeout: float, summary: dict) -> None:
+def per_key(binary: Path, path: Path, name: str, key_timeout: float) -> None:
     env = dict(os.environ, GTCHECK_KV_LOG=str(path), GTCHECK_KEY_TIMEOUT=str(key_timeout))
     w, c, proc = Child.run([str(binary), "-test.run", "^TestZZGtcheckPerKey$", "-test.v",
                             "-test.count=1", "-test.timeout=0"], cwd=binary.parent / "porcupine",
@@ -218,20 +218,33 @@ def per_key(binary: Path, path: Path, name: str, key_timeout: float, summary: di
         if line.startswith("GTCHECK-KEY "):
             _, key, res, secs = line.split()
             porc[key] = (res, float(secs))
-    lin = summary["linearizability"]
-    bad = {a["key"] for a in lin["anomalies"]}
-    unknown = {u["key"] for u in summary["unknown_keys"] if "linearizability" in u["properties"]}
-    word = {"Ok": "linearizable", "Illegal": "not-linearizable", "Unknown": "unknown"}
+    from gtcheck.checker.history import open_history
+    from gtcheck.checker.wgl import check_register
+
+    with open_history(path) as reader:
+        header, ops = reader.header, list(reader.operations())
+    by_key: dict[str, list] = {}
+    for op in ops:
+        by_key.setdefault(op.key, []).append(op)
+    word = {"Ok": "linearizable", "Illegal": "not-linearizable", "Unknown": "unknown",
+            True: "linearizable", False: "not-linearizable", "unknown": "unknown"}
     missed = []
-    print(f"    per key ({name}): key  Porcupine (wall)  gtcheck")
+    undecided = 0
+    print(f"    per key ({name}): key  Porcupine (wall)            gtcheck search alone (CPU)")
     for key in sorted(porc, key=lambda k: (len(k), k)):
         res, secs = porc[key]
-        g = "unknown" if key in unknown else "not-linearizable" if key in bad else "linearizable"
-        if res != "Unknown" and g == "unknown":
-            missed.append(key)
-        print(f"      {key:>4}  {word.get(res, res):<17} {secs:8.3f} s   {g}")
+        lst = sorted(by_key.get(key, []), key=lambda o: (o.invoke_time, o.index))
+        c = time.process_time()
+        g = check_register(lst, header.initial, timeout_s=key_timeout).valid
+        gsecs = time.process_time() - c
+        if g == "unknown":
+            undecided += 1
+            if res != "Unknown":
+                missed.append(key)
+        print(f"      {key:>4}  {word.get(res, res):<17} {secs:8.3f} s   {word[g]:<17} "
+              f"{gsecs:8.3f} s")
     decided_p = sum(1 for r, _ in porc.values() if r != "Unknown")
-    decided_g = len(porc) - len(unknown & set(porc))
+    decided_g = len(porc) - undecided
     print(f"    Porcupine decided {decided_p} of {len(porc)} keys ({w:.1f} s wall for all); gtcheck "
           f"decided {decided_g}; keys Porcupine decided that gtcheck did not: "
           f"{', '.join(missed) if missed else 'none'}")
