@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from gtcheck.checker.check import check_operations
 from gtcheck.checker.operations import Header, Operation
 from gtcheck.checker.wgl import check_register
+from tests.bruteforce import some_order
 
 SETTINGS = settings(max_examples=120, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
@@ -137,12 +138,7 @@ def brute_force(ops: list[Operation], initial: Any = None) -> bool:
                 state = o.invoke_value[1]
         return True
 
-    for r in range(len(maybe) + 1):
-        for extra in itertools.combinations(maybe, r):
-            for seq in itertools.permutations(must + list(extra)):
-                if legal(seq):
-                    return True
-    return False
+    return some_order(must, maybe, legal)
 
 
 # --------------------------------------------------------------------------- tests

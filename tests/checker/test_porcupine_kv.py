@@ -5,7 +5,6 @@ generated logs."""
 
 from __future__ import annotations
 
-import itertools
 import random
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from gtcheck.checker.files import detect_format
 from gtcheck.checker.history import open_history
 from gtcheck.checker.porcupine_kv import segments
 from gtcheck.kernel.errors import UserError
+from tests.bruteforce import some_order
 
 LOG = """{:process 0, :type :invoke, :f :append, :key "0", :value "x 0 0 y"}
 {:process 1, :type :invoke, :f :get, :key "0", :value nil}
@@ -110,12 +110,7 @@ def reference(events: list[tuple]) -> bool:
             s = v if f == "put" else s + v if f == "append" else s
         return True
 
-    for r in range(len(maybe) + 1):
-        for extra in itertools.combinations(maybe, r):
-            for seq in itertools.permutations(must + list(extra)):
-                if ok(seq):
-                    return True
-    return False
+    return some_order(must, maybe, ok)
 
 
 def generate(seed: int, n: int) -> list[tuple]:
