@@ -41,9 +41,8 @@ from gtcheck.checker.props.integrity import (AMBIGUOUS_VERSION, FUTURE_READ, PHA
                                              READ_OF_FAILED_WRITE)
 from gtcheck.checker.anomalies import Anomaly, op_ref
 from gtcheck.kernel.units import format_duration
-from gtcheck.kernel.items import apply_change, is_number
 from gtcheck.checker.exprversions import ExpressionVersions, is_expression_update
-from gtcheck.checker.inverse import index_keys, inverse_of
+from gtcheck.checker.inverse import ABSENT, Pattern, fits, index_keys, inverse_of
 from gtcheck.checker.operations import CAS, DELETE, FAIL, OK, READ, UPDATE, WRITE, Header, Operation
 from gtcheck.kernel.errors import UserError
 from gtcheck.kernel.exactjson import canon as exact_canon
@@ -145,31 +144,7 @@ def op_value(op: Operation) -> Any:
     return produced_value(op)[1]
 
 
-def agrees_with_change(value: Any, change: dict) -> bool:
-    """True when ``value`` could be ``change`` applied to some version (see module doc)."""
-    if not isinstance(value, dict) or not isinstance(change, dict):
-        return False
-    for k, v in (change.get("set") or {}).items():
-        if k not in value or value[k] != v:
-            return False
-    for k in change.get("remove") or ():
-        if k in value:
-            return False
-    for k, v in (change.get("add") or {}).items():
-        if k not in value:
-            return False
-        cur = value[k]
-        if is_number(v):
-            if not is_number(cur):
-                return False
-        elif isinstance(v, list):
-            if not isinstance(cur, list) or any(e not in cur for e in v):
-                return False
-    return True
-
-
 # --------------------------------------------------------------------------- rule 8
-_ABSENT = object()       # an attribute the item does not have
 _SEARCH_BUDGET = 4000    # inverse steps per (read value, update); past it the value is accepted
 _MAX_CHAIN = 64          # unknown post-images chained below the read one; past it, accepted
 _KEY_BUDGET = 200_000    # inverse steps per key; once spent, values are accepted
@@ -177,123 +152,6 @@ _KEY_BUDGET = 200_000    # inverse steps per key; once spent, values are accepte
 
 def _without(value: dict, wild: frozenset) -> bytes:
     return canon({k: v for k, v in value.items() if k not in wild} if wild else value)
-
-
-_NONNUM, _NONLIST = "nonnum", "nonlist"   # wildcards: absent, or anything but a number / list
-
-
-def _fits(v: Any, kind: str) -> bool:
-    if v is _ABSENT:
-        return True
-    return not is_number(v) if kind == _NONNUM else not isinstance(v, list)
-
-
-# A set of items is described by (value, wild, cons): the items equal to ``value`` outside
-# the attributes ``wild``, with anything on them except that each (attribute, kind) of
-# ``cons`` (a wild attribute) is absent or not a number (``nonnum``) / not a list
-# (``nonlist``).
-Pattern = tuple[dict, frozenset, tuple]
-
-
-def _preimages(value: dict, wild: frozenset, cons: tuple, change: dict) -> list[Pattern]:
-    """Rule 8 backwards: the items X with ``apply_change(X, change)`` in the set described by
-    ``(value, wild, cons)``, as a list of such descriptions; empty when the change cannot
-    have produced any of them.
-
-    Exact for ``set``, ``remove``, list ``add`` and integer ``add``; a float ``add`` makes
-    the attribute's earlier value a wildcard, as does a constrained wildcard that the change
-    touches: both only ever accept more."""
-    sets = change.get("set") or {}
-    removes = change.get("remove") or ()
-    adds = change.get("add") or {}
-    if not (isinstance(sets, dict) and isinstance(adds, dict)):
-        return []
-    overwritten = set(sets) | set(removes)
-    fixed = apply_change({}, {"set": sets, "remove": list(removes),
-                              "add": {k: v for k, v in adds.items() if k in overwritten}})
-    touched = overwritten | set(adds)
-    cons_of = dict(cons)
-    # what the change fixes, whatever X was
-    for k in overwritten:
-        want = fixed.get(k, _ABSENT)
-        if k in wild:
-            if k in cons_of and not _fits(want, cons_of[k]):
-                return []
-            continue
-        got = value.get(k, _ABSENT)
-        if (want is _ABSENT) != (got is _ABSENT) or \
-                (want is not _ABSENT and canon(want) != canon(got)):
-            return []
-    base = {k: v for k, v in value.items() if k not in touched}
-    new_wild = set(wild) | overwritten
-    new_cons = {k: c for k, c in cons_of.items() if k not in touched}
-    options: list[list[tuple[str, Any]]] = [[]]      # per branch: pinned attributes of X
-    for k, a in adds.items():
-        if k in overwritten:
-            continue
-        if k in wild:
-            kind = cons_of.get(k)
-            if (kind == _NONNUM and is_number(a)) or (kind == _NONLIST and isinstance(a, list)):
-                return []                  # the add leaves a number / a list there
-            new_wild.add(k)
-            continue
-        got = value.get(k, _ABSENT)
-        if is_number(a):
-            if got is _ABSENT or not is_number(got):
-                return []                  # a numeric add always leaves a number
-            if type(a) is int and type(got) is int:
-                branch = [(k, got - a)]
-                if got == a:               # also from no number at all (counts as 0)
-                    options = [o + br for o in options for br in ([(k, 0)], [(k, _NONNUM)])]
-                    continue
-                options = [o + branch for o in options]
-            else:
-                new_wild.add(k)            # a float sum: the earlier value is not pinned
-        elif isinstance(a, list):
-            if not isinstance(got, list):
-                return []
-            branches: list[tuple[str, Any]] = []
-            for p in range(len(got) + 1):
-                prefix = list(got[:p])
-                grown = list(prefix)
-                grown.extend(x for x in a if x not in grown)
-                if canon(grown) == canon(got):
-                    branches.append((k, prefix))
-                    if p == 0:             # also from no list at all
-                        branches.append((k, _NONLIST))
-            if not branches:
-                return []
-            options = [o + [b] for o in options for b in branches]
-        else:                              # apply_change ignores such an add
-            if got is not _ABSENT:
-                base[k] = got
-    out = []
-    for o in options:
-        x = dict(base)
-        w = set(new_wild)
-        c = dict(new_cons)
-        for k, v in o:
-            if v is _NONNUM or v is _NONLIST:
-                w.add(k)
-                c[k] = v
-            else:
-                x[k] = v
-        out.append((x, frozenset(w), tuple(sorted(c.items()))))
-    return out
-
-
-def _touched(change: Any) -> set[str]:
-    if not isinstance(change, dict):
-        return set()
-    out: set[str] = set()
-    for part in ("set", "add"):
-        v = change.get(part)
-        if isinstance(v, dict):
-            out.update(v)
-    v = change.get("remove")
-    if isinstance(v, (list, tuple)):
-        out.update(k for k in v if isinstance(k, str))
-    return out
 
 
 class _Versions:
@@ -364,7 +222,7 @@ class _Versions:
             return False
         if not cons:
             return True
-        return any(all(_fits(b.get(k, _ABSENT), kind) for k, kind in cons) for b in bucket)
+        return any(all(fits(b.get(k, ABSENT), kind) for k, kind in cons) for b in bucket)
 
     def _candidates(self, pat: Pattern) -> list[int]:
         """The changes that may have produced an item of ``pat`` (by their index entry)."""

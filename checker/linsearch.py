@@ -29,7 +29,7 @@ unknown-outcome operations used), memoised as Lowe does (Porcupine's cache of
 * **Runs are searched backwards from what x needs** when x needs one exact state (a read's
   value, a cas's expected value): the last operation of the run must produce it (a write
   of that value, a cas to it, an update whose change can give it: rule 8 run backwards,
-  ``checker.candidates``), which fixes what the operation before must produce, and so on
+  ``checker.inverse``), which fixes what the operation before must produce, and so on
   until the current state fits. So a read of a list built by fifty unknown appends costs
   fifty steps, not the orders of fifty appends. Every run found is replayed forwards
   before it is used. A change the search cannot run backwards, and a condition to make
@@ -53,7 +53,7 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
-from gtcheck.checker.candidates import _ABSENT, _fits
+from gtcheck.checker.inverse import ABSENT, fits
 from gtcheck.kernel.exactjson import canon
 
 READ, BLIND, GUARDED, CHANGE = range(4)
@@ -412,7 +412,7 @@ class _Search:
 
 def _pattern_holds(pat: Any, item: dict) -> bool:
     """Whether ``item`` is in the set ``(value, wild, cons)`` describes (see
-    ``checker.candidates``): equal to ``value`` outside the attributes ``wild``, each
+    ``checker.inverse``): equal to ``value`` outside the attributes ``wild``, each
     constrained wild attribute absent or of the allowed kind."""
     value, wild, cons = pat
     for k, v in value.items():
@@ -424,7 +424,7 @@ def _pattern_holds(pat: Any, item: dict) -> bool:
         if k not in value and k not in wild:
             return False
     for k, kind in cons:
-        if not _fits(item.get(k, _ABSENT), kind):
+        if not fits(item.get(k, ABSENT), kind):
             return False
     return True
 

@@ -6,7 +6,8 @@ import importlib.util
 
 import pytest
 
-from gtcheck.checker.candidates import Clock, agrees_with_change, read_candidates
+from gtcheck.checker.candidates import Clock, read_candidates
+from gtcheck.checker.inverse import agrees_with_change
 from gtcheck.kernel.items import apply_change
 from gtcheck.checker.check import check_operations, percentile
 from gtcheck.checker.operations import Header, Operation

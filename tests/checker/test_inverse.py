@@ -7,7 +7,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gtcheck.checker.candidates import _ABSENT, _fits
+from gtcheck.checker.inverse import ABSENT, fits
 from gtcheck.checker.inverse import inverse_of
 from gtcheck.kernel.exactjson import canon
 from gtcheck.kernel.expressions import update
@@ -26,7 +26,7 @@ def holds(pat, item) -> bool:
         return False
     if any(k not in value and k not in wild for k in item):
         return False
-    return all(_fits(item.get(k, _ABSENT), kind) for k, kind in cons)
+    return all(fits(item.get(k, ABSENT), kind) for k, kind in cons)
 
 
 @settings(max_examples=300, deadline=None)
