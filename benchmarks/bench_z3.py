@@ -1,4 +1,4 @@
-"""Ordering-solver throughput on histories without timestamps (gtcheck.checker.z3order).
+"""Ordering-solver throughput on histories without timestamps (gtcheck.checker.ordering.solver).
 
 Run: python benchmarks/bench_z3.py [--case many|hot|both] [--jobs 2] [--seed 1]
          [--keys 1000] [--ops 100000] [--hot-writes 5000] [--hot-reads 20000]
@@ -32,7 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gtcheck.checker.operations import Header, Operation  # noqa: E402
-from gtcheck.checker.z3infer import infer_order  # noqa: E402
+from gtcheck.checker.ordering.solver.infer import infer_order  # noqa: E402
 
 REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2"]
 MS = 1_000_000

@@ -23,7 +23,7 @@ from typing import Any, Iterable
 
 from gtcheck.checker.faults import annotate, fault_windows
 from gtcheck.checker.operations import Header, NemesisEvent, Operation
-from gtcheck.checker.properties import ReadRecord
+from gtcheck.checker.judge import ReadRecord
 from gtcheck.checker.props import plan
 from gtcheck.checker.props import properties as all_properties
 from gtcheck.checker.props import staleness as staleness_prop

@@ -37,9 +37,9 @@ from typing import Any, Callable, Iterator
 from gtcheck.checker.anomalies import Anomaly
 from gtcheck.checker.candidates import Clock, key_candidates
 from gtcheck.checker.operations import Header, Operation
-from gtcheck.checker.order import UNKNOWN, KeyOrder
-from gtcheck.checker.ordering import has_all_ts, order_key_ts
-from gtcheck.checker.properties import KeyJudgement, ReadRecord, judge_key
+from gtcheck.checker.ordering.paths import order_key
+from gtcheck.checker.ordering.key_order import UNKNOWN, KeyOrder
+from gtcheck.checker.judge import KeyJudgement, ReadRecord, judge_key
 from gtcheck.checker.props import STAGES, needs, plan, properties
 from gtcheck.checker.props.base import KeyContext
 from gtcheck.checker.props.staleness import extend as extend_samples
@@ -51,7 +51,6 @@ _FIELDS = tuple(f.name for f in fields(Operation))
 _to_tuple = attrgetter(*_FIELDS)
 BATCH = 4096
 _RECURSION = 4 * MAX_DEPTH + 1000
-SOLVER_UNAVAILABLE = "solver path not available"
 
 
 @dataclass
@@ -173,38 +172,6 @@ class ShardResult:
                     self.extra[prop.NAME] = other.extra[prop.NAME]
 
 
-def _solver():
-    try:
-        from gtcheck.checker.z3infer import infer_order
-    except ModuleNotFoundError as exc:
-        if exc.name in ("gtcheck.checker.z3order", "z3"):
-            return None
-        raise
-    return infer_order
-
-
-def order_key(header: Header, ops: list[Operation], cands, options: CheckOptions,
-              clock: Clock, timing: Counter) -> KeyOrder:
-    """The timestamp path when it applies, else the solver path (or unknown)."""
-    key = ops[0].key
-    if has_all_ts(ops):
-        t = time.process_time()
-        order = order_key_ts(header, ops, cands, clock)
-        timing["order_s"] += time.process_time() - t
-        return order
-    infer = _solver()
-    if infer is None:
-        return KeyOrder(key=key, status=UNKNOWN, reason=SOLVER_UNAVAILABLE)
-    t = time.process_time()
-    try:
-        order = infer(header, ops, cands, timeout_s=options.timeout_s,
-                      staleness_bound_ns=options.staleness_bound_ns)
-    finally:
-        timing["solve_s"] += time.process_time() - t
-    timing["solver_keys"] += 1
-    return order
-
-
 def check_key(header: Header, ops: list[Operation], options: CheckOptions,
               clock: Clock | None = None, timing: Counter | None = None,
               needs: frozenset[str] = frozenset(STAGES)
@@ -221,7 +188,8 @@ def check_key(header: Header, ops: list[Operation], options: CheckOptions,
     timing["candidates_s"] += time.process_time() - t
     if "order" not in needs:
         return integrity, KeyOrder(key=key), KeyJudgement(key=key)
-    order = order_key(header, ops, cands, options, clock, timing)
+    order = order_key(header, ops, cands, clock, timing, timeout_s=options.timeout_s,
+                      staleness_bound_ns=options.staleness_bound_ns)
     t = time.process_time()
     j = judge_key(header, ops[0].key, ops, cands, order,
                   staleness_bound_ns=options.staleness_bound_ns, clock=clock,

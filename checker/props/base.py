@@ -48,7 +48,7 @@ from typing import Any, NamedTuple
 
 from gtcheck.checker.anomalies import Anomaly, AnomalyKind
 from gtcheck.checker.operations import Header, Operation
-from gtcheck.checker.order import UNKNOWN, KeyOrder
+from gtcheck.checker.ordering.key_order import UNKNOWN, KeyOrder
 
 
 class ReadRecord(NamedTuple):
@@ -67,7 +67,7 @@ class ReadRecord(NamedTuple):
 
 @dataclass
 class KeyJudgement:
-    """One key judged under its order (``checker.properties.judge_key``): what the
+    """One key judged under its order (``checker.judge.judge_key``): what the
     properties read from it."""
 
     key: str

@@ -1,5 +1,5 @@
 """convergence: the final reads of a key agree, and on the conflict winner
-(``checker.properties.judge_key`` decides it per key under the order)."""
+(``checker.judge.judge_key`` decides it per key under the order)."""
 
 from __future__ import annotations
 

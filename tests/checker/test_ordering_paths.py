@@ -9,9 +9,9 @@ import random
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from gtcheck.checker.ordering import order_key_ts
-from gtcheck.checker import z3order
-from gtcheck.checker.z3infer import infer_order
+from gtcheck.checker.ordering.timestamps import order_key_ts
+from gtcheck.checker.ordering.solver import engines
+from gtcheck.checker.ordering.solver.infer import infer_order
 from tests.checker.test_z3order import admissible, brute_force, candidates_of, judge, params, random_history, score
 
 
@@ -38,7 +38,7 @@ def test_final_reads_take_the_convergence_target_from_the_model(engine, monkeypa
     several of a final read's candidates true; the extraction took the first, not the
     convergence target, and returned an order in which the final reads did not agree
     with the winner although an order exists in which they do."""
-    monkeypatch.setattr(z3order, "ENGINE", engine)
+    monkeypatch.setattr(engines, "ENGINE", engine)
     rng = random.Random(813847596)
     h, ops = random_history(rng, 2, 4, 2, 0.5, 0.2, 0.0, 0, None, True, keep_ts=True)
     cands = candidates_of(ops, 0)

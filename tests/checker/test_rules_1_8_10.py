@@ -148,9 +148,9 @@ import random  # noqa: E402
 from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
 
 from gtcheck.checker.candidates import Clock  # noqa: E402
-from gtcheck.checker.inversions import find_inversions  # noqa: E402
-from gtcheck.checker.ordering import has_all_ts, order_key_ts  # noqa: E402
-from gtcheck.checker.z3infer import infer_order  # noqa: E402
+from gtcheck.checker.ordering.inversions import find_inversions  # noqa: E402
+from gtcheck.checker.ordering.timestamps import has_all_ts, order_key_ts  # noqa: E402
+from gtcheck.checker.ordering.solver.infer import infer_order  # noqa: E402
 from tests.checker import test_z3order as Z  # noqa: E402
 
 

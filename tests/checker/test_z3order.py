@@ -1,4 +1,4 @@
-"""The ordering solver for keys without timestamps (gtcheck.checker.z3order).
+"""The ordering solver for keys without timestamps (gtcheck.checker.ordering.solver).
 
 Hand-built cases pin each rule; a small LWW simulation (with hidden timestamps) checks on
 random histories that the solver's order is admissible and at least as good, by rule 5, as
@@ -15,10 +15,10 @@ import z3
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gtcheck.checker import z3order
+from gtcheck.checker.ordering.solver import engines
 from gtcheck.checker.operations import Header, Operation
-from gtcheck.checker.order import DECIDED, UNKNOWN
-from gtcheck.checker.z3infer import infer_order
+from gtcheck.checker.ordering.key_order import DECIDED, UNKNOWN
+from gtcheck.checker.ordering.solver.infer import infer_order
 
 S = 1_000_000_000
 MS = 1_000_000
@@ -407,7 +407,7 @@ def test_timeout_yields_unknown():
 
 @pytest.mark.parametrize("engine", ["int", "lazy"])
 def test_z3_unknown_yields_unknown(monkeypatch, engine):
-    monkeypatch.setattr(z3order, "ENGINE", engine)
+    monkeypatch.setattr(engines, "ENGINE", engine)
     h, ops = random_history(random.Random(3), n_regions=3, n_writes=20, n_reads=40,
                             p_delete=0.4, p_info=0.1, p_consistent=0.5, delta=0, p_anomaly=0.2)
     cands = candidates_of(ops)
@@ -578,10 +578,10 @@ params = st.fixed_dictionaries({
 
 @pytest.fixture
 def engine(request):
-    old = z3order.ENGINE
-    z3order.ENGINE = request.param
+    old = engines.ENGINE
+    engines.ENGINE = request.param
     yield request.param
-    z3order.ENGINE = old
+    engines.ENGINE = old
 
 
 @pytest.mark.parametrize("engine", ["int", "lazy"], indirect=True)
@@ -650,7 +650,7 @@ def test_engines_agree_on_larger_histories(seed, monkeypatch):
     cands = candidates_of(ops, h.clock_uncertainty_ns)
     got = {}
     for eng in ("int", "lazy"):
-        monkeypatch.setattr(z3order, "ENGINE", eng)
+        monkeypatch.setattr(engines, "ENGINE", eng)
         ko = infer_order(h, ops, cands, staleness_bound_ns=50 * MS)
         got[eng] = check_result(h, ops, cands, ko)
         assert ko.stats["path"] == "graph" or ko.stats["engine"] == eng

@@ -2,7 +2,7 @@
 
 Integrity is judged earlier (``checker.candidates``); reads that failed it never reach
 this module. Everything here is a pure function of the key's operations, the reads'
-candidates and a :class:`~gtcheck.checker.order.KeyOrder`, whichever path produced the order.
+candidates and a :class:`~gtcheck.checker.ordering.key_order.KeyOrder`, whichever path produced the order.
 
 * **convergence** (rule 6): the key's final reads (invoked at or after
   ``settled_after_ns``) must all return one version — null reads all agree with each
@@ -14,7 +14,7 @@ candidates and a :class:`~gtcheck.checker.order.KeyOrder`, whichever path produc
   version that completed certainly before it began: ``lost-own-write``. Eventual reads
   that missed a write of their own region, and strongly consistent reads that were
   stale, are measured (figures), not judged.
-* **staleness** (rule 9): see :mod:`checker.staleness`. Every judged read contributes
+* **staleness** (rule 9): see :mod:`checker.timeline`. Every judged read contributes
   one sample to a region pair: a stale read to (region of the first superseding write,
   reader region); a current read (staleness 0) to (region of the write whose version it
   returned, reader region), or ``initial -> R`` when it returned the initial state.
@@ -33,10 +33,10 @@ from gtcheck.checker.props.staleness import STALE_READ
 from gtcheck.checker.anomalies import Anomaly, op_ref, version_ref
 from gtcheck.kernel.units import format_duration
 from gtcheck.checker.candidates import Candidates, Clock
-from gtcheck.checker.inversions import find_inversions
+from gtcheck.checker.ordering.inversions import find_inversions
 from gtcheck.checker.operations import OK, Header, Operation
-from gtcheck.checker.order import UNKNOWN, KeyOrder
-from gtcheck.checker.staleness import KeyTimeline
+from gtcheck.checker.ordering.key_order import UNKNOWN, KeyOrder
+from gtcheck.checker.timeline import KeyTimeline
 
 INITIAL_REGION = "initial"
 

@@ -22,7 +22,7 @@ wins (rule 2). What is left to choose, by rule 5, is:
   highest-ranked ok version.
 
 When no V makes convergence hold (or the key has no final reads) there is no cap: info
-writes that were seen go to the top. The resulting :class:`~gtcheck.checker.order.KeyOrder`
+writes that were seen go to the top. The resulting :class:`~gtcheck.checker.ordering.key_order.KeyOrder`
 ranks the ok writes and the info writes that took effect, and names each read's version.
 """
 
@@ -31,10 +31,10 @@ from __future__ import annotations
 from typing import Any
 
 from gtcheck.checker.candidates import Candidates, Clock
-from gtcheck.checker.inversions import find_inversions
+from gtcheck.checker.ordering.inversions import find_inversions
 from gtcheck.checker.operations import INFO, OK, Header, Operation
-from gtcheck.checker.order import KeyOrder
-from gtcheck.checker.staleness import KeyTimeline
+from gtcheck.checker.ordering.key_order import KeyOrder
+from gtcheck.checker.timeline import KeyTimeline
 from gtcheck.kernel.errors import UserError
 
 _NO_CAP = object()       # no final version to respect

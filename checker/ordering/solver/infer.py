@@ -1,8 +1,9 @@
 """Choosing a key's conflict order without timestamps: the solver run, worded.
 
-:func:`infer_order` drives :mod:`gtcheck.checker.z3order` (the encodings and engines) over a
-key's segments and asks :mod:`gtcheck.checker.z3order_explain` to put each contradiction
-into words.  It sits above both so that neither imports the other back.
+:func:`infer_order` builds the key's context (:mod:`.context`), splits it into segments
+(:mod:`.segments`), asks each segment's requirements (:mod:`.requirements`) the questions
+of rule 5 in order, and asks :mod:`.explain` to put each contradiction into words. It sits
+above them all so that none imports it back.
 """
 
 from __future__ import annotations
@@ -10,12 +11,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from gtcheck.checker import z3order_explain as ex
 from gtcheck.checker.operations import Header, Operation
-from gtcheck.checker.order import DECIDED, UNKNOWN, KeyOrder
-from gtcheck.checker.z3order import (
-    _Ctx, _Group, _Lazy, _Mode, _Res, _tally_checks, _Timeout, _Unavailable,
-)
+from gtcheck.checker.ordering.key_order import DECIDED, UNKNOWN, KeyOrder
+from gtcheck.checker.ordering.solver import explain as ex
+from gtcheck.checker.ordering.solver.context import SolverContext, SolverTimeout, SolverUnavailable
+from gtcheck.checker.ordering.solver.engines import LazyEngine
+from gtcheck.checker.ordering.solver.requirements import Problem, problem_of
+from gtcheck.checker.ordering.solver.segments import Answer, Segment, make_segments
 
 
 def infer_order(header: Header, ops: list[Operation], candidates: dict[int, list[int | None]],
@@ -47,18 +49,18 @@ def infer_order(header: Header, ops: list[Operation], candidates: dict[int, list
 
     inversions: list = [None]       # rule 10, once the key's context is built
 
-    groups: list[_Group] = []
+    groups: list[Segment] = []
     try:
         tb = time.perf_counter()
-        ctx = _Ctx(header, ops, candidates)
+        ctx = SolverContext(header, ops, candidates)
         inversions[0] = ctx.inv.anomalies
-        groups, ungrouped = ctx.make_groups()
+        groups, ungrouped = make_segments(ctx)
         stats["segments"] = len(groups)
         stats["skipped_reads"] = ctx.skipped
         final_group = groups[-1] if groups and groups[-1].has_final() else None
         timing["build"] += time.perf_counter() - tb
 
-        def timed_check(m: _Mode, raw: bool, bound):
+        def timed_check(m: Problem, raw: bool, bound):
             tb0 = time.perf_counter()
             try:
                 return m.check(raw, bound, deadline)
@@ -84,7 +86,7 @@ def infer_order(header: Header, ops: list[Operation], candidates: dict[int, list
                 conv_ok = True
             else:
                 tb0 = time.perf_counter()
-                m = final_group.mode(True)
+                m = problem_of(final_group, True)
                 timing["build"] += time.perf_counter() - tb0
                 res = timed_check(m, False, None)
                 conv_ok = res.sat
@@ -92,16 +94,16 @@ def infer_order(header: Header, ops: list[Operation], candidates: dict[int, list
                     explain(ex.explain_unsat, m, "convergence", False, None, res, deadline)
         stats["convergence_possible"] = conv_ok if ctx.final else None
 
-        def mode_of(g: _Group) -> _Mode:
+        def mode_of(g: Segment) -> Problem:
             tb0 = time.perf_counter()
             try:
-                return g.mode(conv_ok and g is final_group)
+                return problem_of(g, conv_ok and g is final_group)
             finally:
                 timing["build"] += time.perf_counter() - tb0
 
         # (b) read-after-write
         raw_ok = True
-        base_sol: dict[int, _Res] = {}
+        base_sol: dict[int, Answer] = {}
         if any(ctx.op[r].consistent for r in ctx.reads):
             for g in groups:
                 m = mode_of(g)
@@ -125,7 +127,7 @@ def infer_order(header: Header, ops: list[Operation], candidates: dict[int, list
         best_total = 0
         for r in ungrouped:
             best_total = max(best_total, ex.initial_staleness(ctx, r))
-        sols: dict[int, _Res] = {}
+        sols: dict[int, Answer] = {}
         per_group: dict[int, int] = {}
         probes = 0
         for g in groups:
@@ -180,9 +182,9 @@ def infer_order(header: Header, ops: list[Operation], candidates: dict[int, list
             saw[r] = None
         for g in groups:
             for m in g._modes.values():
-                _tally_checks(m, stats)
+                tally_checks(m, stats)
                 if m._z3 is not None:
-                    lazy = isinstance(m._z3, _Lazy)
+                    lazy = isinstance(m._z3, LazyEngine)
                     stats["engine"] = "lazy" if lazy else "int"
                     stats["variables"] += len(m._z3.P) + len(m._z3.L) + (g.n if lazy else 0)
                     stats["constraints"] += m._z3.nconstraints
@@ -195,13 +197,21 @@ def infer_order(header: Header, ops: list[Operation], candidates: dict[int, list
                     stats["constraints"] += len(g.aux_u) + len(m.hard) + len(m.raw_items) + \
                         sum(len(v) for v in m.conv_items.values())
         return finish(DECIDED, rank, saw)
-    except _Timeout as e:
+    except SolverTimeout as e:
         for g in groups:
             for m in g._modes.values():
-                _tally_checks(m, stats)
+                tally_checks(m, stats)
         contradictions.clear()
-        if isinstance(e, _Unavailable):
+        if isinstance(e, SolverUnavailable):
             return finish(UNKNOWN, reason="ordering this key needs z3 (pip install z3-solver); "
                           "the key's properties cannot be decided")
         return finish(UNKNOWN, reason=f"ordering solver gave up after {timeout_s:g} s "
                       f"({e}); the key's properties cannot be decided")
+
+
+def tally_checks(m: Any, stats: dict[str, Any]) -> None:
+    """Add one mode's solver-call counts to the key's stats (decided or not)."""
+    stats["z3_checks"] += m.stats["z3_checks"]
+    stats["graph_checks"] += m.stats["graph_checks"]
+    if m._z3 is not None:
+        stats["path"] = "z3"

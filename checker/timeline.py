@@ -6,7 +6,7 @@ time minus that write's completion time, attributed to that write's region; a st
 consistent read fails read-after-write when such a write exists in its own region (any
 region in strong mode).
 
-:class:`KeyTimeline` indexes one key's writes under a :class:`~gtcheck.checker.order.KeyOrder`:
+:class:`KeyTimeline` indexes one key's writes under a :class:`~gtcheck.checker.ordering.key_order.KeyOrder`:
 it keeps the completed writes in rank order with a suffix minimum of their completion
 (time, position), once for all regions and once per region, so the query is one
 bisection. Writes that never completed (``info``) never supersede anything: they cannot
@@ -29,7 +29,7 @@ from typing import Any, NamedTuple
 
 from gtcheck.checker.candidates import Clock, cpos, ipos
 from gtcheck.checker.operations import OK, Operation
-from gtcheck.checker.order import KeyOrder
+from gtcheck.checker.ordering.key_order import KeyOrder
 
 NEG_INF = float("-inf")
 

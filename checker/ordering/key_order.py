@@ -1,7 +1,8 @@
 """The outcome of ordering one key: the conflict order chosen and what each read saw.
 
-Two producers fill it: the timestamp path (``checker.ordering``, O(n log n), when every
-ok write of the key carries ``ts``) and the solver path (``checker.z3order``, z3, when
+Two producers fill it: the timestamp path (``checker.ordering.timestamps``, O(n log n),
+when every ok write of the key carries ``ts``) and the solver path
+(``checker.ordering.solver``, z3, when
 some do not). One consumer judges it: the property evaluation. Keeping the shape here,
 apart from both, lets either producer be replaced without touching the judges.
 """

@@ -13,11 +13,12 @@ import itertools
 from typing import Any
 
 from gtcheck.checker.operations import OK
+from gtcheck.checker.ordering.solver.context import (MAX_COMBOS, SolverContext, SolverTimeout,
+                                                    completion_time, ipos)
+from gtcheck.checker.ordering.solver.graphs import find_cycle
+from gtcheck.checker.ordering.solver.requirements import Problem
+from gtcheck.checker.ordering.solver.segments import Answer
 from gtcheck.kernel.units import format_duration
-
-from gtcheck.checker.z3order import (  # noqa: F401  (private helpers shared with the solver)
-    _MAX_COMBOS, _Ctx, _Mode, _Res, _Timeout, _ipos, _tc, find_cycle,
-)
 
 _LEAD = {"convergence": ("conv",), "read_after_write": ("raw",),
          "staleness": ("stale",), "order": ("ts", "rt")}
@@ -27,35 +28,35 @@ def _version(c) -> str:
     return "the initial state (null)" if c is None else f"the version of #{c}"
 
 
-def _read_head(ctx: _Ctx, r: int) -> str:
+def _read_head(ctx: SolverContext, r: int) -> str:
     ro = ctx.op[r]
     s = f"Read #{r} in {ro.region} at {format_duration(ro.invoke_time, exact=True)}"
     return s + (" (strongly consistent)" if ro.consistent else "")
 
 
-def _done(ctx: _Ctx, w: int) -> str:
+def _done(ctx: SolverContext, w: int) -> str:
     o = ctx.op[w]
-    return f"#{w} had completed in {o.region} at {format_duration(_tc(o), exact=True)}"
+    return f"#{w} had completed in {o.region} at {format_duration(completion_time(o), exact=True)}"
 
 
-def link_text(ctx: _Ctx, a: int, b: int, tag: tuple) -> str:
+def link_text(ctx: SolverContext, a: int, b: int, tag: tuple) -> str:
     """Why write a must rank below write b, in words."""
     oa, ob = ctx.op[a], ctx.op[b]
     kind = tag[0]
     if kind == "rt":
         sub = tag[1]
         if sub == "region":
-            return (f"#{a} completed in {oa.region} at {format_duration(_tc(oa), exact=True)} before #{b} was "
+            return (f"#{a} completed in {oa.region} at {format_duration(completion_time(oa), exact=True)} before #{b} was "
                     f"invoked there at {format_duration(ob.invoke_time, exact=True)}")
         if sub == "proc":
             return (f"process {ob.process} invoked #{b} at {format_duration(ob.invoke_time, exact=True)} after "
                     f"#{a} had completed")
         if sub == "eps":
             gap = 2 * (ctx.eps or 0) + ctx.delta
-            return (f"#{a} completed in {oa.region} at {format_duration(_tc(oa), exact=True)}, more than "
+            return (f"#{a} completed in {oa.region} at {format_duration(completion_time(oa), exact=True)}, more than "
                     f"2ε+δ = {format_duration(gap, exact=True)} before #{b} was invoked in {ob.region} at "
                     f"{format_duration(ob.invoke_time, exact=True)}")
-        return (f"#{a} completed in {oa.region} at {format_duration(_tc(oa), exact=True)} before #{b} was "
+        return (f"#{a} completed in {oa.region} at {format_duration(completion_time(oa), exact=True)} before #{b} was "
                 f"invoked in {ob.region} at {format_duration(ob.invoke_time, exact=True)}, and strong mode "
                 f"orders all regions by real time")
     if kind == "ts":
@@ -75,7 +76,7 @@ def link_text(ctx: _Ctx, a: int, b: int, tag: tuple) -> str:
     return f"#{a} must rank below #{b}"
 
 
-def _lead_text(ctx: _Ctx, a: int, b: int, tag: tuple) -> str:
+def _lead_text(ctx: SolverContext, a: int, b: int, tag: tuple) -> str:
     kind = tag[0]
     if kind == "raw":
         return (f"{_read_head(ctx, tag[1])} returned the version of #{b}, but {_done(ctx, a)}, "
@@ -91,7 +92,7 @@ def _lead_text(ctx: _Ctx, a: int, b: int, tag: tuple) -> str:
     return f"#{a} must precede #{b} because {link_text(ctx, a, b, tag)}"
 
 
-def cycle_links(m: _Mode, edges: list[tuple]) -> list[tuple]:
+def cycle_links(m: Problem, edges: list[tuple]) -> list[tuple]:
     """[(u, v, tag)] node edges of a cycle -> [(a, b, tag)] links between write indices."""
     g = m.g
     nodes = [e[0] for e in edges]
@@ -113,7 +114,7 @@ def cycle_links(m: _Mode, edges: list[tuple]) -> list[tuple]:
     return links
 
 
-def _cycle_text(m: _Mode, links: list[tuple], phase: str) -> tuple[str, list[int]]:
+def _cycle_text(m: Problem, links: list[tuple], phase: str) -> tuple[str, list[int]]:
     ctx = m.ctx
     lead_kinds = _LEAD[phase]
     li = next((i for i, l in enumerate(links) if l[2][0] in lead_kinds), 0)
@@ -136,7 +137,7 @@ def _cycle_text(m: _Mode, links: list[tuple], phase: str) -> tuple[str, list[int
     return text, sorted(ops)
 
 
-def _const_text(m: _Mode, item: tuple) -> tuple[str, list[int]]:
+def _const_text(m: Problem, item: tuple) -> tuple[str, list[int]]:
     ctx = m.ctx
     tag = item[2]
     kind = tag[0]
@@ -164,7 +165,7 @@ def _const_text(m: _Mode, item: tuple) -> tuple[str, list[int]]:
     return ("No admissible order satisfies these requirements.", [])
 
 
-def describe_failure(m: _Mode, fail: tuple, phase: str) -> tuple[str, list[int]]:
+def describe_failure(m: Problem, fail: tuple, phase: str) -> tuple[str, list[int]]:
     _v, kind, payload = fail
     if kind == "const":
         return _const_text(m, payload)
@@ -174,7 +175,7 @@ def describe_failure(m: _Mode, fail: tuple, phase: str) -> tuple[str, list[int]]
     return _cycle_text(m, cycle_links(m, edges), phase)
 
 
-def order_conflict(m: _Mode, edges: list[tuple]) -> dict:
+def order_conflict(m: Problem, edges: list[tuple]) -> dict:
     """The recorded timestamps contradict rule 2's real-time order: report the cycle (the
     segment is then ordered with real time linking only untimed writes)."""
     text, ops = _cycle_text(m, cycle_links(m, edges), "order")
@@ -183,7 +184,7 @@ def order_conflict(m: _Mode, edges: list[tuple]) -> dict:
                                   "keeps the timestamps and drops these real-time links."}
 
 
-def _z3_failures(m: _Mode, phase: str, raw: bool, bound, core: list, deadline) -> list:
+def _z3_failures(m: Problem, phase: str, raw: bool, bound, core: list, deadline) -> list:
     """Re-derive a readable reason from a z3 core: fix the choices of the cored reads one
     combination at a time and look for the cycle in the precedence graph."""
     focus = []
@@ -194,7 +195,7 @@ def _z3_failures(m: _Mode, phase: str, raw: bool, bound, core: list, deadline) -
     focus = focus[:3]
     core_set = set(k for k in core if isinstance(k, tuple))
     stale = m.stale_items(bound, track=True) if bound is not None else None
-    combos = list(itertools.product(*[m.cands[r] for r in focus]))[:_MAX_COMBOS]
+    combos = list(itertools.product(*[m.cands[r] for r in focus]))[:MAX_COMBOS]
     out = []
     for v in (m.Vs[:3] if m.conv else [None]):
         for combo in combos:
@@ -211,7 +212,7 @@ def _z3_failures(m: _Mode, phase: str, raw: bool, bound, core: list, deadline) -
     return out
 
 
-def _generic(m: _Mode, phase: str, core: list) -> dict:
+def _generic(m: Problem, phase: str, core: list) -> dict:
     reads = sorted({k[1] for k in core if isinstance(k, tuple) and len(k) == 2
                     and k[0] in ("raw", "st")})
     if phase == "convergence":
@@ -225,14 +226,14 @@ def _generic(m: _Mode, phase: str, core: list) -> dict:
                            f"{what}."}
 
 
-def explain_unsat(m: _Mode, phase: str, raw: bool, bound, res: _Res, deadline) -> dict:
+def explain_unsat(m: Problem, phase: str, raw: bool, bound, res: Answer, deadline) -> dict:
     try:
         if m.graph_ok:
             fails = [(None, None, f) for f in res.failures]
         else:
             fails = [(c, v, f) for c, v, f in _z3_failures(m, phase, raw, bound, res.core,
                                                            deadline)]
-    except _Timeout:  # pragma: no cover
+    except SolverTimeout:  # pragma: no cover
         fails = []
     if not fails:
         return _generic(m, phase, res.core)
@@ -255,13 +256,13 @@ def explain_unsat(m: _Mode, phase: str, raw: bool, bound, res: _Res, deadline) -
     return {"property": phase, "ops": sorted(ops), "explanation": " ".join(texts)}
 
 
-def explain_bound(m: _Mode, raw: bool, bound: int, deadline) -> dict:
+def explain_bound(m: Problem, raw: bool, bound: int, deadline) -> dict:
     try:
         if m.graph_ok:
             res = m.check(raw, bound, deadline)
         else:
             res = m.engine().check(raw, bound, deadline, track=True)
-    except _Timeout:
+    except SolverTimeout:
         return _generic(m, "staleness", [])
     if res.sat:  # pragma: no cover - only called when the minimum exceeds the bound
         return {}
@@ -272,7 +273,7 @@ def explain_bound(m: _Mode, raw: bool, bound: int, deadline) -> dict:
 
 # --- constants outside any segment ------------------------------------------------------
 
-def convergence_constant(ctx: _Ctx) -> dict:
+def convergence_constant(ctx: SolverContext) -> dict:
     finals = sorted(ctx.final, key=lambda r: (ctx.op[r].invoke_time, r))
     if not ctx.Vs_raw:
         for r1, r2 in itertools.combinations(finals, 2):
@@ -311,7 +312,7 @@ def convergence_constant(ctx: _Ctx) -> dict:
             "explanation": "No version returned by every final read can be the conflict winner."}
 
 
-def _versions(ctx: _Ctx, r: int) -> str:
+def _versions(ctx: SolverContext, r: int) -> str:
     lst = ctx.cands_full[r]
     if len(lst) == 1:
         return _version(lst[0])
@@ -320,10 +321,10 @@ def _versions(ctx: _Ctx, r: int) -> str:
     return " or ".join(_version(c) for c in lst)
 
 
-def raw_witness_initial(ctx: _Ctx, r: int):
+def raw_witness_initial(ctx: SolverContext, r: int):
     ro = ctx.op[r]
     s = ctx.gseq("all", ctx.raw_scope(ro))
-    if ctx.count(s, "cb", ro.invoke_time, _ipos(ro)) > 0:
+    if ctx.count(s, "cb", ro.invoke_time, ipos(ro)) > 0:
         return s.ids[0]
     for w in ctx.extras(r):
         if ctx.strong or w.region == ro.region:
@@ -331,21 +332,21 @@ def raw_witness_initial(ctx: _Ctx, r: int):
     return None
 
 
-def raw_initial(ctx: _Ctx, r: int, w: int) -> dict:
+def raw_initial(ctx: SolverContext, r: int, w: int) -> dict:
     return {"property": "read_after_write", "ops": [r, w],
             "explanation": f"{_read_head(ctx, r)} returned the initial state (null), but "
                            f"{_done(ctx, w)}, before it began."}
 
 
-def initial_staleness(ctx: _Ctx, r: int) -> int:
+def initial_staleness(ctx: SolverContext, r: int) -> int:
     t = ctx.op[r].invoke_time
     gap = t - ctx.gtcs[0] if ctx.count_T(t, 0) > 0 else 0
     for w in ctx.extras(r):
-        gap = max(gap, t - _tc(w))
+        gap = max(gap, t - completion_time(w))
     return int(gap)
 
 
-def stale_initial(ctx: _Ctx, r: int, bound: int) -> dict:
+def stale_initial(ctx: SolverContext, r: int, bound: int) -> dict:
     t = ctx.op[r].invoke_time
     w = ctx.GW[0].index if ctx.count_T(t, 0) > 0 else ctx.extras(r)[0].index
     return {"property": "staleness", "ops": [r, w], "bound_ns": bound,
