@@ -44,7 +44,7 @@ def test_an_integer_and_its_float_read_the_same(ns):
 
 
 def test_the_report_and_the_search_explanations_use_it():
-    from gtcheck.checker.report import fmt_ns
+    from gtcheck.checker.report.text import fmt_ns
 
     for ns in (0, 999, 12_345, 7_250_000, 1_234_567_890, 2**70):
         assert fmt_ns(ns) == format_duration(ns)

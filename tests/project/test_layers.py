@@ -155,5 +155,5 @@ def test_a_wheel_has_only_the_gtcheck_package(wheel: Path) -> None:
             expected.add(f"{prefix}/{rel.as_posix()}")
     missing = sorted(expected - set(names))
     assert not missing, f"not in the wheel (add their packages to pyproject.toml): {missing}"
-    assert any(n.startswith("gtcheck/checker/templates/") for n in names)
+    assert any(n.startswith("gtcheck/checker/report/templates/") for n in names)
     assert not any(n.endswith((".so", ".pyd")) for n in names)
