@@ -14,9 +14,10 @@ by exact decimal value, a repeated field name is refused.
             ...
         print(reader.stats)
 
-Every problem is collected with its line, field, what was expected and how to fix it;
-when the file has been read to the end, :class:`~gtcheck.kernel.errors.ManyUserErrors` is raised
-with all of them (the first 50 are kept). A bad header is raised at once by
+Every problem is collected with its line, field, what was expected and how to fix it
+(:mod:`checker.event_checks` words each one, out of the hot loop); when the file has been
+read to the end, :class:`~gtcheck.kernel.errors.ManyUserErrors` is raised with all of them
+(the first 50 are kept). A bad header is raised at once by
 :func:`open_history`. Operations yielded before that exception should be discarded.
 
 Besides ``.jsonl`` and ``.jsonl.gz`` (recognised by content, not by name), the reader
@@ -29,20 +30,18 @@ from __future__ import annotations
 import gzip
 import os
 import zlib
-from decimal import Decimal
 from typing import Any, Callable, Iterable, Iterator
 
 import orjson
 
-from gtcheck.checker.operations import (
-    FUNCTIONS, NEMESIS_FUNCTIONS, WRITE_FUNCTIONS, Header, NemesisEvent, Operation,
-)
+from gtcheck.checker.event_checks import (MAX_SHOWN_ERRORS, MISSING, NEMESIS_TYPED, EventProblems,
+                                          Problems, kind, not_json)
 from gtcheck.checker.files import detect_format, open_binary
-from gtcheck.kernel.errors import ManyUserErrors, UserError
-from gtcheck.kernel.exactjson import JSONProblem, canon, is_exact_number, parse_line, same
+from gtcheck.checker.operations import (FUNCTIONS, NEMESIS_FUNCTIONS, Header, NemesisEvent,
+                                        Operation)
+from gtcheck.kernel.errors import UserError
+from gtcheck.kernel.exactjson import JSONProblem, canon, parse_line, same
 from gtcheck.kernel.exactjson import dumps as exact_dumps
-from gtcheck.kernel.attrvalues import item_json_problems
-from gtcheck.kernel.expressions import form_problems, is_expression_form
 
 __all__ = [
     "HistoryReader", "open_history", "validate_file", "write_history", "header_to_dict",
@@ -51,90 +50,20 @@ __all__ = [
 
 FORMAT_NAME = "gt-history"
 FORMAT_VERSION = 1
-MAX_SHOWN_ERRORS = 50
 MODES = ("eventual", "strong")
 TYPES = ("invoke", "ok", "fail", "info")
 # The fields the format defines on events; any other field is kept in Operation.extra.
 EVENT_FIELDS = frozenset(
     ("index", "type", "process", "region", "f", "key", "value", "consistent", "time",
      "ts", "origin"))
-UPDATE_PARTS = frozenset(("set", "remove", "add"))
 
-_TYPES = frozenset(TYPES)
 _FUNCTIONS = frozenset(FUNCTIONS)
-_WRITES = frozenset(WRITE_FUNCTIONS)
 _NEMESIS = frozenset(NEMESIS_FUNCTIONS)
-_MISSING = object()
 _HEADER_EXAMPLE = (
     '{"format": "gt-history", "version": 1, "regions": ["us-east-1", "eu-west-1"], '
     '"mode": "eventual"}'
 )
 _BIG_INDEX = 1 << 31  # indices at or above this are tracked in a set, not the bitmap
-
-
-def _show(value: Any) -> str:
-    """A short JSON rendering of a value for error messages."""
-    if value is _MISSING:
-        return "nothing (the field is missing)"
-    try:
-        text = exact_dumps(value).decode("utf-8", "replace")
-    except (TypeError, ValueError, RecursionError):
-        text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-def _kind(value: Any) -> str:
-    if value is _MISSING:
-        return "nothing (the field is missing)"
-    names = {bool: "a boolean", int: "an integer", float: "a number", Decimal: "a number",
-             str: "a string", list: "a list", dict: "an object", type(None): "null"}
-    return f"{names.get(type(value), type(value).__name__)} {_show(value)}"
-
-
-def _not_json(problems: "_Problems", line_no: int, exc: JSONProblem, what: str) -> bool:
-    """Report a line that is not JSON gtcheck can read exactly (see kernel.exactjson)."""
-    if exc.field is not None:
-        return problems.add(line_no, f'line {line_no}, field "{exc.field}": {exc.message}',
-                            exc.hint)
-    return problems.add(line_no, f"line {line_no}: expected {what}, but the line is not "
-                        f"valid JSON ({exc.message})",
-                        exc.hint or "each line holds one complete JSON object; blank lines "
-                        "are allowed")
-
-
-class _Problems:
-    """The problems of one file: counted all, the first MAX_SHOWN_ERRORS kept."""
-
-    __slots__ = ("where", "kept", "count")
-
-    def __init__(self, where: str):
-        self.where = where
-        self.kept: list[tuple[int, UserError]] = []
-        self.count = 0
-
-    def add(self, line: int, message: str, hint: str | None = None) -> bool:
-        """Record a problem; returns True (so callers can write ``bad = add(...)``)."""
-        self.count += 1
-        if len(self.kept) < MAX_SHOWN_ERRORS:
-            self.kept.append(
-                (line, UserError(message, where=f"{self.where}:{line}", hint=hint)))
-        return True
-
-    def field(self, line: int, name: str, expected: str, got: Any,
-              hint: str | None = None, show: Callable[[Any], str] = _show) -> bool:
-        return self.add(
-            line, f'line {line}, field "{name}": expected {expected}, got {show(got)}', hint)
-
-    def error(self) -> ManyUserErrors | None:
-        if not self.count:
-            return None
-        kept = [e for _, e in sorted(self.kept, key=lambda p: p[0])]
-        if self.count > len(kept):
-            kept.append(UserError(
-                f"... and {self.count - len(kept)} more problems "
-                f"({self.count} in all; the first {len(kept)} are shown)",
-                where=self.where))
-        return ManyUserErrors(kept, limit=MAX_SHOWN_ERRORS + 1)
 
 
 class _IndexSet:
@@ -200,7 +129,7 @@ class HistoryReader:
         self.header: Header = self._read_header()
         self.nemesis: list[NemesisEvent] = []
         self.stats: dict[str, Any] = {}
-        self.problems = _Problems(self.where)
+        self.problems: Problems = Problems(self.where)
 
     # -- plumbing
     def _raw_lines(self) -> tuple[Iterable[bytes], Callable[[], None]]:
@@ -221,7 +150,7 @@ class HistoryReader:
     # -- header
     def _read_header(self) -> Header:
         lines, close = self._raw_lines()
-        problems = _Problems(self.where)
+        problems = Problems(self.where)
         try:
             line_no = 0
             raw = b""
@@ -260,25 +189,25 @@ class HistoryReader:
                 if raw.lstrip()[:1] in (b"[", b"(", b";"):
                     exc.hint = ("this looks like a Jepsen EDN history: read it with --format "
                                 "edn or convert it with `gtcheck convert`")
-            _not_json(p, line_no, exc, "the header, a JSON object")
+            not_json(p, line_no, exc, "the header, a JSON object")
             raise p.error() from None
         if not isinstance(hdr, dict):
             p.field(line_no, "header", "a JSON object", hdr,
-                    f"the first line should look like {_HEADER_EXAMPLE}", show=_kind)
+                    f"the first line should look like {_HEADER_EXAMPLE}", show=kind)
             raise p.error()
         if "format" not in hdr and ("type" in hdr or "process" in hdr):
             p.add(line_no, f"line {line_no}: expected the header, got an event (the header "
                   "is missing)", f"add a first line like {_HEADER_EXAMPLE}")
             raise p.error()
-        fmt = hdr.get("format", _MISSING)
+        fmt = hdr.get("format", MISSING)
         if fmt != FORMAT_NAME:
             p.field(line_no, "format", f'"{FORMAT_NAME}"', fmt,
                     f'the header must say "format": "{FORMAT_NAME}"')
-        version = hdr.get("version", _MISSING)
+        version = hdr.get("version", MISSING)
         if version != FORMAT_VERSION or type(version) is not int:
             p.field(line_no, "version", str(FORMAT_VERSION), version,
                     "this gtcheck reads version 1 of the history format")
-        regions = hdr.get("regions", _MISSING)
+        regions = hdr.get("regions", MISSING)
         if (type(regions) is not list or not regions
                 or not all(type(r) is str and r for r in regions)):
             p.field(line_no, "regions", "a non-empty list of region names (strings)", regions,
@@ -296,8 +225,8 @@ class HistoryReader:
         for name, default, nullable in (("clock_uncertainty_ns", 0, False),
                                         ("ts_uncertainty_ns", None, True),
                                         ("settled_after_ns", None, False)):
-            v = hdr.get(name, _MISSING)
-            if v is _MISSING:
+            v = hdr.get(name, MISSING)
+            if v is MISSING:
                 numbers[name] = default
             elif v is None and nullable:
                 numbers[name] = None
@@ -328,7 +257,7 @@ class HistoryReader:
     # -- public iteration
     def events(self) -> Iterator[tuple[int, dict[str, Any]]]:
         """Yield ``(line_no, event)`` for every valid event, in file order."""
-        return self._scan(1)
+        return self._scan(events=True)
 
     def operations(self, key_filter: Callable[[str], bool] | None = None
                    ) -> Iterator[Operation]:
@@ -339,38 +268,38 @@ class HistoryReader:
         key it rejects are validated and counted in ``stats`` but not built nor yielded
         (cheaper for a reader that handles one shard of the keys).
         """
-        return self._scan(2, key_filter)
+        return self._scan(operations=True, key_filter=key_filter)
 
     # -- the scan (validation and pairing in one pass)
-    def _scan(self, mode: int, key_filter: Callable[[str], bool] | None = None
+    def _scan(self, *, events: bool = False, operations: bool = False,
+              key_filter: Callable[[str], bool] | None = None
               ) -> Iterator[Any]:  # noqa: C901 - one hot loop on purpose
-        """Validate and pair in one pass. ``mode``: 0 yields nothing (validation only),
-        1 yields ``(line_no, event)``, 2 yields :class:`Operation`.
+        """Validate and pair in one pass, yielding ``(line_no, event)`` for each valid event
+        with ``events``, :class:`Operation` with ``operations``, nothing with neither
+        (validation only).
 
         The hot path is written for speed (millions of events): every check is one cheap
-        test on the common case; reporting happens on the rare path.
+        test on the common case; when it fails, one call to ``problems`` (a
+        :class:`checker.event_checks.EventProblems`) words the problem, out of the loop.
         """
         header = self.header
         region_list = header.regions
         regions = frozenset(region_list)
         settled = header.settled_after_ns
         check_values = not (header.mode == "strong" or header.meta.get("register") is True)
-        self.problems = problems = _Problems(self.where)
-        add = problems.add
-        fld = problems.field
+        self.problems = problems = EventProblems(self.where, region_list)
         self.nemesis = nemesis = []
         loads = orjson.loads
         dumps = orjson.dumps
         decode_error = orjson.JSONDecodeError
         ws = b" \t\r\n"
         startswith = bytes.startswith
-        missing = _MISSING
+        missing = MISSING
         canon_, same_ = canon, same
-        writes = _WRITES
         functions = _FUNCTIONS
         event_fields = EVENT_FIELDS
-        want_ops = mode == 2
-        want_events = mode == 1
+        want_ops = operations
+        want_events = events
 
         # pending invocations: process -> (event, line, index, f, key, region, extra?)
         inflight: dict[Any, tuple] = {}
@@ -424,11 +353,11 @@ class HistoryReader:
                         ev = parse_line(raw)
                     except JSONProblem as exc:
                         n_invalid += 1
-                        _not_json(problems, line_no, exc, "a JSON object")
+                        not_json(problems, line_no, exc, "a JSON object")
                         continue
                 if type(ev) is not dict:
                     n_invalid += 1
-                    fld(line_no, "event", "a JSON object", ev, show=_kind)
+                    problems.not_an_object(line_no, ev)
                     continue
                 bad = False
                 tagged = b'"$' in raw or b"\\u" in raw   # a tagged value may occur (rare)
@@ -438,28 +367,24 @@ class HistoryReader:
                     p = ev["process"]
                     ty = ev["type"]
                 except KeyError:
-                    t = get("time", _MISSING)
-                    p = get("process", _MISSING)
-                    ty = get("type", _MISSING)
+                    t = get("time", MISSING)
+                    p = get("process", MISSING)
+                    ty = get("type", MISSING)
 
                 # time: a non-negative integer, never decreasing
                 if type(t) is int and t >= last_time:
                     last_time = t
                     last_time_line = line_no
                 elif type(t) is not int or t < 0:
-                    bad = fld(line_no, "time", "a non-negative integer (nanoseconds)", t,
-                              "time is a whole number of nanoseconds on the recorder's clock")
+                    bad = problems.bad_time(line_no, t)
                     t = None
                 else:
-                    bad = add(line_no, f'line {line_no}, field "time": expected at least '
-                              f"{last_time} (the time of line {last_time_line}; times never "
-                              f"decrease down the file), got {t}",
-                              "events must be written in the order they happened")
+                    bad = problems.time_goes_back(line_no, t, last_time, last_time_line)
 
                 # process
                 tp = type(p)
                 if tp is not int and tp is not str:
-                    fld(line_no, "process", "an integer or a string", p)
+                    problems.bad_process(line_no, p)
                     continue
 
                 # index: unique; absent means the position among events
@@ -470,8 +395,7 @@ class HistoryReader:
                     if idx is missing:
                         idx = line_no - base - blanks
                     elif type(idx) is not int or idx < 0:
-                        bad = fld(line_no, "index", "a non-negative integer", idx,
-                                  "leave index out to number events by their position")
+                        bad = problems.bad_index(line_no, idx)
                         idx = -1
                     if idx > max_idx and indices is None:
                         max_idx = idx
@@ -484,13 +408,11 @@ class HistoryReader:
                 # fault events
                 if tp is str and p == "nemesis":
                     if ty != "info":
-                        bad = fld(line_no, "type", '"info" (nemesis events are info events)', ty)
+                        bad = problems.nemesis_type(line_no, ty)
                     f = get("f")
                     if type(f) is not str or f not in _NEMESIS:
-                        bad = fld(line_no, "f", "a nemesis function: "
-                                  + ", ".join(NEMESIS_FUNCTIONS), f if "f" in ev else missing)
-                    if _check_typed_fields(problems, line_no, ev, regions, region_list,
-                                           _NEMESIS_TYPED):
+                        bad = problems.nemesis_f(line_no, f if "f" in ev else missing)
+                    if problems.check_typed_fields(line_no, ev, NEMESIS_TYPED):
                         bad = True
                     if not bad:
                         nemesis.append(NemesisEvent(idx, f, get("value"), t, line_no))
@@ -508,66 +430,48 @@ class HistoryReader:
                         key = get("key", missing)
                         region = get("region", missing)
                     if type(f) is not str or f not in functions:
-                        bad = fld(line_no, "f", 'one of "read", "write", "update", "delete", '
-                                  '"cas"', f)
+                        bad = problems.bad_f(line_no, f)
                         f = None
                     if type(key) is str:
                         keys_add(key)
                     else:
-                        bad = fld(line_no, "key", "a string (the item's primary key)", key)
+                        bad = problems.bad_key(line_no, key)
                         key = None
                     if type(region) is not str or region not in regions:
-                        bad = fld(line_no, "region", "one of the header's regions: "
-                                  + ", ".join(region_list), region)
+                        bad = problems.bad_region(line_no, region)
                         region = None
                     if f == "read":
                         if get("value") is not None:
-                            bad = fld(line_no, "value", "null (a read's invocation carries no "
-                                      "value)", ev["value"],
-                                      "put the value read on the read's ok completion")
+                            bad = problems.read_with_value(line_no, ev["value"])
                     elif f == "write":
-                        v = get("value")
-                        if v is None:
-                            bad = fld(line_no, "value", "the item written (not null)",
-                                      None if "value" in ev else missing,
-                                      "a write writes an item; to remove one use delete")
+                        if get("value") is None:
+                            bad = problems.write_without_value(
+                                line_no, None if "value" in ev else missing)
                     elif f == "cas":
                         v = get("value")
                         if type(v) is not list or len(v) != 2 or v[1] is None:
-                            bad = fld(line_no, "value", "[expected, new] with new not null",
-                                      v if "value" in ev else missing,
-                                      "expected null means the item must not exist; to remove "
-                                      "an item use delete")
+                            bad = problems.bad_cas(line_no, v if "value" in ev else missing)
                     elif f == "update":
-                        bad = _check_update(problems, line_no, get("value")) or bad
+                        bad = problems.check_update(line_no, get("value")) or bad
                     if "condition" in ev or "key_attributes" in ev:
-                        bad = _check_rule11(problems, line_no, ev, f) or bad
+                        bad = problems.check_rule11(line_no, ev, f) or bad
                     if tagged and (f == "write" or f == "cas" or f == "update"):
-                        bad = _check_encoding(problems, line_no, f, True, get("value")) or bad
+                        bad = problems.check_encoding(line_no, f, True, get("value")) or bad
                     c = get("consistent", False)
                     if c is not True and c is not False:
-                        bad = fld(line_no, "consistent", "true or false", c)
+                        bad = problems.bad_consistent(line_no, c)
                     if "ts" in ev or "origin" in ev:
-                        if _check_ts_origin(problems, line_no, ev, regions, region_list)[0]:
+                        if problems.check_ts_origin(line_no, ev)[0]:
                             bad = True
                     if settled is not None and f != "read" and f is not None \
                             and t is not None and t >= settled:
-                        bad = add(line_no, f'line {line_no}, field "time": expected a write '
-                                  f"invoked before settled_after_ns = {settled}, got a {f} "
-                                  f"invoked at {t}",
-                                  "after settled_after_ns only reads may run (they are the "
-                                  "final reads); move the write earlier or settled_after_ns "
-                                  "later")
+                        bad = problems.write_after_settled(line_no, f, t, settled)
                     if tp is str and p == "ttl" and f is not None and f != "delete":
-                        bad = fld(line_no, "f", '"delete" (process "ttl" only expires items)', f)
+                        bad = problems.ttl_not_delete(line_no, f)
                     entry = (ev, line_no, idx, f, key, region, t, bad)
                     prev = inflight.setdefault(p, entry)
                     if prev is not entry:
-                        bad = add(line_no, f'line {line_no}, field "process": expected a '
-                                  f"process with no operation in flight, got process {_show(p)}, "
-                                  f"whose invocation on line {prev[1]} has not completed",
-                                  "a process runs one operation at a time: complete the earlier "
-                                  "one (ok, fail or info) before invoking again")
+                        bad = problems.in_flight(line_no, p, prev[1])
                         inflight[p] = entry
                         if want_ops and not prev[7] and (key_filter is None
                                                          or key_filter(prev[4])):
@@ -581,32 +485,26 @@ class HistoryReader:
                     continue
 
                 if ty != "ok" and ty != "fail" and ty != "info":
-                    fld(line_no, "type", 'one of "invoke", "ok", "fail", "info"', ty)
+                    problems.bad_type(line_no, ty)
                     continue
 
                 # a completion: it completes the process's invocation in flight
                 pend = inflight.pop(p, None)
                 if pend is None:
-                    add(line_no, f'line {line_no}, field "type": expected "invoke" (process '
-                        f"{_show(p)} has no operation in flight), got {_show(ty)}",
-                        "every ok/fail/info completes the previous invoke of the same "
-                        "process; is its invocation missing, or on another process?")
+                    problems.nothing_in_flight(line_no, p, ty)
                     continue
                 # an invalid invocation (already reported) makes its operation invalid
                 inv, inv_line, inv_idx, f, key, region, inv_t, bad = pend
                 # f, key and region may be left out, but if present they are the invocation's
                 v = get("f", missing)
                 if v is not missing and v != f and f is not None:
-                    bad = fld(line_no, "f", f"{_show(f)} (as invoked on line "
-                              f"{inv_line}) or no f", v)
+                    bad = problems.not_as_invoked(line_no, "f", f, inv_line, v)
                 v = get("key", missing)
                 if v is not missing and v != key and key is not None:
-                    bad = fld(line_no, "key", f"{_show(key)} (as invoked on line {inv_line}) "
-                              "or no key", v)
+                    bad = problems.not_as_invoked(line_no, "key", key, inv_line, v)
                 v = get("region", missing)
                 if v is not missing and v != region and region is not None:
-                    bad = fld(line_no, "region", f"{_show(region)} (as invoked on line "
-                              f"{inv_line}) or no region", v)
+                    bad = problems.not_as_invoked(line_no, "region", region, inv_line, v)
                 ts = get("ts", missing)
                 origin = get("origin", missing)
                 if (ts is missing or type(ts) is int) and (origin is missing or (
@@ -616,29 +514,26 @@ class HistoryReader:
                     if origin is missing:
                         origin = None
                 else:   # reported by the one check of ts and origin
-                    bad, ts, origin = _check_ts_origin(problems, line_no, ev, regions,
-                                                       region_list)
+                    bad, ts, origin = problems.check_ts_origin(line_no, ev)
                 if "consistent" in ev:
                     v = ev["consistent"]
                     if v is not True and v is not False:
-                        bad = fld(line_no, "consistent", "true or false", v)
+                        bad = problems.bad_consistent(line_no, v)
                 ok = ty == "ok"
                 if tagged and ok and (f == "read" or f == "update" or f == "cas"):
-                    bad = _check_encoding(problems, line_no, f, False, get("value")) or bad
+                    bad = problems.check_encoding(line_no, f, False, get("value")) or bad
                 # what the operation produced or returned
                 if f == "read":
                     value = get("value", missing) if ok else None
                     if value is missing:
-                        bad = fld(line_no, "value", "the item read, or null for no item",
-                                  missing, "an ok read says what it read")
+                        bad = problems.read_without_value(line_no)
                         value = None
                 elif f == "write":
                     value = inv.get("value")
                     if ok and "value" in ev:
                         v = ev["value"]
                         if not same_(v, value):
-                            bad = fld(line_no, "value", f"the value written on line "
-                                      f"{inv_line}, {_show(value)}, or no value", v)
+                            bad = problems.not_the_value_written(line_no, inv_line, value, v)
                 elif f == "cas":
                     v = inv.get("value")
                     value = v[1] if type(v) is list and len(v) == 2 else None
@@ -647,18 +542,12 @@ class HistoryReader:
                         cv = get("value", missing)
                         if cv is missing or not (same_(cv, v) or (
                                 value is not None and same_(cv, value))):
-                            bad = fld(line_no, "value", f"the value of the cas on line "
-                                      f"{inv_line}, {_show(v)}, or its new item", cv,
-                                      "an ok cas carries its [expected, new] pair (or the new "
-                                      "item)")
+                            bad = problems.not_the_cas(line_no, inv_line, v, cv)
                 elif f == "update":
                     if ok:
                         value = get("value", missing)
                         if value is not None and type(value) is not dict:
-                            bad = fld(line_no, "value", "the whole item after the update (an "
-                                      "object, or null if the item does not exist)", value,
-                                      "an ok update carries the item as DynamoDB returns it "
-                                      "with ReturnValues=ALL_NEW")
+                            bad = problems.update_not_an_item(line_no, value)
                             value = None
                     else:
                         value = None
@@ -670,20 +559,11 @@ class HistoryReader:
                         o = origin if origin is not None else region
                         first = ts_seen.setdefault((key, ts, o), line_no)
                         if first != line_no:
-                            bad = add(line_no, f'line {line_no}, field "ts": expected a (ts, '
-                                      f"origin) no other ok write of key {_show(key)} has, got "
-                                      f"({ts}, {_show(o)}), already used on line {first}",
-                                      "two writes of one key cannot carry the same replication "
-                                      "timestamp and origin: the history is ambiguous")
+                            bad = problems.repeated_ts(line_no, key, ts, o, first)
                     if check_values and value is not None:
                         first = value_seen.setdefault((key, canon_(value)), line_no)
                         if first != line_no:
-                            bad = add(line_no, f'line {line_no}, field "value": expected a '
-                                      f"value no other ok write of key {_show(key)} wrote, got "
-                                      f"{_show(value)}, already written on line {first}",
-                                      "in eventual mode every version of a key must be "
-                                      "distinguishable: add a version counter or a unique "
-                                      "attribute to each write")
+                            bad = problems.repeated_value(line_no, key, value, first)
 
                 counts[f][ty] += 1
                 n_ops += 1
@@ -710,8 +590,7 @@ class HistoryReader:
                 elif want_events:
                     yield line_no, ev
         except (OSError, EOFError, zlib.error) as exc:   # zlib: a corrupt .gz
-            add(line_no + 1, f"line {line_no + 1}: the file cannot be read past line {line_no} "
-                f"({exc})", "is the file truncated? a .gz file must be complete")
+            problems.unreadable(line_no, exc)
         finally:
             close()
 
@@ -826,142 +705,6 @@ class HistoryReader:
                 "give every event a unique index, or leave index out on all of them")
 
 
-def _check_rule11(problems: _Problems, line_no: int, ev: dict, f: str | None) -> bool:
-    """Rule 11: a write's ``condition`` (an expression or the short form) and an update's
-    ``key_attributes`` (gtcheck's field: the key attributes a missing item starts as);
-    True when something was wrong. An expression that does not parse is not bad input:
-    it is evaluated as unknown."""
-    fld = problems.field
-    bad = False
-    if "condition" in ev:
-        if f == "read":
-            bad = fld(line_no, "condition", "no condition (a read has none)", ev["condition"])
-        else:
-            for suffix, expected, got, hint in form_problems(ev["condition"], "condition"):
-                bad = fld(line_no, "condition" + suffix, expected, got, hint)
-    if "key_attributes" in ev:
-        k = ev["key_attributes"]
-        if type(k) is not dict:
-            bad = fld(line_no, "key_attributes", "an object of the item's key attributes", k,
-                      'e.g. {"pk": "user#7"}: what UpdateItem starts a missing item from')
-        else:
-            for p in item_json_problems(k):
-                bad = fld(line_no, f"key_attributes.{p.path}", "a value in the history's item "
-                          "encoding", k, p.message)
-    return bad
-
-
-def _check_encoding(problems: _Problems, line_no: int, f: str, invoke: bool, v: Any) -> bool:
-    """The item values of an event are in the history's encoding: tagged values ($B, $SS,
-    $NS, $BS, $M) well formed, sets in canonical order (a set out of order would make equal
-    items unequal JSON). The values that are items: a write's, a cas's, an update's
-    set/add attributes, and what an ok read, update or cas returned. True when something
-    was wrong. Called only for lines whose text can hold a tag."""
-    if v is None:
-        return False
-    if f == "cas" and type(v) is list:                  # [expected, new]
-        found = [(f"[{i}].{p.path}", p) for i, x in enumerate(v) for p in item_json_problems(x)]
-    elif f == "update" and invoke:
-        if type(v) is not dict or is_expression_form(v):
-            return False                  # an expression's values are checked with it
-        found = [(f".{part}.{p.path}", p) for part in ("set", "add")
-                 if type(v.get(part)) is dict for p in item_json_problems(v[part])]
-    else:
-        found = [(f".{p.path}", p) for p in item_json_problems(v)]
-    bad = False
-    for where, p in found[:5]:
-        bad = problems.field(line_no, "value" + where, "a value in the history's item encoding",
-                             v, p.message + (f"; {p.hint}" if p.hint else ""))
-    return bad
-
-
-def _check_update(problems: _Problems, line_no: int, value: Any) -> bool:
-    """Check an update's change; True when something was wrong."""
-    fld = problems.field
-    if type(value) is dict and "expression" in value:      # rule 11: an UpdateExpression
-        bad = False
-        for suffix, expected, got, hint in form_problems(value, "update"):
-            bad = fld(line_no, "value" + suffix, expected, got, hint)
-        return bad
-    if type(value) is not dict:
-        return fld(line_no, "value", 'the change, an object with "set", "remove" and/or "add"',
-                   value, 'e.g. {"set": {"name": "b"}, "remove": ["tmp"], "add": {"count": 1}}')
-    bad = False
-    unknown = [k for k in value if k not in UPDATE_PARTS]
-    if unknown:
-        bad = fld(line_no, "value", 'an update change with only "set", "remove", "add"', value,
-                  f"move {', '.join(repr(k) for k in unknown)} into \"set\" (or remove it)")
-    s = value.get("set", None)
-    if s is not None and type(s) is not dict:
-        bad = fld(line_no, "value.set", "an object of attribute -> new value", s)
-    r = value.get("remove", None)
-    if r is not None and (type(r) is not list or not all(type(a) is str for a in r)):
-        bad = fld(line_no, "value.remove", "a list of attribute names (strings)", r)
-    a = value.get("add", None)
-    if a is not None and type(a) is not dict:
-        bad = fld(line_no, "value.add", "an object of attribute -> number or list to add", a)
-    elif a is not None:
-        for name, v in a.items():
-            if not (is_exact_number(v) or type(v) is list):
-                bad = fld(line_no, f"value.add.{name}", "a number to add or a list whose new "
-                          "elements to append", v, "to set an attribute to a value use set")
-                break
-    return bad
-
-
-# fields the format types that a nemesis event may carry (its f, type, value are checked
-# or free; these must have their type when present)
-_NEMESIS_TYPED = ("region", "key", "consistent", "ts", "origin")
-
-
-def _check_typed_fields(problems: _Problems, line_no: int, ev: dict, regions: frozenset,
-                        region_list: list[str], names: tuple[str, ...]) -> bool:
-    """Check the fields of ``names`` that ``ev`` carries against their type (rule 7: a
-    present field has its type); True when something was wrong."""
-    bad = False
-    for name in names:
-        if name not in ev:
-            continue
-        v = ev[name]
-        if name == "region":
-            if type(v) is not str or v not in regions:
-                bad = problems.field(line_no, "region", "one of the header's regions: "
-                                     + ", ".join(region_list), v)
-        elif name == "key":
-            if type(v) is not str:
-                bad = problems.field(line_no, "key", "a string (the item's primary key)", v)
-        elif name == "consistent":
-            if v is not True and v is not False:
-                bad = problems.field(line_no, "consistent", "true or false", v)
-    if "ts" in names and ("ts" in ev or "origin" in ev):
-        bad = _check_ts_origin(problems, line_no, ev, regions, region_list)[0] or bad
-    return bad
-
-
-def _check_ts_origin(problems: _Problems, line_no: int, ev: dict, regions: frozenset,
-                     region_list: list[str]) -> tuple[bool, int | None, str | None]:
-    """Check the optional ``ts`` and ``origin`` of an event (present means of its type:
-    null is neither an integer nor a region). Returns ``(bad, ts, origin)``, each of the
-    two None when absent or wrong."""
-    bad = False
-    ts = ev.get("ts", _MISSING)
-    if ts is _MISSING:
-        ts = None
-    elif type(ts) is not int:
-        bad = problems.field(line_no, "ts", "an integer (the replication timestamp)", ts,
-                             "leave ts out when it is not known")
-        ts = None
-    origin = ev.get("origin", _MISSING)
-    if origin is _MISSING:
-        origin = None
-    elif type(origin) is not str or origin not in regions:
-        bad = problems.field(line_no, "origin", "one of the header's regions: "
-                             + ", ".join(region_list), origin,
-                             "leave origin out to mean the event's region")
-        origin = None
-    return bad, ts, origin
-
-
 # --------------------------------------------------------------------------- helpers
 
 def open_history(path: str | os.PathLike, fmt: str = "auto", **import_options: Any
@@ -978,7 +721,7 @@ def validate_file(path: str | os.PathLike, fmt: str = "auto", **import_options: 
                   ) -> dict[str, Any]:
     """Read and check a whole history; return its stats or raise :class:`ManyUserErrors`."""
     with open_history(path, fmt, **import_options) as reader:
-        for _ in reader._scan(0):
+        for _ in reader._scan():
             pass
         return reader.stats
 
