@@ -25,8 +25,9 @@ C_DIR = Path("build") / "mypyc-c"          # generated C
 GROUP = "gtcheck.native"                   # shared library -> gtcheck/native__mypyc.*.so
 MANIFEST = "_compiled.json"                # written into the gtcheck.kernel package
 # The kernel's hot helpers, compiled with the model (an explicit list: the rest of the
-# kernel, e.g. exactjson, is the checker's and stays interpreted).
-KERNEL_COMPILED = ("items", "itemspec", "units")
+# kernel, e.g. exactjson, is the checker's and stays interpreted). jsonlines: the writer
+# the simulator streams every event through.
+KERNEL_COMPILED = ("items", "itemspec", "units", "jsonlines")
 
 
 def package_dir(dist: Distribution, package: str) -> Path:

@@ -1,4 +1,4 @@
-"""EDN readers compared: gtcheck's own (checker/edn.py) and edn-format from PyPI.
+"""EDN readers compared: gtcheck's own (kernel/edn.py) and edn-format from PyPI.
 
     python benchmarks/bench_edn.py                       # a generated 100,000-operation history
     python benchmarks/bench_edn.py --ops 500000 --repeat 3
@@ -106,7 +106,7 @@ def child(reader: str, path: str) -> None:
     with open(path, "rb") as fh:
         data = fh.read()
     if reader == "gtcheck":
-        from gtcheck.checker import edn
+        from gtcheck.kernel import edn
 
         parse = edn.loads
     else:
@@ -140,7 +140,7 @@ def measure(reader: str, path: Path, repeat: int) -> dict:
 # --------------------------------------------------------------------------- correctness
 
 def norm_gtcheck(v):
-    from gtcheck.checker import edn
+    from gtcheck.kernel import edn
 
     if isinstance(v, edn.Keyword):
         return ["kw", v.name]
@@ -206,7 +206,7 @@ def anchor_dir() -> Path | None:
 
 
 def correctness(anchor: Path) -> dict:
-    from gtcheck.checker import edn
+    from gtcheck.kernel import edn
     import edn_format
 
     result = {"files": 0, "identical": 0, "forms": 0, "differ": []}
@@ -252,7 +252,7 @@ HOSTILE = [
 
 
 def hostile() -> list[tuple[str, str, str]]:
-    from gtcheck.checker import edn
+    from gtcheck.kernel import edn
 
     rows = []
     for name, text in HOSTILE:

@@ -22,12 +22,11 @@ read to the end, :class:`~gtcheck.kernel.errors.ManyUserErrors` is raised with a
 
 Besides ``.jsonl`` and ``.jsonl.gz`` (recognised by content, not by name), the reader
 accepts Jepsen histories (EDN files and text logs): they are converted in memory by
-:mod:`checker.jepsen_log` and then validated like any other history.
+:mod:`kernel.jepsen` and then validated like any other history.
 """
 
 from __future__ import annotations
 
-import gzip
 import os
 import zlib
 from typing import Any, Callable, Iterable, Iterator
@@ -36,12 +35,13 @@ import orjson
 
 from gtcheck.checker.event_checks import (MAX_SHOWN_ERRORS, MISSING, NEMESIS_TYPED, EventProblems,
                                           Problems, kind, not_json)
-from gtcheck.checker.files import detect_format, open_binary
+from gtcheck.kernel.files import detect_format, open_binary
 from gtcheck.checker.operations import (FUNCTIONS, NEMESIS_FUNCTIONS, Header, NemesisEvent,
                                         Operation)
 from gtcheck.kernel.errors import UserError
 from gtcheck.kernel.exactjson import JSONProblem, canon, parse_line, same
 from gtcheck.kernel.exactjson import dumps as exact_dumps
+from gtcheck.kernel.jsonlines import HistoryWriter, history_header
 
 __all__ = [
     "HistoryReader", "open_history", "validate_file", "write_history", "header_to_dict",
@@ -112,9 +112,9 @@ class HistoryReader:
         self.format = fmt if fmt != "auto" else detect_format(self.path)
         self._lines: list[bytes] | None = None  # converted histories live in memory
         if self.format in ("edn", "jepsen-log"):
-            from gtcheck.checker import jepsen_log
+            from gtcheck.kernel import jepsen
 
-            header, events = jepsen_log.import_history(self.path, self.format, **import_options)
+            header, events = jepsen.import_history(self.path, self.format, **import_options)
             self._lines = [exact_dumps(header)] + [exact_dumps(e) for e in events]
             self.where = f"{self.path} [converted from {self.format}]"
         elif self.format != "gt":
@@ -712,7 +712,7 @@ def open_history(path: str | os.PathLike, fmt: str = "auto", **import_options: A
     """Open a history and check its header (raises :class:`UserError` at once if bad).
 
     ``fmt`` is ``auto`` (by content), ``gt``, ``edn`` or ``jepsen-log``; the last two are
-    converted in memory (``import_options`` go to :func:`checker.jepsen_log.import_history`).
+    converted in memory (``import_options`` go to :func:`checker.jepsen.import_history`).
     """
     return HistoryReader(path, fmt, **import_options)
 
@@ -727,61 +727,30 @@ def validate_file(path: str | os.PathLike, fmt: str = "auto", **import_options: 
 
 
 def header_to_dict(header: Header) -> dict[str, Any]:
-    """The header line for ``header``: its ``meta`` with the typed fields written over it."""
-    out: dict[str, Any] = {"format": FORMAT_NAME, "version": FORMAT_VERSION}
-    out.update(header.meta)
-    out["format"] = FORMAT_NAME
-    out["version"] = FORMAT_VERSION
-    out["regions"] = list(header.regions)
-    out["mode"] = header.mode
-    out["clock_uncertainty_ns"] = header.clock_uncertainty_ns
-    for name in ("ts_uncertainty_ns", "settled_after_ns"):
-        value = getattr(header, name)
-        if value is None:
-            out.pop(name, None)
-        else:
-            out[name] = value
-    if header.initial is not None or "initial" in header.meta:
-        out["initial"] = header.initial
-    return out
+    """The header line for ``header`` (``kernel.jsonlines.history_header``): its typed
+    fields, then the rest of its ``meta``."""
+    meta = dict(header.meta)
+    if header.initial is not None or "initial" in meta:
+        meta["initial"] = header.initial
+    return history_header(header.regions, mode=header.mode,
+                          clock_uncertainty_ns=header.clock_uncertainty_ns,
+                          ts_uncertainty_ns=header.ts_uncertainty_ns,
+                          settled_after_ns=header.settled_after_ns, meta=meta)
 
 
 def write_history(path: str | os.PathLike, header: dict[str, Any] | Header,
                   events: Iterable[dict[str, Any]]) -> int:
-    """Write a history as JSON Lines (gzip when ``path`` ends in ``.gz``; ``-`` is stdout).
-
-    Returns the number of events written. The caller is responsible for their validity
-    (read the file back with :func:`validate_file` to be sure).
-    """
-    import sys
-
+    """Write a history as JSON Lines through the kernel's one writer
+    (``kernel.jsonlines.JsonLinesWriter``: gzip with mtime=0 when ``path`` ends in ``.gz``,
+    so the bytes are reproducible; ``-`` is stdout). Returns the number of events written.
+    The caller is responsible for their validity (read the file back with
+    :func:`validate_file` to be sure)."""
     if isinstance(header, Header):
         header = header_to_dict(header)
-    dumps = exact_dumps      # orjson, or exactly for integers beyond 64 bits
-    path = str(path)
-    if path == "-":
-        fh = sys.stdout.buffer
-        close = fh.flush
-    elif path.endswith(".gz"):
-        fh = gzip.open(path, "wb", compresslevel=6)
-        close = fh.close
-    else:
-        fh = open(path, "wb")
-        close = fh.close
-    n = 0
+    writer = HistoryWriter(os.fspath(path) if not isinstance(path, str) else path, header)
     try:
-        fh.write(dumps(header) + b"\n")
-        buf: list[bytes] = []
         for ev in events:
-            buf.append(dumps(ev))
-            n += 1
-            if len(buf) >= 4096:
-                buf.append(b"")
-                fh.write(b"\n".join(buf))
-                buf.clear()
-        if buf:
-            buf.append(b"")
-            fh.write(b"\n".join(buf))
+            writer.write(ev)
     finally:
-        close()
-    return n
+        writer.close()
+    return writer.count - 1

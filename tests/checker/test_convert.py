@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gtcheck.checker import edn, jepsen_log
-from gtcheck.checker.edn import EdnError, EdnList, Keyword, Symbol, Tagged, kw
+from gtcheck.kernel import edn, jepsen
+from gtcheck.kernel.edn import EdnError, EdnList, Keyword, Symbol, Tagged, kw
 from gtcheck.checker.history import open_history, validate_file, write_history
 from gtcheck.kernel.errors import EXIT_BAD_INPUT, UserError
 from tests.clihelp import run_cli as run
@@ -141,7 +141,7 @@ def test_knossos_import_rules(tmp_path):
       {:process 3, :type :fail, :f :read, :value nil}
       {:process 4, :type :invoke, :f :write, :value 3}
     ]""")
-    header, events = jepsen_log.import_edn(src)
+    header, events = jepsen.import_edn(src)
     assert header == {"format": "gt-history", "version": 1, "regions": ["jepsen"],
                       "mode": "strong", "register": True, "source": "jepsen-edn",
                       "initial": 0, "nil_read": "unconstrained", "source_file": "k.edn"}
@@ -166,7 +166,7 @@ def test_knossos_import_rules(tmp_path):
 
 def test_edn_key_initial_and_region_options(tmp_path):
     src = write_text(tmp_path / "k.edn", "[{:process 0 :type :invoke :f :write :value 1}]")
-    header, events = jepsen_log.import_edn(src, key="reg", initial=None, region="dc1",
+    header, events = jepsen.import_edn(src, key="reg", initial=None, region="dc1",
                                            nil_read="absent")
     assert header["initial"] is None and header["regions"] == ["dc1"]
     assert events[0]["key"] == "reg" and events[0]["region"] == "dc1"
@@ -183,7 +183,7 @@ def test_etcd_log_import_rules(tmp_path):
         "2017-01-01 INFO  jepsen.util - 7\t:invoke\t:cas\t[4 2]",
         "INFO  jepsen.util - 7\t:fail\t:cas\t[4 2]",
     ]) + "\n")
-    header, events = jepsen_log.import_log(src)
+    header, events = jepsen.import_log(src)
     assert header["initial"] is None and header["nil_read"] == "absent"
     assert header["source"] == "jepsen-log" and header["skipped_lines"] == 1
     assert len(events) == 6
@@ -199,20 +199,20 @@ def test_etcd_log_import_rules(tmp_path):
 def test_import_errors_are_user_errors(tmp_path):
     bad_f = write_text(tmp_path / "a.edn", "[{:process 0 :type :invoke :f :add :value 1}]")
     with pytest.raises(UserError, match="cannot import :f :add"):
-        jepsen_log.import_edn(bad_f)
+        jepsen.import_edn(bad_f)
     orphan = write_text(tmp_path / "b.edn", "[{:process 0 :type :ok :f :read :value 1}]")
     with pytest.raises(UserError, match="completes nothing"):
-        jepsen_log.import_edn(orphan)
+        jepsen.import_edn(orphan)
     twice = write_text(tmp_path / "c.edn", "[{:process 0 :type :invoke :f :read :value nil}"
                                            " {:process 0 :type :invoke :f :read :value nil}]")
     with pytest.raises(UserError, match="invokes again"):
-        jepsen_log.import_edn(twice)
+        jepsen.import_edn(twice)
     broken = write_text(tmp_path / "d.edn", "[{:process 0 :type :invoke\n :f :read :value nil]")
     with pytest.raises(EdnError, match="EDN line 2"):
-        jepsen_log.import_edn(broken)
+        jepsen.import_edn(broken)
     empty_log = write_text(tmp_path / "e.log", "nothing here\n")
     with pytest.raises(UserError, match="no operation lines"):
-        jepsen_log.import_log(empty_log)
+        jepsen.import_log(empty_log)
 
 
 def test_independent_values_are_detected(tmp_path):
@@ -223,13 +223,13 @@ def test_independent_values_are_detected(tmp_path):
       {:process 1 :type :ok :f :read :value [6 2]}
       {:process 2 :type :invoke :f :cas :value [5 [1 3]]}
     ]""")
-    _, events = jepsen_log.import_edn(src)
+    _, events = jepsen.import_edn(src)
     assert [ev.get("key") for ev in events] == ["5", "6", None, None, "5"]
     assert events[3]["value"] == 2 and events[4]["value"] == [1, 3]
     # a plain register whose cas values look like pairs is not independent
     plain = write_text(tmp_path / "p.edn", "[{:process 0 :type :invoke :f :cas :value [1 2]}"
                                            " {:process 1 :type :invoke :f :read :value nil}]")
-    _, events = jepsen_log.import_edn(plain)
+    _, events = jepsen.import_edn(plain)
     assert events[0]["key"] == "r" and events[0]["value"] == [1, 2]
 
 
@@ -315,9 +315,9 @@ def test_gt_to_edn_and_back_preserves_the_file_when_completions_name_f_and_key(t
             ev.update(f=inv["f"], key=inv["key"], region=inv["region"])
     src = tmp_path / "h.jsonl"
     write_history(src, header, events)
-    lines = list(jepsen_log.export_edn(header, events))
+    lines = list(jepsen.export_edn(header, events))
     (tmp_path / "h.edn").write_text("\n".join(lines) + "\n")
-    h2, ev2 = jepsen_log.import_edn(tmp_path / "h.edn")
+    h2, ev2 = jepsen.import_edn(tmp_path / "h.edn")
     assert h2 == header
 
     def norm(ev):  # EDN always has a :value, so a completion without one comes back null
@@ -392,7 +392,7 @@ def test_all_anchor_files_convert_and_validate(tmp_path):
     assert len(verdicts) == 171
     totals = {"events": 0, "info": 0}
     for path in files:
-        header, events = jepsen_log.import_history(path)
+        header, events = jepsen.import_history(path)
         out = tmp_path / (path.stem + ".jsonl")
         write_history(out, header, events)
         stats = validate_file(out)

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from gtcheck.checker import edn, jepsen_log
-from gtcheck.checker.edn import EdnError, kw
+from gtcheck.kernel import edn, jepsen
+from gtcheck.kernel.edn import EdnError, kw
 from gtcheck.kernel.errors import UserError
 from tests.clihelp import run_cli
 
@@ -98,7 +98,7 @@ def test_big_integers_survive_the_import_exactly(tmp_path):
                               " {:process 0 :type :ok :f :write :value 123456789012345678901234567890N}\n"
                               " {:process 1 :type :invoke :f :read :value nil}\n"
                               " {:process 1 :type :ok :f :read :value 123456789012345678901234567891}]\n")
-    _, events = jepsen_log.import_edn(src)
+    _, events = jepsen.import_edn(src)
     assert [e.get("value") for e in events] == [BIG, BIG, None, BIG + 1]
     assert type(events[3]["value"]) is int
 
@@ -116,7 +116,7 @@ def test_big_integers_round_trip_through_convert(tmp_path, capsys):
     code, _, err = run_cli(["convert", gt, back], capsys)
     assert code == 0, err
     assert f"{BIG}N" in back.read_text()
-    _, events = jepsen_log.import_edn(back)
+    _, events = jepsen.import_edn(back)
     assert [e["value"] for e in events] == [BIG, BIG, None, BIG]
 
 
@@ -136,7 +136,7 @@ def test_big_integers_round_trip_through_convert(tmp_path, capsys):
 def test_import_errors_cite_the_edn_line(tmp_path, text, line, message):
     src = _edn_file(tmp_path, text)
     with pytest.raises(UserError) as info:
-        jepsen_log.import_edn(src)
+        jepsen.import_edn(src)
     assert message in info.value.message
     assert info.value.where == f"{src}:{line}"
 
@@ -167,9 +167,9 @@ def test_a_header_comment_that_is_not_an_object(tmp_path, capsys):
 
 @pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero")
 def test_a_stream_that_never_ends_is_bounded(tmp_path, monkeypatch):
-    monkeypatch.setattr(jepsen_log, "MAX_STREAM_BYTES", 1 << 20)
+    monkeypatch.setattr(jepsen, "MAX_STREAM_BYTES", 1 << 20)
     with pytest.raises(UserError, match="not a regular file"):
-        jepsen_log.import_edn("/dev/zero")
+        jepsen.import_edn("/dev/zero")
 
 
 def test_a_log_with_a_huge_process_number(tmp_path, capsys):
@@ -185,7 +185,7 @@ def test_writing_edn_refuses_values_deeper_than_the_reader_reads(tmp_path):
     events = [(2, {"type": "invoke", "process": 0, "f": "write", "key": "k", "value": deep, "time": 0,
                    "index": 0, "region": "r"})]
     with pytest.raises(UserError, match="more than 97 levels") as info:
-        list(jepsen_log.export_edn({"format": "gt-history", "version": 1}, events, where="h.jsonl"))
+        list(jepsen.export_edn({"format": "gt-history", "version": 1}, events, where="h.jsonl"))
     assert info.value.where == "h.jsonl:2"
 
 
@@ -193,7 +193,7 @@ def test_exported_edn_reads_back_at_the_depth_limit():
     value: object = 1
     for _ in range(edn.MAX_DEPTH - 3):
         value = [value]
-    lines = list(jepsen_log.export_edn({"format": "gt-history", "version": 1},
+    lines = list(jepsen.export_edn({"format": "gt-history", "version": 1},
                                        [{"type": "invoke", "process": 0, "f": "write", "key": "k",
                                          "value": value, "time": 0, "index": 0}]))
     forms = edn.loads("\n".join(lines[1:]))
@@ -244,18 +244,18 @@ def test_initial_option_is_read_exactly(tmp_path, capsys):
 def test_a_file_that_is_not_one_vector_of_ops_cites_the_line(tmp_path, text, line):
     src = _edn_file(tmp_path, text)
     with pytest.raises(UserError, match="expected one vector of operation maps") as info:
-        jepsen_log.import_edn(src)
+        jepsen.import_edn(src)
     assert info.value.where == f"{src}:{line}"
 
 
 def test_a_gzip_that_inflates_without_end_is_bounded(tmp_path, monkeypatch):
     import gzip
 
-    monkeypatch.setattr(jepsen_log, "MAX_STREAM_BYTES", 1 << 20)
+    monkeypatch.setattr(jepsen, "MAX_STREAM_BYTES", 1 << 20)
     src = tmp_path / "bomb.edn.gz"
     src.write_bytes(gzip.compress(b"[" + b" " * (4 << 20) + b"]"))
     with pytest.raises(UserError, match="inflates to more than 1 MiB"):
-        jepsen_log.import_edn(src)
+        jepsen.import_edn(src)
     small = tmp_path / "ok.edn.gz"
     small.write_bytes(gzip.compress(b"[{:process 0 :type :invoke :f :read :value nil}]"))
-    assert len(jepsen_log.read_edn_ops(small)[0]) == 1
+    assert len(jepsen.read_edn_ops(small)[0]) == 1

@@ -30,7 +30,8 @@ NO_COMPILE = os.environ.get("GTCHECK_NO_COMPILE", "") not in ("", "0")
 needs_compiled = pytest.mark.skipif(NO_COMPILE, reason="GTCHECK_NO_COMPILE is set: this install is pure Python")
 
 MODEL_MODULES = sorted(f"gtcheck.model.{p.stem}" for p in (ROOT / "model").glob("*.py") if p.stem != "__init__")
-KERNEL_MODULES = ["gtcheck.kernel.items", "gtcheck.kernel.itemspec", "gtcheck.kernel.units"]   # setup.py's KERNEL_COMPILED
+KERNEL_MODULES = ["gtcheck.kernel.items", "gtcheck.kernel.itemspec", "gtcheck.kernel.units",
+                  "gtcheck.kernel.jsonlines"]   # setup.py's KERNEL_COMPILED
 SEEDS = (1, 4, 9)            # the goldens use 1, 2, 7: these add coverage
 BUG_SEEDS = (1, 3)
 

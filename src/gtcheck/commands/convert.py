@@ -63,8 +63,8 @@ def convert(source: str, target: str, from_: str, to: str, key: str | None,
       gtcheck convert histories/run.jsonl run.edn       # Jepsen independent [key v] values
       gtcheck convert run.edn again.jsonl               # back, header kept
     """
-    from gtcheck.checker import jepsen_log
-    from gtcheck.checker.files import detect_format
+    from gtcheck.kernel import jepsen
+    from gtcheck.kernel.files import detect_format
     from gtcheck.checker.history import header_to_dict, open_history, write_history
 
     if from_ == "auto":
@@ -108,7 +108,7 @@ def convert(source: str, target: str, from_: str, to: str, key: str | None,
         if to == "gt":
             n = write_history(out_path, header, (ev for _, ev in reader.events()))
         else:
-            lines = jepsen_log.export_edn(header, reader.events(), where=reader.where)
+            lines = jepsen.export_edn(header, reader.events(), where=reader.where)
             n = _write_text(out_path, lines)
         if tmp is not None:
             os.replace(tmp, target)

@@ -1,7 +1,7 @@
 """Jepsen histories in and out: EDN files, Jepsen text logs, and export to EDN.
 
 Importing turns a Jepsen history into a gt history (a header dict and a list of event
-dicts, see HISTORY-FORMAT.md) that :mod:`checker.history` then validates like any other:
+dicts, see HISTORY-FORMAT.md) that :mod:`gtcheck.checker.history` then validates like any other:
 
 * EDN (Knossos register files, ``[{:process 0, :type :invoke, :f :read, :value nil} ...]``)
   and Jepsen text logs (``INFO  jepsen.util - 2	:invoke	:cas	[2 4]``) describe one
@@ -34,14 +34,14 @@ import re
 import stat
 from typing import Any, Callable, Iterable, Iterator
 
+from gtcheck.kernel import edn
+from gtcheck.kernel.edn import Keyword
+from gtcheck.kernel.errors import UserError
 from gtcheck.kernel.exactjson import JSONProblem, parse_line
 from gtcheck.kernel.exactjson import dumps as exact_dumps
-
-from gtcheck.checker import edn
-from gtcheck.checker.edn import Keyword
-from gtcheck.checker.files import detect_format
-from gtcheck.checker.operations import NEMESIS_FUNCTIONS
-from gtcheck.kernel.errors import UserError
+from gtcheck.kernel.files import detect_format
+from gtcheck.kernel.jsonlines import history_header
+from gtcheck.kernel.vocabulary import NEMESIS_FUNCTIONS
 
 __all__ = [
     "import_history", "import_edn", "import_log", "parse_log", "read_edn_ops",
@@ -369,13 +369,10 @@ def jepsen_to_gt(
         default_region = regions[0] if isinstance(regions, list) and regions else DEFAULT_REGION
     else:
         default_region = region or DEFAULT_REGION
-        header = {
-            "format": "gt-history", "version": 1, "regions": [default_region],
-            "mode": "strong", "register": True, "source": source,
-            "initial": edn.to_json(initial),
-            "nil_read": nil_read,
-            "source_file": os.path.basename(where),
-        }
+        header = history_header([default_region], mode="strong", clock_uncertainty_ns=None,
+                                meta={"register": True, "source": source,
+                                      "initial": edn.to_json(initial), "nil_read": nil_read,
+                                      "source_file": os.path.basename(where)})
     single_key = key or DEFAULT_KEY
 
     # keep client ops and gt nemesis events; pair completions with their invocations

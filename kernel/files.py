@@ -1,8 +1,6 @@
-"""Opening history files and telling their format, for every reader of the checker.
-
-Both the gt-history reader and the Jepsen importers need these; keeping them here, below
-both, lets ``history`` import ``jepsen_log`` without ``jepsen_log`` importing it back.
-"""
+"""Opening history files and telling their format (gt JSON Lines, gzip or not; Jepsen EDN;
+Jepsen text logs), for every reader: the checker's history reader and the Jepsen importers
+(``kernel.jepsen``) both need these."""
 
 from __future__ import annotations
 

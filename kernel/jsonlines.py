@@ -1,0 +1,161 @@
+"""Writing JSON Lines: one writer for every history and ground-truth file gtcheck writes,
+and the one builder of a history's header line.
+
+The model streams its events through :class:`JsonLinesWriter` (a :class:`Sink`, the
+interface the simulator writes to), and ``checker.history.write_history`` (conversions,
+tests, tools) writes through the same class, so both write the same bytes for the same
+objects: orjson's rendering, or the exact writer's (``kernel.exactjson``) for what orjson
+refuses (integers beyond 64 bits, exact decimals, deep nesting), never a rounded number.
+A ``.gz`` path is gzip-compressed with no time and no name in the gzip header: the same
+events give the same bytes, compressed or not.
+
+This module is compiled with the model (mypyc); the readable source is the specification.
+"""
+
+from __future__ import annotations
+
+import gzip
+import sys
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+from mypy_extensions import mypyc_attr
+
+from gtcheck.kernel.errors import UserError
+from gtcheck.kernel.exactjson import dumps as exact_dumps
+from gtcheck.kernel.vocabulary import FORMAT_NAME, FORMAT_VERSION
+
+BATCH = 4096      # lines joined per write
+
+
+class GzipOutput:
+    """A gzip stream whose bytes depend on the data only: no modification time (mtime=0)
+    and no file name in the gzip header (a file written under a temporary name and
+    renamed, as ``gtcheck convert`` does, compresses to the same bytes)."""
+
+    def __init__(self, raw: Any):
+        self._raw = raw
+        self._gz = gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0)
+
+    def write(self, data: bytes) -> int:
+        return self._gz.write(data)
+
+    def flush(self) -> None:
+        self._gz.flush()
+
+    def close(self) -> None:
+        try:
+            self._gz.close()
+        finally:
+            self._raw.close()
+
+
+def open_output(path: str | Path | IO[bytes]) -> tuple[Any, bool]:
+    """A binary stream for ``path`` (``.gz`` compresses; ``-`` is standard output); the bool
+    says whether the caller must close it. A stream given is used as is."""
+    if not isinstance(path, (str, Path)):
+        return path, False
+    if str(path) == "-":
+        return sys.stdout.buffer, False
+    p = Path(path)
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        if p.suffix == ".gz":
+            return GzipOutput(open(p, "wb", buffering=1 << 20)), True
+        return open(p, "wb", buffering=1 << 20), True
+    except OSError as exc:
+        raise UserError(f"cannot write the output: {exc.strerror}", where=str(p))
+
+
+@mypyc_attr(allow_interpreted_subclasses=True)
+class Sink:
+    """Where the simulator sends JSON objects (history events, ground truth), in order."""
+
+    def write(self, obj: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+class ListSink(Sink):
+    """Keeps the objects in memory (tests, explorers)."""
+
+    def __init__(self) -> None:
+        self.items: list[dict[str, Any]] = []
+        self.closed = False
+
+    def write(self, obj: dict[str, Any]) -> None:
+        self.items.append(obj)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class JsonLinesWriter(Sink):
+    """Streams objects to ``path`` (or a binary stream) as JSON Lines, in order; nothing is
+    held back but the current batch, so a run of millions of events needs little memory."""
+
+    def __init__(self, path: str | Path | IO[bytes]):
+        self._out, self._close = open_output(path)
+        self._buf: list[bytes] = []
+        self.count = 0
+
+    def write(self, obj: dict[str, Any]) -> None:
+        try:
+            line = orjson.dumps(obj)
+        except TypeError:
+            line = exact_dumps(obj)
+        self._buf.append(line)
+        self.count += 1
+        if len(self._buf) >= BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._buf:
+            self._buf.append(b"")
+            self._out.write(b"\n".join(self._buf))
+            self._buf = []
+
+    def close(self) -> None:
+        self._flush()
+        if self._close:
+            self._out.close()
+        else:
+            self._out.flush()
+
+
+class HistoryWriter(JsonLinesWriter):
+    """A JSON Lines writer that starts with the history's header (line 1)."""
+
+    def __init__(self, path: str | Path | IO[bytes], header: dict[str, Any]):
+        super().__init__(path)
+        self.write(header)
+
+
+_TYPED = ("regions", "mode", "clock_uncertainty_ns", "ts_uncertainty_ns", "settled_after_ns")
+
+
+def history_header(regions: list[str], *, mode: str = "eventual",
+                   clock_uncertainty_ns: int | None = 0,
+                   ts_uncertainty_ns: int | None = None, settled_after_ns: int | None = None,
+                   meta: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A history's header line (HISTORY-FORMAT): ``format`` and ``version``, then the typed
+    fields in the format's order (left out when None: ``clock_uncertainty_ns`` then means
+    the default 0, ``ts_uncertainty_ns`` unknown, ``settled_after_ns`` no settled phase), then the other fields of ``meta`` as given
+    (``source``, ``initial``, ``register``, ``description``, ...). A typed field of
+    ``meta`` is overridden by the argument."""
+    out: dict[str, Any] = {"format": FORMAT_NAME, "version": FORMAT_VERSION,
+                           "regions": list(regions), "mode": mode}
+    if clock_uncertainty_ns is not None:
+        out["clock_uncertainty_ns"] = clock_uncertainty_ns
+    if ts_uncertainty_ns is not None:
+        out["ts_uncertainty_ns"] = ts_uncertainty_ns
+    if settled_after_ns is not None:
+        out["settled_after_ns"] = settled_after_ns
+    if meta:
+        for name, value in meta.items():
+            if name not in out and name not in _TYPED and name != "format" and name != "version":
+                out[name] = value
+    return out
