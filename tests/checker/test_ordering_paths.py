@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from gtcheck.checker.ordering.timestamps import order_key_ts
 from gtcheck.checker.ordering.solver import engines
 from gtcheck.checker.ordering.solver.infer import infer_order
-from tests.checker.test_z3order import admissible, brute_force, candidates_of, judge, params, random_history, score
+from tests.checker.test_ordering_solver import admissible, brute_force, candidates_of, judge, params, random_history, score
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
