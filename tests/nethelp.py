@@ -11,3 +11,4 @@ def free_port() -> int:
     port = s.getsockname()[1]
     s.close()
     return port
+

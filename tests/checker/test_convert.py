@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import orjson
@@ -18,17 +17,8 @@ from gtcheck.kernel.errors import EXIT_BAD_INPUT, UserError
 from tests.clihelp import run_cli as run
 
 
-def _anchor_dir() -> Path | None:
-    here = Path(__file__).resolve().parents[2]
-    for cand in (os.environ.get("GTCHECK_ANCHOR_DATA"), here.parent / "shared" / "anchor-data",
-                 Path("/work/shared/anchor-data")):
-        if cand and Path(cand, "VERDICTS.tsv").exists():
-            return Path(cand)
-    return None
-
-
-ANCHOR = _anchor_dir()
-needs_anchor = pytest.mark.skipif(ANCHOR is None, reason="shared anchor data not found")
+from tests.anchors import ANCHOR_DATA as ANCHOR  # noqa: E402
+from tests.anchors import needs_anchor_data as needs_anchor  # noqa: E402
 
 
 # --------------------------------------------------------------------------- EDN reader

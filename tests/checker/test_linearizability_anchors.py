@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from gtcheck.checker.check import check_history
+from tests.anchors import ANCHOR_DATA, needs_anchor_data
 
-ANCHOR = Path(__file__).resolve().parents[3] / "shared" / "anchor-data"
+ANCHOR = ANCHOR_DATA or Path("/nonexistent")
 VERDICTS = ANCHOR / "VERDICTS.tsv"
 
 
@@ -23,7 +24,7 @@ def _rows() -> list[tuple[str, str]]:
 
 
 ROWS = _rows()
-pytestmark = pytest.mark.skipif(not ROWS, reason="../shared/anchor-data is not present")
+pytestmark = needs_anchor_data
 
 
 def test_all_anchor_files_are_listed() -> None:

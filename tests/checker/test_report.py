@@ -408,8 +408,6 @@ def test_100k_operation_report_end_to_end(big_history: Path, tmp_path: Path) -> 
 # --------------------------------------------------------------------------- command line
 def test_cli_report_default_output_and_help(tmp_path: Path) -> None:
     src = ANOMALIES / "divergent-final-state.jsonl"
-    if not src.exists():
-        pytest.skip("histories/anomalies/divergent-final-state.jsonl is missing")
     hist = tmp_path / "hist.jsonl"
     hist.write_bytes(src.read_bytes())
     proc = gtcheck("report", str(hist), cwd=tmp_path)
@@ -444,8 +442,6 @@ def test_cli_report_bad_input_exits_254(tmp_path: Path, args: list[str], message
 def test_report_from_a_result_without_reads_says_what_is_missing(tmp_path: Path) -> None:
     """``gtcheck check --html`` may pass a result computed without ``keep_reads``."""
     src = ANOMALIES / "stale-read.jsonl"
-    if not src.exists():
-        pytest.skip("histories/anomalies/stale-read.jsonl is missing")
     result = check_history(src, staleness_bound_ns=750_000_000, jobs=1)
     assert result.reads is None
     out = write_report(src, tmp_path / "r.html", check_result=result)

@@ -36,9 +36,10 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--hide-scrollbars"]
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
-                                reason="needs Debian's chromium at /usr/bin/chromium "
-                                       "(apt-get install -y chromium chromium-driver)")
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(not CHROMIUM.exists(),
+                                 reason="needs Debian's chromium at /usr/bin/chromium "
+                                        "(apt-get install -y chromium chromium-driver)")]
 
 
 def chromium(url: str, *extra: str, timeout: float = 90) -> str:

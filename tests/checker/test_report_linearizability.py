@@ -8,6 +8,8 @@ import re
 from itertools import accumulate
 from pathlib import Path
 
+import pytest
+
 from gtcheck.checker.check import check_history
 from gtcheck.checker.report import write_report
 
@@ -40,19 +42,20 @@ def test_partial_linearization_is_in_the_page(tmp_path: Path) -> None:
     assert all("lin" not in x for x in data["anomalies"] if x["name"] != "not-linearizable")
 
 
+@pytest.mark.browser
 def test_partial_linearization_draws_in_the_browser(tmp_path: Path) -> None:
     """In chromium (skipped without it): showing the not-linearizable anomaly of a Knossos
     history selects its stuck operation, keeps the prefix in the page state and draws it
     without a script error."""
-    import pytest
-
     from tests.checker.test_report_browser import CHROMEDRIVER, CHROMIUM, WebDriver
 
     if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
         pytest.skip("needs chromium and chromedriver (apt-get install -y chromium chromium-driver)")
-    anchor = ROOT.parent / "shared" / "anchor-data" / "knossos-cas-register" / "bad" / "cas-failure.edn"
-    if not anchor.exists():
-        pytest.skip("../shared/anchor-data is not present")
+    from tests.anchors import ANCHOR_DATA
+
+    if ANCHOR_DATA is None:
+        pytest.skip("the shared anchor data is not present (GTCHECK_ANCHOR_DATA)")
+    anchor = ANCHOR_DATA / "knossos-cas-register" / "bad" / "cas-failure.edn"
     res = check_history(anchor, keep_reads=True, jobs=1)
     out = write_report(anchor, tmp_path / "cas-failure.html", check_result=res)
     data = _data(out.read_text(encoding="utf-8"))

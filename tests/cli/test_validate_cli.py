@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from gtcheck.kernel.errors import EXIT_BAD_INPUT
+from tests.anchors import ANCHOR_DATA, needs_anchor_data
 from tests.clihelp import run_cli as run
 
 MALFORMED = Path(__file__).parents[1] / "data" / "malformed"
@@ -143,19 +143,9 @@ def test_missing_file_is_bad_input(tmp_path, capsys):
     assert code == EXIT_BAD_INPUT and "no such file" in err
 
 
-def _anchor_dir() -> Path | None:
-    here = Path(__file__).resolve().parents[2]
-    for cand in (os.environ.get("GTCHECK_ANCHOR_DATA"), here.parent / "shared" / "anchor-data",
-                 Path("/work/shared/anchor-data")):
-        if cand and Path(cand, "VERDICTS.tsv").exists():
-            return Path(cand)
-    return None
-
-
+@needs_anchor_data
 def test_jepsen_inputs_are_validated_as_converted(capsys):
-    anchor = _anchor_dir()
-    if anchor is None:
-        pytest.skip("anchor data not present")
+    anchor = ANCHOR_DATA
     code, out, _ = run(["validate", str(anchor / "knossos-cas-register/bad/cas-failure.edn"),
                         str(anchor / "porcupine-etcd/etcd_000.log")], capsys)
     assert code == 0
@@ -169,9 +159,9 @@ def test_help_shows_a_worked_example(capsys):
 
 
 def test_real_command_exits_254_without_traceback():
-    if not GTCHECK.exists():
-        pytest.skip("gtcheck entry point not installed in this environment")
-    proc = subprocess.run([str(GTCHECK), "validate", str(MALFORMED / "equal_values.jsonl")],
+    # the console script when this environment has one, else the same entry point by -m
+    cmd = [str(GTCHECK)] if GTCHECK.exists() else [sys.executable, "-m", "gtcheck"]
+    proc = subprocess.run([*cmd, "validate", str(MALFORMED / "equal_values.jsonl")],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 254
     assert "Traceback" not in proc.stderr

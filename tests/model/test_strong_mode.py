@@ -272,14 +272,13 @@ def test_each_mutant_runs_in_its_one_mode() -> None:
 def test_the_checker_catches_strong_reads_served_locally(tmp_path: Path) -> None:
     """The strong-mode mutant: strong reads wait for their round trip but return the local
     copy. Read-after-write across regions fails, strong reads are stale, and (when the
-    linearizability checker is there) keys are not linearizable."""
+    keys are not linearizable."""
     r = run("strong.toml", 1, tmp_path, bug="strong-local-read")
     assert r.header["injected_bug"] == "strong-local-read"
     result, stale = _consistent_staleness(r.path)
     assert result.summary["read_after_write"]["valid"] is False
     assert max(stale) > 100_000_000
-    if "linearizability" in result.summary and _has_linearizability():
-        assert result.summary["linearizability"]["valid"] is False
+    assert result.summary["linearizability"]["valid"] is False
 
 
 # ------------------------------------------------------------------ generated histories
@@ -293,14 +292,6 @@ def test_the_example_strong_scenarios_validate_and_pass_the_checker(tmp_path: Pa
         assert result.summary[prop]["valid"] is True, (prop, result.summary[prop])
     assert errors_of(r), "concurrent writes of hot keys conflict"
     assert set(errors_of(r).values()) == {REPLICATED_WRITE_CONFLICT}
-
-
-def _has_linearizability() -> bool:
-    try:
-        from gtcheck.checker.props import linearizability  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 @st.composite
@@ -341,7 +332,6 @@ def small_strong_scenarios(draw: Any) -> dict[str, Any]:
     return data
 
 
-@pytest.mark.skipif(not _has_linearizability(), reason="the linearizability checker is not there yet")
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                  HealthCheck.function_scoped_fixture])
 @given(data=small_strong_scenarios(), seed=st.integers(0, 10_000))

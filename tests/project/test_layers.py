@@ -60,7 +60,6 @@ def _lint_imports(site: Path) -> subprocess.CompletedProcess:
 
 
 def test_import_linter_contract_holds(unpacked: Path) -> None:
-    pytest.importorskip("importlinter", reason="import-linter is in the test extra")
     run = _lint_imports(unpacked)
     out = run.stdout + run.stderr
     assert run.returncode == 0, out
@@ -69,7 +68,6 @@ def test_import_linter_contract_holds(unpacked: Path) -> None:
 
 def test_a_broken_layer_is_caught(unpacked: Path) -> None:
     """The contract is not vacuous: a kernel module importing the checker breaks it."""
-    pytest.importorskip("importlinter", reason="import-linter is in the test extra")
     bad = unpacked / "gtcheck" / "kernel" / "units.py"
     bad.write_text(bad.read_text() + "\nfrom gtcheck.checker import operations  # noqa\n")
     run = _lint_imports(unpacked)
@@ -108,7 +106,6 @@ print("\\n".join(sorted(found)))
 
 def test_no_import_cycles(unpacked: Path) -> None:
     """No module reaches back to one that imports it, lazily or not (grimp sees both)."""
-    pytest.importorskip("grimp", reason="grimp comes with import-linter, in the test extra")
     run = _python(unpacked, _CYCLES)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "", "import cycles:\n" + run.stdout

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("boto3")
-pytest.importorskip("moto")
+import boto3  # noqa: E402,F401  (the test extra installs it: no skip)
+import moto  # noqa: E402,F401
 
 from gtcheck.model.scenario import scenario_from_dict  # noqa: E402
 from gtcheck.pytest_plugin import EmulatorProcess, GtcheckEmulator  # noqa: E402
@@ -29,6 +29,8 @@ pytestmark = pytest.mark.emulator
 
 REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2"]
 MS = 1_000_000
+
+pytestmark = pytest.mark.emulator
 
 
 def _scenario(faults=()):

@@ -18,8 +18,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-pynamodb = pytest.importorskip("pynamodb")
-pytest.importorskip("moto")
+import moto  # noqa: E402,F401  (the test extra installs both: no skip)
+import pynamodb  # noqa: E402
 
 from pynamodb.attributes import (  # noqa: E402
     BinaryAttribute, NumberAttribute, NumberSetAttribute, UnicodeAttribute, UTCDateTimeAttribute,
@@ -35,6 +35,8 @@ from gtcheck.realworld.control import Control  # noqa: E402
 from tests.nethelp import free_port  # noqa: E402
 
 EPOCH = datetime(2024, 1, 1, tzinfo=timezone.utc)
+
+pytestmark = pytest.mark.emulator
 
 
 def _models(host, region="us-east-1"):

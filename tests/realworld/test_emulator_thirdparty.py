@@ -13,8 +13,9 @@ fail in both: e.g. a projection that does not name the range key still returns i
 least ``MIN_PASSED`` tests passing, so the comparison cannot hold vacuously; and the emulator
 must really have replicated the suite's writes to the other regions.
 
-Without network the download fails and so does this test, saying so; set ``GTCHECK_OFFLINE=1``
-to skip it instead.
+It needs the network (marker ``network``): offline (PyPI cannot be reached) it skips, saying
+why, and ``GTCHECK_OFFLINE=1`` skips it without trying; when PyPI answers but the download
+fails, it fails.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("boto3")
-pytest.importorskip("moto")
+import boto3  # noqa: E402,F401  (the test extra installs it: no skip)
+import moto  # noqa: E402,F401
 
 from gtcheck.pytest_plugin import EmulatorProcess  # noqa: E402
 from gtcheck.realworld.control import Control  # noqa: E402

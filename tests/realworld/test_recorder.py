@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-boto3 = pytest.importorskip("boto3")
-moto = pytest.importorskip("moto")
+import boto3  # noqa: E402  (the test extra installs it: no skip)
+import moto  # noqa: E402
 
 from botocore.awsrequest import AWSResponse  # noqa: E402
 from botocore.config import Config  # noqa: E402

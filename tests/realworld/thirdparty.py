@@ -14,18 +14,26 @@ from typing import Iterator
 import pytest
 
 
+def unreachable(host: str = "pypi.org", port: int = 443, timeout: float = 5.0) -> str | None:
+    """Why pip cannot reach ``host`` (no network, no name resolution, refused): a TCP
+    connection to its port; None when it answers."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return None
+    except OSError as exc:
+        return f"{host}:{port} cannot be reached ({exc})"
+
+
 def pypi_reachable(timeout: float = 5.0) -> bool:
     """Whether pip can reach PyPI (a TCP connection to pypi.org's HTTPS port)."""
-    try:
-        with socket.create_connection(("pypi.org", 443), timeout=timeout):
-            return True
-    except OSError:
-        return False
+    return unreachable(timeout=timeout) is None
 
 
 def need_network() -> None:
-    if not pypi_reachable():
-        pytest.skip("PyPI is not reachable: the third-party suite is fetched from it at test time (marker network)")
+    why = unreachable()
+    if why is not None:
+        pytest.skip(f"offline: {why}; the third-party suite is fetched from PyPI at test time "
+                    "(marker network)")
 
 
 @contextlib.contextmanager
