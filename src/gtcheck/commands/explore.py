@@ -28,8 +28,9 @@ path of actions).
 
 \b
 Exit codes: 0 every property holds and the exploration is complete; 1 a property is
-violated; 2 every property holds but --max-states stopped the exploration;
-254 bad input."""
+violated; 2 no violation, but --max-states stopped the exploration or the checker could
+not decide a property on some run (e.g. convergence: explored runs have no final reads);
+254 bad input (also: networkx missing, pip install 'gtcheck[explore]')."""
 
 
 @click.command(epilog=EPILOG)
@@ -59,7 +60,6 @@ def explore(scenario_path: Path, max_states: int, fmt: str, props: tuple[str, ..
     """Explore every run of a scripted scenario; report outcomes, final states, properties."""
     from gtcheck.model.scenario import load_scenario
     from gtcheck.search import explore as ex_mod
-    from gtcheck.search.run import invariant_property
 
     sc = load_scenario(scenario_path)
     if replay_path is not None:
@@ -68,13 +68,9 @@ def explore(scenario_path: Path, max_states: int, fmt: str, props: tuple[str, ..
         for e in [w.header()] + w.history():
             sys.stdout.buffer.write(orjson.dumps(e) + b"\n")
         return EXIT_VALID
-    from gtcheck.search.invariants import SHIPPED
-    from gtcheck.search.run import builtin_property, parse_bound
+    from gtcheck.search.run import parse_bound, property_list
 
-    bound_ns = parse_bound(bound)
-    checks = [(p, invariant_property(p.replace("-", "_")) if p.replace("-", "_") in SHIPPED
-               else builtin_property(p, bound_ns)) for p in props]
-    checks += [(spec, invariant_property(spec)) for spec in invariants]
+    checks = property_list(props, invariants, parse_bound(bound))
     result = ex_mod.explore(sc, max_states=max_states, invariants=checks, timed=not untimed)
     if not result.holds:
         ex_mod.write_counterexamples(result, sc, out)
@@ -89,7 +85,9 @@ def explore(scenario_path: Path, max_states: int, fmt: str, props: tuple[str, ..
         for key, states in result.final_states.items():
             click.echo(f"  final {key}: {len(states)} distinct final state{'s' if len(states) != 1 else ''}")
         for name, p in result.properties.items():
-            if p["holds"]:
+            if p["holds"] and "undecided" in p:
+                click.echo(f"  {name}: UNDECIDED on some run ({p['undecided']})")
+            elif p["holds"]:
                 click.echo(f"  {name}: holds")
             else:
                 click.echo(f"  {name}: VIOLATED in {len(p['path'])} steps: {p['message']}")
@@ -97,4 +95,4 @@ def explore(scenario_path: Path, max_states: int, fmt: str, props: tuple[str, ..
                     click.echo(f"    {role}: {path}")
     if not result.holds:
         return EXIT_INVALID
-    return EXIT_VALID if result.complete else EXIT_UNKNOWN
+    return EXIT_VALID if result.complete and result.decided else EXIT_UNKNOWN

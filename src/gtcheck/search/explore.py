@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import networkx as nx
 import orjson
 
 from gtcheck.kernel.errors import UserError
@@ -71,6 +70,12 @@ class Exploration:
     @property
     def holds(self) -> bool:
         return all(p["holds"] for p in self.properties.values())
+
+    @property
+    def decided(self) -> bool:
+        """Every property was decided on every complete run (the checker's properties may
+        be unknown on a run, e.g. convergence with no final reads)."""
+        return not any("undecided" in p for p in self.properties.values())
 
     def to_json(self) -> dict[str, Any]:
         return {"states": self.states, "edges": self.edges, "complete": self.complete,
@@ -178,6 +183,18 @@ def _in_time_order(w: StepWorld, actions: list[Action]) -> list[Action]:
     return [a for a in actions if a not in times or times[a] == first]
 
 
+def networkx() -> Any:
+    """networkx, which holds the explored graph: an optional dependency (the extra
+    ``explore``); without it exploration is bad input saying how to install it."""
+    try:
+        import networkx as nx
+    except ImportError:
+        raise UserError("gtcheck explore keeps the explored graph in networkx, which is not "
+                        "installed", hint="pip install 'gtcheck[explore]' (or pip install "
+                        "networkx)") from None
+    return nx
+
+
 def explore(sc: Scenario, *, max_states: int = 100_000,
             invariants: list[tuple[str, Property]] | None = None, reduce: bool = True,
             timed: bool = True, time_limit_s: float | None = None) -> Exploration:
@@ -187,6 +204,7 @@ def explore(sc: Scenario, *, max_states: int = 100_000,
     follower copies). ``time_limit_s``: stop (incomplete) after this much wall time."""
     if not sc.script:
         raise UserError("exploration needs a scripted scenario ([[script]] requests)", where="--scenario")
+    nx = networkx()
     t0, c0 = time.perf_counter(), time.process_time()
     invariants = invariants or []
     with_history = bool(invariants)
@@ -245,6 +263,7 @@ def explore(sc: Scenario, *, max_states: int = 100_000,
     seen_outcome: dict[str, set[bytes]] = {n: set() for n in outcomes}
     finals: dict[str, dict[bytes, dict[str, Any]]] = {}
     violated: dict[str, tuple[str, int, str]] = {}     # property -> (state, vector, message)
+    undecided: dict[str, str] = {}     # property -> why the checker could not decide it on a run
     complete = True
     edges: list[tuple[str, str, Action]] = []      # (state, next state, action): the graph's edges
     popped = 0
@@ -272,6 +291,8 @@ def explore(sc: Scenario, *, max_states: int = 100_000,
                         verdict: Verdict = prop(run, history)
                         if not verdict.holds:
                             violated[pname] = (k, vi, verdict.message)
+                        elif verdict.unknown is not None:
+                            undecided.setdefault(pname, verdict.unknown)
             continue
         if timed:
             actions = _in_time_order(w, actions)
@@ -323,6 +344,8 @@ def explore(sc: Scenario, *, max_states: int = 100_000,
                             "path": [label(worlds[vi], a) for a in path]}
         else:
             props[pname] = {"holds": True, "counterexample": None}
+            if pname in undecided:
+                props[pname]["undecided"] = undecided[pname]
     final_states = {key: _sort(list(v.values())) for key, v in sorted(finals.items())}
     ex = Exploration(g, g.number_of_nodes(), g.number_of_edges(), complete,
                      {n: _sort(v) for n, v in outcomes.items()}, final_states, props, vectors,

@@ -36,17 +36,23 @@ def _names(prop: str | None, invariant: str | None) -> tuple[tuple[str, ...], tu
     return ((prop,) if prop else ()), ((invariant,) if invariant else ())
 
 
+# The fixture takes what the commands take: property= is --property (a checker property,
+# valid, or a shipped invariant), invariant= is --invariant (module:function, found on the
+# path or in the current directory, or a shipped name), staleness_bound= is
+# --staleness-bound; errors name these arguments.
+
+
 def holds_by_search(scenario: Any, *, prop: str | None = None, invariant: str | None = None,
                     staleness_bound: str | None = None, budget: int = 100, seed: int = 0,
                     max_requests: int = 6, out: str | Path = "gtcheck-counterexample") -> Any:
     """Search ``scenario``'s runs for one breaking the property; raise ``PropertyViolated``
     (an AssertionError) with the explanation and the counterexample's files if found."""
     __tracebackhide__ = True
-    from gtcheck.search.run import parse_bound, properties
+    from gtcheck.search.run import FIXTURE, parse_bound, properties
     from gtcheck.search.search import search, write_counterexample
 
-    bound = parse_bound(staleness_bound)
-    name, judge = properties(*_names(prop, invariant), bound)
+    bound = parse_bound(staleness_bound, FIXTURE)
+    name, judge = properties(*_names(prop, invariant), bound, FIXTURE)
     result = search(_scenario(scenario), judge, budget=budget, seed=seed, max_requests=max_requests)
     if result.found is not None:
         files = write_counterexample(result, Path(out), name, bound_ns=bound)
@@ -58,19 +64,19 @@ def holds_by_search(scenario: Any, *, prop: str | None = None, invariant: str | 
 
 
 def holds_by_exploration(scenario: Any, *, prop: str | None = None, invariant: str | None = None,
-                         max_states: int = 100_000, out: str | Path = "gtcheck-counterexample",
+                         staleness_bound: str | None = None, max_states: int = 100_000,
+                         out: str | Path = "gtcheck-counterexample",
                          require_complete: bool = True) -> Any:
     """Explore every run of a scripted ``scenario``; raise ``PropertyViolated`` on a
     violation (with the shortest path's files) or, with ``require_complete``, when
-    ``max_states`` stopped the exploration."""
+    ``max_states`` stopped the exploration or a property could not be decided on some run
+    (the property was then not shown to hold)."""
     __tracebackhide__ = True
     from gtcheck.search.explore import explore, write_counterexamples
-    from gtcheck.search.run import invariant_property
+    from gtcheck.search.run import FIXTURE, parse_bound, property_list
 
-    checks = []
-    for spec in (prop, invariant):
-        if spec:
-            checks.append((spec, invariant_property(spec.replace("-", "_") if ":" not in spec else spec)))
+    checks = property_list(*_names(prop, invariant), parse_bound(staleness_bound, FIXTURE),
+                           FIXTURE)
     sc = _scenario(scenario)
     ex = explore(sc, max_states=max_states, invariants=checks)
     if not ex.holds:
@@ -85,6 +91,11 @@ def holds_by_exploration(scenario: Any, *, prop: str | None = None, invariant: s
     if require_complete and not ex.complete:
         raise PropertyViolated(f"the exploration stopped at {max_states} states before it was complete "
                                f"(raise max_states): the property was not shown to hold")
+    if require_complete and not ex.decided:
+        why = "; ".join(f"{n}: {p['undecided']}" for n, p in ex.properties.items()
+                        if "undecided" in p)
+        raise PropertyViolated(f"the checker could not decide the property on some run ({why}): "
+                               "it was not shown to hold")
     return ex
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import io
 import os
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -94,28 +95,48 @@ def run_from_bytes(history: bytes, truth: bytes, scenario: Any = None) -> Run:
 # --------------------------------------------------------------------------- properties
 @dataclass
 class Verdict:
+    """A property on one run. ``holds`` is False for a violation; a property the checker
+    could not decide on the run (unknown, or nothing in its scope) holds=True with
+    ``unknown`` saying why: not a counterexample, and not shown to hold either."""
+
     holds: bool
     message: str = ""
     cited: list[int] = field(default_factory=list)     # history indexes the message cites
+    unknown: str | None = None
 
 
 Property = Callable[[Run, bytes], Verdict]
 
 
-def parse_bound(text: str | None) -> int | None:
-    return None if text is None else parse_duration(text, "--staleness-bound")
+@dataclass(frozen=True)
+class Names:
+    """How the caller names the three inputs in an error: the command line's options, or
+    the pytest fixture's arguments."""
+
+    property: str
+    invariant: str
+    bound: str
 
 
-def builtin_property(name: str, bound_ns: int | None, *, timeout_s: float = 30.0) -> Property:
+COMMAND_LINE = Names("--property", "--invariant", "--staleness-bound")
+FIXTURE = Names("property=", "invariant=", "staleness_bound=")
+
+
+def parse_bound(text: str | None, names: Names = COMMAND_LINE) -> int | None:
+    return None if text is None else parse_duration(text, names.bound)
+
+
+def builtin_property(name: str, bound_ns: int | None, *, timeout_s: float = 30.0,
+                     names: Names = COMMAND_LINE) -> Property:
     """A property the checker judges (``valid``: all of them)."""
     from gtcheck.checker import props as registry
 
     if name not in builtin_names():
-        raise UserError(f"unknown property {name!r}", where="--property",
+        raise UserError(f"unknown property {name!r}", where=names.property,
                         hint="use one of: " + ", ".join(builtin_names())
-                        + ", or --invariant module:function")
+                        + f", or {names.invariant} module:function")
     if name != ALL and registry.needs_bound(name) and bound_ns is None:
-        raise UserError(f"the {name} property needs --staleness-bound", where="--property")
+        raise UserError(f"the {name} property needs {names.bound}", where=names.property)
 
     def judge(run: Run, history: bytes) -> Verdict:
         from gtcheck.checker.check import check_history
@@ -136,6 +157,13 @@ def builtin_property(name: str, bound_ns: int | None, *, timeout_s: float = 30.0
                 cited = _cited(first)
                 text = first.get("explanation") or first.get("message") or first.get("name") or p
                 return Verdict(False, f"{p}: {first.get('name', 'violated')}: {text}", cited)
+        for p in props:
+            section = result.summary[p]
+            # under valid, a property with nothing in its scope does not apply; asked for by
+            # name, it was not checked, so it is not shown to hold
+            if section["valid"] == "unknown" and (name != ALL or section.get("checked") is not False):
+                what = "not checked" if section.get("checked") is False else "unknown"
+                return Verdict(True, unknown=f"{p}: {what}: {section.get('reason', '')}")
         return Verdict(True)
 
     judge.__name__ = name
@@ -156,20 +184,47 @@ def _cited(anomaly: dict[str, Any]) -> list[int]:
     return out
 
 
-def invariant_property(spec: str) -> Property:
+def import_invariant_module(module_name: str, names: Names = COMMAND_LINE) -> Any:
+    """Import the module of ``--invariant module:function`` as pytest would find a test's
+    module: from the Python path, else from the current directory (``myapp/checks.py``
+    or ``myapp.py`` there). When it is in neither, the error says where it looked and how
+    to make the module importable (exit 254)."""
+    top = module_name.split(".")[0]
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name not in (top, module_name) and not module_name.startswith(f"{exc.name}."):
+            raise UserError(f"importing {module_name!r} failed: {exc}", where=names.invariant,
+                            hint="the module was found, but it imports something missing") from exc
+        here = os.getcwd()
+        if here not in sys.path and (os.path.isdir(os.path.join(here, top))
+                                     or os.path.isfile(os.path.join(here, top + ".py"))):
+            sys.path.insert(0, here)          # as pytest's rootdir: the project's own modules
+            importlib.invalidate_caches()
+            try:
+                return importlib.import_module(module_name)
+            except ModuleNotFoundError as again:
+                exc = again
+        raise UserError(
+            f"cannot import {module_name!r}: no module {exc.name!r} on the Python path or in "
+            f"the current directory ({here})", where=names.invariant,
+            hint=f"run from the folder that holds {top}/ (or {top}.py), or add that folder to "
+                 f"the path: PYTHONPATH=/path/to/project gtcheck ...") from None
+    except ImportError as exc:
+        raise UserError(f"cannot import {module_name!r}: {exc}", where=names.invariant) from exc
+
+
+def invariant_property(spec: str, names: Names = COMMAND_LINE) -> Property:
     """``module:function``: a function of a ``Run`` returning None/True when it holds,
     else False or a message (or a (message, [indexes]) pair). Names without a module are
     the shipped ones in ``gtcheck.search.invariants``."""
     if ":" not in spec:
         spec = f"gtcheck.search.invariants:{spec}"
     module_name, _, attr = spec.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise UserError(f"cannot import {module_name!r}: {exc}", where="--invariant") from exc
+    module = import_invariant_module(module_name, names)
     fn = getattr(module, attr.replace("-", "_"), None)
     if not callable(fn):
-        raise UserError(f"{module_name} has no function {attr!r}", where="--invariant")
+        raise UserError(f"{module_name} has no function {attr!r}", where=names.invariant)
 
     def judge(run: Run, history: bytes) -> Verdict:
         out = fn(run)
@@ -198,21 +253,33 @@ def combined(props: list[tuple[str, Property]]) -> Property:
     return judge
 
 
-def properties(names: tuple[str, ...], invariants: tuple[str, ...], bound_ns: int | None) -> tuple[str, Property]:
-    """``--property`` (a checker property or a shipped invariant's name) and
-    ``--invariant module:function`` options, as one named property."""
+def property_list(props: tuple[str, ...], invariants: tuple[str, ...], bound_ns: int | None,
+                  names: Names = COMMAND_LINE) -> list[tuple[str, Property]]:
+    """``--property`` (a checker property or a shipped invariant's name) and ``--invariant
+    module:function`` (or a shipped invariant's name), each a named property: what search,
+    explore and the pytest fixtures all accept."""
     from gtcheck.search import invariants as shipped
 
-    props: list[tuple[str, Property]] = []
-    for n in names:
+    out: list[tuple[str, Property]] = []
+    for n in props:
         if n.replace("-", "_") in shipped.SHIPPED:
-            props.append((n, invariant_property(n.replace("-", "_"))))
+            out.append((n, invariant_property(n.replace("-", "_"), names)))
         else:
-            props.append((n, builtin_property(n, bound_ns)))
+            out.append((n, builtin_property(n, bound_ns, names=names)))
     for spec in invariants:
-        props.append((spec, invariant_property(spec)))
-    if not props:
-        raise UserError("give a property to search for: --property NAME or --invariant module:function",
+        out.append((spec, invariant_property(spec, names)))
+    return out
+
+
+def properties(props: tuple[str, ...], invariants: tuple[str, ...], bound_ns: int | None,
+               names: Names = COMMAND_LINE) -> tuple[str, Property]:
+    """The properties given, as one named property (every one must hold)."""
+    from gtcheck.search import invariants as shipped
+
+    out = property_list(props, invariants, bound_ns, names)
+    if not out:
+        raise UserError(f"give a property to search for: {names.property} NAME or "
+                        f"{names.invariant} module:function",
                         hint="properties: " + ", ".join(builtin_names() + shipped.SHIPPED))
-    name = " and ".join(n for n, _ in props)
-    return name, props[0][1] if len(props) == 1 else combined(props)
+    name = " and ".join(n for n, _ in out)
+    return name, out[0][1] if len(out) == 1 else combined(out)
