@@ -6,6 +6,7 @@ Run:
 
     python benchmarks/bench_house.py --before-python /work/venvs/before/bin/python \\
         [--history benchmarks/out/sim-1m.jsonl] [--jobs 2] [--repeat 3] [--skip-1m] [--skip-anchors]
+        [--scan]
 
 Two workloads:
 
@@ -13,7 +14,9 @@ Two workloads:
   history (written first by ``benchmarks/bench_simulate.py`` when absent: it is the
   history the README's check figure uses);
 * **anchors**: ``check_history(path, jobs=1)`` on each of the 171 files of the shared
-  linearizability anchor set (Knossos EDN, Porcupine etcd logs), one process for all.
+  linearizability anchor set (Knossos EDN, Porcupine etcd logs), one process for all;
+* **scan** (``--scan``): the history reader's hot loop alone, ``validate_file(HISTORY)``
+  in one process (reading and validating every event, building nothing).
 
 Each (tree, workload) pair runs ``--repeat`` times, the trees alternating (before, after,
 before, after, ...), so both see the same load. Each child reports its own CPU time
@@ -47,6 +50,13 @@ def cpu():
     return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
 
 work, arg, jobs = sys.argv[1], sys.argv[2], int(sys.argv[3])
+if work == "scan":
+    from gtcheck.checker.history import validate_file
+    c0, w0 = cpu(), time.perf_counter()
+    stats = validate_file(arg)
+    w, c = time.perf_counter() - w0, cpu() - c0
+    print(json.dumps({"cpu_s": c, "wall_s": w, "verdicts": [stats["operations"], stats["keys"]]}))
+    sys.exit(0)
 if work == "check":
     paths = [Path(arg)]
 else:
@@ -110,6 +120,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--skip-1m", action="store_true")
     ap.add_argument("--skip-anchors", action="store_true")
+    ap.add_argument("--scan", action="store_true", help="also time the reader alone")
     args = ap.parse_args()
     pythons = {"before": args.before_python, "after": args.after_python}
     for name, py in pythons.items():
@@ -122,6 +133,8 @@ def main() -> None:
             subprocess.run([args.after_python, str(ROOT / "benchmarks" / "bench_simulate.py"),
                             "--out-dir", str(history.parent)], check=True, cwd=ROOT)
         compare("check 1M", "check", str(history), args.jobs, pythons, args.repeat)
+    if args.scan:
+        compare("scan 1M", "scan", str(Path(args.history)), 1, pythons, args.repeat)
     if not args.skip_anchors:
         compare("anchors", "anchors", str(ANCHOR), 1, pythons, args.repeat)
 
