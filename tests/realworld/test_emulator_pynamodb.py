@@ -160,7 +160,7 @@ def test_pynamodb_subset_same_on_moto_server_and_emulator(creds):
         moto_server.stop()
     with EmulatorProcess(["us-east-1", "eu-west-1"], delay="constant(20ms)") as emu:
         on_emulator = scenario(emu.endpoint)
-        assert Control(emu.endpoint).wait_quiet(timeout=10)
+        assert Control(emu.endpoint).wait_quiet(timeout=120)   # a hang guard, not a speed bound
         Thread, Account = _models(emu.endpoint, region="eu-west-1")
         replicated = Thread.get("foo", "query_thread")
         assert replicated.view == on_emulator["view"]
