@@ -14,8 +14,8 @@ import stat
 
 import pytest
 
-pytest.importorskip("boto3")
-pytest.importorskip("moto")
+import boto3  # noqa: E402,F401  (the test extra installs it: no skip)
+import moto  # noqa: E402,F401
 
 from gtcheck.pytest_plugin import EmulatorProcess  # noqa: E402
 from gtcheck.realworld import tokens  # noqa: E402

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-pytest.importorskip("boto3")
-pytest.importorskip("moto")
+import boto3  # noqa: E402,F401  (the test extra installs it: no skip)
+import moto  # noqa: E402,F401
 
 import boto3  # noqa: E402
 from botocore.exceptions import ClientError  # noqa: E402
