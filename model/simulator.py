@@ -30,6 +30,7 @@ from gtcheck.kernel import itemspec
 from gtcheck.model.choices import MAX_COPY_LAG_NS, MAX_REPLICATION_DELAY_NS, Choices, SeededChoices
 from gtcheck.model.clocks import RegionClocks
 from gtcheck.model.faults import FaultPlan
+from gtcheck.kernel.jsonlines import history_header
 from gtcheck.model.history_writer import JsonLinesWriter, Sink
 from gtcheck.model.lww import Version
 from gtcheck.model.rules import (REPLICATED_WRITE_CONFLICT, Rules, evaluate, fifo_arrival, invoke_event,
@@ -136,13 +137,12 @@ class Simulator:
         self.rules.attach(self)
         self.completed: Callable[[InFlight], None] = self._on_complete   # bound once, not per call
         ts_eps = self.clocks.max_abs_offset(self.settled_at) + 2_000
-        header: dict[str, Any] = {
-            "format": "gt-history", "version": 1, "regions": self.regions, "mode": scenario.mode,
-            "clock_uncertainty_ns": 0, "ts_uncertainty_ns": ts_eps, "settled_after_ns": self.settled_at,
+        header = history_header(self.regions, mode=scenario.mode, clock_uncertainty_ns=0,
+                                ts_uncertainty_ns=ts_eps, settled_after_ns=self.settled_at, meta={
             "source": "model", "seed": seed, "scenario": scenario.name, "gtcheck_version": __version__,
             "workload": {"keys": wl.keys, "zipf": wl.zipf, "processes_per_region": wl.processes_per_region,
                          "rate": wl.rate, "duration_ns": wl.duration_ns, "strong_reads": wl.strong_reads},
-        }
+        })
         if scenario.description:
             header["description"] = scenario.description
         if scenario.witness is not None:

@@ -45,6 +45,7 @@ from typing import Any, NamedTuple
 import orjson
 
 from gtcheck.kernel import itemspec
+from gtcheck.kernel.jsonlines import history_header
 from gtcheck.model.choices import Choices
 from gtcheck.model.clocks import RegionClocks
 from gtcheck.model.faults import FaultPlan
@@ -304,10 +305,9 @@ class StepWorld:
 
     def header(self) -> dict[str, Any]:
         """A history header for ``history()`` (no settled phase: no final reads)."""
-        header: dict[str, Any] = {
-            "format": "gt-history", "version": 1, "regions": self.regions, "mode": self.sc.mode,
-            "clock_uncertainty_ns": 0, "ts_uncertainty_ns": self.clocks.max_abs_offset(self.state.now) + 2_000,
-            "source": "model", "scenario": self.sc.name}
+        header = history_header(self.regions, mode=self.sc.mode, clock_uncertainty_ns=0,
+                                ts_uncertainty_ns=self.clocks.max_abs_offset(self.state.now) + 2_000,
+                                meta={"source": "model", "scenario": self.sc.name})
         if self.witness is not None:
             header["witness"] = self.witness
         return header
