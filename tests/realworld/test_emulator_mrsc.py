@@ -12,10 +12,8 @@ import time
 
 import pytest
 
-import boto3  # noqa: E402,F401  (the test extra installs it: no skip)
+import boto3  # noqa: E402  (the test extra installs it and moto: no skip)
 import moto  # noqa: E402,F401
-
-import boto3  # noqa: E402
 from botocore.config import Config  # noqa: E402
 from botocore.exceptions import ClientError  # noqa: E402
 
@@ -250,6 +248,10 @@ def test_an_eventual_global_table_cannot_become_strong():
 
 # -- the recorded workload: linearizable in strong mode, stale reads in eventual mode ----------------
 
+MIN_CALLS = 40          # per key: enough for the figures asserted below on any machine
+HANG_GUARD_S = 300
+
+
 def _workload(server, tmp_path, mode, seconds=2.5):
     """Two clients per region writing and strongly reading three keys, recorded; then the final reads
     and the check. Returns the check's summary."""
@@ -266,13 +268,23 @@ def _workload(server, tmp_path, mode, seconds=2.5):
         base["us-east-1"].update_table(TableName="t", ReplicaUpdates=[{"Create": {"RegionName": r}}
                                                                       for r in ("us-east-2", "us-west-2")])
     stop = time.monotonic() + seconds
+    # at least `seconds`, and on a loaded machine until every key has had MIN_CALLS calls
+    # (a fixed duration assumed a machine fast enough to make them; HANG_GUARD_S is a guard)
+    calls = [0, 0, 0]
+    guard = time.monotonic() + HANG_GUARD_S
+
+    def more() -> bool:
+        now = time.monotonic()
+        return now < guard and (now < stop or min(calls) < MIN_CALLS)
 
     def client_loop(region, i):
         import random
         rng = random.Random(f"{mode}/{region}/{i}")
         c = rec.attach(_clients(server, [region])[region])
-        while time.monotonic() < stop:
-            key = {"pk": {"S": f"k{rng.randrange(3)}"}}
+        while more():
+            k = rng.randrange(3)
+            calls[k] += 1
+            key = {"pk": {"S": f"k{k}"}}
             try:
                 if rng.random() < 0.5:
                     c.put_item(TableName="t", Item={**key, "v": {"N": str(rng.randrange(100))}})
@@ -284,8 +296,9 @@ def _workload(server, tmp_path, mode, seconds=2.5):
     for t in threads:
         t.start()
     for t in threads:
-        t.join(timeout=120)
-    assert Control(server.endpoint).wait_quiet(timeout=30)
+        t.join(timeout=HANG_GUARD_S + 60)
+    assert min(calls) >= MIN_CALLS, f"calls per key {calls} after the hang guard"
+    assert Control(server.endpoint).wait_quiet(timeout=120)
     rec.final_reads({r: rec.attach(c) for r, c in _clients(server, US).items()})
     rec.close()
     return check_history(str(history), staleness_bound_ns=1_000_000, jobs=1, timeout_s=60).summary, history
