@@ -10,8 +10,7 @@ import time
 
 import pytest
 
-import boto3  # noqa: E402,F401  (the test extra installs it: no skip)
-import moto  # noqa: E402,F401
+import moto  # noqa: E402,F401  (the test extra installs it and boto3: no skip)
 
 import boto3  # noqa: E402
 from botocore.config import Config  # noqa: E402
