@@ -153,7 +153,11 @@ def test_the_fixture_names_anomalies_and_the_report(tmp_path):
 
 
 def _port_free(port):
+    """Nothing listens on ``port`` any more. SO_REUSEADDR: the server's closed connections
+    may linger in TIME_WAIT for a minute (more often on a loaded machine); they hold no
+    listener, and only a listener makes the bind fail."""
     s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         s.bind(("127.0.0.1", port))
         return True
@@ -271,7 +275,8 @@ def test_explicit_global_table_through_replica_updates_in_process():
     assert parse_delay("lognormal(250ms, 0.5)").describe().startswith("lognormal median 250000000")
     assert parse_delay("uniform(1ms, 2ms)").describe() == "uniform [1000000, 2000000] ns"
     assert parse_delay("30ms").describe() == "constant 30000000 ns"
-    server = serve(["us-east-1", "eu-west-1", "ap-southeast-2"], delay="constant(20ms)")
+    # 2 s of replication delay: long enough to see the version in flight on any machine
+    server = serve(["us-east-1", "eu-west-1", "ap-southeast-2"], delay="constant(2s)")
     try:
         kw = dict(endpoint_url=server.endpoint, aws_access_key_id="x", aws_secret_access_key="y")
         use = boto3.client("dynamodb", region_name="us-east-1", **kw)
