@@ -37,3 +37,9 @@ def test_generated_counterexample_scenarios_read_back_equal(data):
     assert tomllib.loads(tomlout.dumps(table, "counterexample")) == table
     generated = data.draw(strategies.scenarios())
     assert tomllib.loads(tomlout.dumps(generated)) == generated
+
+
+def test_a_key_ending_in_a_newline_is_quoted():
+    # found by the property above: a bare-key pattern ending in "$" matched "0\n"
+    doc = {"0\n": [], "a": {"b\n": 1}}
+    assert tomllib.loads(tomlout.dumps(doc)) == doc

@@ -13,11 +13,12 @@ import math
 import re
 from typing import Any
 
-_BARE = re.compile(r"^[A-Za-z0-9_-]+$")
+_BARE = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def _key(k: str) -> str:
-    return k if _BARE.match(k) else _string(k)
+    # fullmatch: "$" would also match before a trailing newline, writing "0\n" bare
+    return k if _BARE.fullmatch(k) else _string(k)
 
 
 def _string(s: str) -> str:
