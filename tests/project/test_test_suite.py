@@ -48,3 +48,17 @@ def test_offline_is_detected_not_assumed():
     reached, and the reason says so (this test needs no network)."""
     why = unreachable("127.0.0.1", free_port(), timeout=5)
     assert why is not None and "cannot be reached" in why
+
+
+def test_no_module_skips_for_want_of_what_the_test_extra_installs():
+    """``pip install -e '.[test]'`` installs every package a test imports (boto3, moto,
+    networkx, numpy, ...): a module that skips when one is missing would turn a broken
+    install into a green run. What may be absent (chromium, the network) is probed and
+    skipped with a reason, never by ``importorskip``."""
+    skips = re.compile(r"importorskip\(\s*[\"']([A-Za-z0-9_.]+)")
+    found = []
+    for path in sorted((ROOT / "tests").rglob("test_*.py")):
+        if path.parent.name == "project":
+            continue
+        found += [f"{path.relative_to(ROOT)}: {m}" for m in skips.findall(path.read_text())]
+    assert not found, "modules that skip without a test-extra package:\n" + "\n".join(found)

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("boto3")
-pytest.importorskip("moto")
+import boto3  # noqa: E402,F401  (the test extra installs it: no skip)
+import moto  # noqa: E402,F401
 
 from gtcheck.checker.check import check_history  # noqa: E402
 from gtcheck.pytest_plugin import EmulatorProcess  # noqa: E402
