@@ -14,7 +14,7 @@ Two kinds of change have one:
 * rule 8's ``{"set", "remove", "add"}`` (:func:`rule8_preimages`);
 * the UpdateExpression ``SET P = list_append(P, :c)`` and ``SET P = list_append(
   if_not_exists(P, :e), :c)``, with ``P`` one top-level attribute (what Porcupine's kv
-  appends become, ``checker.porcupine_kv``): the target's list at ``P`` must end with
+  appends become, ``kernel.porcupine_kv``): the target's list at ``P`` must end with
   ``:c``'s elements, and the item before had the rest (or, with ``if_not_exists``, no ``P``
   when the rest is ``:e``).
 

@@ -3,7 +3,7 @@
 
 A Jepsen ``:txn`` history (``[[:read :x 1] [:write :y 2]]``: reads and writes of several
 registers in one operation) is imported as one gt operation per read and write, the
-operations of one transaction sharing a ``txn`` id (``checker.jepsen_log``). Judging each
+operations of one transaction sharing a ``txn`` id (``kernel.jepsen``). Judging each
 key on its own would miss what a transaction promises: a read transaction that sees one
 write of another transaction must see all of them. So here a *transaction* is one
 operation of the search, over a state that maps every key to its register:

@@ -230,7 +230,7 @@ def import_edn(path: str | os.PathLike, **options: Any
     """An EDN history as (gt header, gt events). See :func:`jepsen_to_gt` for options."""
     ops, gt_header = read_edn_ops(path)
     if gt_header is None and not options:
-        from gtcheck.checker import porcupine_kv
+        from gtcheck.kernel import porcupine_kv
 
         if porcupine_kv.looks_like_kv(ops):          # Porcupine's kv logs: get/put/append
             return porcupine_kv.kv_to_gt(ops, where=str(path))

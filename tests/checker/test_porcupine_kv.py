@@ -1,5 +1,5 @@
 """Porcupine's kv logs (get / put / append of strings) imported as register histories
-(``checker.porcupine_kv``) and judged: against a brute-force checker of Porcupine's own
+(``kernel.porcupine_kv``) and judged: against a brute-force checker of Porcupine's own
 string model written here (appends completing ``info``, as the import records them), on
 generated logs."""
 
@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gtcheck.checker.check import check_history
-from gtcheck.checker.files import detect_format
+from gtcheck.kernel.files import detect_format
 from gtcheck.checker.history import open_history
-from gtcheck.checker.porcupine_kv import segments
+from gtcheck.kernel.porcupine_kv import segments
 from gtcheck.kernel.errors import UserError
 from tests.bruteforce import some_order
 

@@ -84,8 +84,8 @@ def segments(s: str, atoms: set[str], lengths: list[int]) -> tuple[int, list[str
 
 def kv_to_gt(ops: list[Any], *, where: str, region: str = "porcupine"
              ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Porcupine kv ops (``checker.jepsen_log.JepsenOp``) as a gt (header, events)."""
-    from gtcheck.checker.edn import to_json
+    """Porcupine kv ops (``kernel.jepsen.JepsenOp``) as a gt (header, events)."""
+    from gtcheck.kernel.edn import to_json
 
     def text(op: Any, v: Any) -> str:
         if v is None:
