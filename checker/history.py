@@ -751,6 +751,8 @@ def write_history(path: str | os.PathLike, header: dict[str, Any] | Header,
     try:
         for ev in events:
             writer.write(ev)
-    finally:
-        writer.close()
+    except BaseException:
+        writer.abort()        # an error while the events are produced leaves no file behind
+        raise
+    writer.close()
     return writer.count - 1

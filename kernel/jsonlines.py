@@ -7,65 +7,39 @@ tests, tools) writes through the same class, so both write the same bytes for th
 objects: orjson's rendering, or the exact writer's (``kernel.exactjson``) for what orjson
 refuses (integers beyond 64 bits, exact decimals, deep nesting), never a rounded number.
 A ``.gz`` path is gzip-compressed with no time and no name in the gzip header: the same
-events give the same bytes, compressed or not.
+events give the same bytes, compressed or not. Files are opened through the one output
+writer (``kernel.outfiles``).
 
 This module is compiled with the model (mypyc); the readable source is the specification.
 """
 
 from __future__ import annotations
 
-import gzip
-import sys
 from pathlib import Path
 from typing import IO, Any
 
 import orjson
 from mypy_extensions import mypyc_attr
 
-from gtcheck.kernel.errors import UserError
 from gtcheck.kernel.exactjson import dumps as exact_dumps
+from gtcheck.kernel.outfiles import Output, gzip_stream, gzipped
 from gtcheck.kernel.vocabulary import FORMAT_NAME, FORMAT_VERSION
 
 BATCH = 4096      # lines joined per write
 
 
-class GzipOutput:
-    """A gzip stream whose bytes depend on the data only: no modification time (mtime=0)
-    and no file name in the gzip header (a file written under a temporary name and
-    renamed, as ``gtcheck convert`` does, compresses to the same bytes)."""
-
-    def __init__(self, raw: Any):
-        self._raw = raw
-        self._gz = gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0)
-
-    def write(self, data: bytes) -> int:
-        return self._gz.write(data)
-
-    def flush(self) -> None:
-        self._gz.flush()
-
-    def close(self) -> None:
-        try:
-            self._gz.close()
-        finally:
-            self._raw.close()
-
-
-def open_output(path: str | Path | IO[bytes]) -> tuple[Any, bool]:
-    """A binary stream for ``path`` (``.gz`` compresses; ``-`` is standard output); the bool
-    says whether the caller must close it. A stream given is used as is."""
+def open_output(path: str | Path | IO[bytes]) -> tuple[Any, Any, Any]:
+    """A binary stream for ``path`` (``.gz`` compresses; ``-`` is standard output) through
+    the kernel's one output writer (``kernel.outfiles``: atomic for a regular file, written
+    through for a FIFO or a device, OS errors bad input naming the path); also the gzip
+    layer to close (or None) and the Output to commit (None: a stream given, used as is)."""
     if not isinstance(path, (str, Path)):
-        return path, False
-    if str(path) == "-":
-        return sys.stdout.buffer, False
-    p = Path(path)
-    try:
-        p.parent.mkdir(parents=True, exist_ok=True)
-        if p.suffix == ".gz":
-            return GzipOutput(open(p, "wb", buffering=1 << 20)), True
-        return open(p, "wb", buffering=1 << 20), True
-    except OSError as exc:
-        raise UserError(f"cannot write the output: {exc.strerror}", where=str(p))
+        return path, None, None
+    out = Output(path)
+    if gzipped(path, None):
+        gz = gzip_stream(out)
+        return gz, gz, out
+    return out, None, out
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)
@@ -77,6 +51,9 @@ class Sink:
 
     def close(self) -> None:
         pass
+
+    def abort(self) -> None:
+        """The run failed: leave no output behind (a file it would replace stays as it was)."""
 
 
 class ListSink(Sink):
@@ -98,7 +75,7 @@ class JsonLinesWriter(Sink):
     held back but the current batch, so a run of millions of events needs little memory."""
 
     def __init__(self, path: str | Path | IO[bytes]):
-        self._out, self._close = open_output(path)
+        self._out, self._gz, self._file = open_output(path)
         self._buf: list[bytes] = []
         self.count = 0
 
@@ -119,11 +96,18 @@ class JsonLinesWriter(Sink):
             self._buf = []
 
     def close(self) -> None:
+        """Finish: the output appears whole (a regular file is renamed into place)."""
         self._flush()
-        if self._close:
-            self._out.close()
+        if self._gz is not None:
+            self._gz.close()
+        if self._file is not None:
+            self._file.commit()
         else:
             self._out.flush()
+
+    def abort(self) -> None:
+        if self._file is not None:
+            self._file.abort()
 
 
 class HistoryWriter(JsonLinesWriter):

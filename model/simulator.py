@@ -725,8 +725,15 @@ def simulate(scenario: Scenario, seed: int, history: str | Path | IO[bytes],
         truth = None
     check_script(scenario)
     out = JsonLinesWriter(history)
-    sidecar = JsonLinesWriter(truth) if truth is not None else None
-    summary = Simulator(scenario, seed, out, sidecar, progress=progress, rules=chosen).run()
+    sidecar: JsonLinesWriter | None = None
+    try:
+        sidecar = JsonLinesWriter(truth) if truth is not None else None
+        summary = Simulator(scenario, seed, out, sidecar, progress=progress, rules=chosen).run()
+    except BaseException:
+        out.abort()              # a failed run leaves no half-written history behind
+        if sidecar is not None:
+            sidecar.abort()
+        raise
     summary.history = str(history) if isinstance(history, (str, Path)) else "<stream>"
     summary.truth = str(truth) if isinstance(truth, (str, Path)) else None
     return summary

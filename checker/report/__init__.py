@@ -38,6 +38,7 @@ from gtcheck.checker.report.data import MAX_STALENESS_POINTS
 from gtcheck.checker.report.detail import DEFAULT_OP_BUDGET
 from gtcheck.checker.report.page import build_page
 from gtcheck.checker.report.render import embed_json, render_html
+from gtcheck.kernel.outfiles import write_text
 from gtcheck.kernel.sidecar import truth_path_for
 
 __all__ = ["write_report", "build_report", "build_page", "render_html", "embed_json",
@@ -68,10 +69,7 @@ def write_report(
     page["view"]["report_build_s"] = round(_time.perf_counter() - started, 3)
     html = render_html(page)
     out = Path(out_path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(out)
+    write_text(out, html)       # the one output writer (atomic; never replaces a device or link)
     return out
 
 

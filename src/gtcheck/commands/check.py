@@ -11,6 +11,7 @@ import click
 from gtcheck.checker import props as checker_props
 from gtcheck.commands import EpilogFromRegistry
 from gtcheck.kernel.errors import EXIT_BAD_INPUT, EXIT_INVALID, EXIT_UNKNOWN, EXIT_VALID, UserError
+from gtcheck.kernel.outfiles import check_target, write_text
 from gtcheck.kernel.units import DURATION_FORMS, parse_duration
 
 SCOPES = ("contract", "single-region-keys")   # checker.props.linearizability.SCOPES (not imported: start-up)
@@ -132,6 +133,11 @@ def check(histories: tuple[str, ...], staleness_bound: str | None, properties: t
     if html is not None and not single:
         raise UserError("--html writes the report of one history; several were given",
                         hint="run `gtcheck report HISTORY -o FILE` for each")
+    # refuse an output that can never be written before the check's long work
+    if output and output != "-":
+        check_target(output, "-o/--output")
+    if html is not None:
+        check_target(html, "--html")
     if progress is None:
         progress = sys.stderr.isatty()
     options = dict(staleness_bound_ns=bound, jobs=jobs, timeout_s=timeout_s,
@@ -169,12 +175,7 @@ def check(histories: tuple[str, ...], staleness_bound: str | None, properties: t
             if o.error is not None and fmt == "text":
                 click.echo(f"error: {o.error}", err=True)
     if output and output != "-":
-        try:
-            os.makedirs(os.path.dirname(output) or ".", exist_ok=True)
-            with open(output, "w", encoding="utf-8") as fh:
-                fh.write(text)
-        except OSError as exc:
-            raise UserError(f"cannot write the output: {exc.strerror or exc}", where=output) from None
+        write_text(output, text)
         click.echo(f"{word}: wrote {output}", err=True)
     else:
         click.echo(text, nl=False)

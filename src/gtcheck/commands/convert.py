@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-import sys
 
 import click
 
 from gtcheck.kernel.errors import UserError
+from gtcheck.kernel.outfiles import check_target, writing
 
 FROM_FORMATS = ("auto", "gt", "edn", "jepsen-log")
 TO_FORMATS = ("auto", "gt", "edn")
@@ -99,25 +99,14 @@ def convert(source: str, target: str, from_: str, to: str, key: str | None,
     reader = open_history(source, from_, **options)
     header = reader.header_dict or header_to_dict(reader.header)
 
-    # write next to OUT under a temporary name with the same ending (.gz stays .gz), then
-    # rename: OUT appears only when the whole history was valid
-    tmp = None if target == "-" else os.path.join(
-        os.path.dirname(target), f".tmp-{os.getpid()}-{os.path.basename(target)}")
-    out_path = tmp or "-"
-    try:
-        if to == "gt":
-            n = write_history(out_path, header, (ev for _, ev in reader.events()))
-        else:
-            lines = jepsen.export_edn(header, reader.events(), where=reader.where)
-            n = _write_text(out_path, lines)
-        if tmp is not None:
-            os.replace(tmp, target)
-            tmp = None
-    except OSError as exc:
-        raise UserError(f"cannot write the output: {exc.strerror or exc}", where=target) from None
-    finally:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
+    # the one output writer: OUT appears (or is replaced) only when the whole history was
+    # valid; a FIFO, a device or a symlink at OUT is written through, never replaced
+    check_target(target, "OUT")
+    if to == "gt":
+        n = write_history(target, header, (ev for _, ev in reader.events()))
+    else:
+        lines = jepsen.export_edn(header, reader.events(), where=reader.where)
+        n = _write_text(target, lines)
     stats = reader.stats
     click.echo(
         f"converted {source} ({from_}) -> {target} ({to}): {n} events, "
@@ -125,23 +114,10 @@ def convert(source: str, target: str, from_: str, to: str, key: str | None,
 
 
 def _write_text(path: str, lines) -> int:
-    """Write lines of text; returns the number of event lines (all but the header comment
-    and the closing bracket)."""
+    """Write lines of text (``-``: standard output; ``.gz`` compresses); returns the number
+    of event lines (all but the header comment and the closing bracket)."""
     n = -2
-    if path == "-":
-        out = sys.stdout
-        for line in lines:
-            out.write(line + "\n")
-            n += 1
-        out.flush()
-        return max(n, 0)
-    if path.endswith(".gz"):
-        import gzip
-
-        fh = gzip.open(path, "wt", encoding="utf-8")
-    else:
-        fh = open(path, "w", encoding="utf-8")
-    with fh:
+    with writing(path, text=True) as fh:
         for line in lines:
             fh.write(line + "\n")
             n += 1

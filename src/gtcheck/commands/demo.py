@@ -34,6 +34,7 @@ def demo(seed: int, out_dir: Path, staleness_bound: str, jobs: int | None) -> in
     from gtcheck.checker.output import render
     from gtcheck.checker.report import write_report
     from gtcheck.kernel.errors import UserError
+    from gtcheck.kernel.outfiles import make_directory, write_text
     from gtcheck.kernel.units import parse_duration
     from gtcheck.model.scenario import default_scenario
     from gtcheck.model.simulator import simulate
@@ -41,10 +42,7 @@ def demo(seed: int, out_dir: Path, staleness_bound: str, jobs: int | None) -> in
     if seed < 0:
         raise UserError(f"--seed must be non-negative, got {seed}")
     bound = parse_duration(staleness_bound, where="--staleness-bound")
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UserError(f"cannot create the output folder: {exc.strerror or exc}", where=str(out_dir)) from None
+    make_directory(out_dir, "output folder")
     history = out_dir / "history.jsonl"
     scenario = default_scenario()
     click.echo(f"1/3 simulating scenario '{scenario.name}' with seed {seed}: {scenario.description}")
@@ -54,7 +52,7 @@ def demo(seed: int, out_dir: Path, staleness_bound: str, jobs: int | None) -> in
     result = check_history(history, staleness_bound_ns=bound, jobs=jobs, keep_reads=True,
                            progress=sys.stderr.isatty())
     for fmt, name in (("text", "check.txt"), ("json", "check.json"), ("junit", "check.junit.xml")):
-        (out_dir / name).write_text(render(result.summary, fmt), encoding="utf-8")
+        write_text(out_dir / name, render(result.summary, fmt))
     click.echo(render(result.summary, "text").rstrip())
     click.echo("3/3 writing the HTML report")
     page = write_report(history, out_dir / "report.html", check_result=result, staleness_bound_ns=bound)

@@ -10,6 +10,7 @@ import orjson
 
 from gtcheck.checker import props as checker_props
 from gtcheck.kernel.errors import EXIT_INVALID, EXIT_UNKNOWN, EXIT_VALID
+from gtcheck.kernel.outfiles import check_directory
 
 EPILOG = """\b
 Examples:
@@ -62,6 +63,7 @@ def explore(scenario_path: Path, max_states: int, fmt: str, props: tuple[str, ..
     from gtcheck.search import explore as ex_mod
 
     sc = load_scenario(scenario_path)
+    check_directory(out, "-o/--output directory")    # before the exploration's long work
     if replay_path is not None:
         offsets, actions = ex_mod.load_path(replay_path)
         w = ex_mod.replay(sc, offsets, actions)

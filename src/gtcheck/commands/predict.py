@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from gtcheck.kernel.errors import UserError
+from gtcheck.kernel.outfiles import check_target, write_text
 from gtcheck.kernel.units import DURATION_FORMS, parse_duration
 
 EPILOG = """\b
@@ -61,6 +62,9 @@ def predict(scenario_path: Path | None, seed: int, trials: int, mode: str, at: t
     if seed < 0:
         raise UserError(f"--seed must be non-negative, got {seed}")
     times = [parse_duration(t, where="--at") for t in at]
+    for path, what in ((output, "-o/--output"), (html, "--html")):
+        if path:
+            check_target(path, what)     # before the forecast's long work
     if progress is None:
         progress = sys.stderr.isatty()
     if pbs:
@@ -112,7 +116,4 @@ def _emit(text: str, output: str | None) -> None:
 
 
 def _write(path: str, text: str) -> None:
-    try:
-        Path(path).write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
+    write_text(path, text)      # the one output writer: OS errors are 254 naming the path

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from gtcheck.kernel.errors import UserError
+from gtcheck.kernel.outfiles import check_target
 
 EPILOG = """\b
 Examples:
@@ -59,17 +60,13 @@ def report(history: str, output: str | None, staleness_bound: str | None,
         raise UserError(f"no such history file: {history}",
                         hint="give the path of a .jsonl history (gtcheck simulate writes one)")
     out = Path(output) if output else default_output(history)
-    if out.exists() and out.is_dir():
-        raise UserError(f"-o/--output names a directory: {out}", hint="give a file name")
+    check_target(out, "-o/--output")   # before the check's long work
     started = time.perf_counter()
     from gtcheck.checker.check import check_history
 
     result = check_history(history, staleness_bound_ns=bound, jobs=jobs, keep_reads=True,
                            linearizability_scope=lin_scope)
-    try:
-        path = write_report(history, out, check_result=result, staleness_bound_ns=bound)
-    except OSError as exc:
-        raise UserError(f"cannot write the report: {exc.strerror or exc}", where=str(out)) from exc
+    path = write_report(history, out, check_result=result, staleness_bound_ns=bound)
     valid = result.summary.get("valid")
     word = "valid" if valid is True else "INVALID" if valid is False else "unknown"
     # exact counts: the summary lists at most the worst 1,000 anomalies of each kind

@@ -12,6 +12,7 @@ from typing import Any, Iterator
 import click
 
 from gtcheck.kernel.errors import UserError
+from gtcheck.kernel.outfiles import check_directory
 from gtcheck.kernel.units import parse_duration
 
 EPILOG = """\b
@@ -58,6 +59,7 @@ def run(regions: str, table: str, endpoint_url: str | None, scenario_path: Path 
     from gtcheck.model.scenario import default_scenario, load_scenario
     from gtcheck.realworld.runner import RunConfig, check_and_report, run_workload
 
+    check_directory(out_dir, "-o/--output directory")    # before any request is sent
     region_list = [r.strip() for r in regions.split(",") if r.strip()]
     if not region_list:
         raise UserError("no regions given", where="--regions")

@@ -10,6 +10,7 @@ import click
 from gtcheck.checker import props as checker_props
 from gtcheck.commands import EpilogFromRegistry
 from gtcheck.kernel.errors import EXIT_INVALID, EXIT_VALID
+from gtcheck.kernel.outfiles import check_directory
 from gtcheck.kernel.units import DURATION_FORMS
 from gtcheck.search.invariants import SHIPPED
 
@@ -75,6 +76,7 @@ def search(scenario_path: Path, props: tuple[str, ...], invariants: tuple[str, .
     bound_ns = parse_bound(bound)
     name, prop = properties(props, invariants, bound_ns)
     base = load_scenario(scenario_path)
+    check_directory(out, "-o/--output directory")    # before the search's long work
     result = run_search(base, prop, budget=budget, seed=seed, max_requests=max_requests, max_keys=max_keys,
                         shrink_runs=shrink_runs)
     if result.found is None:

@@ -8,6 +8,8 @@ from pathlib import Path
 import click
 
 from gtcheck.kernel.errors import UserError
+from gtcheck.kernel.outfiles import check_target
+from gtcheck.kernel.sidecar import truth_path_for
 
 
 def _progress_bar(total_ns: int, enabled: bool):
@@ -53,6 +55,9 @@ def simulate(scenario_path: Path | None, seed: int, output: Path, truth: bool, p
     if seed < 0:
         raise UserError(f"--seed must be non-negative, got {seed}")
     scenario = load_scenario(scenario_path) if scenario_path else default_scenario()
+    check_target(output, "-o/--output")
+    if truth:
+        check_target(truth_path_for(output), "ground truth (beside -o)")
     if progress is None:
         progress = sys.stderr.isatty()
     horizon = scenario.workload.duration_ns

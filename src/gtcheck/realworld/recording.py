@@ -16,6 +16,7 @@ import uuid
 from typing import Any, Callable
 
 from gtcheck.kernel.exactjson import dumps
+from gtcheck.kernel.outfiles import writing
 from gtcheck.realworld.translate import item_json, key_identity, key_text
 
 INFO_CODES = frozenset({
@@ -208,13 +209,10 @@ class Recording:
         if target is None:
             raise ValueError("no path to write the history to")
         events = self.events
-        os.makedirs(os.path.dirname(os.path.abspath(target)), exist_ok=True)
-        tmp = target + ".tmp"
-        with open(tmp, "wb") as fh:
+        with writing(target) as fh:     # the one output writer (atomic; .gz compresses)
             fh.write(json.dumps(self.header(), separators=(",", ":")).encode() + b"\n")
             for ev in events:
                 fh.write(dumps(_ordered(ev)) + b"\n")
-        os.replace(tmp, target)
         return target
 
     def close(self) -> str | None:

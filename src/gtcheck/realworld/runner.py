@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, ContextManager
 
+from gtcheck.kernel.outfiles import make_directory, write_text
 from gtcheck.model.distributions import Constant, Distribution, Exponential, LogNormal, Uniform
 from gtcheck.model.scenario import Fault, Scenario
 from gtcheck.model.workload import KeyChooser, MixChooser
@@ -271,8 +272,7 @@ class FaultDriver(threading.Thread):
 def run_workload(cfg: RunConfig, progress: Progress | None = None) -> RunResult:
     """Phases ``starting`` to ``final reads``; the history is written whatever happens."""
     progress = progress or Progress()
-    out = Path(cfg.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = make_directory(cfg.out_dir, "-o/--output directory")
     history = out / "history.jsonl"
     wl = cfg.scenario.workload
     stop = cfg.stop_event
@@ -371,8 +371,8 @@ def check_and_report(result: RunResult, staleness_bound_ns: int | None, html: bo
     enter(progress, "checking", f"{result.operations} operations", stop)
     res = check_history(str(result.history), staleness_bound_ns=staleness_bound_ns, jobs=1,
                         timeout_s=10.0, progress=False, keep_reads=html)
-    (out / "check.txt").write_text(render(res.summary, "text"), encoding="utf-8")
-    (out / "check.json").write_text(render(res.summary, "json"), encoding="utf-8")
+    write_text(out / "check.txt", render(res.summary, "text"))
+    write_text(out / "check.json", render(res.summary, "json"))
     result.summary = res.summary
     result.exit_code = exit_code_for(res.summary["valid"], False)
     if html:

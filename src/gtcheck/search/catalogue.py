@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gtcheck.kernel.outfiles import make_directory, write_bytes, write_text
 from gtcheck.model.scenario import Scenario, load_scenario, scenario_from_dict
 
 ROOT = Path(__file__).resolve().parents[3]   # the checkout: src/gtcheck/search/ -> root
@@ -94,13 +95,13 @@ def write_kept(out: Path = KEPT) -> list[Path]:
     from gtcheck.checker.report import write_report
     from gtcheck.search.run import run_bytes
 
-    out.mkdir(parents=True, exist_ok=True)
+    make_directory(out)
     written = []
     for e in ENTRIES:
         h, t = run_bytes(e.scenario(), SEED)
         hist = out / f"{e.name}.jsonl"
-        hist.write_bytes(h)
-        (out / f"{e.name}.truth.jsonl").write_bytes(t)
+        write_bytes(hist, h)
+        write_bytes(out / f"{e.name}.truth.jsonl", t)
         cr = check_history(hist, jobs=1, keep_reads=True)
         write_report(hist, out / f"{e.name}.html", check_result=cr)
         written.append(hist)
@@ -136,5 +137,5 @@ if __name__ == "__main__":
     target = Path(sys.argv[1]) if len(sys.argv) > 1 else KEPT
     for p in write_kept(target):
         print(p)
-    (target / "results.json").write_text(json.dumps(results(), indent=1) + "\n")
+    write_text(target / "results.json", json.dumps(results(), indent=1) + "\n")
     print(target / "results.json")

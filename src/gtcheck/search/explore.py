@@ -28,6 +28,7 @@ from typing import Any
 import orjson
 
 from gtcheck.kernel.errors import UserError
+from gtcheck.kernel.outfiles import make_directory, write_bytes, write_text
 from gtcheck.model.lww import Version
 from gtcheck.model.scenario import Scenario
 from gtcheck.model.step import Action, StepState, StepWorld
@@ -367,11 +368,11 @@ def write_counterexamples(ex: Exploration, sc: Scenario, out: Path) -> None:
     from gtcheck.search import tomlout
 
     for pname, (vi, path) in ex.paths.items():
-        out.mkdir(parents=True, exist_ok=True)
+        make_directory(out, "-o/--output directory")
         safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in pname)
         w = replay(sc, ex.offsets[vi], path)
         hist = out / f"{safe}.jsonl"
-        hist.write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in [w.header()] + w.history()))
+        write_bytes(hist, b"".join(orjson.dumps(e) + b"\n" for e in [w.header()] + w.history()))
         table = dict(sc.source)
         table["name"] = sc.name                  # the history header names the scenario
         if ex.offsets[vi]:
@@ -380,10 +381,10 @@ def write_counterexamples(ex: Exploration, sc: Scenario, out: Path) -> None:
                 clocks.setdefault(r, {})["offset"] = str(o)
             table["clocks"] = clocks
         scen = out / f"{safe}.toml"
-        scen.write_text(tomlout.dumps(table, f"The scenario of a counterexample to {pname} (offsets pinned);\n"
-                                             f"its path: {safe}.path.json"), encoding="utf-8")
+        write_text(scen, tomlout.dumps(table, f"The scenario of a counterexample to {pname} (offsets pinned);\n"
+                                          f"its path: {safe}.path.json"))
         pfile = out / f"{safe}.path.json"
-        pfile.write_bytes(orjson.dumps({"scenario": scen.name, "offsets": ex.offsets[vi],
+        write_bytes(pfile, orjson.dumps({"scenario": scen.name, "offsets": ex.offsets[vi],
                                         "actions": [action_dict(a) for a in path]}, option=orjson.OPT_INDENT_2))
         ex.properties[pname]["counterexample"] = {"history": str(hist), "scenario": str(scen), "path": str(pfile)}
 

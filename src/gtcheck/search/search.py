@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 from hypothesis import HealthCheck, Phase, given, seed as hseed, settings
 
+from gtcheck.kernel.outfiles import make_directory, write_bytes, write_text
 from gtcheck.model.scenario import Scenario, scenario_from_dict
 from gtcheck.search import strategies, tomlout
 from gtcheck.search.run import Property, Run, Verdict, run_bytes, run_from_bytes
@@ -138,17 +139,17 @@ def write_counterexample(result: SearchResult, out: Path, prop_name: str, *, bou
 
     found = result.found
     assert found is not None
-    out.mkdir(parents=True, exist_ok=True)
+    make_directory(out, "-o/--output directory")
     files = {"scenario": out / "counterexample.toml", "history": out / "counterexample.jsonl",
              "truth": out / "counterexample.truth.jsonl", "explanation": out / "explanation.txt"}
     comment = (f"A counterexample to {prop_name}, found and shrunk by gtcheck search.\n"
                f"Replay it exactly: gtcheck simulate --scenario counterexample.toml --seed {found.seed} "
                f"-o counterexample.jsonl\n\n{found.verdict.message}")
-    files["scenario"].write_text(tomlout.dumps(found.table, comment), encoding="utf-8")
-    files["history"].write_bytes(found.history)
-    files["truth"].write_bytes(found.truth)
+    write_text(files["scenario"], tomlout.dumps(found.table, comment))
+    write_bytes(files["history"], found.history)
+    write_bytes(files["truth"], found.truth)
     text = explain(found.run, found.verdict, prop_name, found.seed)
-    files["explanation"].write_text(text + "\n", encoding="utf-8")
+    write_text(files["explanation"], text + "\n")
     result.explanation = text
     if report:
         from gtcheck.checker.check import check_history
