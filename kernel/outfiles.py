@@ -32,7 +32,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Union
+from typing import IO, Any, Union
 
 from gtcheck.kernel.errors import UserError
 
@@ -299,7 +299,7 @@ def _fsync_dir(directory: str) -> None:
         os.close(fd)
 
 
-def gzip_stream(raw: IO[bytes], compresslevel: int = 9) -> gzip.GzipFile:
+def gzip_stream(raw: Any, compresslevel: int = 9) -> gzip.GzipFile:
     """A gzip layer over ``raw`` whose bytes depend on the data only: no modification time
     (mtime=0) and no file name in the gzip header. Closing it does not close ``raw``."""
     return gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=compresslevel)
