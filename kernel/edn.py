@@ -486,9 +486,16 @@ def _hashable(value: Any) -> Any:
     return value
 
 
-def _prepare(text: str | bytes) -> str:
-    if isinstance(text, bytes):
-        text = text.decode("utf-8")
+def _prepare(text: str | bytes, source: str | None = None) -> str:
+    if isinstance(text, (bytes, bytearray, memoryview)):
+        data = bytes(text)
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:   # bad input, at its line and column
+            line = data.count(b"\n", 0, exc.start) + 1
+            column = len(data[data.rfind(b"\n", 0, exc.start) + 1:exc.start].decode("utf-8", "replace")) + 1
+            raise EdnError(f"EDN line {line}, column {column}: byte 0x{data[exc.start]:02x} is not UTF-8",
+                           where=source, hint="EDN text is UTF-8: re-encode the file") from None
     if text.startswith("\ufeff"):
         text = text[1:]
     return text
@@ -496,7 +503,7 @@ def _prepare(text: str | bytes) -> str:
 
 def loads(text: str | bytes, source: str | None = None) -> Any:
     """Read exactly one EDN form from ``text`` (comments and whitespace around it allowed)."""
-    text = _prepare(text)
+    text = _prepare(text, source)
     reader = _Reader(text, source)
     forms = reader.read_all()
     if not forms:
@@ -512,7 +519,7 @@ def loads(text: str | bytes, source: str | None = None) -> Any:
 
 def loads_all(text: str | bytes, source: str | None = None) -> list[Any]:
     """Read every top-level form (for files that hold a sequence of maps, not one vector)."""
-    return _Reader(_prepare(text), source).read_all()
+    return _Reader(_prepare(text, source), source).read_all()
 
 
 def loads_all_located(text: str | bytes, source: str | None = None
@@ -520,7 +527,7 @@ def loads_all_located(text: str | bytes, source: str | None = None
     """Every top-level form, and a function giving the (line, column) where element ``i``
     starts: of the single top-level vector, or of the top-level forms when there are
     several. Positions are found only when asked (for error messages)."""
-    reader = _Reader(_prepare(text), source)
+    reader = _Reader(_prepare(text, source), source)
     return reader.read_all(), reader.element_place
 
 
@@ -579,7 +586,7 @@ def _dump(value: Any, out: list[str]) -> None:
     elif value is False:
         out.append("false")
     elif isinstance(value, Keyword):
-        out.append(":" + value.name)
+        out.append(_name_text(value, ":" + value.name))
     elif isinstance(value, str):
         out.append(_dump_string(value))
     elif isinstance(value, int):
@@ -609,12 +616,42 @@ def _dump(value: Any, out: list[str]) -> None:
     elif isinstance(value, (set, frozenset)):
         _dump_seq("#{", sorted(value, key=repr), "}", out)
     elif isinstance(value, Symbol):
-        out.append(value.name)
+        out.append(_name_text(value, value.name))
     elif isinstance(value, Tagged):
         out.append("#" + value.tag + " ")
         _dump(value.value, out)
     else:
         raise TypeError(f"cannot write {type(value).__name__} as EDN")
+
+
+_READS_BACK: dict[tuple[type, str], bool] = {}   # (Keyword/Symbol, name) -> its text reads back
+
+
+def can_write(value: Keyword | Symbol) -> bool:
+    """Whether a keyword or symbol has an EDN text that this reader reads back as it (the
+    reader is the one rule of what a name may hold: ``::x``, ``:a b`` or a symbol ``nil``
+    have no EDN text of their own)."""
+    key = (type(value), value.name)
+    ok = _READS_BACK.get(key)
+    if ok is None:
+        text = (":" if type(value) is Keyword else "") + value.name
+        try:
+            back = _Reader(text, None).read_all()
+            ok = len(back) == 1 and type(back[0]) is type(value) and back[0] == value
+        except EdnError:
+            ok = False
+        if len(_READS_BACK) > 100_000:
+            _READS_BACK.clear()
+        _READS_BACK[key] = ok
+    return ok
+
+
+def _name_text(value: Any, text: str) -> str:
+    """``text``, the EDN of a keyword or symbol, when it reads back (:func:`can_write`)."""
+    if not can_write(value):
+        raise ValueError(f"cannot write the {type(value).__name__.lower()} {value.name!r} as EDN: "
+                         f"{text!r} would not read back as it")
+    return text
 
 
 # --------------------------------------------------------------------------- JSON bridge

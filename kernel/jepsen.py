@@ -638,7 +638,7 @@ _EDN_KEY_ORDER = ("process", "type", "f", "value", "time", "index", "region", "c
 
 
 def _field_key(name: str) -> Any:
-    if re.fullmatch(r"[A-Za-z*+!_?<>=\-][A-Za-z0-9*+!_?<>=.\-]*", name):
+    if re.fullmatch(r"[A-Za-z*+!_?<>=\-][A-Za-z0-9*+!_?<>=.\-]*", name) and edn.can_write(Keyword(name)):
         return Keyword(name)
     return name
 
@@ -697,7 +697,7 @@ def export_edn(header: dict[str, Any], events: Iterable[Any], where: str | None 
                 f = inv_f if f is None else f
         m[Keyword("process")] = Keyword("nemesis") if nemesis else process
         m[Keyword("type")] = Keyword(ev["type"])
-        m[Keyword("f")] = Keyword(f) if isinstance(f, str) else f
+        m[Keyword("f")] = Keyword(f) if isinstance(f, str) and edn.can_write(Keyword(f)) else f
         value = edn.from_json(ev.get("value"))
         if nemesis:
             m[Keyword("value")] = value
