@@ -301,6 +301,8 @@ class Simulator:
     def _finish(self) -> SimulationSummary:
         st = self.state
         end = st.now
+        if st.max_arrival > self.settled_at:   # checked before the files are committed
+            raise AssertionError("replication outlived the settle period; the header would lie")
         items = st.items
         for key in sorted(items):
             items[key].flush(self.completed)
@@ -318,8 +320,6 @@ class Simulator:
         self.out.close()
         s = SimulationSummary("<stream>", None, st.index, st.operations, st.writes, st.reads, st.final_reads,
                               self.settled_at, end)
-        if st.max_arrival > self.settled_at:
-            raise AssertionError("replication outlived the settle period; the header would lie")
         return s
 
     # ------------------------------------------------------------------ invocations
@@ -448,8 +448,13 @@ class Simulator:
             op.timeout = True
             self.push(t + self.timeout_ns, self.arrive_kind, proc)
         else:
-            self.push(t + (op.latency if op.latency is not None else self.choices.request_latency()),
-                      self.arrive_kind, proc)
+            latency = op.latency if op.latency is not None else self.choices.request_latency()
+            if latency > self.timeout_ns:
+                # slower than the client waits: it gives up at the timeout (info) and the
+                # request is lost on the way, as when its region is down
+                op.timeout = True
+                latency = self.timeout_ns
+            self.push(t + latency, self.arrive_kind, proc)
 
     # ------------------------------------------------------------------ completions
     def _complete(self, proc: Process, t: int) -> None:
