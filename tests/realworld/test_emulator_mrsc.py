@@ -98,17 +98,29 @@ def test_a_write_is_read_strongly_everywhere_at_once_and_eventually_later(mrsc):
     assert _code(e) == "ConditionalCheckFailedException"
 
 
-def test_concurrent_writes_from_two_regions_conflict(mrsc):
-    server, clients, _ = mrsc
-    Control(server.endpoint).delay("600ms")    # a long round trip (within the 1 s timeout): the second
-    # write comes while the first is in flight
+@pytest.fixture
+def slow_mrsc():
+    """MRSC with a 3 s round trip and a 20 s timeout: wide windows, whatever the machine's load."""
+    server = serve(US, delay="constant(2s)", round_trip="constant(3s)", strong_timeout_ns=20_000_000_000)
+    try:
+        clients = _clients(server, US, Config(retries={"total_max_attempts": 1, "mode": "standard"},
+                                              read_timeout=120))
+        _create(clients["us-east-1"])
+        _strong(clients["us-east-1"], ["us-east-2", "us-west-2"])
+        yield server, clients
+    finally:
+        server.stop()
+
+
+def test_concurrent_writes_from_two_regions_conflict(slow_mrsc):
+    server, clients = slow_mrsc
     barrier = threading.Barrier(2)
     outcome = {}
 
     def write(region, v):
         barrier.wait()
         if region == "us-west-2":
-            time.sleep(0.2)                       # surely second; well inside the first's 650 ms round trip
+            time.sleep(0.5)           # second, most likely; either way well inside the first's 3 s round trip
         try:
             clients[region].put_item(TableName="t", Item={"pk": {"S": "k"}, "v": {"N": v}})
             outcome[region] = "ok"
@@ -118,15 +130,38 @@ def test_concurrent_writes_from_two_regions_conflict(mrsc):
     for t in threads:
         t.start()
     for t in threads:
-        t.join(timeout=60)
-    assert outcome == {"us-east-1": "ok", "us-west-2": ("ReplicatedWriteConflictException", 409)}
-    Control(server.endpoint).delay(None)
-    assert _get(clients["us-west-2"], "k")["v"] == {"N": "1"}        # the conflicting write had no effect
-    # writes of one item from one region do not conflict: they queue
-    for v in ("3", "4"):
+        t.join(timeout=120)
+    assert sorted(map(str, outcome.values())) == ["('ReplicatedWriteConflictException', 409)", "ok"], outcome
+    winner = "1" if outcome["us-east-1"] == "ok" else "2"
+    assert _get(clients["us-east-2"], "k")["v"] == {"N": winner}      # the conflicting write had no effect
+    # writes of one item from one region do not conflict: they queue behind each other
+    barrier = threading.Barrier(2)
+    queued = {}
+
+    def write_own(v):
+        barrier.wait()
         clients["us-west-2"].put_item(TableName="t", Item={"pk": {"S": "k"}, "v": {"N": v}})
-    assert _get(clients["us-east-1"], "k")["v"] == {"N": "4"}
+        queued[v] = time.monotonic()
+    threads = [threading.Thread(target=write_own, args=(v,)) for v in ("3", "4")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert set(queued) == {"3", "4"}                    # both acknowledged, none refused
+    last = max(queued, key=queued.get)
+    assert _get(clients["us-east-1"], "k")["v"] == {"N": last}
     assert Control(server.endpoint).status()["strong"]["conflicts"] == 1
+
+
+def test_a_write_waiting_for_a_peer_goes_on_when_the_isolation_heals(slow_mrsc):
+    server, clients = slow_mrsc
+    ctl = Control(server.endpoint)
+    ctl.isolate("us-east-1")
+    threading.Timer(0.5, ctl.heal).start()
+    t0 = time.monotonic()
+    clients["us-east-1"].put_item(TableName="t", Item={"pk": {"S": "j"}})
+    assert time.monotonic() - t0 < 20                 # before the timeout: it waited for the heal, not for ever
+    assert _get(clients["us-west-2"], "j") == {"pk": {"S": "j"}}
 
 
 def test_a_log_keeps_only_what_is_not_yet_acknowledged(mrsc):
@@ -167,11 +202,6 @@ def test_an_isolated_region_times_out_and_the_majority_goes_on(mrsc):
     assert _get(clients["us-west-2"], "i")["by"] == {"S": "east-2"}
     ctl.heal()
     assert _get(clients["us-east-1"], "i")["by"] == {"S": "east-2"}            # the timed-out write had no effect
-    # a request waiting for a peer goes on as soon as the isolation heals
-    ctl.isolate("us-east-1")
-    threading.Timer(0.3, ctl.heal).start()
-    clients["us-east-1"].put_item(TableName="t", Item={"pk": {"S": "j"}})
-    assert _get(clients["us-west-2"], "j") == {"pk": {"S": "j"}}
 
 
 def test_two_replicas_and_a_witness():
