@@ -52,9 +52,9 @@ def _code(exc_info):
 
 @pytest.fixture
 def mrsc():
-    """Three US regions, async replication slow (2 s) so that only the strong rules can make a
+    """Three US regions, async replication slow (10 s) so that only the strong rules can make a
     read in another region current; a round trip of 50 ms."""
-    server = serve(US, delay="constant(2s)", round_trip="constant(50ms)", strong_timeout_ns=1_000_000_000)
+    server = serve(US, delay="constant(10s)", round_trip="constant(50ms)", strong_timeout_ns=1_000_000_000)
     try:
         clients = _clients(server, US)
         _create(clients["us-east-1"])
@@ -86,7 +86,7 @@ def test_a_write_is_read_strongly_everywhere_at_once_and_eventually_later(mrsc):
     assert "x-gtcheck-versions" in out["ResponseMetadata"]["HTTPHeaders"]
     for region in ("us-east-2", "us-west-2"):
         assert _get(clients[region], "a") == {"pk": {"S": "a"}, "v": {"N": "1"}}, region
-    # the asynchronous copy behind an eventually consistent read is 2 s behind: not there yet
+    # the asynchronous copy behind an eventually consistent read is 10 s behind: not there yet
     # (a strong read above brought its own region up to date, so ask a fresh item)
     clients["us-west-2"].put_item(TableName="t", Item={"pk": {"S": "b"}, "v": {"N": "2"}})
     assert _get(clients["us-east-2"], "b", consistent=False) is None
