@@ -20,9 +20,12 @@ Example:
   gtcheck emulate --regions us-east-1,eu-west-1,ap-southeast-2 --port 8000 \\
       --delay 'lognormal(250ms, 0.5)' --global-tables all
   # then point any DynamoDB client at http://127.0.0.1:8000 with region_name set;
-  # while it runs:
+  # while it runs (as the same user: the control token is found):
   gtcheck emulator isolate eu-west-1 --port 8000
   gtcheck emulator heal --port 8000
+  # multi-region strong consistency, as on AWS: CreateTable (empty), then UpdateTable with
+  # MultiRegionConsistency=STRONG and ReplicaUpdates Create for two more regions (or one,
+  # and GlobalTableWitnessUpdates Create for a witness); docs/emulator.md has the rules
 
 \b
 Stops cleanly on Ctrl-C or SIGTERM (exit 0), leaving no port or process behind.
