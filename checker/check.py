@@ -23,7 +23,7 @@ from typing import Any, Iterable
 
 from gtcheck.checker.faults import annotate, fault_windows
 from gtcheck.checker.operations import Header, NemesisEvent, Operation
-from gtcheck.checker.judge import ReadRecord
+from gtcheck.checker.judge import ReadRecord, WriteRecord
 from gtcheck.checker.props import plan
 from gtcheck.checker.props import properties as all_properties
 from gtcheck.checker.props import staleness as staleness_prop
@@ -45,6 +45,7 @@ class CheckResult:
     nemesis: list[NemesisEvent] = field(default_factory=list)
     reads: list[ReadRecord] | None = None
     final_state: dict[str, dict[str, int | None]] | None = None
+    writes: list[WriteRecord] | None = None      # with keep_writes: every ok/info write and its rank
 
     @property
     def valid(self) -> bool | str:
@@ -91,7 +92,8 @@ def check_history(path: str | os.PathLike, *, staleness_bound_ns: int | None = N
                   shards: int | None = None, anomaly_limit: int = 1000,
                   memory_budget_ops: int | None = None,
                   properties: Iterable[str] | None = None,
-                  linearizability_scope: str = "contract") -> CheckResult:
+                  linearizability_scope: str = "contract",
+                  keep_writes: bool = False) -> CheckResult:
     """Check the history at ``path``; see the module doc and ``docs/check-result.md``.
 
     ``jobs``: worker processes (default: :func:`jobs_for`, by the file's size: one
@@ -102,14 +104,18 @@ def check_history(path: str | os.PathLike, *, staleness_bound_ns: int | None = N
     names of the properties to judge (default all; the others are reported not checked
     and not computed). ``linearizability_scope``: ``contract`` (strong mode and register
     histories) or ``single-region-keys`` (also, in eventual mode, the keys written from
-    one region).
+    one region). ``keep_reads`` keeps what was concluded about every judged read
+    (``result.reads``), ``keep_writes`` every write that did not fail with its place in the
+    key's conflict order (``result.writes``): together they say which writes each read saw
+    and missed.
     """
     from gtcheck.checker.history import open_history
 
     path = os.fspath(path)
     options = make_options(staleness_bound_ns=staleness_bound_ns, timeout_s=timeout_s,
                            keep_reads=keep_reads, anomaly_limit=anomaly_limit,
-                           properties=properties, linearizability_scope=linearizability_scope)
+                           properties=properties, linearizability_scope=linearizability_scope,
+                           keep_writes=keep_writes)
     jobs = jobs_for(path) if jobs is None else int(jobs)
     if jobs < 1:
         raise UserError(f"--jobs must be at least 1, got {jobs}")
@@ -158,10 +164,16 @@ def check_history(path: str | os.PathLike, *, staleness_bound_ns: int | None = N
     timing["merge_s"] = time.perf_counter() - t_merge
     timing["total_s"] = time.perf_counter() - t0
     result = CheckResult(summary=summary, header=header, nemesis=nemesis)
+    _keep(result, merged, keep_reads, keep_writes)
+    return result
+
+
+def _keep(result: CheckResult, merged: ShardResult, keep_reads: bool, keep_writes: bool) -> None:
     if keep_reads:
         result.reads = sorted(merged.records, key=lambda r: r.index)
         result.final_state = {k: merged.final_state[k] for k in sorted(merged.final_state)}
-    return result
+    if keep_writes:
+        result.writes = sorted(merged.writes, key=lambda w: w.index)
 
 
 class _Reported(UserError):
@@ -175,7 +187,8 @@ class _Reported(UserError):
 def make_options(*, staleness_bound_ns: int | None = None, timeout_s: float = DEFAULT_TIMEOUT_S,
                  keep_reads: bool = False, anomaly_limit: int = 1000,
                  properties: Iterable[str] | None = None,
-                 linearizability_scope: str = "contract") -> CheckOptions:
+                 linearizability_scope: str = "contract",
+                 keep_writes: bool = False) -> CheckOptions:
     """The options of one check, validated (bad ones: :class:`UserError`, exit 254)."""
     from gtcheck.checker import props as registry
     from gtcheck.checker.props.linearizability import SCOPES
@@ -198,20 +211,23 @@ def make_options(*, staleness_bound_ns: int | None = None, timeout_s: float = DE
                         f"got {linearizability_scope!r}")
     return CheckOptions(staleness_bound_ns=staleness_bound_ns, timeout_s=timeout_s,
                         keep_reads=keep_reads, anomaly_limit=anomaly_limit,
-                        properties=selected, linearizability_scope=linearizability_scope)
+                        properties=selected, linearizability_scope=linearizability_scope,
+                        keep_writes=keep_writes)
 
 
 def check_operations(header: Header, ops: list[Operation], *,
                      staleness_bound_ns: int | None = None, timeout_s: float = DEFAULT_TIMEOUT_S,
                      keep_reads: bool = False, path: str = "<memory>",
                      properties: Iterable[str] | None = None,
-                     linearizability_scope: str = "contract") -> CheckResult:
+                     linearizability_scope: str = "contract",
+                     keep_writes: bool = False) -> CheckResult:
     """Check operations already in memory (tests, small tools): same summary, inline."""
     from gtcheck.checker.shard import check_ops
 
     options = make_options(staleness_bound_ns=staleness_bound_ns, timeout_s=timeout_s,
                            keep_reads=keep_reads, properties=properties,
-                           linearizability_scope=linearizability_scope)
+                           linearizability_scope=linearizability_scope,
+                           keep_writes=keep_writes)
     t0 = time.perf_counter()
     merged = check_ops(header, ops, options)
     if merged.bad_input:   # sorted: the same text whatever the number of parts
@@ -224,9 +240,7 @@ def check_operations(header: Header, ops: list[Operation], *,
               "jobs": 1, "shards": 1}
     summary = build_summary(path, header, stats, options, 1, merged, timing)
     result = CheckResult(summary=summary, header=header)
-    if keep_reads:
-        result.reads = sorted(merged.records, key=lambda r: r.index)
-        result.final_state = {k: merged.final_state[k] for k in sorted(merged.final_state)}
+    _keep(result, merged, keep_reads, keep_writes)
     return result
 
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 from typing import Any
 
 from gtcheck.checker import anomalies as A
-from gtcheck.checker.props.base import KeyJudgement, ReadRecord  # noqa: F401  (ReadRecord: documented here)
+from gtcheck.checker.props.base import KeyJudgement, ReadRecord, WriteRecord  # noqa: F401  (ReadRecord: documented here)
 from gtcheck.checker.props.convergence import DIVERGENT_FINAL_STATE, WRONG_WINNER
 from gtcheck.checker.props.read_after_write import LOST_OWN_WRITE
 from gtcheck.checker.props.staleness import STALE_READ
@@ -34,7 +34,7 @@ from gtcheck.checker.anomalies import Anomaly, op_ref, version_ref
 from gtcheck.kernel.units import format_duration
 from gtcheck.checker.candidates import Candidates, Clock
 from gtcheck.checker.ordering.inversions import find_inversions
-from gtcheck.checker.operations import OK, Header, Operation
+from gtcheck.checker.operations import FAIL, OK, Header, Operation
 from gtcheck.checker.ordering.key_order import UNKNOWN, KeyOrder
 from gtcheck.checker.timeline import KeyTimeline
 
@@ -43,7 +43,8 @@ INITIAL_REGION = "initial"
 
 def judge_key(header: Header, key: str, ops: list[Operation], cands: Candidates,
               order: KeyOrder, *, staleness_bound_ns: int | None = None,
-              clock: Clock | None = None, keep_reads: bool = False) -> KeyJudgement:
+              clock: Clock | None = None, keep_reads: bool = False,
+              keep_writes: bool = False) -> KeyJudgement:
     clock = clock or Clock(header.clock_uncertainty_ns)
     j = KeyJudgement(key=key)
     by_index = {op.index: op for op in ops}
@@ -102,7 +103,10 @@ def judge_key(header: Header, key: str, ops: list[Operation], cands: Candidates,
                                            sup.write, stale, staleness_bound_ns))
         if keep_reads:
             j.records.append(ReadRecord(r.index, key, r.region, r.invoke_time, stale, writer, s,
-                                        bool(r.consistent), r.index in final_idx))
+                                        bool(r.consistent), r.index in final_idx, r.complete_time))
+    if keep_writes:
+        j.writes = [WriteRecord(w.index, key, w.region, w.process, w.invoke_time, w.complete_time, w.outcome,
+                                order.rank.get(w.index)) for w in ops if w.is_write and w.outcome != FAIL]
     if finals:
         for r in finals:
             j.final_state[r.region] = saw_of.get(r.index)

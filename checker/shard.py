@@ -39,7 +39,7 @@ from gtcheck.checker.candidates import Clock, key_candidates
 from gtcheck.checker.operations import Header, Operation
 from gtcheck.checker.ordering.paths import order_key
 from gtcheck.checker.ordering.key_order import UNKNOWN, KeyOrder
-from gtcheck.checker.judge import KeyJudgement, ReadRecord, judge_key
+from gtcheck.checker.judge import KeyJudgement, ReadRecord, WriteRecord, judge_key
 from gtcheck.checker.props import STAGES, needs, plan, properties
 from gtcheck.checker.props.base import KeyContext
 from gtcheck.checker.props.staleness import extend as extend_samples
@@ -58,6 +58,7 @@ class CheckOptions:
     staleness_bound_ns: int | None = None
     timeout_s: float = 10.0          # solver budget per key (solver path only)
     keep_reads: bool = False
+    keep_writes: bool = False        # every ok/info write with its rank (gtcheck fit)
     anomaly_limit: int = 1000        # anomalies kept per name (the worst); counts stay exact
     memory_budget_ops: int = 1_500_000   # operations a worker keeps in memory before spilling
     spill_shards: int = 32
@@ -124,6 +125,7 @@ class ShardResult:
     unknown_props: Counter = field(default_factory=Counter)
     timing: Counter = field(default_factory=Counter)
     records: list[ReadRecord] = field(default_factory=list)
+    writes: list[WriteRecord] = field(default_factory=list)
     final_state: dict[str, dict[str, int | None]] = field(default_factory=dict)
     bad_input: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)   # property name -> its own findings
@@ -162,6 +164,7 @@ class ShardResult:
         self.unknown_props.update(other.unknown_props)
         self.timing.update(other.timing)
         self.records.extend(other.records)
+        self.writes.extend(other.writes)
         self.final_state.update(other.final_state)
         self.bad_input.extend(other.bad_input)
         for prop in properties():
@@ -193,7 +196,7 @@ def check_key(header: Header, ops: list[Operation], options: CheckOptions,
     t = time.process_time()
     j = judge_key(header, ops[0].key, ops, cands, order,
                   staleness_bound_ns=options.staleness_bound_ns, clock=clock,
-                  keep_reads=options.keep_reads)
+                  keep_reads=options.keep_reads, keep_writes=options.keep_writes)
     timing["judge_s"] += time.process_time() - t
     return integrity, order, j
 
@@ -432,5 +435,7 @@ def _accumulate(res: ShardResult, ctx: KeyContext, active: tuple = ()) -> None:
     fig["info_writes_took_effect"] += order.stats.get("info_took_effect", 0)
     if j.records:
         res.records.extend(j.records)
+    if j.writes:
+        res.writes.extend(j.writes)
     if j.final_state:
         res.final_state[j.key] = j.final_state

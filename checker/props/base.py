@@ -63,6 +63,22 @@ class ReadRecord(NamedTuple):
     saw: int | None              # index of the write whose version it returned
     consistent: bool
     final: bool
+    complete_ns: int | None = None   # the read's completion time (None: it never completed)
+
+
+class WriteRecord(NamedTuple):
+    """A write as the checker ordered it (kept with ``keep_writes``): with the reads'
+    ``saw`` it tells which writes each read saw and which it missed (what ``gtcheck fit``
+    reads). Failed writes are not kept."""
+
+    index: int
+    key: str
+    region: str
+    process: Any
+    invoke_ns: int
+    complete_ns: int | None      # None: never completed (info)
+    outcome: str                 # ok | info
+    rank: int | None             # its place in the key's conflict order (larger wins); None: took no effect
 
 
 @dataclass
@@ -74,6 +90,7 @@ class KeyJudgement:
     anomalies: list[Anomaly] = field(default_factory=list)
     samples: list[tuple[str, str, int]] = field(default_factory=list)   # (writer, reader, ns)
     records: list[ReadRecord] = field(default_factory=list)
+    writes: list[WriteRecord] = field(default_factory=list)
     final_state: dict[str, int | None] = field(default_factory=dict)
     convergence: str = "not-judged"   # not-judged | converged | divergent | wrong-winner | unknown
     final_reads: int = 0

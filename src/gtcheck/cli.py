@@ -32,6 +32,7 @@ COMMANDS = {
     "search": "gtcheck.commands.search:search",
     "explore": "gtcheck.commands.explore:explore",
     "predict": "gtcheck.commands.predict:predict",
+    "fit": "gtcheck.commands.fit:fit",
 }
 
 

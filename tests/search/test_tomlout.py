@@ -1,4 +1,4 @@
-"""The TOML writer of counterexample scenarios (``gtcheck.search.tomlout``): whatever it is
+"""The TOML writer of counterexample scenarios (``gtcheck.kernel.tomlout``): whatever it is
 given, ``tomllib`` reads back the same document."""
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gtcheck.model.scenario import load_scenario
-from gtcheck.search import strategies, tomlout
+from gtcheck.kernel import tomlout
+from gtcheck.search import strategies
 
 TEXT = st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=12)
 SCENARIO = Path(__file__).resolve().parents[2] / "histories" / "scenarios" / "replication-delay.toml"

@@ -51,6 +51,7 @@ class Chart:
     series: list[Series]
     log_y: bool = False
     y_floor: float = 1e-4             # the lowest value a log axis shows
+    x_label: str = "t after the write completed"
 
 
 @dataclass
@@ -111,7 +112,7 @@ def svg(chart: Chart) -> str:
         x = px(t)
         out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" y2="{TOP + ph}" stroke="#eee"/>'
                    f'<text x="{x:.1f}" y="{TOP + ph + 16}" text-anchor="middle">{escape(format_duration(int(round(t))))}</text>')
-    out.append(f'<text x="{LEFT + pw / 2}" y="{H - 6}" text-anchor="middle">t after the write completed</text>')
+    out.append(f'<text x="{LEFT + pw / 2}" y="{H - 6}" text-anchor="middle">{escape(chart.x_label)}</text>')
     out.append(f'<text x="14" y="{TOP + ph / 2}" transform="rotate(-90 14 {TOP + ph / 2})" '
                f'text-anchor="middle">{escape(chart.y_label)}</text>')
     for i, s in enumerate(chart.series):

@@ -365,7 +365,7 @@ def replay(sc: Scenario, offsets: dict[str, int], actions: list[Action]) -> Step
 def write_counterexamples(ex: Exploration, sc: Scenario, out: Path) -> None:
     """For each violated property: NAME.jsonl (the history along the shortest path),
     NAME.path.json (the scenario, offsets and actions: ``gtcheck explore --replay``)."""
-    from gtcheck.search import tomlout
+    from gtcheck.kernel import tomlout
 
     for pname, (vi, path) in ex.paths.items():
         make_directory(out, "-o/--output directory")

@@ -19,7 +19,8 @@ from hypothesis import HealthCheck, Phase, given, seed as hseed, settings
 
 from gtcheck.kernel.outfiles import make_directory, write_bytes, write_text
 from gtcheck.model.scenario import Scenario, scenario_from_dict
-from gtcheck.search import strategies, tomlout
+from gtcheck.kernel import tomlout
+from gtcheck.search import strategies
 from gtcheck.search.run import Property, Run, Verdict, run_bytes, run_from_bytes
 
 

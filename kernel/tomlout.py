@@ -1,6 +1,7 @@
-"""A small TOML writer for the scenarios gtcheck writes (counterexamples): tables of
-strings, integers, finite floats, booleans, arrays and inline tables. Python's standard
-library reads TOML but does not write it.
+"""A small TOML writer for the scenarios gtcheck writes (the counterexamples of search and
+exploration, the scenarios gtcheck fit writes): tables of strings, integers, finite floats,
+booleans, arrays and inline tables. Python's standard library reads TOML but does not write
+it. In the kernel because two independent layer-2 packages write scenarios.
 
 Kept rather than a dependency (tomli-w) for one feature: it is 90 lines, knows nothing of
 scenarios (a table holding tables is written as sections, one holding only values
