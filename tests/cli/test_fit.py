@@ -23,15 +23,16 @@ def history(tmp_path_factory) -> Path:
     d = tmp_path_factory.mktemp("fit")
     text = (ROOT / "histories" / "scenarios" / "forecast" / "lognormal.toml").read_text()
     scen = d / "short.toml"
-    scen.write_text(text.replace('duration = "30s"', 'duration = "10s"'))
+    scen.write_text(text.replace('duration = "30s"', 'duration = "8s"'))
     path = d / "h.jsonl"
     simulate(load_scenario(scen), 3, path, False)
     return path
 
 
-def test_fit_writes_a_scenario_that_simulates(tmp_path, capsys, history):
-    out = tmp_path / "fitted.toml"
-    code, text, err = run_cli(["fit", history, "-o", out, "--no-progress"], capsys)
+def test_fit_writes_a_scenario_that_simulates_and_compares(tmp_path, capsys, history):
+    out, page = tmp_path / "fitted.toml", tmp_path / "fit.html"
+    code, text, err = run_cli(["fit", history, "-o", out, "--compare", "--trials", "20000", "--html", page,
+                               "--no-progress"], capsys)
     assert code == 0, err
     assert "us-east-1 -> eu-west-1" in text and "lognormal" in text and f"wrote {out}" in text
     sc = load_scenario(out)                       # the model's own parser accepts it
@@ -39,13 +40,7 @@ def test_fit_writes_a_scenario_that_simulates(tmp_path, capsys, history):
     assert len(sc.pair_delays) == 6 and sc.workload.keys == 20
     assert "# Fitted by gtcheck fit from" in out.read_text()
     assert simulate(sc, 1, tmp_path / "again.jsonl", False).operations > 1000
-
-
-def test_compare_and_page(tmp_path, capsys, history):
-    page = tmp_path / "fit.html"
-    code, text, err = run_cli(["fit", history, "-o", tmp_path / "f.toml", "--compare", "--trials", "20000",
-                               "--html", page, "--no-progress"], capsys)
-    assert code == 0, err
+    # --compare: measured, predicted and simulated side by side
     assert "measured stale" in text and "predicted stale" in text and "simulated stale" in text
     assert "all reads" in text and "predicted - measured over all" in text
     html = page.read_text()

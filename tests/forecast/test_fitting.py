@@ -102,7 +102,7 @@ def test_intervals_cover_the_truth_by_repetition():
 from hypothesis import given, settings, strategies as st  # noqa: E402
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=8, deadline=None)
 @given(st.lists(st.tuples(st.floats(0, 5_000), st.floats(0.001, 5_000), st.booleans()), min_size=12, max_size=40),
        st.integers(0, 2**16))
 def test_every_candidate_is_a_distribution_the_scenario_format_accepts(raw, seed):
