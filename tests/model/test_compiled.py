@@ -147,7 +147,7 @@ print(json.dumps(out))
 def _scenarios() -> list[Path]:
     base = ROOT / "histories" / "scenarios"
     return (sorted(base.glob("*.toml")) + sorted((base / "behaviours").glob("*.toml"))
-            + sorted((base / "forecast").glob("*.toml")))      # Pareto and mixture delays
+            + sorted((base / "forecast").glob("pareto*.toml")))      # the Pareto and mixture families
 
 
 def _hashes(implementation: str, runs: list[Any], walks: list[Any]) -> dict[str, Any]:
