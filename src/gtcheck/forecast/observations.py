@@ -73,7 +73,7 @@ from typing import Any, Iterable
 
 from gtcheck.checker.check import CheckResult
 from gtcheck.checker.faults import FaultWindow, fault_windows
-from gtcheck.checker.properties import ReadRecord, WriteRecord
+from gtcheck.checker.judge import ReadRecord, WriteRecord
 from gtcheck.checker.operations import OK
 
 INF = math.inf
