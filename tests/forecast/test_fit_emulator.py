@@ -20,8 +20,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-pytest.importorskip("boto3")
-pytest.importorskip("moto")
+import boto3  # noqa: E402,F401  (the test extra installs it: no skip)
+import moto  # noqa: E402,F401
 
 from gtcheck.forecast.compare import compare  # noqa: E402
 from gtcheck.forecast.fit import fit_history  # noqa: E402
