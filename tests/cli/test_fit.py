@@ -90,3 +90,21 @@ def test_without_scipy_it_says_how_to_install(tmp_path, history):
 def test_help_has_a_worked_example(capsys):
     code, out, _ = run_cli(["fit", "--help"], capsys)
     assert code == 0 and "gtcheck fit slow.jsonl -o slow-fitted.toml" in out and "Exit codes" in out
+
+
+def test_an_unwritable_scenario_path_is_refused_before_the_fit(tmp_path, capsys, history):
+    """The one output writer's rules (kernel/outfiles.py): a path under a regular file is bad
+    input, said before the fit's long work (nothing fitted, nothing on stdout)."""
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    code, text, err = run_cli(["fit", history, "-o", blocker / "s.toml", "--no-progress"], capsys)
+    assert code == 254 and "s.toml" in err and text == ""
+
+
+def test_a_symlinked_scenario_path_is_followed_and_kept(tmp_path, capsys, history):
+    target = tmp_path / "real.toml"
+    link = tmp_path / "link.toml"
+    link.symlink_to(target)
+    code, _, err = run_cli(["fit", history, "-o", link, "--no-progress"], capsys)
+    assert code == 0, err
+    assert link.is_symlink() and load_scenario(target).regions[0] == "us-east-1"

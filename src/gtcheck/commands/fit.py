@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from gtcheck.kernel.errors import UserError
+from gtcheck.kernel.outfiles import check_target, write_text
 
 EPILOG = """\b
 Examples:
@@ -72,11 +73,11 @@ def fit(history: str, output: Path, seed: int, jobs: int, timing: str, reads: st
     if progress is None:
         progress = sys.stderr.isatty()
     say = (lambda m: click.echo(m, err=True)) if progress else None
+    check_target(output, "scenario")       # before the fit's long work
+    if html:
+        check_target(html, "HTML page")
     fr = fit_history(history, seed=seed, jobs=jobs, timing=timing, reads=reads, name=output.stem, progress=say)
-    try:
-        output.write_text(fr.toml(), encoding="utf-8")
-    except OSError as exc:
-        raise UserError(f"cannot write {output}: {exc.strerror or exc}") from None
+    write_text(output, fr.toml())      # the one output writer: OS errors are 254 naming the path
     cmp = None
     if compare:
         from gtcheck.forecast.compare import compare as run_compare
@@ -98,9 +99,6 @@ def fit(history: str, output: Path, seed: int, jobs: int, timing: str, reads: st
             click.echo("\n" + table(cmp), nl=False)
         click.echo(f"wrote {output}")
     if html:
-        try:
-            Path(html).write_text(report.page(fr, cmp), encoding="utf-8")
-        except OSError as exc:
-            raise UserError(f"cannot write {html}: {exc.strerror or exc}") from None
+        write_text(html, report.page(fr, cmp))
         click.echo(f"wrote {html}", err=fmt == "json")
     return 0
