@@ -29,7 +29,7 @@ decimals throughout; ``+``, ``-`` and ``ADD`` give the exact result or refuse th
 Where DynamoDB's behaviour is not known to gtcheck the answer is :data:`UNKNOWN`, never a
 guess: ``size()`` of a string with non-ASCII characters (characters or UTF-8 bytes?),
 ``ADD``/``DELETE`` on a list element past the end, ``DELETE`` emptying a set held in a
-list. ``docs/expressions.md`` lists what is supported.
+list, ``if_not_exists`` on a path through a value that is not a map or list. ``docs/expressions.md`` lists what is supported.
 """
 
 from __future__ import annotations
@@ -197,6 +197,25 @@ def _value_lookup(item: dict[str, Any], path: tuple) -> Any:
                 return _MISSING
             node = node[step]
     return node
+
+
+def _through_non_container(item: dict[str, Any], path: tuple) -> bool:
+    """Whether ``path`` is missing because a step meets a value that is not a map (for a
+    name) or a list (for an index), rather than because something is absent."""
+    node = item.get(path[0], _MISSING)
+    for step in path[1:]:
+        if node is _MISSING:
+            return False
+        t = type(node)
+        if isinstance(step, str):
+            if t is not dict:
+                return True
+            node = node.get(step, _MISSING)
+        else:
+            if t is not list:
+                return True
+            node = node[step] if step < len(node) else _MISSING
+    return False
 
 
 # --------------------------------------------------------------------------- conditions
@@ -609,6 +628,10 @@ def _compile_value(node: tuple, ctx: _Context, inside_append: bool = False) -> t
 
         def if_not_exists(item: dict[str, Any], p: tuple = path) -> Any:
             v = _value_lookup(item, p)
+            if v is _MISSING and _through_non_container(item, p):
+                raise _Unsure(f"if_not_exists on a path through something that is not a map "
+                              f"or list ({_show(p)}): a missing attribute, or an invalid "
+                              "document path?")
             return other(item) if v is _MISSING else v
         return "call", _MISSING, if_not_exists
     if name == "list_append":

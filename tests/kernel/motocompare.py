@@ -24,6 +24,7 @@ same tests against both).
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass
 from decimal import Context, Decimal
@@ -32,6 +33,7 @@ from typing import Any, Callable
 from gtcheck.kernel import attrvalues as av
 from gtcheck.kernel.attrvalues import BinSet, NumSet, StrSet
 from gtcheck.kernel.expressions import REJECTED, UNKNOWN, condition, update
+from gtcheck.kernel.exprparse import parse_update
 from tests.kernel.exprgen import MISSING, Case
 
 Answer = Any     # True / False / "rejected" / "unknown" / ("crash", name) / item
@@ -319,6 +321,8 @@ def judge_condition(case: Case, moto: Any) -> str:
         if _moto_crash_name(lm) is not None:
             lazy_refusal = lazy_refusal or lo == "rejected"
             continue          # a branch moto's whole answer may not even reach
+        if lo == "unknown" and "size" in case.notes:
+            continue          # size() of a non-ASCII string: no answer of gtcheck's to compare
         hit = [d.name for d in LEAF_DIFFERENCES if d.explains(kind, ops, lo, lm)]
         if not hit:
             raise AssertionError(
@@ -378,13 +382,131 @@ def _rounded_like_moto(o: Any, m: Any) -> bool:
     return False
 
 
+def _numbers(v: Any) -> list[Decimal]:
+    if type(v) is Decimal:
+        return [v]
+    if type(v) is dict:
+        return [n for x in v.values() for n in _numbers(x)]
+    if type(v) in (list, NumSet):
+        return [n for x in v for n in _numbers(x)]
+    return []
+
+
+def _float_subtraction(c: Case, o: Any, why: str, m: Any) -> bool:
+    """moto's ``a - b`` is computed in binary floating point when an operand has a decimal
+    point (its DynamoType.__sub__ converts to float): the result may differ from the exact
+    one by the rounding of the operands and of the difference, at most a few units in the
+    53rd bit of the largest operand."""
+    if "-" not in c.text or type(o) is not dict or type(m) is not dict or o.keys() != m.keys():
+        return False
+    scale = max((abs(n) for n in _numbers(c.values) + _numbers(c.item or {}) + _numbers(o)),
+                default=Decimal(0))
+    tol = scale * Decimal(2) ** -50
+    diff = False
+    for k in o:
+        if av.equal(o[k], m[k]):
+            continue
+        if type(o[k]) is not Decimal or type(m[k]) is not Decimal or abs(o[k] - m[k]) > tol:
+            return False
+        diff = True
+    return diff
+
+
+def _resolve(path_node: tuple, names: dict[str, str]) -> tuple:
+    return tuple(names.get(x, x) if k == "ph" else x for k, x in path_node[1])
+
+
+def _moto_aliasing(case: Case, o: dict) -> dict | None:
+    """moto's item when it copies by reference: after ``SET c = b`` (or ``c =
+    if_not_exists(b, ...)`` with ``b`` present), an ADD or DELETE on the set ``b``, or an
+    action inside the map or list ``b``, in the same expression changes ``c`` too (``b`` a
+    top-level attribute, ``c`` any path)."""
+    tree = parse_update(case.text)
+    # what moto changes in place: a set by ADD or DELETE, a map or list by an action on a
+    # path inside it
+    changed = {_resolve(p, case.names) for p, _ in tree[3] + tree[4]}
+    inside = [_resolve(p, case.names) for p in
+              [t for t, _ in tree[1]] + list(tree[2]) + [t for t, _ in tree[3] + tree[4]]]
+    changed |= {p[:1] for p in inside if len(p) > 1}
+    item = case.item or {}
+
+    def source(node: tuple) -> tuple | None:
+        """The attribute whose object a SET value hands over as it is."""
+        if node[0] == "path":
+            return _resolve(node, case.names)
+        if node[0] == "call" and node[1] == "if_not_exists" and len(node[2]) == 2:
+            p = _resolve(node[2][0], case.names)
+            return p if len(p) == 1 and p[0] in item else source(node[2][1])
+        return None
+
+    pred = copy.deepcopy(o)
+    hit = False
+    for target, value in tree[1]:
+        t = _resolve(target, case.names)
+        src = source(value)
+        if src is None or len(src) != 1 or src not in changed:
+            continue
+        box: Any = pred
+        for step in t[:-1]:
+            box = box.get(step) if isinstance(box, dict) else (
+                box[step] if isinstance(box, list) and isinstance(step, int)
+                and step < len(box) else None)
+        last = t[-1]
+        if isinstance(box, dict) or (isinstance(box, list) and isinstance(last, int)
+                                     and last < len(box)):
+            hit = True
+            if src[0] in o:
+                box[last] = o[src[0]]
+            elif isinstance(box, dict):
+                box.pop(last, None)       # the set was emptied: moto's copy is empty too
+    return pred if hit else None
+
+
+def _aliased(c: Case, o: Any, why: str, m: Any) -> bool:
+    if not isinstance(o, dict):
+        return False
+    moto_item = m[1] if isinstance(m, tuple) and m[0] == "empty-set-kept" else m
+    pred = _moto_aliasing(c, o)
+    return isinstance(moto_item, dict) and pred is not None and av.equal(pred, moto_item)
+
+
+_CALL_IN_IF_NOT_EXISTS = re.compile(r"if_not_exists\([^(),]*,\s*[A-Za-z_]+\s*\(")
+
+
 UPDATE_DIFFERENCES = [
+    UpdateDifference(
+        "dotted-name-overlaps",
+        "moto takes an attribute named through #n as 'a.b' for the path a.b when it looks for "
+        "overlapping paths, and refuses; DynamoDB reads such a name as one attribute whose "
+        "name holds a dot (Alternator's suite, checked on DynamoDB)",
+        lambda c, o, why, m: (o != "rejected" and "overlap" in _moto_message(m)
+                              and any("." in n for n in c.names.values()))),
+    UpdateDifference(
+        "call-inside-if-not-exists",
+        "moto's grammar takes no function call as if_not_exists's second operand (a syntax "
+        "error); DynamoDB's does: if_not_exists(b, if_not_exists(c, :v)) works there "
+        "(Alternator's suite, checked on DynamoDB)",
+        lambda c, o, why, m: (o != "rejected" and bool(_CALL_IN_IF_NOT_EXISTS.search(c.text))
+                              and 'Syntax error; token: "("' in _moto_message(m))),
+    UpdateDifference(
+        "aliasing",
+        "moto copies a set, map or list by reference: after SET c = b, an ADD or DELETE on "
+        "b, or an action inside b, in the same expression changes c too; DynamoDB evaluates "
+        "every operand on the item as it was "
+        "before the update (Alternator's suite: values are read before the SET writes); the "
+        "copy of a set the DELETE emptied is left empty, which DynamoDB never stores",
+        _aliased),
     UpdateDifference(
         "decimal-rounding",
         "moto computes + and - on decimals in Python's 28-digit context and rounds; "
         "DynamoDB computes exactly up to 38 significant digits (Alternator's suite: "
         "1 + 1e22 is exact on DynamoDB)",
         lambda c, o, why, m: isinstance(o, dict) and _rounded_like_moto(o, m)),
+    UpdateDifference(
+        "float-subtraction",
+        "moto computes a - b in binary floating point when an operand has a decimal point "
+        "(0.5 - 1E+16 gives -1E+16); DynamoDB computes exactly up to 38 significant digits",
+        _float_subtraction),
     UpdateDifference(
         "remove-on-missing-item",
         "moto refuses REMOVE a.b on a missing item; DynamoDB ignores it (any REMOVE on a "
@@ -428,6 +550,7 @@ UPDATE_UNKNOWNS = [
     ("ADD on a list element past the end", "add-past-the-end-of-a-list"),
     ("DELETE on a list element past the end", "delete-past-the-end-of-a-list"),
     ("DELETE emptying a set held in a list", "delete-emptying-a-set-in-a-list"),
+    ("if_not_exists on a path through", "if-not-exists-through-a-non-container"),
 ]
 
 

@@ -66,7 +66,13 @@ class Moto:
             out = self.client.update_item(TableName=TABLE, Key={KEY: {"S": "k"}},
                                           UpdateExpression=case.text, ReturnValues="ALL_NEW",
                                           **self._params(case))
-            return av.item_from_wire(out.get("Attributes", {}))
+            attrs = out.get("Attributes", {})
+            empty = [k for k, v in attrs.items()
+                     if len(v) == 1 and next(iter(v)) in ("SS", "NS", "BS") and not next(iter(v.values()))]
+            if empty:   # moto holds an empty set (see aliasing); DynamoDB never stores one
+                return ("empty-set-kept", av.item_from_wire(
+                    {k: v for k, v in attrs.items() if k not in empty}))
+            return av.item_from_wire(attrs)
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
             if code == "ConditionalCheckFailedException":

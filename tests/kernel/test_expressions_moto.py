@@ -116,6 +116,9 @@ HAND = [
     ("condition", "contains(a, a)", {}, {}, "rejected", False,
      "one attribute as both operands of contains: DynamoDB refuses it (Alternator's "
      "suite); moto evaluates it"),
+    ("update", "SET c = if_not_exists(b, if_not_exists(q, :v))", {}, {":v": D(3)}, "item",
+     "rejected", "a call as if_not_exists's second operand: DynamoDB takes it (Alternator's "
+     "suite, checked on DynamoDB); moto's grammar does not"),
     ("condition", "((a = :v))", {}, {":v": D(1)}, "rejected", "rejected",
      "redundant parentheses: both refuse, as DynamoDB does"),
 ]
