@@ -5,8 +5,11 @@ alternating, each in a fresh process.
 Run:
 
     python benchmarks/bench_house.py --before-python /work/venvs/before/bin/python \\
-        [--history benchmarks/out/sim-1m.jsonl] [--jobs 2] [--repeat 3] [--skip-1m] [--skip-anchors]
-        [--scan]
+        [--base-python OTHER] [--history benchmarks/out/sim-1m.jsonl] [--jobs 2] [--repeat 3]
+        [--skip-1m] [--skip-anchors] [--scan]
+
+``--base-python``: a third tree run in the same rotation (e.g. main just before a change
+lands, to tell the change's own effect from everything else since ``--before``).
 
 Two workloads:
 
@@ -105,15 +108,16 @@ def compare(label: str, work: str, arg: str, jobs: int, pythons: dict[str, str],
         med[name] = (statistics.median(cpus), statistics.median(walls))
         print(f"{label} {name:<6}: CPU best {min(cpus):.2f} s, median {med[name][0]:.2f} s; "
               f"wall best {min(walls):.2f} s, median {med[name][1]:.2f} s")
-    if "before" in med and "after" in med:
-        print(f"{label} after/before (medians): CPU {med['after'][0] / med['before'][0]:.3f}, "
-              f"wall {med['after'][1] / med['before'][1]:.3f}; verdicts "
-              + ("identical" if same else f"DIFFER: {verdicts}"))
+    for other in (n for n in med if n != "after"):
+        print(f"{label} after/{other} (medians): CPU {med['after'][0] / med[other][0]:.3f}, "
+              f"wall {med['after'][1] / med[other][1]:.3f}")
+    print(f"{label} verdicts " + ("identical" if same else f"DIFFER: {verdicts}"))
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--before-python", required=True, help="the interpreter of the tree before")
+    ap.add_argument("--base-python", help="a third tree's interpreter (optional)")
     ap.add_argument("--after-python", default=sys.executable, help="this tree's (default: this one)")
     ap.add_argument("--history", default=str(ROOT / "benchmarks" / "out" / "sim-1m.jsonl"))
     ap.add_argument("--jobs", type=int, default=2)
@@ -122,7 +126,10 @@ def main() -> None:
     ap.add_argument("--skip-anchors", action="store_true")
     ap.add_argument("--scan", action="store_true", help="also time the reader alone")
     args = ap.parse_args()
-    pythons = {"before": args.before_python, "after": args.after_python}
+    pythons = {"before": args.before_python}
+    if args.base_python:
+        pythons["base"] = args.base_python
+    pythons["after"] = args.after_python
     for name, py in pythons.items():
         print(f"{name}: {py} -> {tree_of(py)}")
     print(f"cores {os.cpu_count()}, load {os.getloadavg()}, {time.strftime('%Y-%m-%d %H:%M')}")
