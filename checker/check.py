@@ -27,7 +27,7 @@ from gtcheck.checker.judge import ReadRecord, WriteRecord
 from gtcheck.checker.props import plan
 from gtcheck.checker.props import properties as all_properties
 from gtcheck.checker.props import staleness as staleness_prop
-from gtcheck.checker.props.base import SummaryContext, not_checked_section
+from gtcheck.checker.props.base import SummaryContext, counts_in_verdict, not_checked_section
 from gtcheck.checker.shard import CheckOptions, PartResult, ShardResult, check_part, set_progress_queue
 from gtcheck.kernel import __version__
 from gtcheck.kernel.errors import EXIT_INVALID, EXIT_UNKNOWN, EXIT_VALID, UserError
@@ -93,7 +93,8 @@ def check_history(path: str | os.PathLike, *, staleness_bound_ns: int | None = N
                   memory_budget_ops: int | None = None,
                   properties: Iterable[str] | None = None,
                   linearizability_scope: str = "contract",
-                  keep_writes: bool = False) -> CheckResult:
+                  keep_writes: bool = False,
+                  fail_on: Iterable[str] = ()) -> CheckResult:
     """Check the history at ``path``; see the module doc and ``docs/check-result.md``.
 
     ``jobs``: worker processes (default: :func:`jobs_for`, by the file's size: one
@@ -108,6 +109,8 @@ def check_history(path: str | os.PathLike, *, staleness_bound_ns: int | None = N
     (``result.reads``), ``keep_writes`` every write that did not fail with its place in the
     key's conflict order (``result.writes``): together they say which writes each read saw
     and missed.
+    ``fail_on`` names the findings counted in the verdict (``("lost-writes",)``);
+    they are reported whether counted or not.
     """
     from gtcheck.checker.history import open_history
 
@@ -115,7 +118,7 @@ def check_history(path: str | os.PathLike, *, staleness_bound_ns: int | None = N
     options = make_options(staleness_bound_ns=staleness_bound_ns, timeout_s=timeout_s,
                            keep_reads=keep_reads, anomaly_limit=anomaly_limit,
                            properties=properties, linearizability_scope=linearizability_scope,
-                           keep_writes=keep_writes)
+                           keep_writes=keep_writes, fail_on=fail_on)
     jobs = jobs_for(path) if jobs is None else int(jobs)
     if jobs < 1:
         raise UserError(f"--jobs must be at least 1, got {jobs}")
@@ -188,8 +191,10 @@ def make_options(*, staleness_bound_ns: int | None = None, timeout_s: float = DE
                  keep_reads: bool = False, anomaly_limit: int = 1000,
                  properties: Iterable[str] | None = None,
                  linearizability_scope: str = "contract",
-                 keep_writes: bool = False) -> CheckOptions:
-    """The options of one check, validated (bad ones: :class:`UserError`, exit 254)."""
+                 keep_writes: bool = False,
+                 fail_on: Iterable[str] = ()) -> CheckOptions:
+    """The options of one check, validated (bad ones: :class:`UserError`, exit 254).
+    ``fail_on``: the findings counted in the verdict (``lost-writes``)."""
     from gtcheck.checker import props as registry
     from gtcheck.checker.props.linearizability import SCOPES
 
@@ -209,10 +214,15 @@ def make_options(*, staleness_bound_ns: int | None = None, timeout_s: float = DE
     if linearizability_scope not in SCOPES:
         raise UserError(f"--linearizability-scope must be one of {', '.join(SCOPES)}, "
                         f"got {linearizability_scope!r}")
+    counted = tuple(dict.fromkeys(fail_on or ()))
+    unknown = [n for n in counted if n not in registry.fail_on_names()]
+    if unknown:
+        raise UserError(f"--fail-on {unknown[0]!r} is not a finding gtcheck reports",
+                        hint=f"accepted: {', '.join(registry.fail_on_names())}")
     return CheckOptions(staleness_bound_ns=staleness_bound_ns, timeout_s=timeout_s,
                         keep_reads=keep_reads, anomaly_limit=anomaly_limit,
                         properties=selected, linearizability_scope=linearizability_scope,
-                        keep_writes=keep_writes)
+                        keep_writes=keep_writes, fail_on=counted)
 
 
 def check_operations(header: Header, ops: list[Operation], *,
@@ -220,14 +230,15 @@ def check_operations(header: Header, ops: list[Operation], *,
                      keep_reads: bool = False, path: str = "<memory>",
                      properties: Iterable[str] | None = None,
                      linearizability_scope: str = "contract",
-                     keep_writes: bool = False) -> CheckResult:
+                     keep_writes: bool = False,
+                     fail_on: Iterable[str] = ()) -> CheckResult:
     """Check operations already in memory (tests, small tools): same summary, inline."""
     from gtcheck.checker.shard import check_ops
 
     options = make_options(staleness_bound_ns=staleness_bound_ns, timeout_s=timeout_s,
                            keep_reads=keep_reads, properties=properties,
                            linearizability_scope=linearizability_scope,
-                           keep_writes=keep_writes)
+                           keep_writes=keep_writes, fail_on=fail_on)
     t0 = time.perf_counter()
     merged = check_ops(header, ops, options)
     if merged.bad_input:   # sorted: the same text whatever the number of parts
@@ -359,8 +370,9 @@ def build_summary(path: str, header: Header, stats: dict[str, Any], options: Che
     props = {prop.NAME: prop.verdict(ctx) if why_not[prop.NAME] is None
              else not_checked_section(why_not[prop.NAME])   # type: ignore[arg-type]
              for prop in all_properties()}
-    # a property reported as not checked ("checked": false) does not take part
-    judged = [p for p in props.values() if p.get("checked", True) is not False]
+    # an entry not checked ("checked": false), or a finding not asked for ("counted":
+    # false), does not take part
+    judged = [p for p in props.values() if counts_in_verdict(p)]
     if any(p["valid"] is False for p in judged):
         valid: bool | str = False
     elif any(p["valid"] == "unknown" for p in judged):
@@ -381,7 +393,8 @@ def build_summary(path: str, header: Header, stats: dict[str, Any], options: Che
         "options": {"staleness_bound_ns": options.staleness_bound_ns, "jobs": jobs,
                     "timeout_s": options.timeout_s,
                     "properties": list(options.properties) if options.properties else None,
-                    "linearizability_scope": options.linearizability_scope},
+                    "linearizability_scope": options.linearizability_scope,
+                    "fail_on": list(options.fail_on)},
     }
     out.update(props)
     out["unknown_keys"] = sorted(merged.unknown_keys, key=lambda u: u["key"])

@@ -91,7 +91,11 @@ def overlapping(windows: list[FaultWindow], regions: set[str], start: int, end: 
 
 def annotate(anomalies: list[dict[str, Any]], windows: list[FaultWindow]) -> None:
     """Add the fault context to the explanations of anomalies whose kind spans a lag
-    (``AnomalyKind.fault_context``: a stale read, a lost own write), in place."""
+    (``AnomalyKind.fault_context``: a stale read, a lost own write, a lost write), in
+    place. The span is ``details["window_ns"]`` when the anomaly gives it (a lost write:
+    from the first invocation to the last completion of it and the write it was lost to),
+    else the ``staleness_ns`` or ``lag_ns`` before ``time_ns``; the regions are the
+    anomaly's and ``details["writer_region"]``."""
     if not windows:
         return
     from gtcheck.checker.props import anomaly_kind
@@ -101,9 +105,14 @@ def annotate(anomalies: list[dict[str, Any]], windows: list[FaultWindow]) -> Non
         if kind is None or not kind.fault_context or a.get("time_ns") is None:
             continue
         details = a.get("details") or {}
-        behind = details.get("staleness_ns", details.get("lag_ns", 0)) or 0
         regions = {r for r in (a.get("region"), details.get("writer_region")) if isinstance(r, str)}
-        hits = overlapping(windows, regions, a["time_ns"] - behind, a["time_ns"])
+        span = details.get("window_ns")
+        if isinstance(span, list) and len(span) == 2:     # the anomaly says its own span
+            start, end = span
+        else:
+            end = a["time_ns"]
+            start = end - (details.get("staleness_ns", details.get("lag_ns", 0)) or 0)
+        hits = overlapping(windows, regions, start, end)
         if hits:
             a["explanation"] = a["explanation"].rstrip() + " Meanwhile " + "; ".join(w.describe() for w in hits) + "."
             details["faults"] = [w.index for w in hits]

@@ -11,7 +11,7 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 from gtcheck.checker.props import properties
-from gtcheck.checker.props.base import plural
+from gtcheck.checker.props.base import counts_in_verdict, plural
 from gtcheck.kernel.units import format_duration
 from gtcheck.kernel.exactjson import dumps as exact_dumps
 
@@ -54,7 +54,9 @@ def _property_line(prop: Any, p: dict[str, Any]) -> str:
     name = prop.NAME
     if p.get("checked") is False:
         return f"  {name:<17} not checked ({p.get('reason', '')})"
-    return f"  {name:<17} {_word(p['valid']):<8} {prop.summary_line(p)}".rstrip()
+    # a finding not counted in the verdict says "found", never "INVALID"
+    word = "found" if p.get("counted") is False and p.get("valid") is False else _word(p["valid"])
+    return f"  {name:<17} {word:<8} {prop.summary_line(p)}".rstrip()
 
 
 def render_text(summary: dict[str, Any]) -> str:
@@ -62,7 +64,8 @@ def render_text(summary: dict[str, Any]) -> str:
     counts = hist.get("counts", {})
     valid = summary["valid"]
     props = [p for p in properties() if p.NAME in summary]
-    failed = [p.NAME for p in props if summary[p.NAME].get("valid") is False]
+    failed = [p.NAME for p in props if summary[p.NAME].get("valid") is False
+              and counts_in_verdict(summary[p.NAME])]
     head = {True: "VALID", False: "INVALID"}.get(valid, "UNKNOWN") if isinstance(valid, bool) \
         else "UNKNOWN"
     where = f"{hist.get('path', '?')}: {plural(counts.get('operations'), 'operation')}, " \
@@ -82,6 +85,10 @@ def render_text(summary: dict[str, Any]) -> str:
                          f"{format_duration(f['p99_ns']):>9}  {format_duration(f['max_ns']):>9}")
         if len(pairs) > len(worst):
             lines.append(f"  ... and {len(pairs) - len(worst)} more pairs")
+    for prop in props:
+        more = getattr(prop, "text_lines", None)
+        if more is not None:
+            lines.extend(more(summary[prop.NAME]))
     anoms: list[dict[str, Any]] = []
     total = 0
     for prop in props:
@@ -108,6 +115,17 @@ def render_text(summary: dict[str, Any]) -> str:
 
 
 # --------------------------------------------------------------------------- junit
+def _anomaly_text(p: dict[str, Any], first: str | None = None) -> str:
+    """An entry's anomalies one a line, with how many more there were."""
+    anoms = p.get("anomalies") or []
+    lines = [first] if first else []
+    lines.extend(f"[{a['name']}] key {a['key']!r} ops {a['ops']}: {a['explanation']}" for a in anoms)
+    total = sum((p.get("anomaly_counts") or {}).values())
+    if total > len(anoms):
+        lines.append(f"... and {total - len(anoms)} more")
+    return "\n".join(lines)
+
+
 def render_junit(summary: dict[str, Any]) -> str:
     """One testsuite ``gtcheck``, one testcase per property: failure / skipped / pass."""
     suite = _junit_suite(summary, "gtcheck")
@@ -130,19 +148,17 @@ def _junit_suite(summary: dict[str, Any], name: str) -> ET.Element:
         if p.get("checked") is False or p.get("valid") == "unknown":
             n_skip += 1
             ET.SubElement(case, "skipped", message=p.get("reason") or "unknown")
+        elif p.get("valid") is False and not counts_in_verdict(p):
+            # a finding reported but not counted (lost writes without --fail-on): it
+            # passes, and its system-out names what was found
+            out = ET.SubElement(case, "system-out")
+            out.text = _anomaly_text(p, f"found, not counted in the verdict: {p.get('note', '')}")
         elif p.get("valid") is False:
             n_fail += 1
             counts = p.get("anomaly_counts") or {}
             msg = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "invalid"
             fail = ET.SubElement(case, "failure", message=msg, type=",".join(sorted(counts)))
-            anoms = p.get("anomalies") or []
-            text = "\n".join(f"[{a['name']}] key {a['key']!r} ops {a['ops']}: {a['explanation']}"
-                             for a in anoms)
-            shown = len(anoms)
-            total = sum(counts.values())
-            if total > shown:
-                text += f"\n... and {total - shown} more"
-            fail.text = text
+            fail.text = _anomaly_text(p)
         if name == "staleness" and p.get("checked") is not False:
             out = ET.SubElement(case, "system-out")
             smallest = p.get("smallest_bound_ns")
@@ -243,7 +259,7 @@ def _one_line(o: FileOutcome) -> str:
     parts = []
     for prop in props:
         p = summary[prop.NAME]
-        if p.get("checked") is False:
+        if not counts_in_verdict(p):
             continue
         if p.get("valid") is False:
             parts.append(f"{prop.NAME}: " + ", ".join(

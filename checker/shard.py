@@ -64,6 +64,7 @@ class CheckOptions:
     spill_shards: int = 32
     properties: tuple[str, ...] | None = None   # --property: the ones to judge (None: all)
     linearizability_scope: str = "contract"     # --linearizability-scope
+    fail_on: tuple[str, ...] = ()     # findings counted in the verdict (--fail-on lost-writes)
 
 
 def shard_of(key: Any, n: int) -> int:

@@ -148,6 +148,11 @@ def needs(active: Any) -> frozenset[str]:
     return frozenset(out)
 
 
+def fail_on_names() -> tuple[str, ...]:
+    """The findings ``--fail-on`` accepts (each property's optional ``FAIL_ON``)."""
+    return tuple(m.FAIL_ON for m in properties() if getattr(m, "FAIL_ON", None))
+
+
 def describe(names_: Any = None) -> str:
     """``integrity, convergence, ...``: property names for help texts and error hints."""
     return ", ".join(names_ if names_ is not None else names())

@@ -21,7 +21,11 @@ report, ``gtcheck search``, the pytest fixtures, help texts):
 * optional ``applies(header, options)`` -- ``None`` when the property has something to
   judge in such a history, else the reason it has not (a register import has no
   replication to measure staleness of): the property is then not computed at all and is
-  reported not checked with that reason (default: it always applies).
+  reported not checked with that reason (default: it always applies);
+* optional ``FAIL_ON = "lost-writes"`` -- a finding about the application, always reported
+  but counted in the overall verdict only when the user names it (``--fail-on``); its
+  entry then carries ``"counted": true``, else ``false`` (:func:`counts_in_verdict`);
+* optional ``text_lines(section)`` -- lines the text output adds after the property lines.
 
 How it judges:
 
@@ -194,6 +198,15 @@ REGISTER_HISTORY = ("a register history (a Jepsen import) has no replication to 
 def is_register(header: Header) -> bool:
     """A history imported as a plain register (header ``"register": true``)."""
     return header.meta.get("register") is True
+
+
+def counts_in_verdict(section: Any) -> bool:
+    """Whether a summary entry takes part in the overall verdict: not when it was not
+    checked (``"checked": false``: nothing in its scope) nor when it is a finding the user
+    did not ask to count (``"counted": false``: lost writes without ``--fail-on``). The one
+    rule every consumer of a summary (the verdict, text, JUnit, the pytest fixture) reads."""
+    return not (isinstance(section, dict)
+                and (section.get("checked") is False or section.get("counted") is False))
 
 
 def no_merge(mine: Any, other: Any) -> Any:

@@ -210,8 +210,9 @@ def _prop_valid(summary: dict[str, Any], name: str) -> Any:
 
 
 def _prop_checked(summary: dict[str, Any], name: str) -> bool:
-    p = summary.get(name)
-    return not (isinstance(p, dict) and p.get("checked") is False)
+    from gtcheck.checker.props.base import counts_in_verdict
+
+    return counts_in_verdict(summary.get(name))
 
 
 def _anomalies(summary: dict[str, Any], props: list[str]) -> list[dict[str, Any]]:

@@ -85,9 +85,10 @@ NO_NULL_READ = ANOM / "stale-read.jsonl"
 
 def test_the_builtin_registry_lists_each_property_once_in_report_order():
     assert registry.names() == ("integrity", "convergence", "read_after_write",
-                                "linearizability", "staleness")
+                                "linearizability", "staleness", "lost_writes")
     kinds = registry.anomaly_kinds()
-    assert len({k.name for k in kinds}) == len(kinds) == 10
+    assert len({k.name for k in kinds}) == len(kinds) == 11
+    assert registry.fail_on_names() == ("lost-writes",)
     for prop in registry.properties():
         assert prop.TITLE and prop.DESCRIPTION.endswith(".")
         for kind in prop.ANOMALIES:
@@ -113,7 +114,7 @@ def test_a_registered_property_is_judged_and_shown_everywhere(no_null_reads, tmp
     result = check_history(path, jobs=1, keep_reads=True)
     s = result.summary
     # JSON: its own entry, after the built-in ones, counted in the verdict
-    assert list(s)[list(s).index("staleness") + 1] == "no_null_reads"
+    assert list(s)[list(s).index("lost_writes") + 1] == "no_null_reads"
     section = s["no_null_reads"]
     assert section["valid"] is False and section["anomaly_counts"] == {"null-read": 1}
     (a,) = section["anomalies"]

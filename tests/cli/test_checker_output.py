@@ -16,7 +16,8 @@ from gtcheck.kernel.errors import UserError
 
 ROOT = Path(__file__).resolve().parents[2]
 ANOM = ROOT / "histories" / "anomalies"
-PROPS = ["integrity", "convergence", "read_after_write", "linearizability", "staleness"]
+PROPS = ["integrity", "convergence", "read_after_write", "linearizability", "staleness",
+         "lost_writes"]
 
 
 def run(argv, capsys):
@@ -66,7 +67,7 @@ def test_json_structure(capsys):
     assert set(s["timing"]) >= {"parse_s", "order_s", "solve_s", "judge_s"}
 
 
-def test_junit_has_five_testcases_and_fails_the_right_one(capsys):
+def test_junit_has_a_testcase_per_property_and_fails_the_right_one(capsys):
     code, out, _ = run([ANOM / "lost-own-write.jsonl", "--format", "junit",
                         "--linearizability-scope", "single-region-keys"], capsys)
     assert code == 1
@@ -75,7 +76,7 @@ def test_junit_has_five_testcases_and_fails_the_right_one(capsys):
     cases = {c.get("name"): c for c in suite.findall("testcase")}
     assert list(cases) == PROPS
     # the stale strong read in the writing region fails read_after_write and linearizability
-    assert suite.get("tests") == "5" and suite.get("failures") == "2"
+    assert suite.get("tests") == "6" and suite.get("failures") == "2"
     failure = cases["read_after_write"].find("failure")
     assert failure is not None and "lost-own-write" in failure.get("message")
     assert "#4" in failure.text and "#2" in failure.text

@@ -35,6 +35,7 @@ Examples:
   gtcheck check jepsen/etcd_*.log                       # one line per file, then a summary
   gtcheck check 'jepsen/**/*.edn' --property linearizability --format junit -o lin.xml
   gtcheck check run.jsonl --linearizability-scope single-region-keys
+  gtcheck check recorded.jsonl --fail-on lost-writes
 
 \b
 A verdict looks like:
@@ -44,6 +45,7 @@ A verdict looks like:
     read_after_write  valid    30000 strongly consistent reads
     linearizability   not checked (eventual mode: the history format judges ...)
     staleness         INVALID  3 stale-read; smallest bound 1.30 s over 150000 reads (bound 750 ms)
+    lost_writes       found    2 lost writes on 1 key (not counted; --fail-on lost-writes counts it)
   anomalies (worst first):
     [stale-read] key 'user#7': read #1234 in eu-west-1 at 12.30 s returned ...
 
@@ -112,9 +114,14 @@ def expand(args: tuple[str, ...]) -> list[str]:
                    "history only.")
 @click.option("--progress/--no-progress", default=None,
               help="Show a progress bar on stderr (default: when stderr is a terminal).")
+@click.option("--fail-on", "fail_on", multiple=True, metavar="FINDING",
+              help="Count this finding in the verdict (repeatable). lost-writes: the "
+                   "acknowledged writes last-writer-wins threw away (rule 12), always "
+                   "reported, counted only when asked.")
 def check(histories: tuple[str, ...], staleness_bound: str | None, properties: tuple[str, ...],
           lin_scope: str, fmt: str, output: str | None, jobs: int | None, timeout_s: float,
-          unknown_ok: bool, html: str | None, progress: bool | None) -> int:
+          unknown_ok: bool, html: str | None, progress: bool | None,
+          fail_on: tuple[str, ...]) -> int:
     """Check each HISTORY (a gt-history .jsonl / .jsonl.gz, or a Jepsen history: EDN file
     or text log) for the properties of the checker (listed below). Several histories, or
     a quoted glob pattern, give one line per history and a summary.
@@ -124,8 +131,9 @@ def check(histories: tuple[str, ...], staleness_bound: str | None, properties: t
 
     bound = parse_duration(staleness_bound, where="--staleness-bound") if staleness_bound is not None else None
     # bad options fail before any history is read
+    counted = [n.strip() for f in fail_on for n in f.split(",") if n.strip()]
     make_options(staleness_bound_ns=bound, timeout_s=timeout_s, properties=properties or None,
-                 linearizability_scope=lin_scope)
+                 linearizability_scope=lin_scope, fail_on=counted)
     paths = expand(histories)
     # one history named as such: the full verdict; several, or a pattern: one line each
     single = len(histories) == 1 and (os.path.exists(histories[0])
@@ -141,7 +149,8 @@ def check(histories: tuple[str, ...], staleness_bound: str | None, properties: t
     if progress is None:
         progress = sys.stderr.isatty()
     options = dict(staleness_bound_ns=bound, jobs=jobs, timeout_s=timeout_s,
-                   properties=properties or None, linearizability_scope=lin_scope)
+                   properties=properties or None, linearizability_scope=lin_scope,
+                   fail_on=counted)
     if single:
         path = paths[0]
         if not os.path.exists(path):

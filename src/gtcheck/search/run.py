@@ -140,6 +140,7 @@ def builtin_property(name: str, bound_ns: int | None, *, timeout_s: float = 30.0
 
     def judge(run: Run, history: bytes) -> Verdict:
         from gtcheck.checker.check import check_history
+        from gtcheck.checker.props.base import counts_in_verdict
 
         fd, path = tempfile.mkstemp(suffix=".jsonl", prefix="gtcheck-search-")
         try:
@@ -151,7 +152,8 @@ def builtin_property(name: str, bound_ns: int | None, *, timeout_s: float = 30.0
         props = [p for p in registry.names() if name in (ALL, p) and p in result.summary]
         for p in props:
             section = result.summary[p]
-            if section["valid"] is False:
+            # under "valid", a finding the verdict does not count (lost writes) is no violation
+            if section["valid"] is False and (name != ALL or counts_in_verdict(section)):
                 anomalies = section.get("anomalies") or []
                 first = anomalies[0] if anomalies else {}
                 cited = _cited(first)
