@@ -17,8 +17,8 @@ from gtcheck.checker import anomalies as A
 from gtcheck.checker.anomalies import AnomalyKind, version_ref
 from gtcheck.checker.lostwrites import LostWrite, lost_writes
 from gtcheck.checker.ordering import has_all_ts
-from gtcheck.checker.props.base import (KeyContext, SummaryContext, anomalies_of, plural,
-                                        verdict_word)
+from gtcheck.checker.props.base import (REGISTER_HISTORY, KeyContext, SummaryContext,
+                                        anomalies_of, is_register, plural, verdict_word)
 from gtcheck.kernel.units import format_duration
 
 NAME = "lost_writes"
@@ -34,6 +34,12 @@ LOST_WRITE = AnomalyKind(
     "version older than it (last-writer-wins threw it away)", fault_context=True)
 ANOMALIES = (LOST_WRITE,)
 TOP_KEYS = 20               # keys listed in the figures, most lost writes first
+
+
+def applies(header: Any, options: Any) -> str | None:
+    """A register history (a Jepsen import) has no replication, so no last-writer-wins to
+    lose writes: linearizability judges it."""
+    return REGISTER_HISTORY if is_register(header) else None
 
 
 def merge(mine: dict[str, Counter], other: dict[str, Counter]) -> dict[str, Counter]:

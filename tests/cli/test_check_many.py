@@ -16,7 +16,8 @@ from tests.clihelp import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 ANOM = ROOT / "histories" / "anomalies"
-PROPS = ["integrity", "convergence", "read_after_write", "linearizability", "staleness"]
+PROPS = ["integrity", "convergence", "read_after_write", "linearizability", "staleness",
+         "lost_writes"]
 
 # a Knossos-style register history: linearizable, and one that is not
 GOOD_EDN = """[{:process 0, :type :invoke, :f :write, :value 1}
