@@ -18,7 +18,8 @@ older than it, so what it did survives nowhere though no one overwrote it on pur
 
 Never a guess. What the evaluator cannot decide (an expression it cannot read, an update
 of a missing item whose key attributes are unknown, a version whose value the history does
-not give) is no evidence: when such a version lies between w' and the latest version that
+not give, a condition or change on a value that is not an item: a strong-mode history may
+hold plain register values) is no evidence: when such a version lies between w' and the latest version that
 certainly passes, the latest version of base(w') is not known, so the chain stops at w'
 and nothing is reported through it. Every write named is one the definition names,
 whatever the undecided tests would have said; an undecided test can only leave writes
@@ -89,6 +90,8 @@ def _condition_test(cond: Any) -> Test | None:
         return None           # DynamoDB would refuse it whatever the item, yet it was ok
 
     def holds(v: Any) -> Any:
+        if v is not None and type(v) is not dict:
+            return None       # a plain register's value (strong mode): not an item
         r = c.holds(v)
         return r if r is True or r is False else None
     return holds
@@ -103,12 +106,15 @@ def _update_test(op: Operation) -> Test | None:
         change = op.invoke_value
         if not isinstance(change, dict):
             return None
-        return lambda v: canon(apply_change(v, change)) == post
+        return lambda v: (None if v is not None and type(v) is not dict
+                          else canon(apply_change(v, change)) == post)
     if upd.rejected is not None:
         return None
     key = key_attributes(op)
 
     def yields(v: Any) -> Any:
+        if v is not None and type(v) is not dict:
+            return None
         r = upd.apply(v, key)
         if r is UNKNOWN:
             return None

@@ -293,3 +293,26 @@ def test_the_chain_walk_agrees_with_the_brute_force_reference(tmp_path_factory, 
     want = brute_lost_writes(path)
     assert _lost(s) == want
     assert s["lost_writes"]["figures"]["lost_writes"] == len(want)
+
+
+def test_a_plain_register_value_is_undecided_not_a_crash():
+    """Strong-mode histories may hold plain register values (a list, a number): a change or
+    a condition cannot be evaluated on them, so the chain stops there (it does not raise)."""
+    from gtcheck.checker.check import check_operations
+    from gtcheck.checker.operations import Header, Operation
+
+    def op(i, f, iv, value, ts, condition=None):
+        return Operation(index=i, process=i, region="r", f=f, key="k", invoke_value=iv,
+                         value=value, outcome="ok", invoke_time=10 * i, complete_time=10 * i + 5,
+                         end_time=10 * i + 5, ts=ts, origin="r", line=2 * i + 1,
+                         complete_line=2 * i + 2,
+                         extra={"condition": condition} if condition else None)
+
+    ops = [op(0, "write", [1], [1], 1), op(1, "write", [2], [2], 2),
+           op(2, "update", {"set": {"a": 1}}, {"a": 1}, 3),
+           op(3, "write", {"a": 2}, {"a": 2}, 4, condition={"expression": "a = :one",
+                                                            "values": {":one": 1}})]
+    header = Header(regions=["r"], mode="strong", meta={"mode": "strong"})
+    lw = check_operations(header, ops).summary["lost_writes"]
+    # #3's base is #2's version; #2's change cannot be evaluated on [2]: the chain stops
+    assert lw["anomalies"] == [] and lw["figures"]["chains_stopped_undecided"] == 1
