@@ -16,7 +16,7 @@ from typing import Any
 from gtcheck.checker import anomalies as A
 from gtcheck.checker.anomalies import AnomalyKind, version_ref
 from gtcheck.checker.lostwrites import LostWrite, lost_writes
-from gtcheck.checker.ordering import has_all_ts
+from gtcheck.checker.ordering.timestamps import has_all_ts
 from gtcheck.checker.props.base import (REGISTER_HISTORY, KeyContext, SummaryContext,
                                         anomalies_of, is_register, plural, verdict_word)
 from gtcheck.kernel.units import format_duration
