@@ -120,7 +120,6 @@ def test_json_lists_the_entry_with_its_figures():
 
 
 def test_without_ts_the_order_is_inferred_and_the_findings_say_so(tmp_path):
-    pytest.importorskip("z3")
     lines = (LOST_INCREMENT).read_text().splitlines()
     stripped = []
     for line in lines:
