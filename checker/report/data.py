@@ -22,6 +22,7 @@ import orjson
 from gtcheck.checker.operations import NemesisEvent, Operation
 from gtcheck.checker.props.linearizability import NOT_LINEARIZABLE_KEY
 from gtcheck.checker.report.detail import Selection
+from gtcheck.checker.report.lostwrites import lost_positions
 from gtcheck.checker.report.text import _get, _natural, nice_step, short
 
 MAX_STALENESS_POINTS = 5_000        # sampled points of the staleness-over-time chart
@@ -191,6 +192,8 @@ def anomaly_entries(sel: Selection, tl: Timeline, refs: list[list[dict[str, Any]
             "pos": [r["pos"] for r in op_refs if r["pos"] >= 0],
             "t": tns - sel.t0 if isinstance(tns, int) else None,
         }
+        if a.get("name") == "lost-write":
+            entry["lost"] = lost_positions(a.get("details") or {}, tl.pos_of)
         lin = _partial_linearization(a, sel.op_of, tl.pos_of)
         if lin is not None:
             entry["lin"], entry["stuck"] = lin

@@ -12,6 +12,7 @@ from gtcheck.checker.operations import Header, NemesisEvent, Operation
 from gtcheck.checker.report import data as D
 from gtcheck.checker.report import view as V
 from gtcheck.checker.report.detail import DEFAULT_OP_BUDGET, MAX_ANOMALIES, select
+from gtcheck.checker.report.lostwrites import lost_writes
 from gtcheck.checker.report.text import verdict_word
 
 
@@ -45,6 +46,8 @@ def build_page(
     stale_data = D.staleness_data(stale_section, pairs, reads_list is not None, sel.cited)
     refs = D.anomaly_refs(sel, tl)
     scope = V.scope_text(sel, len(operations), agg)
+    lost_view, lost_marks = lost_writes(summary.get("lost_writes") or {}, sel.ops_by_index,
+                                        tl.pos_of, t0)
     data = {
         "version": 1,
         "regions": regions,
@@ -62,6 +65,7 @@ def build_page(
         "faults": faults,
         "marks": marks,
         "anomalies": D.anomaly_entries(sel, tl, refs),
+        "lost": lost_marks,
         "staleness": stale_data,
         "scope": scope,
     }
@@ -84,6 +88,7 @@ def build_page(
                                       len(stale_data["points"])),
         "convergence": V.convergence_table(final_state, sel.ops_by_index, regions, summary,
                                            sel.cited, tl.pos_of),
+        "lost_writes": lost_view,
         "meta": V.meta(header, summary, history_path, len(operations), len(nemesis)),
         "unknown_keys": [str(k) for k in list(unknown_keys)[:50]],
         "unknown_keys_total": len(unknown_keys),

@@ -31,6 +31,8 @@ def property_card(prop: Any, section: Mapping[str, Any], n_anoms: int,
     verdict = verdict_word(valid)
     if not section or section.get("checked") is False:
         verdict = "not checked"
+    elif section.get("counted") is False and valid is False:
+        verdict = "found"          # a finding reported, not counted in the verdict
     about = prop.DESCRIPTION
     if section and isinstance(section.get("scope"), str):
         about += f" In scope ({header.mode} mode): {section['scope']}."

@@ -18,6 +18,11 @@ Defaults: every property of the checker that needs no option (all but staleness,
 needs ``staleness_bound``); every table created is global in all regions
 (``--global-tables all``). A property with nothing in its scope (e.g. linearizability when
 every key is written from several regions) is not checked, and does not fail the test.
+
+Lost writes (rule 12: acknowledged writes last-writer-wins threw away) are always in the
+summary and the report, and fail the test only when asked: ``fail_on=("lost-writes",)``
+in the marker (or ``gtcheck_emulator.expect(..., fail_on=("lost-writes",))``); the failure
+names each lost write and the write it was lost to.
 """
 
 from __future__ import annotations
@@ -56,10 +61,24 @@ def _known_properties(properties: Any) -> tuple[str, ...]:
     return tuple(properties)
 
 
+def _known_findings(fail_on: Any) -> tuple[str, ...]:
+    """The marker's ``fail_on``: findings the checker reports (``lost-writes``); else a usage
+    error that names the marker argument."""
+    from gtcheck.checker import props
+
+    if isinstance(fail_on, str):
+        fail_on = (fail_on,)
+    unknown = [f for f in fail_on if f not in props.fail_on_names()]
+    if unknown:
+        raise ValueError(f"@pytest.mark.gtcheck(fail_on=...): {', '.join(map(repr, unknown))} is not a "
+                         f"finding of the checker; accepted: {', '.join(props.fail_on_names())}")
+    return tuple(fail_on)
+
+
 def pytest_configure(config: Any) -> None:
     config.addinivalue_line(
-        "markers", "gtcheck(properties=..., staleness_bound=..., regions=..., delay=..., clock_offsets=..., "
-                   "global_tables='all'): configure the gtcheck_emulator fixture")
+        "markers", "gtcheck(properties=..., staleness_bound=..., fail_on=('lost-writes',), regions=..., "
+                   "delay=..., clock_offsets=..., global_tables='all'): configure the gtcheck_emulator fixture")
 
 
 class EmulatorProcess:
@@ -134,7 +153,7 @@ class GtcheckEmulator:
     """What the fixture yields."""
 
     def __init__(self, emu: EmulatorProcess, history: Path, properties: tuple[str, ...],
-                 staleness_bound: str | None) -> None:
+                 staleness_bound: str | None, fail_on: tuple[str, ...] = ()) -> None:
         from gtcheck.realworld.control import Control
         from gtcheck.realworld.recorder import Recorder
         from gtcheck.realworld.runner import make_clients
@@ -147,6 +166,7 @@ class GtcheckEmulator:
         self.report: Path | None = None
         self.properties = tuple(properties)
         self.staleness_bound = staleness_bound
+        self.fail_on = _known_findings(fail_on)
         self.recorder = Recorder(history, emu.regions, metadata={"source": "pytest"})
         self.clients = {r: self.recorder.attach(cs[0]) for r, cs in make_clients(emu.regions, emu.endpoint).items()}
         self.settled = False
@@ -157,10 +177,13 @@ class GtcheckEmulator:
         from gtcheck.realworld.runner import make_clients
         return self.recorder.attach(make_clients([region], self.endpoint)[region][0])
 
-    def expect(self, *properties: str, staleness_bound: str | None = None) -> None:
+    def expect(self, *properties: str, staleness_bound: str | None = None,
+               fail_on: tuple[str, ...] | None = None) -> None:
         self.properties = _known_properties(properties)
         if staleness_bound is not None:
             self.staleness_bound = staleness_bound
+        if fail_on is not None:
+            self.fail_on = _known_findings(fail_on)
 
     def settle(self, timeout: float = 30.0) -> None:
         """Heal every fault, let the TTL sweeper delete what has expired and pause it (no write
@@ -184,11 +207,14 @@ class GtcheckEmulator:
         self.recorder.close()
         bound = parse_duration(self.staleness_bound) if self.staleness_bound else None
         res = check_history(str(self.history), staleness_bound_ns=bound, jobs=1, timeout_s=10.0,
-                            progress=False, keep_reads=True)
+                            progress=False, keep_reads=True, fail_on=self.fail_on)
         self.summary = res.summary
         self.report = Path(write_report(str(self.history), str(self.history.with_suffix(".html")),
                                         check_result=res, staleness_bound_ns=bound, jobs=1))
+        from gtcheck.checker import props
+
         wanted = set(self.properties) | ({"staleness"} if bound is not None else set())
+        wanted |= {p.NAME for p in props.properties() if getattr(p, "FAIL_ON", None) in self.fail_on}
         # a property not checked (nothing in its scope) does not count, as in the verdict
         failed = [p for p in sorted(wanted)
                   if _prop_valid(res.summary, p) is not True and _prop_checked(res.summary, p)]
@@ -235,7 +261,7 @@ def gtcheck_emulator(request: Any, tmp_path: Path) -> Any:
     try:
         handle = GtcheckEmulator(emu, tmp_path / "gtcheck-history.jsonl",
                                  _known_properties(opts.get("properties", default_properties())),
-                                 opts.get("staleness_bound"))
+                                 opts.get("staleness_bound"), opts.get("fail_on", ()))
         request.node._gtcheck_emulator = handle
         yield handle
     finally:

@@ -449,3 +449,44 @@ def test_report_from_a_result_without_reads_says_what_is_missing(tmp_path: Path)
     assert "Per-read staleness is not available" in html
     assert "No final state in this check result" in html
     assert 'data-verdict="invalid"' in html and "stale-read" in html
+
+
+def test_lost_writes_have_a_section_and_marks_on_the_timeline(tmp_path: Path) -> None:
+    """Rule 12's findings: the card says "found" (reported, not counted), a panel lists each
+    lost write with the write it was lost to and the version that write was applied to,
+    linked to the timeline, and the timeline data marks each drawn lost write."""
+    path = ANOMALIES / "lost-write.jsonl"
+    page = build_report(path, jobs=1)
+    view, data = page["view"], page["data"]
+    (card,) = [p for p in view["properties"] if p["id"] == "lost_writes"]
+    assert card["verdict"] == "found" and card["n_anomalies"] == 1
+    lw = view["lost_writes"]
+    assert lw["available"] and lw["total"] == 1 and lw["counted"] is False
+    assert lw["pairs"] == [("us-east-1 -> eu-west-1", 1)]
+    (row,) = lw["rows"]
+    assert (row["write"]["index"], row["lost_to"]["index"], row["base"]["index"]) == (3, 4, 0)
+    pos = {i: p for p, i in enumerate(_absolute(data["ops"]["i"]))}
+    assert data["lost"] == [[pos[3], pos[4], pos[0]]]
+    (entry,) = [a for a in data["anomalies"] if a["name"] == "lost-write"]
+    assert entry["lost"] == [pos[3], pos[4], pos[0]]
+    html = render_html(page)
+    panel = html[html.index('<section class="panel" id="lost-writes">'):]
+    panel = panel[:panel.index("</section>")]
+    assert f'data-pos="{pos[3]}">#3</a>' in panel and f'data-pos="{pos[4]}">#4</a>' in panel
+    assert "reported, not counted in the verdict" in panel
+    # counted: the card says invalid, the panel says so
+    result = check_history(path, jobs=1, keep_reads=True, fail_on=("lost-writes",))
+    html = write_report(path, tmp_path / "r.html", check_result=result).read_text()
+    assert "counted in the verdict (<code>--fail-on lost-writes</code>)" in html
+    assert 'data-verdict="invalid"' in html
+    # none lost: the panel says so
+    html = write_report(ANOMALIES / "valid.jsonl", tmp_path / "v.html", jobs=1).read_text()
+    assert "No acknowledged write was lost." in html
+
+
+def _absolute(deltas: list[int]) -> list[int]:
+    out, i = [], 0
+    for d in deltas:
+        i += d
+        out.append(i)
+    return out

@@ -152,6 +152,46 @@ def test_the_fixture_names_anomalies_and_the_report(tmp_path):
     assert str(tmp_path / "h.html") in msg and (tmp_path / "h.html").exists()
 
 
+def _lose_an_increment(handle, table):
+    """Two regions add to one counter while eu-west-1 is cut off: both increments are
+    acknowledged, last-writer-wins keeps one."""
+    us, eu = handle.clients["us-east-1"], handle.clients["eu-west-1"]
+    us.create_table(TableName=table, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                    AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                    BillingMode="PAY_PER_REQUEST")
+    handle.control.wait_quiet(timeout=120)
+    us.put_item(TableName=table, Item={"pk": {"S": "views"}, "n": {"N": "0"}, "by": {"S": "init"}})
+    handle.control.wait_quiet(timeout=120)
+    handle.control.isolate("eu-west-1")
+    for who, c in (("us", us), ("eu", eu)):
+        c.update_item(TableName=table, Key={"pk": {"S": "views"}},
+                      UpdateExpression="SET #by = :who ADD n :one",
+                      ExpressionAttributeNames={"#by": "by"},
+                      ExpressionAttributeValues={":who": {"S": who}, ":one": {"N": "1"}})
+
+
+def test_the_fixture_fails_on_lost_writes_only_when_asked(tmp_path):
+    """Correct code passes (losing a write to last-writer-wins is DynamoDB's documented
+    behaviour, so lost writes are reported, not counted); with fail_on=("lost-writes",)
+    the same application fails, its lost increment named with the write it was lost to."""
+    with EmulatorProcess(["us-east-1", "eu-west-1"], delay="constant(30ms)") as emu:
+        with pytest.raises(ValueError, match="accepted: lost-writes"):
+            GtcheckEmulator(emu, tmp_path / "x.jsonl", ("integrity",), None, fail_on=("lost-write",))
+        quiet = GtcheckEmulator(emu, tmp_path / "a.jsonl", ("integrity", "convergence"), None)
+        _lose_an_increment(quiet, "views_a")
+        summary = quiet.verify()
+        assert summary["valid"] is True and summary["lost_writes"]["figures"]["lost_writes"] == 1
+        strict = GtcheckEmulator(emu, tmp_path / "b.jsonl", ("integrity", "convergence"), None,
+                                 fail_on=("lost-writes",))
+        _lose_an_increment(strict, "views_b")
+        with pytest.raises(AssertionError) as e:
+            strict.verify()
+    msg = str(e.value)
+    assert "lost_writes did not hold" in msg and "[lost-write]" in msg
+    assert "ok update #" in msg and "was lost to update #" in msg
+    assert str(tmp_path / "b.html") in msg
+
+
 def _port_free(port):
     """Nothing listens on ``port`` any more. SO_REUSEADDR: the server's closed connections
     may linger in TIME_WAIT for a minute (more often on a loaded machine); they hold no

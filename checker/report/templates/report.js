@@ -103,7 +103,10 @@
   var ctx = canvas.getContext('2d');
   var GUT = 178, AX = 24, HEAD = 18, AGG = 16;
   var full = Math.max(D.t1, 1);
-  var S = { v0: -full * 0.01, v1: full * 1.01, key: -1, onlyAnom: false, sel: -1, hi: {}, hover: -1, lin: null };
+  var S = { v0: -full * 0.01, v1: full * 1.01, key: -1, onlyAnom: false, sel: -1, hi: {}, hover: -1, lin: null, lost: null };
+  // every drawn lost write (rule 12) -> [the write it was lost to, the version that write was applied to]
+  var lostAt = {};
+  (D.lost || []).forEach(function (m) { lostAt[m[0]] = m; });
   var L = null; // layout
   var patterns = {};
   var barsDrawn = 0;
@@ -297,7 +300,7 @@
           ctx.strokeStyle = color; ctx.lineWidth = 1; ctx.strokeRect(bx0 + 0.5, yb + 0.5, Math.max(w - 1, 0.5), bh - 1);
         }
         barsDrawn++;
-        if (anomsOf(pos).length || S.hi[pos] || pos === S.sel) { late.push([pos, bx0, yb, w]); }
+        if (anomsOf(pos).length || S.hi[pos] || pos === S.sel || lostAt[pos]) { late.push([pos, bx0, yb, w]); }
       }
     });
     late.forEach(function (l) {
@@ -314,6 +317,10 @@
         ctx.fillStyle = BAD;
         var tx = bx0 + Math.min(w, 6) / 2;
         ctx.beginPath(); ctx.moveTo(tx - 3.5, yb - 4); ctx.lineTo(tx + 3.5, yb - 4); ctx.lineTo(tx, yb + 1); ctx.fill();
+      }
+      if (lostAt[pos]) {          // a lost write: struck through
+        ctx.strokeStyle = BAD; ctx.lineWidth = 2;
+        ctx.beginPath(); ctx.moveTo(bx0 - 2, yb + bh + 1); ctx.lineTo(bx0 + w + 2, yb - 1); ctx.stroke();
       }
       if (pos === S.sel) {
         ctx.strokeStyle = '#111827'; ctx.lineWidth = 2;
@@ -334,6 +341,7 @@
       });
     });
     drawLinearization(bh);
+    drawLost(bh);
     drawSelection(bh);
     ctx.restore();
     drawGutter();
@@ -436,6 +444,31 @@
         ctx.fillText('cannot be placed after ' + total + ' linearized', sx0, sy + bh / 2 + 14);
       }
     }
+  }
+
+  // a lost-write anomaly: an arrow from the lost write to the write it was lost to, and
+  // one from the version that write was applied to
+  function drawLost(bh) {
+    var m = S.lost;
+    if (!m) { return; }
+    var w = m[0], to = m[1], base = m[2];
+    if (to < 0 || !keyVisible(O.k[to])) { return; }
+    var ty = opY(to, bh);
+    if (ty === null) { return; }
+    var tx = xOf(O.s[to]);
+    ctx.font = '600 11px system-ui, sans-serif';
+    [[w, BAD, 'lost to #' + O.i[to]], [base, '#475467', 'applied to this version']].forEach(function (e) {
+      var p = e[0];
+      if (p < 0 || !keyVisible(O.k[p])) { return; }
+      var y = opY(p, bh);
+      if (y === null) { return; }
+      var x = xOf(endOf(p));
+      ctx.strokeStyle = e[1]; ctx.lineWidth = 1.6; ctx.setLineDash([5, 3]);
+      ctx.beginPath(); ctx.moveTo(x, y); ctx.lineTo(tx, ty); ctx.stroke(); ctx.setLineDash([]);
+      arrow(x, y, tx, ty);
+      ctx.fillStyle = e[1];
+      ctx.fillText(e[2], x + 6, y - bh / 2 - 4);
+    });
   }
 
   function arrow(ax, ay, bx, by) {
@@ -703,6 +736,7 @@
     positions = positions.filter(function (p) { return p >= 0 && p < N; });
     if (!positions.length) { return; }
     S.lin = (anomaly && anomaly.lin) ? anomaly : null;
+    S.lost = (anomaly && anomaly.lost) ? anomaly.lost : null;
     var k = keyIdx >= 0 ? keyIdx : O.k[positions[0]];
     if (S.key !== k) { S.key = k; keyInput.value = D.keys[k]; }
     if (S.onlyAnom && D.keyInfo[k][1] === 0) { S.onlyAnom = false; onlyAnomBox.checked = false; }
@@ -848,7 +882,7 @@
       });
     });
   }
-  Array.prototype.forEach.call(document.querySelectorAll('#convergence .opref'), function (a) {
+  Array.prototype.forEach.call(document.querySelectorAll('#convergence .opref, #lost-writes .opref'), function (a) {
     a.addEventListener('click', function (e) {
       var pos = Number(a.getAttribute('data-pos'));
       e.preventDefault();
