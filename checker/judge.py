@@ -26,7 +26,7 @@ from __future__ import annotations
 from typing import Any
 
 from gtcheck.checker import anomalies as A
-from gtcheck.checker.props.base import KeyJudgement, ReadRecord, WriteRecord  # noqa: F401  (ReadRecord: documented here)
+from gtcheck.checker.props.base import KeyJudgement, ReadRecord, WriteRecord
 from gtcheck.checker.props.convergence import DIVERGENT_FINAL_STATE, WRONG_WINNER
 from gtcheck.checker.props.read_after_write import LOST_OWN_WRITE
 from gtcheck.checker.props.staleness import STALE_READ
@@ -103,7 +103,8 @@ def judge_key(header: Header, key: str, ops: list[Operation], cands: Candidates,
                                            sup.write, stale, staleness_bound_ns))
         if keep_reads:
             j.records.append(ReadRecord(r.index, key, r.region, r.invoke_time, stale, writer, s,
-                                        bool(r.consistent), r.index in final_idx, r.complete_time))
+                                        bool(r.consistent), r.index in final_idx, r.complete_time,
+                                        sup.write.index if sup is not None else None))
     if keep_writes:
         j.writes = [WriteRecord(w.index, key, w.region, w.process, w.invoke_time, w.complete_time, w.outcome,
                                 order.rank.get(w.index)) for w in ops if w.is_write and w.outcome != FAIL]

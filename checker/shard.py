@@ -130,8 +130,13 @@ class ShardResult:
     final_state: dict[str, dict[str, int | None]] = field(default_factory=dict)
     bad_input: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)   # property name -> its own findings
+    # while one key is judged with keep_reads: every anomaly added for it, whatever the
+    # limit keeps (its kinds go on the key's read records: _accumulate); not merged
+    key_log: list[Anomaly] | None = None
 
     def add_anomaly(self, a: Anomaly, limit: int) -> None:
+        if self.key_log is not None:
+            self.key_log.append(a)
         self.counts[a.name] += 1
         lst = self.anomalies.setdefault(a.name, [])
         lst.append(a)
@@ -427,16 +432,35 @@ def _accumulate(res: ShardResult, ctx: KeyContext, active: tuple = ()) -> None:
                                  "properties": list(j.unknown_affects)})
         for p in j.unknown_affects:
             res.unknown_props[p] += 1
-    for prop in active:
-        prop.judge_key(ctx, res)
+    res.key_log = [] if j.records else None
+    try:
+        for prop in active:
+            prop.judge_key(ctx, res)
+        log = res.key_log or []
+    finally:
+        res.key_log = None
     if order.status == UNKNOWN:
         return
     fig = res.figures
     fig["reads_judged"] += len(j.samples)
     fig["info_writes_took_effect"] += order.stats.get("info_took_effect", 0)
     if j.records:
-        res.records.extend(j.records)
+        res.records.extend(with_anomaly_kinds(j.records, log))
     if j.writes:
         res.writes.extend(j.writes)
     if j.final_state:
         res.final_state[j.key] = j.final_state
+
+
+def with_anomaly_kinds(records: list[ReadRecord], anomalies: list[Anomaly]) -> list[ReadRecord]:
+    """The key's read records, each with the kinds (sorted, once each) of the anomalies
+    whose operations cite it: the one definition of a read's ``anomalies`` column
+    (``--reads-out``, docs/reads.md)."""
+    if not anomalies:
+        return records
+    kinds: dict[int, set[str]] = defaultdict(set)
+    for a in anomalies:
+        for i in a.ops:
+            kinds[i].add(a.name)
+    return [r._replace(anomalies=tuple(sorted(kinds[r.index]))) if r.index in kinds else r
+            for r in records]

@@ -68,6 +68,8 @@ class ReadRecord(NamedTuple):
     consistent: bool
     final: bool
     complete_ns: int | None = None   # the read's completion time (None: it never completed)
+    superseded_by: int | None = None   # index of the first superseding write (None: current)
+    anomalies: tuple[str, ...] = ()    # kinds of the anomalies whose operations cite this read
 
 
 class WriteRecord(NamedTuple):

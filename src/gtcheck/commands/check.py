@@ -32,6 +32,7 @@ Examples:
   gtcheck check histories/run.jsonl --format json -o result.json --jobs 4
   gtcheck check histories/run.jsonl --format junit -o gtcheck.xml --unknown-ok
   gtcheck check histories/run.jsonl --html reports/run.html
+  gtcheck check histories/run.jsonl --reads-out reads.parquet   # one row per read
   gtcheck check jepsen/etcd_*.log                       # one line per file, then a summary
   gtcheck check 'jepsen/**/*.edn' --property linearizability --format junit -o lin.xml
   gtcheck check run.jsonl --linearizability-scope single-region-keys
@@ -112,6 +113,12 @@ def expand(args: tuple[str, ...]) -> list[str]:
 @click.option("--html", "html", type=click.Path(dir_okay=False), default=None, metavar="FILE",
               help="Also write the self-contained HTML report (as `gtcheck report`); one "
                    "history only.")
+@click.option("--reads-out", "reads_out", type=click.Path(dir_okay=False), default=None,
+              metavar="FILE",
+              help="Also write one row per judged read (key, region, the version it saw, "
+                   "its staleness, the superseding write, anomaly kinds) to FILE: .parquet "
+                   "(needs pyarrow) or .jsonl (JSON lines; .jsonl.gz compressed). One "
+                   "history only. Schema: docs/reads.md.")
 @click.option("--progress/--no-progress", default=None,
               help="Show a progress bar on stderr (default: when stderr is a terminal).")
 @click.option("--fail-on", "fail_on", multiple=True, metavar="FINDING",
@@ -120,7 +127,7 @@ def expand(args: tuple[str, ...]) -> list[str]:
                    "reported, counted only when asked.")
 def check(histories: tuple[str, ...], staleness_bound: str | None, properties: tuple[str, ...],
           lin_scope: str, fmt: str, output: str | None, jobs: int | None, timeout_s: float,
-          unknown_ok: bool, html: str | None, progress: bool | None,
+          unknown_ok: bool, html: str | None, reads_out: str | None, progress: bool | None,
           fail_on: tuple[str, ...]) -> int:
     """Check each HISTORY (a gt-history .jsonl / .jsonl.gz, or a Jepsen history: EDN file
     or text log) for the properties of the checker (listed below). Several histories, or
@@ -146,6 +153,14 @@ def check(histories: tuple[str, ...], staleness_bound: str | None, properties: t
         check_target(output, "-o/--output")
     if html is not None:
         check_target(html, "--html")
+    if reads_out is not None:
+        from gtcheck.checker.readsout import format_of
+
+        format_of(reads_out)    # a name that says no format, or Parquet without pyarrow: now
+        if not single:
+            raise UserError("--reads-out writes the reads of one history; several were given",
+                            hint="run `gtcheck check HISTORY --reads-out FILE` for each")
+        check_target(reads_out, "--reads-out")
     if progress is None:
         progress = sys.stderr.isatty()
     options = dict(staleness_bound_ns=bound, jobs=jobs, timeout_s=timeout_s,
@@ -155,7 +170,9 @@ def check(histories: tuple[str, ...], staleness_bound: str | None, properties: t
         path = paths[0]
         if not os.path.exists(path):
             raise UserError(f"no such history file: {path}")
-        result = check_history(path, progress=progress, keep_reads=html is not None, **options)
+        result = check_history(path, progress=progress,
+                               keep_reads=html is not None or reads_out is not None,
+                               **options)
         text = render(result.summary, fmt)
         code = exit_code_for(result.summary["valid"], unknown_ok)
         word = _verdict_word(result.summary["valid"])
@@ -188,6 +205,11 @@ def check(histories: tuple[str, ...], staleness_bound: str | None, properties: t
         click.echo(f"{word}: wrote {output}", err=True)
     else:
         click.echo(text, nl=False)
+    if reads_out is not None:
+        from gtcheck.checker.readsout import write_reads
+
+        rows = write_reads(reads_out, result.reads or [])
+        click.echo(f"reads: wrote {rows:,} rows to {reads_out}", err=True)
     if html is not None:
         from gtcheck.checker.report import write_report
 
