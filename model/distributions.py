@@ -211,6 +211,38 @@ class Mixture:
                                           for w, c in zip(self.weights, self.components))
 
 
+def bounds(d: Distribution, cap: int = 1 << 62) -> tuple[int, int]:
+    """The range a distribution's draws fall in, in practice: a lognormal's tail is cut at
+    3 sigmas, an exponential's at 5 means, a Pareto's at its 99.9th percentile (or its
+    ``max``), a mixture's is its components' together; both ends at most ``cap``. Search
+    draws within it; the explorer takes its low end where a duration must be fixed."""
+    if isinstance(d, Constant):
+        lo = hi = d.value
+    elif isinstance(d, Uniform):
+        lo, hi = d.low, d.high
+    elif isinstance(d, Exponential):
+        lo, hi = d.minimum, d.minimum + 5 * d.mean
+    elif isinstance(d, LogNormal):
+        lo = int(d.median * math.exp(-3 * d.sigma))
+        hi = int(d.median * math.exp(3 * d.sigma))
+        if d.maximum is not None:
+            hi = min(hi, d.maximum)
+            lo = min(lo, hi)
+    elif isinstance(d, Empirical):
+        lo, hi = min(d.samples), max(d.samples)
+    elif isinstance(d, Pareto):
+        lo = d.xm
+        hi = int(min(d.xm * 1000.0 ** (1.0 / d.alpha), float(cap)))
+        if d.maximum is not None:
+            hi = min(hi, d.maximum)
+    elif isinstance(d, Mixture):
+        each = [bounds(c, cap) for c in d.components]
+        lo, hi = min(b[0] for b in each), max(b[1] for b in each)
+    else:
+        raise TypeError(f"unknown distribution {d!r}")
+    return min(lo, cap), min(hi, cap)
+
+
 def _dur(spec: dict[str, Any], name: str, where: str) -> int:
     if name not in spec:
         raise UserError(f"missing field {name!r}", where=where)

@@ -19,11 +19,16 @@ from gtcheck.model.scenario import Fault, Scenario
 
 @dataclass(frozen=True)
 class NemesisRecord:
-    """A fault event as it appears in the history (process ``nemesis``)."""
+    """A fault event as it appears in the history (process ``nemesis``), and its effect on
+    the state: ``region`` is isolated (``cut`` +1), or goes down (``cut`` and ``down`` +1),
+    or that ends (-1). Replication delays and clock jumps change timing and clocks only."""
 
     time: int
     f: str
     value: dict[str, Any]
+    region: str | None = None
+    cut: int = 0
+    down: int = 0
 
 
 class FaultPlan:
@@ -109,11 +114,15 @@ class FaultPlan:
         out = []
         for f in self.faults:
             if f.kind == "isolate":
-                out.append(NemesisRecord(f.at_ns, "partition", {"isolate": [f.region]}))
-                out.append(NemesisRecord(f.end_ns, "heal", {"isolate": [f.region]}))
+                if f.duration_ns <= 0:
+                    continue        # an empty window: nothing happens (as the plan's windows say)
+                out.append(NemesisRecord(f.at_ns, "partition", {"isolate": [f.region]}, f.region, 1))
+                out.append(NemesisRecord(f.end_ns, "heal", {"isolate": [f.region]}, f.region, -1))
             elif f.kind == "outage":
-                out.append(NemesisRecord(f.at_ns, "region-down", {"region": f.region}))
-                out.append(NemesisRecord(f.end_ns, "region-up", {"region": f.region}))
+                if f.duration_ns <= 0:
+                    continue
+                out.append(NemesisRecord(f.at_ns, "region-down", {"region": f.region}, f.region, 1, 1))
+                out.append(NemesisRecord(f.end_ns, "region-up", {"region": f.region}, f.region, -1, -1))
             elif f.kind == "replication-delay":
                 out.append(NemesisRecord(f.at_ns, "replication-delay",
                                          {"from": f.source, "to": f.target, "extra": f.extra.describe() if f.extra is not None else None,

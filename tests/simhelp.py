@@ -73,3 +73,51 @@ def run(scenario: Scenario | dict[str, Any] | str, seed: int = 1, tmp: Path | No
                       ts=e.get("ts"), origin=e.get("origin"))
             r.ops[op["index"]] = op
     return r
+
+
+class Walker:
+    """A model of the protocol (``gtcheck.model.protocol``) walked one action at a time, the
+    way the explorer walks it: ``enabled()``, ``step(action)``, the history so far."""
+
+    def __init__(self, model: Any, vector: int = 0):
+        self.model = model
+        self.state = model.init()[vector]
+        self.events: list[dict[str, Any]] = []
+
+    def enabled(self) -> list[Any]:
+        return self.model.actions(self.state)
+
+    def step(self, action: Any) -> None:
+        self.state, events = self.model.next(self.state, action)
+        self.events += events
+
+    def fingerprint(self) -> Any:
+        return self.model.fingerprint(self.state)
+
+    def history(self) -> list[dict[str, Any]]:
+        return list(self.events)
+
+    def header(self) -> dict[str, Any]:
+        return self.model.header(self.state)
+
+    def violations(self) -> list[str]:
+        from gtcheck.model.protocol import ALWAYS, AT_END
+
+        done = not self.enabled()
+        out = []
+        for p in self.model.properties():
+            if p.kind == ALWAYS or (p.kind == AT_END and done):
+                msg = p.check(self.model, self.state)
+                if msg:
+                    out.append(msg)
+        return out
+
+    def run_until(self, kinds: tuple[str, ...] = ("invoke", "complete", "arrive", "ack", "nemesis"),
+                  choose: Any = None) -> None:
+        """Take, while there is one, the first enabled action of ``kinds`` (``choose``: pick
+        among them instead)."""
+        while True:
+            acts = [a for a in self.enabled() if a.kind in kinds]
+            if not acts:
+                return
+            self.step(acts[0] if choose is None else choose(acts))

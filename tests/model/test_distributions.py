@@ -14,7 +14,7 @@ from gtcheck.kernel.errors import UserError
 from gtcheck.model.distributions import Exponential, Mixture, Pareto, parse_distribution
 from gtcheck.model.scenario import scenario_from_dict
 from gtcheck.model.simulator import simulate
-from gtcheck.model.step import StepWorld
+from gtcheck.model.globaltables import GlobalTables
 from tests.clihelp import run_cli
 
 PBS_SSD = {"dist": "mixture", "components": [
@@ -105,7 +105,7 @@ def test_the_drivers_refuse_per_message_latencies(tmp_path):
         simulate(sc, 1, tmp_path / "h.jsonl", False)
     assert info.value.where == "regions.messages" and "gtcheck predict" in info.value.message
     with pytest.raises(UserError) as info:
-        StepWorld(sc)
+        GlobalTables(sc)
     assert info.value.where == "regions.messages"
 
 

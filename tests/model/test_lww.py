@@ -1,14 +1,17 @@
 """Laws of the conflict order, on the one function the model runs to apply a version
-(``lww.merge``: the timed simulator's storage and the step interface both call it): a
+(``lww.merge``: the one transition relation applies every version with it): a
 join (commutative, associative, idempotent, with the absent item as identity) that picks
 the larger (ts, origin); tombstones are versions in the same order."""
 
 from hypothesis import given, strategies as st
 
-from gtcheck.model import lww, step, storage
+from gtcheck.model import globaltables, lww
+from gtcheck.model.history_writer import ListSink
 from gtcheck.model.lww import Version, merge, wins
 from gtcheck.model.rules import stamp
-from gtcheck.model.storage import InFlight, ItemStore
+from gtcheck.model.scenario import scenario_from_dict
+from gtcheck.model.simulator import Simulator
+from gtcheck.model.world import Flight, Item
 
 REGIONS = ["ap-southeast-2", "eu-west-1", "us-east-1"]
 
@@ -22,7 +25,7 @@ maybe = st.one_of(st.none(), versions)
 
 
 def test_the_model_applies_versions_with_this_function():
-    assert storage.merge is lww.merge and step.merge is lww.merge
+    assert globaltables.merge is lww.merge
 
 
 @given(maybe, maybe)
@@ -81,13 +84,16 @@ def test_a_stamp_beats_what_its_origin_holds(clock, stored):
 
 
 @given(st.lists(st.tuples(versions, st.integers(0, 5)), min_size=1, max_size=10), st.integers(0, 6))
-def test_storage_slots_hold_the_join_of_what_reached_them(arrivals, now):
-    """The simulator's storage applies in-flight versions by the same join: after
-    catching up to ``now``, each slot holds the merge of the versions due there by then."""
-    item = ItemStore("k", 1, 2)
+def test_copies_hold_the_join_of_what_reached_them(arrivals, now):
+    """The timed simulator takes every delivery due by ``now`` through the relation
+    (``GlobalTables.arrive``): after catching up, each copy holds the merge of the versions
+    due there by then."""
+    sim = Simulator(scenario_from_dict({"regions": {"names": ["r"], "copies": 2, "write_quorum": 1},
+                                        "workload": {"keys": 1, "rate": 1, "duration": "1s"}}), 1, ListSink())
+    item = Item("k", 2)
     for v, at in arrivals:
-        item.pending.append(InFlight(v, [at, at + 1], "k", "r", 1))
-    item.catch_up(now, lambda entry: None)
+        item.flights.append(Flight(v, 0, [at, at + 1], 1))
+    sim.catch_up(item, now)
     for slot in range(2):
         want = None
         for v, at in arrivals:

@@ -13,9 +13,9 @@ from gtcheck.checker.check import check_history
 from gtcheck.model import mutants
 from gtcheck.model.rules import Rules
 from gtcheck.model.scenario import scenario_from_dict
+from gtcheck.model.globaltables import GlobalTables
 from gtcheck.model.simulator import BUGS, simulate
-from gtcheck.model.step import Action, StepWorld
-from tests.simhelp import run
+from tests.simhelp import Walker, run
 from tests.model.test_ground_truth import BUG_SCENARIO
 from tests.model.test_ground_truth import BUGS as CAUGHT_AS
 from tests.checker.test_timestamp_free import strip
@@ -48,7 +48,7 @@ def test_bug_by_name_is_the_mutant_passed_in(name):
 
 
 def test_the_core_does_not_know_the_mutants():
-    for module in ("rules.py", "storage.py", "step.py", "lww.py", "../kernel/itemspec.py", "choices.py", "state.py"):
+    for module in ("rules.py", "globaltables.py", "world.py", "lww.py", "../kernel/itemspec.py", "choices.py"):
         text = (MODEL / module).read_text()
         for name in BUGS:
             assert name not in text, (module, name)
@@ -69,8 +69,7 @@ def test_each_mutant_is_caught_by_name(tmp_path, name, prop, anomaly, with_ts):
 class LeaderOnly(Rules):
     """A rule set defined outside the model: every read served by the leader copy."""
 
-    def read_copy(self, consistent, copies, choices):
-        choices.eventual_copy(copies)        # keep the stream in step
+    def read_copy(self, consistent, copies, copy):
         return 0
 
 
@@ -81,7 +80,7 @@ def test_a_rule_set_from_outside_the_model_is_run(tmp_path):
     assert check_history(r.path, jobs=1).summary["valid"] is True
 
 
-def test_stale_strong_read_in_the_step_world():
+def test_stale_strong_read_in_the_relation():
     sc = scenario_from_dict({"name": "own", "regions": {"copies": 3, "write_quorum": 2},
                              "script": [{"at": "0ms", "region": "us-east-1", "f": "write", "key": "x",
                                          "value": {"v": 1}, "process": "c"},
@@ -89,49 +88,8 @@ def test_stale_strong_read_in_the_step_world():
                                          "consistent": True, "process": "c"}]})
     reads = {}
     for label, rules in (("correct", None), ("mutant", mutants.mutant("stale-strong-read"))):
-        w = StepWorld(sc, rules)
-        w.step(Action("request", "c"))
-        w.step(Action("request", "c"))
+        w = Walker(GlobalTables(sc, rules))
+        w.run_until(("invoke", "complete"))
         reads[label] = w.history()[-1]["value"]
     assert reads["correct"] is not None and reads["correct"]["v"] == 1
     assert reads["mutant"] is None, "the strong read missed its own region's acknowledged write"
-
-
-def test_a_search_over_the_step_interface_finds_the_mutants_anomaly(tmp_path):
-    """Breadth-first over the step interface, states merged by fingerprint: under the
-    stale-strong-read mutant some reachable history shows a lost own write (the checker
-    names it); under the correct rules none does."""
-    sc = scenario_from_dict({"name": "search", "regions": {"names": ["us-east-1", "eu-west-1"], "copies": 2,
-                                                           "write_quorum": 1},
-                             "script": [{"at": "0ms", "region": "us-east-1", "f": "write", "key": "x",
-                                         "value": {"v": 1}, "process": "w"},
-                                        {"at": "1ms", "region": "us-east-1", "f": "read", "key": "x",
-                                         "consistent": True, "process": "r"}]})
-    import orjson
-
-    def search(rules):
-        world = StepWorld(sc, rules)
-        seen, frontier, found, leaves = {world.fingerprint()}, [world.snapshot()], set(), 0
-        while frontier:
-            state = frontier.pop(0)
-            world.restore(state)
-            actions = world.enabled()
-            if not actions:
-                leaves += 1
-                path = tmp_path / f"leaf{leaves}.jsonl"
-                path.write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in [world.header()] + world.history()))
-                result = check_history(path, jobs=1)
-                found |= {a["name"] for a in result.summary["read_after_write"]["anomalies"]}
-                continue
-            for a in actions:
-                world.restore(state)
-                world.step(a)
-                fp = world.fingerprint()
-                if fp not in seen:
-                    seen.add(fp)
-                    frontier.append(world.snapshot())
-        return found, leaves
-
-    found, leaves = search(mutants.mutant("stale-strong-read"))
-    assert "lost-own-write" in found and leaves > 1
-    assert search(None)[0] == set()

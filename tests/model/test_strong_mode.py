@@ -24,7 +24,7 @@ from gtcheck.checker.history import validate_file
 from gtcheck.kernel.errors import EXIT_BAD_INPUT, UserError
 from gtcheck.model.rules import REPLICATED_WRITE_CONFLICT
 from gtcheck.model.scenario import load_scenario, scenario_from_dict
-from gtcheck.model.step import StepWorld
+from gtcheck.model.globaltables import GlobalTables
 from tests.clihelp import run_cli
 from tests.simhelp import SCENARIOS, Run, run
 
@@ -368,7 +368,11 @@ def test_eventual_reads_of_a_strong_mode_history_are_not_judged_as_a_register(tm
 
 # ------------------------------------------------------------------ the step interface
 
-def test_the_step_interface_runs_strong_mode_atomically(tmp_path: Path) -> None:
+def test_the_relation_runs_strong_mode_one_action_at_a_time(tmp_path: Path) -> None:
+    """The explorer's walk of strong mode: each request is invoke, arrive (it waits for one
+    other region) and ack; replication is left for the end."""
+    from tests.simhelp import Walker
+
     data = scripted([
         {"at": "1s", "region": "us-east-1", "f": "write", "key": "x", "value": {"v": 1}, "process": "a"},
         {"at": "2s", "region": "us-west-2", "f": "read", "key": "x", "consistent": True, "process": "b"},
@@ -376,25 +380,21 @@ def test_the_step_interface_runs_strong_mode_atomically(tmp_path: Path) -> None:
         {"at": "3s", "region": "us-east-2", "f": "write", "key": "x", "value": {"v": 2}, "process": "d"},
         {"at": "4s", "region": "us-east-2", "f": "read", "key": "x", "consistent": True, "process": "e"},
     ], faults=[{"kind": "isolate", "region": "us-east-2", "at": "2500ms", "duration": "5s"}])
-    world = StepWorld(scenario_from_dict(data))
+    world = Walker(GlobalTables(scenario_from_dict(data), observe=True))
     assert world.header()["mode"] == "strong"
-    order = ["a", "b", "c", "nemesis", "d", "e"]
-    for name in order:
-        actions = [a for a in world.enabled() if (a.kind == "nemesis" if name == "nemesis" else a.client == name)]
-        world.step(actions[0])     # for c: copy 0, which has not been reached by replication
-        assert not world.violations()
+    world.run_until()          # for c: copy 0, which replication has not reached
+    assert not world.violations()
     done = [e for e in world.history() if e["type"] != "invoke" and e["process"] != "nemesis"]
     by = {e["process"]: e for e in done}
     assert by["a"]["type"] == "ok"
     assert by["b"]["type"] == "ok" and by["b"]["value"] == by["a"]["value"], "fresh in another region"
     assert by["c"]["type"] == "ok" and by["c"]["value"] is None, "eventual: not replicated yet"
     assert by["d"]["type"] == "info" and by["e"]["type"] == "info", "us-east-2 is isolated"
-    # deliver everything: every copy converges to the log's head
-    while True:
-        moves = [a for a in world.enabled() if a.kind in ("deliver", "copy")]
-        if not moves:
-            break
-        world.step(moves[0])
+    world.run_until(("deliver", "copy"))      # every copy converges to the log's head
+    world.run_until()                          # the final reads
+    assert world.enabled() == [] and not world.violations()
+    finals = [e["value"] for e in world.history() if e["type"] == "ok" and e["time"] >= world.header()["settled_after_ns"]]
+    assert len(finals) == 3 and all(v == by["a"]["value"] for v in finals)
     path = tmp_path / "step.jsonl"
     import orjson
 
@@ -439,15 +439,16 @@ def test_faults_name_the_witness_only_in_strong_mode(tmp_path: Path) -> None:
     assert "faults[0].region" in info.value.where, "the witness has no clock that matters"
 
 
-def test_the_step_interface_isolates_the_witness(tmp_path: Path) -> None:
+def test_the_relation_isolates_the_witness(tmp_path: Path) -> None:
+    from tests.simhelp import Walker
+
     data = scripted([{"at": "1s", "region": "us-east-1", "f": "write", "key": "x", "value": {"v": 1}}],
                     faults=[{"kind": "isolate", "region": "us-west-2", "at": "500ms", "duration": "5s"},
                             {"kind": "isolate", "region": "us-east-2", "at": "500ms", "duration": "5s"}])
     data["regions"] = dict(data["regions"], names=REGIONS[:2], witness="us-west-2")
-    world = StepWorld(scenario_from_dict(data))
-    world.step(next(a for a in world.enabled() if a.kind == "nemesis"))
-    world.step(next(a for a in world.enabled() if a.kind == "nemesis"))
-    world.step(next(a for a in world.enabled() if a.kind == "request"))
+    world = Walker(GlobalTables(scenario_from_dict(data)))
+    world.run_until(("nemesis",))
+    world.run_until(("invoke", "arrive", "ack"))
     done = [e for e in world.history() if e["type"] not in ("invoke",) and e["process"] != "nemesis"]
     assert [e["type"] for e in done] == ["info"], "us-east-1 reaches neither us-east-2 nor the witness"
     assert [e["value"] for e in world.history() if e["process"] == "nemesis"] == [

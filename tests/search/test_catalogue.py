@@ -10,7 +10,8 @@ import pytest
 
 from gtcheck.search import catalogue as C
 from gtcheck.search.explore import explore
-from gtcheck.search.run import invariant_property, run_bytes, run_from_bytes
+from gtcheck.search.run import invariant_property, run_from_bytes
+from gtcheck.search.search import run_bytes
 from gtcheck.search.search import search
 
 NAMES = [e.name for e in C.ENTRIES]

@@ -13,7 +13,8 @@ import pytest
 
 from gtcheck.model.scenario import load_scenario, scenario_from_dict
 from gtcheck.search import invariants
-from gtcheck.search.run import builtin_property, invariant_property, properties, run_bytes, run_from_bytes
+from gtcheck.search.run import builtin_property, invariant_property, properties, run_from_bytes
+from gtcheck.search.search import run_bytes
 from gtcheck.search.search import search, write_counterexample
 
 DATA = Path(__file__).parents[1] / "data" / "search"

@@ -35,8 +35,11 @@ not decide a property on some run (e.g. convergence: explored runs have no final
 
 
 @click.command(epilog=EPILOG)
-@click.option("--scenario", "scenario_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="A scripted scenario ([[script]] requests).")
+@click.option("--scenario", "scenario_path", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="A scripted scenario ([[script]] requests) of global tables.")
+@click.option("--model", "model_spec", default=None, metavar="FILE.py:CLASS",
+              help="Instead of a scenario: a model of your own (gtcheck.model.protocol; docs/model.md), "
+                   "as FILE.py:CLASS or module:CLASS.")
 @click.option("--max-states", type=click.IntRange(1, 100_000_000), default=200_000, show_default=True,
               help="Stop after this many distinct states (then the exploration is incomplete).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
@@ -53,44 +56,55 @@ not decide a property on some run (e.g. convergence: explored runs have no final
               help="Directory for counterexamples (written only on a violation).")
 @click.option("--untimed", is_flag=True,
               help="Let scripted requests and fault events run in any order, not their scripted times'.")
+@click.option("--time-limit", "time_limit", type=click.FloatRange(min=0.001), default=None, metavar="SECONDS",
+              help="Stop after this much wall time (then the exploration is incomplete: exit 2).")
+@click.option("--quiet", is_flag=True, help="No progress lines on stderr.")
 @click.option("--replay", "replay_path", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
               help="Replay a counterexample's NAME.path.json and print its history instead of exploring.")
-def explore(scenario_path: Path, max_states: int, fmt: str, props: tuple[str, ...], bound: str | None,
+def explore(scenario_path: Path | None, model_spec: str | None, max_states: int, fmt: str, props: tuple[str, ...], bound: str | None,
             invariants: tuple[str, ...],
-            out: Path, untimed: bool, replay_path: Path | None) -> int:
+            out: Path, untimed: bool, time_limit: float | None, quiet: bool, replay_path: Path | None) -> int:
     """Explore every run of a scripted scenario; report outcomes, final states, properties."""
     from gtcheck.model.scenario import load_scenario
     from gtcheck.search import explore as ex_mod
 
+    from gtcheck.kernel.errors import UserError
+    from gtcheck.model.explorer import stderr_progress
+
+    if (scenario_path is None) == (model_spec is None):
+        raise UserError("give --scenario FILE or --model FILE.py:CLASS (one of them)", where="--scenario")
+    if model_spec is not None:
+        return _user_model(model_spec, max_states, time_limit, quiet, fmt)
     sc = load_scenario(scenario_path)
     check_directory(out, "-o/--output directory")    # before the exploration's long work
     if replay_path is not None:
         offsets, actions = ex_mod.load_path(replay_path)
-        w = ex_mod.replay(sc, offsets, actions)
-        for e in [w.header()] + w.history():
+        m, state, events = ex_mod.replay(sc, offsets, actions, timed=not untimed)
+        for e in [m.header(state)] + events:
             sys.stdout.buffer.write(orjson.dumps(e) + b"\n")
         return EXIT_VALID
     from gtcheck.search.run import parse_bound, property_list
 
     checks = property_list(props, invariants, parse_bound(bound))
-    result = ex_mod.explore(sc, max_states=max_states, invariants=checks, timed=not untimed)
+    result = ex_mod.explore(sc, max_states=max_states, invariants=checks, timed=not untimed,
+                            time_limit_s=time_limit, progress=None if quiet else stderr_progress)
     if not result.holds:
         ex_mod.write_counterexamples(result, sc, out)
     if fmt == "json":
         sys.stdout.buffer.write(orjson.dumps(result.to_json(), option=orjson.OPT_INDENT_2) + b"\n")
     else:
-        click.echo(f"{result.states} states, {result.edges} edges, "
-                   f"{'complete' if result.complete else 'INCOMPLETE (--max-states)'} "
-                   f"({result.wall_s:.2f} s)")
+        click.echo(f"{result.coverage} ({result.wall_s:.2f} s wall, {result.cpu_s:.2f} s CPU)")
         for name, values in result.outcomes.items():
             click.echo(f"  {name}: " + " | ".join(orjson.dumps(v).decode() for v in values))
         for key, states in result.final_states.items():
             click.echo(f"  final {key}: {len(states)} distinct final state{'s' if len(states) != 1 else ''}")
         for name, p in result.properties.items():
-            if p["holds"] and "undecided" in p:
+            if p["holds"] is True and "undecided" in p:
                 click.echo(f"  {name}: UNDECIDED on some run ({p['undecided']})")
-            elif p["holds"]:
+            elif p["holds"] is True:
                 click.echo(f"  {name}: holds")
+            elif p["holds"] is None:
+                click.echo(f"  {name}: no violation in the part explored (not a proof: incomplete)")
             else:
                 click.echo(f"  {name}: VIOLATED in {len(p['path'])} steps: {p['message']}")
                 for role, path in (p["counterexample"] or {}).items():
@@ -98,3 +112,31 @@ def explore(scenario_path: Path, max_states: int, fmt: str, props: tuple[str, ..
     if not result.holds:
         return EXIT_INVALID
     return EXIT_VALID if result.complete and result.decided else EXIT_UNKNOWN
+
+
+def _user_model(spec: str, max_states: int, time_limit: float | None, quiet: bool, fmt: str) -> int:
+    from gtcheck.model.explorer import stderr_progress
+    from gtcheck.search.usermodel import run
+
+    model, result, doc = run(spec, max_states=max_states, time_limit_s=time_limit,
+                             progress=None if quiet else stderr_progress)
+    if fmt == "json":
+        sys.stdout.buffer.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n")
+    else:
+        click.echo(f"{doc['coverage']} ({result.wall_s:.2f} s wall, {result.cpu_s:.2f} s CPU)")
+        for name, p in doc["properties"].items():
+            if "shown" in p:
+                click.echo(f"  {name}: " + ("shown in " + str(len(p["path"])) + " steps" if p["shown"]
+                                            else "never shown" if p["shown"] is False
+                                            else "not shown in the part explored (incomplete)"))
+            elif p["holds"] is True:
+                click.echo(f"  {name}: holds")
+            elif p["holds"] is None:
+                click.echo(f"  {name}: no violation in the part explored (not a proof: incomplete)")
+            else:
+                click.echo(f"  {name}: VIOLATED in {len(p['path'])} steps: {p['message']}")
+                for step in p["path"]:
+                    click.echo(f"    {step}")
+    if any(p.get("holds") is False for p in doc["properties"].values()):
+        return EXIT_INVALID
+    return EXIT_VALID if result.complete else EXIT_UNKNOWN

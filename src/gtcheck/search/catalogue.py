@@ -93,7 +93,7 @@ def write_kept(out: Path = KEPT) -> list[Path]:
     """Simulate every entry's scenario (seed 1) and keep its history, truth and report."""
     from gtcheck.checker.check import check_history
     from gtcheck.checker.report import write_report
-    from gtcheck.search.run import run_bytes
+    from gtcheck.search.search import run_bytes
 
     make_directory(out)
     written = []

@@ -1,53 +1,41 @@
-"""``gtcheck explore``: every run of a scripted scenario, breadth first over the step
-interface (``model/step.py``), states deduplicated by fingerprint, the graph in networkx.
+"""``gtcheck explore`` on a scenario: every run of a scripted scenario of global tables,
+breadth first over the one transition relation (``gtcheck.model.globaltables``), with the
+generic explorer (``gtcheck.search.explorer``).
 
-Every decision is an action: which client's request runs next, which copy serves an
-eventual read, each delivery of a version on a link (per item in order, per link),
-coalescing, a version reaching a follower copy, the next isolation or heal. A region
-whose clock offset is a range (``offset = { min, max }``) adds a first choice: its offset
-at either end of the range. Two writes from regions A and B are ordered by
-``t_A + o_A`` against ``t_B + o_B``, and ``o_A - o_B`` takes its extreme values at the
-range ends, so both conflict orders are explored wherever the ranges allow either (for
-each pair of writes; for several pairs at once, the combinations the corners reach).
+Every decision is an action: which client sends its next request or is answered next (in
+scripted-time order, ties in any order; ``timed=False``: any order), which copy serves an
+eventually consistent read, each delivery of a version on a link (per item in order, per
+link), coalescing, a version reaching a follower copy, each fault event (isolation, outage,
+their ends), whether a write cut off by an outage reached storage. A region whose clock
+offset is a range (``offset = { min, max }``) adds a first choice: its offset at either end
+of the range. Two writes from regions A and B are ordered by ``t_A + o_A`` against
+``t_B + o_B``, and ``o_A - o_B`` takes its extreme values at the range ends, so both conflict
+orders are explored wherever the ranges allow either (for each pair of writes; for
+several pairs at once, the combinations the corners reach).
 
-States are keyed by (offsets, fingerprint) and, when an invariant over the history is
-checked, by the history too (the fingerprint leaves the history out: two paths to one
-state may have seen different things).
+What the relation cannot enumerate (a random workload, random faults, TTL expiry, a mutant
+that changes only timing) is refused, naming it, never ignored. States are keyed by
+fingerprint and, when an invariant over the history is checked, by the history too (two
+paths to one state may have seen different things).
 """
 
 from __future__ import annotations
 
-import hashlib
 import itertools
-import time
-from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Hashable
 
 import orjson
 
 from gtcheck.kernel.errors import UserError
 from gtcheck.kernel.outfiles import make_directory, write_bytes, write_text
-from gtcheck.model.lww import Version
+from gtcheck.model.globaltables import Action, GlobalTables
+from gtcheck.model.rules import Rules
 from gtcheck.model.scenario import Scenario
-from gtcheck.model.step import Action, StepState, StepWorld
+from gtcheck.model.world import World
+from gtcheck.model.explorer import Observer, Result, coverage_line, explore as explore_model, replay as replay_model
 from gtcheck.search.run import Property, Run, Verdict
-
-
-def _value(v: Version | None) -> Any:
-    return None if v is None or v.deleted else v.value
-
-
-def label(world: StepWorld, a: Action) -> str:
-    r = world.regions
-    if a.kind == "request":
-        return f"request {a.client}" + (f" copy {a.copy}" if a.copy >= 0 else "")
-    if a.kind in ("deliver", "coalesce"):
-        return f"{a.kind} {a.key} {r[a.source]}->{r[a.target]}"
-    if a.kind == "copy":
-        return f"copy {a.key} v{a.write_id} slot {a.target}"
-    return a.kind
 
 
 def action_dict(a: Action) -> dict[str, Any]:
@@ -67,10 +55,15 @@ class Exploration:
     wall_s: float = 0.0
     cpu_s: float = 0.0
     paths: dict[str, tuple[int, list[Action]]] = field(default_factory=dict)
+    coverage: str = ""
+    stopped: str = ""
+    depth: int = 0
+    model: Any = None
 
     @property
     def holds(self) -> bool:
-        return all(p["holds"] for p in self.properties.values())
+        """No property was found broken (proven only when ``complete``)."""
+        return all(p["holds"] is not False for p in self.properties.values())
 
     @property
     def decided(self) -> bool:
@@ -79,7 +72,7 @@ class Exploration:
         return not any("undecided" in p for p in self.properties.values())
 
     def to_json(self) -> dict[str, Any]:
-        return {"states": self.states, "edges": self.edges, "complete": self.complete,
+        return {"states": self.states, "edges": self.edges, "complete": self.complete, "coverage": self.coverage,
                 "outcomes": self.outcomes, "final_states": self.final_states,
                 "properties": self.properties, "offsets": self.offsets}
 
@@ -92,287 +85,219 @@ def offset_vectors(sc: Scenario) -> list[dict[str, int]]:
     return [{r: o for (r, _), o in zip(ranged, combo)} for combo in itertools.product(*choices)]
 
 
-def world_for(sc: Scenario, offsets: dict[str, int]) -> StepWorld:
-    w = StepWorld(sc)
-    for r, o in offsets.items():
-        w.clocks.offset[r] = o
-    return w
-
-
-def request_names(world: StepWorld, sc: Scenario) -> dict[tuple[str, int], str]:
-    """(client, position in its program) -> the scripted request's ``name``."""
-    names: dict[tuple[str, int], str] = {}
-    pos: dict[str, int] = {}
-    auto = 0
-    for entry in sc.script:               # the step world's own numbering of clients
-        if entry.process is None:
-            auto += 1
-            client = f"s{auto}"
-        else:
-            client = str(entry.process)
-        i = pos.get(client, 0)
-        pos[client] = i + 1
-        if entry.name is not None:
-            names[(client, i)] = entry.name
-    return names
+def model_for(sc: Scenario, *, rules: Rules | None = None, timed: bool = True,
+              final_reads: bool = False) -> GlobalTables:
+    """The relation as the explorer runs it; refuses (exit 254) what it cannot cover."""
+    if not sc.script:
+        raise UserError("exploration needs a scripted scenario ([[script]] requests)", where="--scenario")
+    m = GlobalTables(sc, rules, offsets=offset_vectors(sc), final_reads=final_reads, timed=timed, observe=True)
+    missing = m.uncovered()
+    if missing:
+        raise UserError("gtcheck explore cannot cover " + "; ".join(missing), where="--scenario",
+                        hint="explore a scripted scenario without them, or use gtcheck search, which runs the "
+                             "timed simulator")
+    return m
 
 
 def result_of(events: list[dict[str, Any]]) -> Any:
-    """What a request returned: a read's value; a write's ``ok`` or ``fail``."""
-    done = [e for e in events if e["type"] in ("ok", "fail", "info")]
+    """What a request returned: a read's value; a write's ``ok``, ``fail`` or ``info``."""
+    done = [e for e in events if e["type"] in ("ok", "fail", "info") and e.get("process") != "nemesis"]
     if not done:
         return None
     if done[0]["f"] == "read":
-        return done[0]["value"]
+        return done[0]["value"] if done[0]["type"] == "ok" else done[0]["type"]
     return "ok" if all(e["type"] == "ok" for e in done) else done[0]["type"]
-
-
-def final_of(world: StepWorld) -> dict[str, dict[str, Any]]:
-    C = world.copies
-    return {key: {r: _value(slots[i * C]) for i, r in enumerate(world.regions)}
-            for key, slots in sorted(world.state.slots.items())}
-
-
-def run_of(world: StepWorld, seen: dict[int, frozenset[int]] | None = None) -> Run:
-    return Run([world.header()] + world.history(), [], final_of(world), world.sc, seen)
 
 
 def _sort(values: list[Any]) -> list[Any]:
     return sorted(values, key=lambda v: orjson.dumps(v, option=orjson.OPT_SORT_KEYS))
 
 
-def _ample(w: StepWorld, actions: list[Action], eventual_regions: dict[str, list[set[int]]]) -> list[Action]:
-    """Partial-order reduction: a version reaching a follower copy in a region where no
-    eventually consistent read remains to be served is independent of every other action
-    and invisible (only eventual reads see follower copies; it cannot be disabled), so
-    exploring it alone, now, loses no outcome, final state or history-and-final-state
-    violation (the model's own per-state check sees fewer intermediate states)."""
-    C = w.copies
-    st = w.state
-    pending: set[int] = set()
-    for client, sets in eventual_regions.items():
-        pending |= sets[st.pc[client]]
-    for a in actions:
-        if a.kind == "copy" and a.target // C not in pending:
-            return [a]
-    # likewise a delivery into a region where no request remains (nothing there observes
-    # it; deliveries into one region commute: last writer wins is a join), on a link with
-    # nothing queued behind it (no coalescing to choose) once no fault event remains (an
-    # isolation would disable it)
-    if st.nemesis >= len(w.faults):
-        busy = {w.rix[program[st.pc[c]].region] for c, program in w.programs.items() if st.pc[c] < len(program)}
-        for a in actions:
-            if a.kind == "deliver" and a.target not in busy and len(st.links[(a.source, a.target, a.key)]) == 1:
-                return [a]
-    return actions
+class History(Observer):
+    """The history so far (a shared chain of events) and exploration's ground truth:
+    for each write, which writes had reached its region's leader copy when it was carried
+    out (``Run.seen``; ``no_acknowledged_write_lost`` uses it). Folded into the state key:
+    (a running hash of both)."""
+
+    def __init__(self, model: GlobalTables):
+        self.m = model
+
+    def start(self, state: Any, root: int) -> Any:
+        return (None, hash(root), {}, {})
+
+    def step(self, obs: Any, state: Any, action: Any, new: Any, events: list[dict[str, Any]]) -> Any:
+        chain, h, wmap, seen = obs
+        for e in events:
+            chain = (e, chain)
+            h = hash((h, orjson.dumps(e)))
+        a: Action = action
+        if a.kind in ("invoke", "complete", "arrive"):
+            m = self.m
+            ix = m.by_name[a.client]
+            before = state.clients[ix]
+            after = new.clients[ix]
+            op = after.op if a.kind == "invoke" else before.op
+            if op is not None and op.f != "read":
+                parts = op.parts if op.parts is not None else [op]
+                if a.kind == "invoke":
+                    wmap = dict(wmap)
+                    wmap[parts[0].write_id] = after.inv
+                else:
+                    invokes = [e["index"] for e in events if e["type"] == "invoke"]
+                    wmap = dict(wmap)
+                    for j, part in enumerate(parts[1:]):
+                        if j < len(invokes):
+                            wmap[part.write_id] = invokes[j]
+                    seen = dict(seen)
+                    slot = m.rix[before.region] * m.C
+                    for part in parts:
+                        item = state.items.get(part.key)
+                        bits = item.reached[slot] if item is not None and item.reached is not None else 0
+                        idx = wmap.get(part.write_id)
+                        if idx is not None:
+                            got = frozenset(i for wid, i in wmap.items() if bits >> wid & 1)
+                            seen[idx] = got
+                            h = hash((h, idx, tuple(sorted(got))))
+        return (chain, h, wmap, seen)
+
+    def key(self, obs: Any) -> Hashable:
+        return obs[1]
+
+    @staticmethod
+    def events(obs: Any) -> list[dict[str, Any]]:
+        out = []
+        chain = obs[0]
+        while chain is not None:
+            out.append(chain[0])
+            chain = chain[1]
+        out.reverse()
+        return out
 
 
-def _in_time_order(w: StepWorld, actions: list[Action]) -> list[Action]:
-    """Scripted requests and fault events happen in the order of their scripted times (ties
-    in any order); deliveries and copies may happen at any point in between (replication
-    takes any time)."""
-    st = w.state
-    times: dict[Action, int] = {}
-    for a in actions:
-        if a.kind == "request":
-            times[a] = w.programs[a.client][st.pc[a.client]].at
-        elif a.kind == "nemesis":
-            times[a] = w.faults[st.nemesis][0]
-    if not times:
-        return actions
-    first = min(times.values())
-    return [a for a in actions if a not in times or times[a] == first]
+def run_of(model: GlobalTables, state: World, events: list[dict[str, Any]],
+           seen: dict[int, frozenset[int]] | None = None) -> Run:
+    return Run([model.header(state)] + events, [], model.final_of(state), model.sc, seen)
 
 
 def networkx() -> Any:
-    """networkx, which holds the explored graph: an optional dependency (the extra
-    ``explore``); without it exploration is bad input saying how to install it."""
+    """networkx, which holds the explored graph when it is asked for (``keep_graph``): an
+    optional dependency (the extra ``explore``); without it that is bad input saying how to
+    install it. The explorer itself keeps no graph."""
     try:
         import networkx as nx
     except ImportError:
-        raise UserError("gtcheck explore keeps the explored graph in networkx, which is not "
-                        "installed", hint="pip install 'gtcheck[explore]' (or pip install "
-                        "networkx)") from None
+        raise UserError("keeping the explored graph needs networkx, which is not installed",
+                        hint="pip install 'gtcheck[explore]' (or pip install networkx)") from None
     return nx
 
 
-def explore(sc: Scenario, *, max_states: int = 100_000,
-            invariants: list[tuple[str, Property]] | None = None, reduce: bool = True,
-            timed: bool = True, time_limit_s: float | None = None) -> Exploration:
-    """Explore every run of ``sc`` (up to ``max_states`` states). ``timed``: requests and
-    fault events in scripted-time order (off: in any order, as the step interface allows).
-    ``reduce``: the partial-order reduction of ``_ample`` (off: every interleaving of
-    follower copies). ``time_limit_s``: stop (incomplete) after this much wall time."""
-    if not sc.script:
-        raise UserError("exploration needs a scripted scenario ([[script]] requests)", where="--scenario")
-    nx = networkx()
-    t0, c0 = time.perf_counter(), time.process_time()
+def explore(sc: Scenario, *, max_states: int = 100_000, invariants: list[tuple[str, Property]] | None = None,
+            reduce: bool = True, timed: bool = True, time_limit_s: float | None = None,
+            rules: Rules | None = None, keep_graph: bool = False, final_reads: bool = False,
+            progress: Callable[[str], None] | None = None) -> Exploration:
+    """Explore every run of ``sc`` (up to ``max_states`` states or ``time_limit_s``).
+    ``timed``: requests and fault events in scripted-time order (off: in any order).
+    ``reduce``: the relation's partial-order reduction. ``rules``: a mutant.
+    ``final_reads``: explore the final phase's reads too (default: report the final states
+    directly). ``keep_graph``: keep the state graph (networkx; memory!) in ``graph``."""
+    if keep_graph:
+        networkx()
+    m = model_for(sc, rules=rules, timed=timed, final_reads=final_reads)
     invariants = invariants or []
-    with_history = bool(invariants)
-    vectors = offset_vectors(sc)
-    worlds = [world_for(sc, v) for v in vectors]
-    names = request_names(worlds[0], sc)
-    # per client, from each position on: the regions its remaining eventual reads read in
-    eventual_regions: dict[str, list[set[int]]] = {}
-    w0 = worlds[0]
-    for client, program in w0.programs.items():
-        sets: list[set[int]] = [set() for _ in range(len(program) + 1)]
-        for i in range(len(program) - 1, -1, -1):
-            sets[i] = set(sets[i + 1])
-            first = program[i].parts[0]
-            if first.f == "read" and not first.consistent:
-                sets[i].add(w0.rix[program[i].region])
-        eventual_regions[client] = sets
-    g = nx.MultiDiGraph()
-    parent: dict[str, tuple[str | None, Action | None]] = {}
-    queue: deque[tuple[str, int, StepState]] = deque()
-
-    # with invariants: per state, what each write had seen when it was written (write id ->
-    # its invoke index; invoke index -> the invoke indexes of the writes that had reached its
-    # origin's leader copy), the exploration's ground truth for no_acknowledged_write_lost
-    Obs = tuple[dict[int, int], dict[int, frozenset[int]]]
-    obs_of: dict[str, Obs] = {}
-
-    def key_of(w: StepWorld, vi: int, obs: Obs | None = None) -> str:
-        k = f"{vi}:{w.fingerprint()}"
-        if with_history:
-            extra = [w.state.log, sorted((i, sorted(v)) for i, v in obs[1].items()) if obs else []]
-            k += ":" + hashlib.blake2b(orjson.dumps(extra), digest_size=8).hexdigest()
-        return k
-
-    def observe(w: StepWorld, state: StepState, a: Action, new: StepState, before: int, obs: Obs) -> Obs:
-        req = w.programs[a.client][state.pc[a.client]]
-        slot = w.rix[req.region] * w.copies
-        invokes = [e for e in new.log[before:] if e["type"] == "invoke"]
-        widx, seen = dict(obs[0]), dict(obs[1])
-        for j, part in enumerate(req.parts):
-            if part.f == "read" or j >= len(invokes):
-                continue
-            idx = invokes[j]["index"]
-            widx[part.write_id] = idx
-            seen[idx] = frozenset(widx[x] for x in state.reached.get((part.key, slot), []) if x in widx)
-        return widx, seen
-
-    for vi, w in enumerate(worlds):
-        k = key_of(w, vi)
-        if k not in parent:
-            parent[k] = (None, None)
-            obs_of[k] = ({}, {})
-            g.add_node(k)
-            queue.append((k, vi, w.snapshot()))
-    outcomes: dict[str, list[Any]] = {n: [] for n in sorted(set(names.values()))}
+    observer = History(m) if invariants else None
+    m.history_visible = bool(invariants)
+    outcomes: dict[str, list[Any]] = {n: [] for n in sorted(set(m.request_names.values()))}
     seen_outcome: dict[str, set[bytes]] = {n: set() for n in outcomes}
     finals: dict[str, dict[bytes, dict[str, Any]]] = {}
-    violated: dict[str, tuple[str, int, str]] = {}     # property -> (state, vector, message)
     undecided: dict[str, str] = {}     # property -> why the checker could not decide it on a run
-    complete = True
-    edges: list[tuple[str, str, Action]] = []      # (state, next state, action): the graph's edges
-    popped = 0
-    while queue:
-        popped += 1
-        if time_limit_s is not None and popped % 256 == 0 and time.perf_counter() - t0 > time_limit_s:
-            complete = False
-            break
-        k, vi, state = queue.popleft()
-        w = worlds[vi]
-        w.state = state
-        bad = w.violations()
-        if bad and "model" not in violated:
-            violated["model"] = (k, vi, "; ".join(bad))
-        actions = w.enabled()
-        if not actions:                        # a complete run: every request done, all delivered
-            for key, regions in final_of(w).items():
-                blob = orjson.dumps(regions, option=orjson.OPT_SORT_KEYS)
-                finals.setdefault(key, {})[blob] = regions
-            if invariants:
-                run = run_of(w, obs_of[k][1])
-                history = b"".join(orjson.dumps(e) + b"\n" for e in run.events)
-                for pname, prop in invariants:
-                    if pname not in violated:
-                        verdict: Verdict = prop(run, history)
-                        if not verdict.holds:
-                            violated[pname] = (k, vi, verdict.message)
-                        elif verdict.unknown is not None:
-                            undecided.setdefault(pname, verdict.unknown)
-            continue
-        if timed:
-            actions = _in_time_order(w, actions)
-        if reduce:
-            actions = _ample(w, actions, eventual_regions)
-        for a in actions:
-            before = len(state.log)
-            new = w.after(a)
-            if a.kind == "request":
-                name = names.get((a.client, state.pc[a.client]))
-                if name is not None:
-                    res = result_of(new.log[before:])
-                    blob = orjson.dumps(res, option=orjson.OPT_SORT_KEYS)
-                    if blob not in seen_outcome[name]:
-                        seen_outcome[name].add(blob)
-                        outcomes[name].append(res)
-            obs = obs_of.get(k) if with_history else None
-            if obs is not None and a.kind == "request":
-                obs = observe(w, state, a, new, before, obs)
-            w.state = new
-            nk = key_of(w, vi, obs)
-            w.state = state
-            if nk not in parent:
-                if len(parent) >= max_states:
-                    complete = False
-                    continue
-                parent[nk] = (k, a)
-                if obs is not None:
-                    obs_of[nk] = obs
-                queue.append((nk, vi, new))
-            edges.append((k, nk, a))
-    g.add_edges_from(edges)       # keyed by the Action (label(world, action) prints it)
-    del edges
+
+    outcome = m.outcome
+
+    def on_transition(state: Any, a: Any, new: Any, events: list[dict[str, Any]]) -> None:
+        got = outcome(state, a, new, events)
+        if got is None:
+            return
+        name, res = got
+        blob = orjson.dumps(res, option=orjson.OPT_SORT_KEYS)
+        if blob not in seen_outcome[name]:
+            seen_outcome[name].add(blob)
+            outcomes[name].append(res)
+
+    def on_end(state: Any, obs: Any, fp: Hashable) -> list[tuple[str, str]]:
+        for key, regions in m.final_of(state).items():
+            finals.setdefault(key, {})[orjson.dumps(regions, option=orjson.OPT_SORT_KEYS)] = regions
+        if not invariants:
+            return []
+        run = run_of(m, state, History.events(obs), obs[3])
+        history = b"".join(orjson.dumps(e) + b"\n" for e in run.events)
+        broken = []
+        for pname, prop in invariants:
+            verdict: Verdict = prop(run, history)
+            if not verdict.holds:
+                broken.append((pname, verdict.message))
+            elif verdict.unknown is not None:
+                undecided.setdefault(pname, verdict.unknown)
+        return broken
+
+    r: Result = explore_model(m, max_states=max_states, time_limit_s=time_limit_s, reduce=reduce,
+                              keep_graph=keep_graph, observer=observer, on_transition=on_transition, on_end=on_end,
+                              progress=progress)
     props: dict[str, dict[str, Any]] = {}
     paths: dict[str, tuple[int, list[Action]]] = {}
-    for pname in ["model"] + [n for n, _ in invariants]:
-        if pname in violated:
-            k, vi, message = violated[pname]
-            path: list[Action] = []
-            cur: str | None = k
-            while cur is not None:
-                p, a = parent[cur]
-                if a is not None:
-                    path.append(a)
-                cur = p
-            path.reverse()
-            paths[pname] = (vi, path)
-            props[pname] = {"holds": False, "message": message, "counterexample": None,
-                            "path": [label(worlds[vi], a) for a in path]}
-        else:
+    names = ["model"] + [n for n, _ in invariants]
+    model_props = {p.name for p in m.properties()}
+    for pname in names:
+        broken = [v for v in r.violations.values() if (v.name in model_props if pname == "model" else v.name == pname)]
+        if broken:
+            v = min(broken, key=lambda v: len(v.path))
+            paths[pname] = (v.root, v.path)
+            props[pname] = {"holds": False, "message": v.message, "counterexample": None,
+                            "path": [m.label(a) for a in v.path]}
+        elif r.complete:
             props[pname] = {"holds": True, "counterexample": None}
             if pname in undecided:
                 props[pname]["undecided"] = undecided[pname]
+        else:        # never "holds" for what was not all explored
+            props[pname] = {"holds": None, "counterexample": None,
+                            "message": "no violation in the part explored (incomplete)"}
     final_states = {key: _sort(list(v.values())) for key, v in sorted(finals.items())}
-    ex = Exploration(g, g.number_of_nodes(), g.number_of_edges(), complete,
-                     {n: _sort(v) for n, v in outcomes.items()}, final_states, props, vectors,
-                     time.perf_counter() - t0, time.process_time() - c0, paths)
-    return ex
+    return Exploration(r.graph, r.states, r.transitions, r.complete, {n: _sort(v) for n, v in outcomes.items()},
+                       final_states, props, m.vectors, r.wall_s, r.cpu_s, paths, coverage_line(r, m), r.stopped,
+                       r.depth, m)
 
 
-def replay(sc: Scenario, offsets: dict[str, int], actions: list[Action]) -> StepWorld:
-    """Take ``actions`` from the start (a counterexample path): the world where they lead."""
-    w = world_for(sc, offsets)
-    for a in actions:
-        w.step(a)
-    return w
+def replay(sc: Scenario, offsets: dict[str, int], actions: list[Action], *, timed: bool = True,
+           rules: Rules | None = None) -> tuple[GlobalTables, World, list[dict[str, Any]]]:
+    """Take ``actions`` from the start (a counterexample path): the model, the state where
+    they lead and the history on the way."""
+    m = model_for(sc, rules=rules, timed=timed)
+    if offsets in m.vectors:
+        root = m.vectors.index(offsets)
+    elif all(sc.clock(r).offset_max_ns is None and sc.clock(r).offset_ns == o for r, o in offsets.items()):
+        root = 0        # the counterexample's own scenario: its offsets are pinned
+    else:
+        raise UserError(f"the path's clock offsets {offsets} are not among the scenario's ranges' ends "
+                        f"{m.vectors}", where="--replay")
+    try:
+        state, events = replay_model(m, root, actions)
+    except ValueError as exc:
+        raise UserError(f"the path does not replay: {exc}", where="--replay",
+                        hint="replay a path against the scenario it was written with") from None
+    return m, state, events
 
 
 def write_counterexamples(ex: Exploration, sc: Scenario, out: Path) -> None:
     """For each violated property: NAME.jsonl (the history along the shortest path),
-    NAME.path.json (the scenario, offsets and actions: ``gtcheck explore --replay``)."""
+    NAME.toml (the scenario, offsets pinned), NAME.path.json (the actions:
+    ``gtcheck explore --replay``)."""
     from gtcheck.kernel import tomlout
 
     for pname, (vi, path) in ex.paths.items():
         make_directory(out, "-o/--output directory")
         safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in pname)
-        w = replay(sc, ex.offsets[vi], path)
+        m, state, events = replay(sc, ex.offsets[vi], path, rules=ex.model.rules if ex.model else None)
         hist = out / f"{safe}.jsonl"
-        write_bytes(hist, b"".join(orjson.dumps(e) + b"\n" for e in [w.header()] + w.history()))
+        write_bytes(hist, b"".join(orjson.dumps(e) + b"\n" for e in [m.header(state)] + events))
         table = dict(sc.source)
         table["name"] = sc.name                  # the history header names the scenario
         if ex.offsets[vi]:
@@ -385,10 +310,13 @@ def write_counterexamples(ex: Exploration, sc: Scenario, out: Path) -> None:
                                           f"its path: {safe}.path.json"))
         pfile = out / f"{safe}.path.json"
         write_bytes(pfile, orjson.dumps({"scenario": scen.name, "offsets": ex.offsets[vi],
-                                        "actions": [action_dict(a) for a in path]}, option=orjson.OPT_INDENT_2))
+                                         "actions": [action_dict(a) for a in path]}, option=orjson.OPT_INDENT_2))
         ex.properties[pname]["counterexample"] = {"history": str(hist), "scenario": str(scen), "path": str(pfile)}
 
 
 def load_path(path: Path) -> tuple[dict[str, int], list[Action]]:
-    data = orjson.loads(path.read_bytes())
-    return data.get("offsets", {}), [Action(**a) for a in data["actions"]]
+    try:
+        data = orjson.loads(path.read_bytes())
+        return data.get("offsets", {}), [Action(**a) for a in data["actions"]]
+    except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+        raise UserError(f"not a path file gtcheck explore wrote: {exc}", where=str(path)) from None

@@ -4,7 +4,6 @@ and the properties judged on it (the checker's built-in ones, or application inv
 from __future__ import annotations
 
 import importlib
-import io
 import os
 import sys
 import tempfile
@@ -71,15 +70,6 @@ class Run:
                 op["origin"] = e.get("origin")
                 op["index_end"] = e["index"]
         return out
-
-
-def run_bytes(scenario: Any, seed: int) -> tuple[bytes, bytes]:
-    """The history and ground truth ``gtcheck simulate`` writes for ``scenario`` and ``seed``."""
-    from gtcheck.model.simulator import simulate
-
-    h, t = io.BytesIO(), io.BytesIO()
-    simulate(scenario, seed, h, t)
-    return h.getvalue(), t.getvalue()
 
 
 def run_from_bytes(history: bytes, truth: bytes, scenario: Any = None) -> Run:

@@ -7,6 +7,7 @@ HTML report and a one-paragraph explanation."""
 from __future__ import annotations
 
 import contextlib
+import io
 import time
 import warnings
 from collections.abc import Iterator
@@ -20,8 +21,9 @@ from hypothesis import HealthCheck, Phase, given, seed as hseed, settings
 from gtcheck.kernel.outfiles import make_directory, write_bytes, write_text
 from gtcheck.model.scenario import Scenario, scenario_from_dict
 from gtcheck.kernel import tomlout
+from gtcheck.model.simulator import simulate
 from gtcheck.search import strategies
-from gtcheck.search.run import Property, Run, Verdict, run_bytes, run_from_bytes
+from gtcheck.search.run import Property, Run, Verdict, run_from_bytes
 
 
 @dataclass
@@ -77,6 +79,13 @@ def _no_local_constants() -> Iterator[None]:
     finally:
         providers._get_local_constants = original
         providers.CONSTANTS_CACHE.cache.clear()
+
+
+def run_bytes(scenario: Scenario, seed: int) -> tuple[bytes, bytes]:
+    """The history and ground truth ``gtcheck simulate`` writes for ``scenario`` and ``seed``."""
+    h, t = io.BytesIO(), io.BytesIO()
+    simulate(scenario, seed, h, t)
+    return h.getvalue(), t.getvalue()
 
 
 def execute(table: dict[str, Any], seed: int) -> tuple[bytes, bytes, Run]:

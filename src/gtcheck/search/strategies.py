@@ -27,12 +27,11 @@ and no faults: a shrunk counterexample is small.
 from __future__ import annotations
 
 import copy
-import math
 from typing import Any
 
 from hypothesis import strategies as st
 
-from gtcheck.model.distributions import Constant, Empirical, Exponential, LogNormal, Uniform
+from gtcheck.model.distributions import Constant, bounds
 from gtcheck.model.scenario import Scenario
 
 MS = 1_000_000
@@ -45,25 +44,10 @@ KINDS = ("read", "write", "update", "increment", "delete", "cas", "conditional_u
 
 
 def support(d: Any, cap: int = MAX_DELAY_NS) -> tuple[int, int]:
-    """The range a delay distribution's samples fall in (in practice: a lognormal's or an
-    exponential's tail is cut at 3 sigmas / 5 means, and at ``cap``)."""
-    if isinstance(d, Constant):
-        lo = hi = d.value
-    elif isinstance(d, Uniform):
-        lo, hi = d.low, d.high
-    elif isinstance(d, Exponential):
-        lo, hi = d.minimum, d.minimum + 5 * d.mean
-    elif isinstance(d, LogNormal):
-        lo = int(d.median * math.exp(-3 * d.sigma))
-        hi = int(d.median * math.exp(3 * d.sigma))
-        if d.maximum is not None:
-            hi = min(hi, d.maximum)
-            lo = min(lo, hi)
-    elif isinstance(d, Empirical):
-        lo, hi = min(d.samples), max(d.samples)
-    else:
-        raise TypeError(f"unknown distribution {d!r}")
-    return min(lo, cap), min(hi, cap)
+    """The range a delay distribution's samples fall in, in practice (the model's
+    ``distributions.bounds``: a lognormal's or an exponential's tail cut at 3 sigmas / 5
+    means, a Pareto's at its 99.9th percentile), at most ``cap``."""
+    return bounds(d, cap)
 
 
 def durations(lo: int, hi: int, step: int = MS) -> st.SearchStrategy[int]:
