@@ -605,7 +605,8 @@ class GlobalTables(Model):
             c.outcome, c.due = (INFO, t + budget) if rtt is None else (OK, t + rtt)
             return
         item = self.item(w, op.key)
-        start = strong_admit(item.proposals, c.region, t)
+        log = item.log
+        start = strong_admit(log, c.region, t)
         at = t if start is None else start
         rtt = quorum_round_trip(self.plan, self.timing, w.cut, r, self.peers[r], self.names, at, budget - (at - t))
         if rtt is None:
@@ -614,7 +615,7 @@ class GlobalTables(Model):
             c.outcome, c.due, c.error = FAIL, t + rtt, REPLICATED_WRITE_CONFLICT
         else:
             ack = start + rtt
-            latest = item.proposals[-1][1] if item.proposals else item.head
+            latest = log.latest()
             new_item, ok, answer = evaluate(latest, itemspec.Request(op.f, op.key, op.value, op.condition))
             c.due = ack
             if not ok:
@@ -623,7 +624,7 @@ class GlobalTables(Model):
             wid = op.write_id if op.write_id >= 0 else self.n_static + c.inv
             version = Version(stamp(self.clocks[w.vector].now_us(c.region, ack), latest), c.region, wid, new_item,
                               new_item is None)
-            item.proposals.append((ack, version, c.ix))
+            log.decide(ack, version)
             c.outcome, c.version, c.answer = OK, version, answer
 
     def ack(self, w: World, c: Client, t: int, out: Sink) -> None:
@@ -639,13 +640,13 @@ class GlobalTables(Model):
         elif op.f == "read":
             item = self.item(w, op.key)
             self.driver.touch(item, t)
-            v = self.rules.strong_read(item.head, item.slots[self.rix[c.region] * self.C])
+            v = self.rules.strong_read(item.log.head, item.slots[self.rix[c.region] * self.C])
             self.finish_read(w, c, op, t, v, 0, out)
         else:
             item = self.item(w, op.key)
-            ack_t, version, _ = item.proposals.pop(0)
-            assert version is c.version
-            item.head = version
+            version = c.version
+            assert version is not None
+            item.log.acknowledge(version)
             self.driver.touch(item, t)
             self.install(item, version, self.rix[c.region], t)
             outcome = "info" if w.down[self.rix[c.region]] else "ok"
@@ -752,7 +753,7 @@ class GlobalTables(Model):
             assert op is not None
             if op.f != "read" and c.outcome == OK:
                 it = w.items[op.key]
-                if it.proposals[0][2] != c.ix:
+                if it.log.pending[0][1] is not c.version:
                     return -1, []           # a region's writes of an item are acknowledged in order
             return c.due, [Action("ack", name)]
         return -1, []
@@ -1106,8 +1107,9 @@ class GlobalTables(Model):
                 enc = f.enc = (vid(f.version), bits)
             encs.append(enc)
         flights = tuple(encs)
-        return (it.key, tuple(vid(s) for s in it.slots), flights, vid(it.head),
-                tuple((ack, vid(v), ix) for ack, v, ix in it.proposals))
+        log = it.log
+        return (it.key, tuple(vid(s) for s in it.slots), flights, vid(log.head),
+                tuple((ack, vid(v)) for ack, v in log.pending))
 
     def fingerprint(self, state: Any) -> Hashable:
         return hash(self.encode(state))

@@ -5,7 +5,8 @@ No I/O, no clock, no randomness: where the model could go more than one way the 
 takes the decision as an argument or asks the ``Choices`` object it is given
 (``model/choices.py``). Every driver (the timed simulator, the explorer, search) runs them
 through the relation; the emulator and the checker's register call the ones they share
-(``stamp``, ``fifo_arrival``, ``lww.merge``, ``kernel.itemspec.step``).
+(``stamp``, ``fifo_arrival``, ``lww.merge``, ``kernel.itemspec.step``; in strong mode
+``strong_reachable``, ``quorum_wait``, ``strong_admit`` over ``world.ItemLog``).
 
 | rule | function |
 | --- | --- |
@@ -16,8 +17,8 @@ through the relation; the emulator and the checker's register call the ones they
 | applying a version (last writer wins) | ``lww.merge``: the one function |
 | per-item order on a link | ``fifo_arrival``; when a version crosses a link (timed) ``link_arrival`` |
 | failover routing | ``route`` |
-| strong mode: a request waits for one other region | ``quorum_round_trip`` |
-| strong mode: concurrent writes of one item conflict | ``strong_admit`` |
+| strong mode: a request waits for one other region | ``quorum_round_trip`` (``quorum_wait``, ``strong_reachable``) |
+| strong mode: concurrent writes of one item conflict | ``strong_admit`` (over the item's log, ``world.ItemLog``) |
 
 ``Rules`` bundles the rules a mutant may substitute (``model/mutants.py``); the relation
 takes a ``Rules`` object, so a broken rule is passed in, never switched on inside.
@@ -34,6 +35,7 @@ from gtcheck.model.choices import MAX_REPLICATION_DELAY_NS, Choices
 from gtcheck.model.faults import FaultPlan
 from gtcheck.model.lww import Version
 from gtcheck.model.scenario import Failover
+from gtcheck.model.world import ItemLog
 
 # Strong mode: the error a write gets when another region's write of the item is in flight.
 REPLICATED_WRITE_CONFLICT = "ReplicatedWriteConflictException"
@@ -147,35 +149,59 @@ def route(failover: Failover, down: list[int], since: list[int], rix: dict[str, 
     return home, current
 
 
+def quorum_wait(round_trips: list[int], whole: list[bool], budget: int) -> int | None:
+    """Strong mode, the quorum rule: a write or strongly consistent read waits for the first
+    other region (replica or witness) to answer, so for the shortest round trip among the
+    peers it can reach (``round_trips[i]``, ``whole[i]``: peer ``i``'s). None: no peer
+    answers within ``budget``."""
+    best: int | None = None
+    for i in range(len(round_trips)):
+        rtt = round_trips[i]
+        if whole[i] and rtt <= budget and (best is None or rtt < best):
+            best = rtt
+    return best
+
+
+def strong_reachable(origin_connected: bool, peers_connected: list[bool]) -> bool:
+    """Strong mode, at one moment: a write or strongly consistent read can complete only when
+    its region and at least one other region (or the witness) are connected (neither
+    isolated nor down). The emulator asks this of its live state."""
+    return origin_connected and any(peers_connected)
+
+
 def quorum_round_trip(plan: FaultPlan, choices: Choices, cut: list[int], origin: int, peers: list[int],
                       names: list[str], t: int, budget: int) -> int | None:
     """Strong mode: how long a request at region ``origin`` starting at ``t`` waits to hear
     back from at least one other region (``peers``: the other replicas and the witness, as
     indexes into ``names``): a write, until one holds it durably; a strongly consistent read,
     until one confirms the latest version. One round-trip decision per peer, in order (plus
-    the extra delay of any replication-delay fault on the link); the shortest among the
-    peers reachable now (neither end isolated or down: ``cut``) counts. None: no peer
-    answers within ``budget`` (the origin is cut off, or every peer is)."""
-    best: int | None = None
+    the extra delay of any replication-delay fault on the link); ``quorum_wait`` over the
+    peers reachable now (``strong_reachable``: neither end isolated or down, ``cut``).
+    None: no peer answers within ``budget`` (the origin is cut off, or every peer is)."""
+    round_trips: list[int] = []
+    whole: list[bool] = []
     src = names[origin]
+    here = not cut[origin]
     for p in peers:
         rtt = choices.round_trip(src, names[p])
         if plan.delays:
             rtt += plan.extra_delay(src, names[p], t, choices)
-        if rtt <= budget and (best is None or rtt < best) and not cut[origin] and not cut[p]:
-            best = rtt
-    return best
+        round_trips.append(rtt)
+        whole.append(strong_reachable(here, [not cut[p]]))
+    return quorum_wait(round_trips, whole, budget)
 
 
-def strong_admit(proposals: list[tuple[int, Version, int]], origin: str, t: int) -> int | None:
+def strong_admit(log: ItemLog, origin: str, t: int) -> int | None:
     """Strong mode, the conflict rule: when a write of the item reaching ``origin`` at ``t``
-    is proposed, given the item's writes decided and not yet acknowledged (``proposals``).
-    At ``t`` when there are none; after the last of them when they are ``origin``'s own (a
-    region orders its writes of an item); None when another region's write is in flight:
-    this one fails with a replication conflict (``REPLICATED_WRITE_CONFLICT``)."""
-    if not proposals:
+    is proposed, given the item's log. At ``t`` when no write of the item is in flight
+    (decided, to be acknowledged after ``t``); after the last one in flight when it is
+    ``origin``'s own (a region orders its writes of an item); None when another region's
+    write is in flight: this one fails with a replication conflict
+    (``REPLICATED_WRITE_CONFLICT``)."""
+    pending = log.pending
+    if not pending or pending[-1][0] <= t:
         return t
-    ack, v, _ = proposals[-1]
+    ack, v = pending[-1]
     if v.origin == origin:
         return ack
     return None

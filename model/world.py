@@ -136,24 +136,63 @@ class Flight:
         return a != DONE and a != NEVER
 
 
+class ItemLog:
+    """Strong mode: one item's log, the versions a majority of regions holds, in the order
+    they were acknowledged. ``head``: the latest acknowledged one; ``pending``: versions
+    decided but not yet acknowledged, with their acknowledgement times (increasing). The
+    relation acknowledges a version by an action (``acknowledge``); the emulator, which runs
+    in real time, by the clock (``at``). The conflict rule reads it: ``rules.strong_admit``."""
+
+    __slots__ = ("head", "pending")
+
+    def __init__(self) -> None:
+        self.head: Version | None = None
+        self.pending: list[tuple[int, Version]] = []
+
+    def at(self, t: int) -> Version | None:
+        """The latest version acknowledged at or before ``t`` (times only move forward)."""
+        pending = self.pending
+        while pending and pending[0][0] <= t:
+            self.head = pending.pop(0)[1]
+        return self.head
+
+    def latest(self) -> Version | None:
+        """The latest version decided, acknowledged or not: what the next write builds on."""
+        return self.pending[-1][1] if self.pending else self.head
+
+    def decide(self, ack: int, v: Version) -> None:
+        """``v`` is decided, to be acknowledged at ``ack``."""
+        self.pending.append((ack, v))
+
+    def acknowledge(self, v: Version) -> None:
+        """The oldest decided version, ``v``, is acknowledged: it becomes the head."""
+        ack, first = self.pending.pop(0)
+        if first is not v:
+            raise AssertionError("a region's writes of an item are acknowledged in order")
+        self.head = v
+
+    def copy(self) -> "ItemLog":
+        log = ItemLog()
+        log.head, log.pending = self.head, list(self.pending)
+        return log
+
+
 class Item:
     """One item in every region and copy: ``slots[region * copies + copy]`` (each the LWW
     join of the versions that reached it), the versions on their way (``flights``, in the
-    conflict order), and in strong mode the item's log: ``head`` (the latest acknowledged
-    version) and ``proposals`` (decided, not yet acknowledged: ``(ack time, version,
-    client)``, in acknowledgement order). Only when a driver asks for them (``observe``):
+    conflict order), and in strong mode the item's log (``log``). Only when a driver asks
+    for them (``observe``):
     ``reached``, per slot, the write ids of the versions that reached it (as bits), and
     ``written``, every version installed. ``enc``: the explorer's encoding, kept until the
     item changes (an item is copied before it changes: ``World.own_item``)."""
 
-    __slots__ = ("key", "slots", "flights", "head", "proposals", "reached", "written", "enc", "checked")
+    __slots__ = ("key", "slots", "flights", "log", "reached", "written", "enc", "checked")
 
     def __init__(self, key: str, n_slots: int, observe: bool = False):
         self.key = key
         self.slots: list[Version | None] = [None] * n_slots
         self.flights: list[Flight] = []
-        self.head: Version | None = None
-        self.proposals: list[tuple[int, Version, int]] = []
+        self.log = ItemLog()
         self.reached: list[int] | None = [0] * n_slots if observe else None
         self.written: tuple[Version, ...] | None = () if observe else None
         self.enc: Any = None
@@ -164,7 +203,7 @@ class Item:
         shared: copy one before changing it, ``own_flight``)."""
         it = Item(self.key, 0)
         it.slots, it.flights = list(self.slots), list(self.flights)
-        it.head, it.proposals = self.head, list(self.proposals)
+        it.log = self.log.copy()
         it.reached = None if self.reached is None else list(self.reached)
         it.written = self.written
         return it
@@ -180,7 +219,7 @@ class Item:
 
     def settled(self) -> bool:
         """Nothing on its way and nothing waiting for its acknowledgement."""
-        return not self.flights and not self.proposals
+        return not self.flights and not self.log.pending
 
 
 class World:

@@ -15,23 +15,29 @@ from gtcheck.kernel.outfiles import check_directory
 EPILOG = """\b
 Examples:
   gtcheck explore --scenario histories/scenarios/behaviours/lost-update.toml
-  gtcheck explore --scenario two-writes.toml --format json --max-states 50000
+  gtcheck explore --scenario two-writes.toml --format json --max-states 50000 --time-limit 60
   gtcheck explore --scenario s.toml --property no_acknowledged_write_lost -o out/
+  gtcheck explore --model docs/examples/lost_update_model.py:LostUpdate
 
 \b
-Explores every interleaving of requests, replication deliveries (per item in order,
-per link), copy choices of eventual reads, coalescing, and both conflict orders where
-clock-offset ranges (offset = { min, max }) allow either. The JSON has states, edges,
-complete, outcomes (per named [[script]] request: its distinct results), final_states
-(per key: the distinct final items per region) and properties (holds, and for a
-violation the shortest path, written into -o DIR as a history, the scenario and the
-path of actions).
+Explores every run of the one transition relation of global tables: every order of
+requests at equal times (--untimed: any order), of replication deliveries (per item in
+order, per link), follower copies and coalescing; the copy an eventual read reads; fault
+events (isolations, outages) and failover; both conflict orders where clock-offset ranges
+(offset = { min, max }) allow either. What it cannot enumerate (a random workload, random
+faults, TTL) is refused with exit 254, naming it. The first line says what was covered:
+"complete: ..." or "INCOMPLETE: stopped by ..." (then no property is said to hold). The
+JSON has states, edges, complete, coverage, outcomes (per named [[script]] request: its
+distinct results), final_states (per key) and properties (holds, and for a violation the
+shortest path, written into -o DIR as a history, the scenario and the path of actions).
+Progress on stderr every 2 s (--quiet: none). --model FILE.py:CLASS explores a model of
+your own (gtcheck.model.protocol; docs/model.md).
 
 \b
 Exit codes: 0 every property holds and the exploration is complete; 1 a property is
-violated; 2 no violation, but --max-states stopped the exploration or the checker could
-not decide a property on some run (e.g. convergence: explored runs have no final reads);
-254 bad input (also: networkx missing, pip install 'gtcheck[explore]')."""
+violated; 2 no violation, but --max-states or --time-limit stopped the exploration, or the
+checker could not decide a property on some run (e.g. convergence: explored runs have no
+final reads); 254 bad input or a feature the explorer cannot cover."""
 
 
 @click.command(epilog=EPILOG)

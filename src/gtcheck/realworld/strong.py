@@ -1,7 +1,7 @@
 """Multi-region strong consistency (MRSC) in the emulator, by the model's strong-mode rules.
 
 A table becomes MRSC through UpdateTable (``globaltables.py``). Its requests then follow the
-rules of ``gtcheck.model.rules`` and the item's log (``gtcheck.model.state.ItemLog``), in real
+rules of ``gtcheck.model.rules`` and the item's log (``gtcheck.model.world.ItemLog``), in real
 time (monotonic nanoseconds), as the timed simulator follows them in simulated time:
 
 - **Reachability** (``rules.strong_reachable``): a write or strongly consistent read needs
@@ -38,7 +38,7 @@ import time
 from typing import Any
 
 from gtcheck.model import lww, rules
-from gtcheck.model.state import ItemLog
+from gtcheck.model.world import ItemLog
 from gtcheck.realworld import wire
 from gtcheck.realworld.regions import SCRATCH_REGION, STRONG, Group, Regions
 from gtcheck.realworld.wire import Response, WireError
