@@ -601,14 +601,14 @@ class GlobalTables(Model):
         budget = self.timeout_ns
         c.phase = WAIT
         if op.f == "read":
-            rtt = quorum_round_trip(self.plan, self.timing, w.cut, r, self.peers[r], self.names, t, budget)
+            rtt = quorum_round_trip(self.plan, self.timing, r, self.peers[r], self.names, t, budget)
             c.outcome, c.due = (INFO, t + budget) if rtt is None else (OK, t + rtt)
             return
         item = self.item(w, op.key)
         log = item.log
         start = strong_admit(log, c.region, t)
         at = t if start is None else start
-        rtt = quorum_round_trip(self.plan, self.timing, w.cut, r, self.peers[r], self.names, at, budget - (at - t))
+        rtt = quorum_round_trip(self.plan, self.timing, r, self.peers[r], self.names, at, budget - (at - t))
         if rtt is None:
             c.outcome, c.due = INFO, t + budget
         elif start is None:

@@ -17,7 +17,7 @@ through the relation; the emulator and the checker's register call the ones they
 | applying a version (last writer wins) | ``lww.merge``: the one function |
 | per-item order on a link | ``fifo_arrival``; when a version crosses a link (timed) ``link_arrival`` |
 | failover routing | ``route`` |
-| strong mode: a request waits for one other region | ``quorum_round_trip`` (``quorum_wait``, ``strong_reachable``) |
+| strong mode: a request waits for one other region | ``quorum_round_trip`` (``quorum_wait`` over ``link_whole``); at one moment, ``strong_reachable`` (the emulator's) |
 | strong mode: concurrent writes of one item conflict | ``strong_admit`` (over the item's log, ``world.ItemLog``) |
 
 ``Rules`` bundles the rules a mutant may substitute (``model/mutants.py``); the relation
@@ -169,25 +169,39 @@ def strong_reachable(origin_connected: bool, peers_connected: list[bool]) -> boo
     return origin_connected and any(peers_connected)
 
 
-def quorum_round_trip(plan: FaultPlan, choices: Choices, cut: list[int], origin: int, peers: list[int],
+def link_whole(plan: FaultPlan, a: str, b: str, start: int, end: int) -> bool:
+    """Whether the link between ``a`` and ``b`` stays whole (neither end isolated nor down)
+    throughout ``[start, end]``. A region the plan does not cut (a witness no fault names)
+    is never cut."""
+    for r in (a, b):
+        windows = plan.cut.get(r)
+        if windows:
+            for w in windows:
+                if w[0] <= end and start < w[1]:
+                    return False
+    return True
+
+
+def quorum_round_trip(plan: FaultPlan, choices: Choices, origin: int, peers: list[int],
                       names: list[str], t: int, budget: int) -> int | None:
     """Strong mode: how long a request at region ``origin`` starting at ``t`` waits to hear
     back from at least one other region (``peers``: the other replicas and the witness, as
     indexes into ``names``): a write, until one holds it durably; a strongly consistent read,
     until one confirms the latest version. One round-trip decision per peer, in order (plus
     the extra delay of any replication-delay fault on the link); ``quorum_wait`` over the
-    peers reachable now (``strong_reachable``: neither end isolated or down, ``cut``).
-    None: no peer answers within ``budget`` (the origin is cut off, or every peer is)."""
+    links that stay whole for all of the round trip (``link_whole``: the fault plan fixes
+    when a region is cut off, so the explorer and the timed simulator decide alike). None:
+    no peer answers within ``budget`` (the origin is cut off, or every peer is)."""
     round_trips: list[int] = []
     whole: list[bool] = []
     src = names[origin]
-    here = not cut[origin]
     for p in peers:
-        rtt = choices.round_trip(src, names[p])
+        dst = names[p]
+        rtt = choices.round_trip(src, dst)
         if plan.delays:
-            rtt += plan.extra_delay(src, names[p], t, choices)
+            rtt += plan.extra_delay(src, dst, t, choices)
         round_trips.append(rtt)
-        whole.append(strong_reachable(here, [not cut[p]]))
+        whole.append(link_whole(plan, src, dst, t, t + rtt))
     return quorum_wait(round_trips, whole, budget)
 
 

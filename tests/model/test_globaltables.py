@@ -40,7 +40,7 @@ def canonical(model: GlobalTables, state: Any) -> Any:
     items = frozenset((k, tuple(v(s) for s in it.slots),
                        frozenset((v(f.version), tuple(a if a < 0 or a == 1 << 62 else "due" for a in f.due))
                                  for f in it.flights),
-                       v(it.head), tuple((a, v(x), c) for a, x, c in it.proposals))
+                       v(it.log.head), tuple((a, v(x)) for a, x in it.log.pending))
                       for k, it in state.items.items())
     clients = tuple((c.phase, c.pc, c.fpc) + ((c.due, c.region, c.timeout, c.outcome, v(c.version))
                                               if c.phase in (1, 2) else ())
