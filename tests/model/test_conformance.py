@@ -37,12 +37,15 @@ def action_of(step: tuple[Any, ...]) -> Action:
     return Action(kind, key=step[1], write=step[2], region=step[3])
 
 
-def replay(data: dict[str, Any], seed: int) -> tuple[int, set[str]]:
+def replay(data: dict[str, Any], seed: int, bug: str | None = None) -> tuple[int, set[str]]:
+    """The timed run of ``data`` (with mutant ``bug``) replayed on the explorer's side."""
+    from gtcheck.model.mutants import mutant
+
     sc = scenario_from_dict(data)
     out, trace = ListSink(), []
-    sim = Simulator(sc, seed, out, trace=trace)
+    sim = Simulator(sc, seed, out, trace=trace, rules=mutant(bug) if bug else None)
     sim.run()
-    model = GlobalTables(sc)
+    model = GlobalTables(sc, mutant(bug) if bug else None)
     state = model.init()[0]
     assert model.header(state, seed) == out.items[0]
     events: list[dict[str, Any]] = []
@@ -95,36 +98,10 @@ def test_the_replay_covers_every_kind_of_action():
 def test_a_mutants_timed_run_is_a_path_of_its_explorers_graph(data, seed, bug):
     """A mutant is a rule substituted in the relation: both drivers run it (the timing-only
     one changes when deliveries happen, which the explorer leaves open anyway)."""
-    from gtcheck.model.mutants import mutant
-
-    sc = scenario_from_dict(data)
-    out, trace = ListSink(), []
-    Simulator(sc, seed, out, trace=trace, rules=mutant(bug)).run()
-    model = GlobalTables(sc, mutant(bug))
-    state = model.init()[0]
-    events: list[dict[str, Any]] = []
-    for step in trace:
-        a = action_of(step)
-        assert a in model.actions(state)
-        state, produced = model.next(state, a)
-        events += produced
-    assert events == out.items[1:]
+    replay(data, seed, bug)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios(pinned=True, strong=True), st.integers(0, 1000))
 def test_the_strong_mutants_timed_run_is_a_path_of_its_explorers_graph(data, seed):
-    from gtcheck.model.mutants import mutant
-
-    sc = scenario_from_dict(data)
-    out, trace = ListSink(), []
-    Simulator(sc, seed, out, trace=trace, rules=mutant("strong-local-read")).run()
-    model = GlobalTables(sc, mutant("strong-local-read"))
-    state = model.init()[0]
-    events: list[dict[str, Any]] = []
-    for step in trace:
-        a = action_of(step)
-        assert a in model.actions(state)
-        state, produced = model.next(state, a)
-        events += produced
-    assert events == out.items[1:]
+    replay(data, seed, "strong-local-read")

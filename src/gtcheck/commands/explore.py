@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 import orjson
@@ -105,19 +106,24 @@ def explore(scenario_path: Path | None, model_spec: str | None, max_states: int,
         for key, states in result.final_states.items():
             click.echo(f"  final {key}: {len(states)} distinct final state{'s' if len(states) != 1 else ''}")
         for name, p in result.properties.items():
-            if p["holds"] is True and "undecided" in p:
-                click.echo(f"  {name}: UNDECIDED on some run ({p['undecided']})")
-            elif p["holds"] is True:
-                click.echo(f"  {name}: holds")
-            elif p["holds"] is None:
-                click.echo(f"  {name}: no violation in the part explored (not a proof: incomplete)")
-            else:
-                click.echo(f"  {name}: VIOLATED in {len(p['path'])} steps: {p['message']}")
-                for role, path in (p["counterexample"] or {}).items():
-                    click.echo(f"    {role}: {path}")
+            _echo_property(name, p, [f"{role}: {path}" for role, path in (p.get("counterexample") or {}).items()])
     if not result.holds:
         return EXIT_INVALID
     return EXIT_VALID if result.complete and result.decided else EXIT_UNKNOWN
+
+
+def _echo_property(name: str, p: dict[str, Any], details: list[str]) -> None:
+    """One property's line (holds, not a proof, or violated with ``details`` below it)."""
+    if p["holds"] is True and "undecided" in p:
+        click.echo(f"  {name}: UNDECIDED on some run ({p['undecided']})")
+    elif p["holds"] is True:
+        click.echo(f"  {name}: holds")
+    elif p["holds"] is None:
+        click.echo(f"  {name}: no violation in the part explored (not a proof: incomplete)")
+    else:
+        click.echo(f"  {name}: VIOLATED in {len(p['path'])} steps: {p['message']}")
+        for line in details:
+            click.echo(f"    {line}")
 
 
 def _user_model(spec: str, max_states: int, time_limit: float | None, quiet: bool, fmt: str) -> int:
@@ -135,14 +141,8 @@ def _user_model(spec: str, max_states: int, time_limit: float | None, quiet: boo
                 click.echo(f"  {name}: " + ("shown in " + str(len(p["path"])) + " steps" if p["shown"]
                                             else "never shown" if p["shown"] is False
                                             else "not shown in the part explored (incomplete)"))
-            elif p["holds"] is True:
-                click.echo(f"  {name}: holds")
-            elif p["holds"] is None:
-                click.echo(f"  {name}: no violation in the part explored (not a proof: incomplete)")
             else:
-                click.echo(f"  {name}: VIOLATED in {len(p['path'])} steps: {p['message']}")
-                for step in p["path"]:
-                    click.echo(f"    {step}")
+                _echo_property(name, p, p.get("path") or [])
     if any(p.get("holds") is False for p in doc["properties"].values()):
         return EXIT_INVALID
     return EXIT_VALID if result.complete else EXIT_UNKNOWN
