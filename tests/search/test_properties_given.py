@@ -91,9 +91,17 @@ def test_a_property_the_checker_cannot_decide_is_not_shown_to_hold(tmp_path, cap
     assert code == 2 and "convergence: UNDECIDED" in out
 
 
-def test_explore_without_networkx_says_how_to_install_it(tmp_path, capsys, monkeypatch):
+def test_explore_needs_no_networkx_and_keeping_the_graph_says_how_to_install_it(tmp_path, capsys, monkeypatch):
+    """The explorer keeps fingerprints, not a graph: it runs without networkx; asking the
+    API for the graph (keep_graph) without networkx is bad input naming the extra."""
+    from gtcheck.model.scenario import load_scenario
+    from gtcheck.search.explore import explore
+
     monkeypatch.setitem(sys.modules, "networkx", None)     # import networkx now fails
     scenario = tmp_path / "two.toml"
     scenario.write_text(SCENARIO.read_text())
-    code, _, err = run_cli(["explore", "--scenario", scenario], capsys)
-    assert code == 254 and "networkx" in err and "pip install 'gtcheck[explore]'" in err
+    code, out, err = run_cli(["explore", "--scenario", scenario], capsys)
+    assert code == 0 and out.startswith("complete"), err
+    with pytest.raises(UserError, match="networkx") as e:
+        explore(load_scenario(scenario), keep_graph=True)
+    assert "pip install 'gtcheck[explore]'" in str(e.value.hint)
