@@ -5,9 +5,9 @@ larger wins; ``write_id`` breaks the tie that the model never produces (one orig
 never stamps two versions of an item with one timestamp, since ts = max(clock,
 stored + 1)) so that ``merge`` is a total, deterministic function.
 
-``merge`` is THE rule by which a storage copy applies a version that reaches it: the
-timed simulator (``storage.ItemStore``), the step interface (``step.StepWorld``) and the
-law tests (``tests/model/test_lww.py``) all call this one function. Tuples rather than objects:
+``merge`` is THE rule by which a storage copy applies a version that reaches it: the one
+transition relation (``globaltables.GlobalTables``, which every driver runs), the emulator
+and the law tests (``tests/model/test_lww.py``) all call this one function. Tuples rather than objects:
 it sits on the simulator's hot path.
 """
 
