@@ -10,6 +10,7 @@ the contract is checked on the very files users get, and no copy of the sources 
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import sys
@@ -34,9 +35,14 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("dist")
     env = dict(os.environ, GTCHECK_NO_COMPILE="1")
     env.pop("GTCHECK_REQUIRE_COMPILED", None)
-    run = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
-                          "-w", str(out), str(ROOT)],
-                         cwd=out, env=env, capture_output=True, text=True, timeout=600)
+    # without build isolation setuptools builds in the checkout (build/, *.egg-info): one
+    # build at a time, or two test workers building at once break each other's
+    lock = Path(tempfile.gettempdir()) / ("gtcheck-wheel" + str(ROOT).replace("/", "-") + ".lock")
+    with open(lock, "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        run = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
+                              "-w", str(out), str(ROOT)],
+                             cwd=out, env=env, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout + run.stderr
     (built,) = out.glob("gtcheck-*.whl")
     return built
