@@ -16,6 +16,8 @@ Run: python benchmarks/bench_expressions.py [--evals 20000] [--ops 1000000] [--k
    changes in set/add form with short-form conditions. Same items, same verdict; the
    difference is what reading and evaluating expressions costs. CPU of this process and
    of the workers, and wall, apart.
+3. The expressions history checked once more without the lost-writes finding (rule 12,
+   ``--property`` every other property): what naming the lost writes costs.
 """
 
 from __future__ import annotations
@@ -134,13 +136,13 @@ def moto_rows(n: int) -> list[tuple[str, float]]:
     ]
 
 
-def check(path: Path, jobs: int) -> dict:
+def check(path: Path, jobs: int, properties: list[str] | None = None) -> dict:
     from gtcheck.checker.check import check_history
 
     ru0 = resource.getrusage(resource.RUSAGE_SELF)
     ruc0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    result = check_history(path, jobs=jobs)
+    result = check_history(path, jobs=jobs, properties=properties)
     wall = time.perf_counter() - start
     ru1 = resource.getrusage(resource.RUSAGE_SELF)
     ruc1 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -155,6 +157,7 @@ def check(path: Path, jobs: int) -> dict:
         "parse_cpu": s["timing"]["parse_cpu_s"],
         "check_cpu": s["timing"]["check_cpu_s"],
         "mb": path.stat().st_size / 1e6,
+        "lost_writes": (s["lost_writes"].get("figures") or {}).get("lost_writes"),
     }
 
 
@@ -187,16 +190,22 @@ def main() -> None:
                      expressions=expr)
             print(f"generated {path} in {time.perf_counter() - t:.1f} s")
         rows[name] = check(path, args.jobs)
+    from gtcheck.checker.props import names
+    rows["expressions, no lost_writes"] = check(
+        path, args.jobs, [n for n in names() if n != "lost_writes"])
     print(f"check, --jobs {args.jobs}:")
     for name, r in rows.items():
         print(f"  {name:22s} {r['ops']:,} ops ({r['mb']:.0f} MB): wall {r['wall']:.1f} s, "
               f"CPU {r['self_cpu']:.1f} s parent + {r['child_cpu']:.1f} s workers; slowest "
               f"worker parse {r['parse_cpu']:.1f} s + check {r['check_cpu']:.1f} s CPU; "
-              f"verdict {r['verdict']}")
-    a, b = rows.values()
+              f"verdict {r['verdict']}; lost writes named {r['lost_writes']}")
+    a, b, c = rows.values()
     print(f"  expressions / plain: wall {b['wall'] / a['wall']:.2f}x, workers' CPU "
           f"{b['child_cpu'] / max(a['child_cpu'], 1e-9):.2f}x; load average at the end "
           f"{os.getloadavg()[0]:.1f}")
+    print(f"  lost writes: workers' CPU {b['child_cpu'] - c['child_cpu']:+.1f} s "
+          f"({b['child_cpu'] / max(c['child_cpu'], 1e-9):.2f}x), wall {b['wall'] / c['wall']:.2f}x "
+          f"with the finding than without")
 
 
 if __name__ == "__main__":
