@@ -7,13 +7,15 @@ result can render it again.
 from __future__ import annotations
 
 import math
-from typing import Any
-from xml.etree import ElementTree as ET
+from typing import TYPE_CHECKING, Any
 
 from gtcheck.checker.props import properties
 from gtcheck.checker.props.base import counts_in_verdict, plural
 from gtcheck.kernel.units import format_duration
 from gtcheck.kernel.exactjson import dumps as exact_dumps
+
+if TYPE_CHECKING:
+    from xml.etree.ElementTree import Element
 
 FORMATS = ("text", "json", "junit")
 SHOWN_ANOMALIES = 10
@@ -128,12 +130,16 @@ def _anomaly_text(p: dict[str, Any], first: str | None = None) -> str:
 
 def render_junit(summary: dict[str, Any]) -> str:
     """One testsuite ``gtcheck``, one testcase per property: failure / skipped / pass."""
+    from xml.etree import ElementTree as ET   # JUnit only: the XML library stays unloaded otherwise
+
     suite = _junit_suite(summary, "gtcheck")
     ET.indent(suite)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"
 
 
-def _junit_suite(summary: dict[str, Any], name: str) -> ET.Element:
+def _junit_suite(summary: dict[str, Any], name: str) -> Element:
+    from xml.etree import ElementTree as ET
+
     hist = summary.get("history", {})
     suite = ET.Element("testsuite", name=name)
     n_fail = n_skip = 0
@@ -216,6 +222,8 @@ def render_many(outcomes: list[FileOutcome], fmt: str, exit_code: int) -> str:
                                           for o in outcomes],
                             "summary": counts})
     if fmt == "junit":
+        from xml.etree import ElementTree as ET
+
         root = ET.Element("testsuites", name="gtcheck")
         totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
         for o in outcomes:

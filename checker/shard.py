@@ -25,7 +25,6 @@ import gc
 import os
 import pickle
 import sys
-import tempfile
 import time
 import zlib
 from array import array
@@ -270,7 +269,7 @@ class OpBuffer:
         self.n = 0
         self.by_key: dict[str, list[Operation]] | None = defaultdict(list)
         self.writer: ShardWriter | None = None
-        self._tmp: tempfile.TemporaryDirectory | None = None
+        self._tmp: Any = None                     # a tempfile.TemporaryDirectory once spilled
 
     def add(self, op: Operation) -> None:
         self.n += 1
@@ -279,6 +278,8 @@ class OpBuffer:
             return
         self.by_key[op.key].append(op)  # type: ignore[index]
         if self.n > self.budget:
+            import tempfile      # only a history too big for memory spills
+
             self._tmp = tempfile.TemporaryDirectory(prefix="gtcheck-spill-")
             self.writer = ShardWriter(self._tmp.name, self.n_spill)
             for lst in self.by_key.values():  # type: ignore[union-attr]

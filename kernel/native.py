@@ -11,7 +11,6 @@ packages from its ``.py`` with ``SourceFileLoader``, so no ``.so`` is ever impor
 from __future__ import annotations
 
 import hashlib
-import importlib.abc
 import importlib.machinery
 import importlib.util
 import json
@@ -73,8 +72,16 @@ def _decide(manifest_path: Path = MANIFEST,
     return True, "compiled with mypyc " + manifest.get("mypy", "?")
 
 
-class SourceFinder(importlib.abc.MetaPathFinder):
-    """Loads the modules of PACKAGES from ``.py`` even when a ``.so`` sits beside it."""
+class SourceFinder:
+    """Loads the modules of PACKAGES from ``.py`` even when a ``.so`` sits beside it.
+
+    A meta-path finder needs only ``find_spec`` (the import system asks nothing else); it
+    does not subclass ``importlib.abc.MetaPathFinder``, whose module imports
+    ``importlib.resources`` and through it ``tempfile``, ``shutil``, ``random``, all at
+    the start-up of every ``gtcheck`` command."""
+
+    def invalidate_caches(self) -> None:
+        """Nothing cached (``importlib.invalidate_caches`` calls it when present)."""
 
     def find_spec(self, fullname: str, path: Sequence[str] | None,
                   target: ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
