@@ -18,8 +18,10 @@ import re
 import tempfile
 from pathlib import Path
 
+from tests.anchors import anchor_dir
+
 ROOT = Path(__file__).resolve().parents[2]
-ANCHOR = ROOT.parent / "shared" / "anchor-data"
+ANCHOR = anchor_dir() or ROOT.parent / "shared" / "anchor-data"
 SCENARIO_DIR = ROOT / "histories" / "scenarios"
 
 MAX_EDN_BYTES = 6000
