@@ -190,7 +190,11 @@ class _Versions:
                 counts.append(0)
             counts[i] += 1
         self.counts = tuple(counts)
-        self.touches = [inv.touches for inv in self.inverses]
+        # attribute -> the changes that may change it (their ids)
+        self.touching: dict[str, list[int]] = defaultdict(list)
+        for j, inv in enumerate(self.inverses):
+            for k in inv.touches:
+                self.touching[k].append(j)
         # which changes may have produced an item, by the index entry every product has
         self.by_index: dict[tuple, list[int]] = defaultdict(list)
         self.index_attrs: dict[str, list[int]] = defaultdict(list)
@@ -201,7 +205,6 @@ class _Versions:
             else:
                 self.by_index[inv.index].append(j)
                 self.index_attrs[inv.index[0]].append(j)
-        self._touchable: dict[tuple, frozenset] = {}
         self.base_values: dict[str, set[bytes]] = defaultdict(set)   # attribute -> values
         for b in self.bases:
             for k, v in b.items():
@@ -253,6 +256,7 @@ class _Versions:
         start = tuple(counts)
         budget = [min(_SEARCH_BUDGET, self.budget)]
         failed = self._failed
+        touching = self.touching
 
         def reach(pat: Pattern, avail: tuple) -> bool:
             if self._matches_base(*pat):
@@ -262,13 +266,11 @@ class _Versions:
             if state in failed:
                 return False
             # an attribute no remaining change touches must hold a value some version has
-            touchable = self._touchable.get(avail)
-            if touchable is None:
-                touchable = self._touchable[avail] = frozenset().union(
-                    *(t for t, n in zip(self.touches, avail) if n))
+            # (asked per attribute: a set of all the attributes the remaining changes touch,
+            # made for each new ``avail``, cost a pass over every change at every step)
             val, wild = pat[0], pat[1]
             for k, v in val.items():
-                if k not in wild and k not in touchable and \
+                if k not in wild and not any(avail[j] for j in touching.get(k, ())) and \
                         canon(v) not in self.base_values.get(k, ()):
                     failed.add(state)
                     return False
