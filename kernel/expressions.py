@@ -201,20 +201,14 @@ def _value_lookup(item: dict[str, Any], path: tuple) -> Any:
 
 def _through_non_container(item: dict[str, Any], path: tuple) -> bool:
     """Whether ``path`` is missing because a step meets a value that is not a map (for a
-    name) or a list (for an index), rather than because something is absent."""
-    node = item.get(path[0], _MISSING)
-    for step in path[1:]:
-        if node is _MISSING:
+    name) or a list (for an index), rather than because something is absent. Walks the
+    prefixes with :func:`_value_lookup` (one walking rule); only asked on a missing value."""
+    for i in range(1, len(path)):
+        parent = _value_lookup(item, path[:i])
+        if parent is _MISSING:
             return False
-        t = type(node)
-        if isinstance(step, str):
-            if t is not dict:
-                return True
-            node = node.get(step, _MISSING)
-        else:
-            if t is not list:
-                return True
-            node = node[step] if step < len(node) else _MISSING
+        if type(parent) is not (dict if isinstance(path[i], str) else list):
+            return True
     return False
 
 
