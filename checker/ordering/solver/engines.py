@@ -39,6 +39,20 @@ class Literals:
     names: dict
     ctx: Any
 
+    def _start(self, mode: Any, solver: Any) -> None:
+        """What every engine begins with: the mode (a requirements.Problem, which imports
+        us), a fresh z3 context, the solver ``solver(ctx)`` and empty literal tables."""
+        if z3 is None:  # pragma: no cover
+            raise RuntimeError("z3-solver is not installed")
+        self.m = mode
+        self.g = mode.g
+        self.ctx = z3.Context()     # a fresh context per engine: see the class docstring
+        self.s = solver(self.ctx)
+        self.P: list = []
+        self.L = {}
+        self.names = {}
+        self.nconstraints = 0
+
     def lit(self, key: tuple):
         b = self.L.get(key)
         if b is None:
@@ -77,17 +91,8 @@ class IntEngine(Literals):
     """The guarded difference-logic encoding of one mode, kept across questions."""
 
     def __init__(self, mode: Any) -> None:      # a requirements.Problem (it imports us)
-        if z3 is None:  # pragma: no cover
-            raise RuntimeError("z3-solver is not installed")
-        self.m = mode
-        self.g = mode.g
-        self.ctx = z3.Context()     # a fresh context per engine: see Literals
-        self.s = z3.SolverFor("QF_IDL", ctx=self.ctx)
-        self.P: list = []
-        self.L: dict = {}
-        self.names: dict = {}
+        self._start(mode, lambda ctx: z3.SolverFor("QF_IDL", ctx=ctx))
         self.flushed = 0
-        self.nconstraints = 0
         self.flush()
         for it in mode.hard:
             self.add(it)
@@ -215,16 +220,8 @@ class LazyEngine(Literals):
     A proposal that passes the sort is a model of the full integer encoding."""
 
     def __init__(self, mode: Any) -> None:      # a requirements.Problem (it imports us)
-        if z3 is None:  # pragma: no cover
-            raise RuntimeError("z3-solver is not installed")
-        self.m = mode
-        self.g = mode.g
-        self.ctx = z3.Context()     # a fresh context per engine: see Literals
-        self.s = z3.Solver(ctx=self.ctx)
-        self.L: dict = {}
-        self.names: dict = {}
-        self.P: list = []           # no integer variables: positions live in the graph
-        self.nconstraints = 0
+        # no integer variables (P stays empty): positions live in the graph
+        self._start(mode, lambda ctx: z3.Solver(ctx=ctx))
         self.learned = 0
         self.rounds = 0
         self.bounds: set = set()
