@@ -27,7 +27,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from gtcheck.kernel.exactjson import canon
-from gtcheck.kernel.items import apply_change, is_number
+from gtcheck.kernel.items import Unknown, apply_change, exact, is_number, subtract_numbers
 
 # A set of items is described by (value, wild, cons): the items equal to ``value`` outside
 # the attributes ``wild``, with anything on them except that each (attribute, kind) of
@@ -182,8 +182,9 @@ def rule8_preimages(value: dict, wild: frozenset, cons: tuple, change: dict) -> 
     ``(value, wild, cons)``, as a list of such descriptions; empty when the change cannot
     have produced any of them.
 
-    Exact for ``set``, ``remove``, list ``add`` and integer ``add``; a float ``add`` makes
-    the attribute's earlier value a wildcard, as does a constrained wildcard that the change
+    Exact for ``set``, ``remove``, list ``add`` and numeric ``add`` (exact decimals: the
+    earlier value is the exact difference); a sum too long to compute makes the
+    attribute's earlier value a wildcard, as does a constrained wildcard that the change
     touches: both only ever accept more."""
     sets = change.get("set") or {}
     removes = change.get("remove") or ()
@@ -191,8 +192,13 @@ def rule8_preimages(value: dict, wild: frozenset, cons: tuple, change: dict) -> 
     if not (isinstance(sets, dict) and isinstance(adds, dict)):
         return []
     overwritten = set(sets) | set(removes)
-    fixed = apply_change({}, {"set": sets, "remove": list(removes),
-                              "add": {k: v for k, v in adds.items() if k in overwritten}})
+    try:
+        fixed = apply_change({}, {"set": sets, "remove": list(removes),
+                                  "add": {k: v for k, v in adds.items() if k in overwritten}})
+    except Unknown:            # a sum too long to compute: what it fixes is not known
+        return [({k: v for k, v in value.items() if k not in overwritten | set(adds)},
+                 frozenset(wild) | overwritten | set(adds),
+                 tuple(sorted((k, c) for k, c in cons if k not in overwritten | set(adds))))]
     touched = overwritten | set(adds)
     cons_of = dict(cons)
     # what the change fixes, whatever X was
@@ -223,14 +229,15 @@ def rule8_preimages(value: dict, wild: frozenset, cons: tuple, change: dict) -> 
         if is_number(a):
             if got is ABSENT or not is_number(got):
                 return []                  # a numeric add always leaves a number
-            if type(a) is int and type(got) is int:
-                branch = [(k, got - a)]
-                if got == a:               # also from no number at all (counts as 0)
-                    options = [o + br for o in options for br in ([(k, 0)], [(k, _NONNUM)])]
-                    continue
-                options = [o + branch for o in options]
-            else:
-                new_wild.add(k)            # a float sum: the earlier value is not pinned
+            try:                           # exact for every number (items.add_numbers)
+                branch = [(k, subtract_numbers(got, a))]
+            except Unknown:
+                new_wild.add(k)            # too long to compute: the earlier value is not pinned
+                continue
+            if exact(got) == exact(a):     # also from no number at all (counts as 0)
+                options = [o + br for o in options for br in ([(k, 0)], [(k, _NONNUM)])]
+                continue
+            options = [o + branch for o in options]
         elif isinstance(a, list):
             if not isinstance(got, list):
                 return []

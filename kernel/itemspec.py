@@ -24,7 +24,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from gtcheck.kernel.expressions import REJECTED, UNKNOWN, history_condition, history_update
-from gtcheck.kernel.items import apply_change
+from gtcheck.kernel.items import Unknown, apply_change
 
 # An item: a map of attributes, None when there is no such item (never written, or
 # deleted). A plain register (a Jepsen history) holds any JSON value, so: Any.
@@ -110,7 +110,10 @@ def step(item: Item, request: Request,
     if f == "update":
         new_item: Any
         if upd is None:
-            new_item = apply_change(item, request.value)
+            try:
+                new_item = apply_change(item, request.value)
+            except Unknown:
+                new_item = UNKNOWN    # a sum too long to compute: the result is unknown
         elif upd.rejected is not None:
             new_item = UNKNOWN        # refused whatever the item: it may be gtcheck's grammar
         else:

@@ -43,10 +43,9 @@ from __future__ import annotations
 
 from typing import Any, Hashable
 
-import orjson
-
 from gtcheck.kernel import __version__
 from gtcheck.kernel import itemspec
+from gtcheck.kernel.exactjson import dumps as exact_dumps
 from gtcheck.kernel.jsonlines import history_header
 from gtcheck.model.choices import MAX_COPY_LAG_NS, MAX_REPLICATION_DELAY_NS, Choices
 from gtcheck.model.clocks import RegionClocks
@@ -1053,7 +1052,7 @@ class GlobalTables(Model):
             return 0
         n = self._vid.get(id(v))
         if n is None:
-            key = (v.ts, v.origin, v.write_id, v.deleted, orjson.dumps(v.value, option=orjson.OPT_SORT_KEYS))
+            key = (v.ts, v.origin, v.write_id, v.deleted, exact_dumps(v.value, sort_keys=True))   # any number (exact JSON)
             n = self._vcanon.get(key)
             if n is None:
                 n = self._vcanon[key] = len(self._vcanon) + 1

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import click
-import orjson
 
 from gtcheck.checker import props as checker_props
 from gtcheck.kernel.errors import EXIT_INVALID, EXIT_UNKNOWN, EXIT_VALID
+from gtcheck.kernel.exactjson import dumps as exact_dumps
 from gtcheck.kernel.outfiles import check_directory
 
 EPILOG = """\b
@@ -88,7 +88,7 @@ def explore(scenario_path: Path | None, model_spec: str | None, max_states: int,
         offsets, actions = ex_mod.load_path(replay_path)
         m, state, events = ex_mod.replay(sc, offsets, actions, timed=not untimed)
         for e in [m.header(state)] + events:
-            sys.stdout.buffer.write(orjson.dumps(e) + b"\n")
+            sys.stdout.buffer.write(exact_dumps(e) + b"\n")
         return EXIT_VALID
     from gtcheck.search.run import parse_bound, property_list
 
@@ -98,11 +98,11 @@ def explore(scenario_path: Path | None, model_spec: str | None, max_states: int,
     if not result.holds:
         ex_mod.write_counterexamples(result, sc, out)
     if fmt == "json":
-        sys.stdout.buffer.write(orjson.dumps(result.to_json(), option=orjson.OPT_INDENT_2) + b"\n")
+        sys.stdout.buffer.write(exact_dumps(result.to_json(), indent=True) + b"\n")
     else:
         click.echo(f"{result.coverage} ({result.wall_s:.2f} s wall, {result.cpu_s:.2f} s CPU)")
         for name, values in result.outcomes.items():
-            click.echo(f"  {name}: " + " | ".join(orjson.dumps(v).decode() for v in values))
+            click.echo(f"  {name}: " + " | ".join(exact_dumps(v).decode() for v in values))
         for key, states in result.final_states.items():
             click.echo(f"  final {key}: {len(states)} distinct final state{'s' if len(states) != 1 else ''}")
         for name, p in result.properties.items():
@@ -133,7 +133,7 @@ def _user_model(spec: str, max_states: int, time_limit: float | None, quiet: boo
     model, result, doc = run(spec, max_states=max_states, time_limit_s=time_limit,
                              progress=None if quiet else stderr_progress)
     if fmt == "json":
-        sys.stdout.buffer.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n")
+        sys.stdout.buffer.write(exact_dumps(doc, indent=True) + b"\n")
     else:
         click.echo(f"{doc['coverage']} ({result.wall_s:.2f} s wall, {result.cpu_s:.2f} s CPU)")
         for name, p in doc["properties"].items():

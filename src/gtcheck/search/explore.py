@@ -29,6 +29,7 @@ from typing import Any, Callable, Hashable
 import orjson
 
 from gtcheck.kernel.errors import UserError
+from gtcheck.kernel.exactjson import dumps as exact_dumps
 from gtcheck.kernel.outfiles import make_directory, write_bytes, write_text
 from gtcheck.model.globaltables import Action, GlobalTables
 from gtcheck.model.rules import Rules
@@ -110,7 +111,7 @@ def result_of(events: list[dict[str, Any]]) -> Any:
 
 
 def _sort(values: list[Any]) -> list[Any]:
-    return sorted(values, key=lambda v: orjson.dumps(v, option=orjson.OPT_SORT_KEYS))
+    return sorted(values, key=lambda v: exact_dumps(v, sort_keys=True))
 
 
 class History(Observer):
@@ -129,7 +130,7 @@ class History(Observer):
         chain, h, wmap, seen = obs
         for e in events:
             chain = (e, chain)
-            h = hash((h, orjson.dumps(e)))
+            h = hash((h, exact_dumps(e)))
         a: Action = action
         if a.kind in ("invoke", "complete", "arrive"):
             m = self.m
@@ -218,18 +219,18 @@ def explore(sc: Scenario, *, max_states: int = 100_000, invariants: list[tuple[s
         if got is None:
             return
         name, res = got
-        blob = orjson.dumps(res, option=orjson.OPT_SORT_KEYS)
+        blob = exact_dumps(res, sort_keys=True)
         if blob not in seen_outcome[name]:
             seen_outcome[name].add(blob)
             outcomes[name].append(res)
 
     def on_end(state: Any, obs: Any, fp: Hashable) -> list[tuple[str, str]]:
         for key, regions in m.final_of(state).items():
-            finals.setdefault(key, {})[orjson.dumps(regions, option=orjson.OPT_SORT_KEYS)] = regions
+            finals.setdefault(key, {})[exact_dumps(regions, sort_keys=True)] = regions
         if not invariants:
             return []
         run = run_of(m, state, History.events(obs), obs[3])
-        history = b"".join(orjson.dumps(e) + b"\n" for e in run.events)
+        history = b"".join(exact_dumps(e) + b"\n" for e in run.events)
         broken = []
         for pname, prop in invariants:
             verdict: Verdict = prop(run, history)
@@ -297,7 +298,7 @@ def write_counterexamples(ex: Exploration, sc: Scenario, out: Path) -> None:
         safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in pname)
         m, state, events = replay(sc, ex.offsets[vi], path, rules=ex.model.rules if ex.model else None)
         hist = out / f"{safe}.jsonl"
-        write_bytes(hist, b"".join(orjson.dumps(e) + b"\n" for e in [m.header(state)] + events))
+        write_bytes(hist, b"".join(exact_dumps(e) + b"\n" for e in [m.header(state)] + events))
         table = dict(sc.source)
         table["name"] = sc.name                  # the history header names the scenario
         if ex.offsets[vi]:
@@ -309,8 +310,8 @@ def write_counterexamples(ex: Exploration, sc: Scenario, out: Path) -> None:
         write_text(scen, tomlout.dumps(table, f"The scenario of a counterexample to {pname} (offsets pinned);\n"
                                           f"its path: {safe}.path.json"))
         pfile = out / f"{safe}.path.json"
-        write_bytes(pfile, orjson.dumps({"scenario": scen.name, "offsets": ex.offsets[vi],
-                                         "actions": [action_dict(a) for a in path]}, option=orjson.OPT_INDENT_2))
+        write_bytes(pfile, exact_dumps({"scenario": scen.name, "offsets": ex.offsets[vi],
+                                        "actions": [action_dict(a) for a in path]}, indent=True))
         ex.properties[pname]["counterexample"] = {"history": str(hist), "scenario": str(scen), "path": str(pfile)}
 
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import orjson
 from hypothesis import HealthCheck, Phase, given, seed as hseed, settings
 
+from gtcheck.kernel.exactjson import dumps as exact_dumps
 from gtcheck.kernel.outfiles import make_directory, write_bytes, write_text
 from gtcheck.model.scenario import Scenario, scenario_from_dict
 from gtcheck.kernel import tomlout
@@ -111,7 +111,7 @@ def search(base: Scenario, prop: Property, *, budget: int = 200, seed: int = 0, 
     @given(strategies.runs(base, max_requests, max_keys))
     def probe(drawn: tuple[dict[str, Any], int]) -> None:
         table, s = drawn
-        ident = orjson.dumps([table, s])
+        ident = exact_dumps([table, s])
         if stats["first"] is not None and stats["runs"] - stats["first"] >= shrink_runs:
             known = failing.get(ident)       # shrinking is over: only known violations still fail
             if known is not None:
