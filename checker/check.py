@@ -32,6 +32,7 @@ from gtcheck.checker.shard import CheckOptions, PartResult, ShardResult, check_p
 from gtcheck.kernel import __version__
 from gtcheck.kernel.errors import EXIT_INVALID, EXIT_UNKNOWN, EXIT_VALID, UserError
 
+ENGINES = ("local", "dask")
 DEFAULT_TIMEOUT_S = 10.0
 MAX_TIMEOUT_S = 1_000_000   # about 11 days; the solver counts its budget in 32-bit milliseconds
 
@@ -94,7 +95,8 @@ def check_history(path: str | os.PathLike, *, staleness_bound_ns: int | None = N
                   properties: Iterable[str] | None = None,
                   linearizability_scope: str = "contract",
                   keep_writes: bool = False,
-                  fail_on: Iterable[str] = ()) -> CheckResult:
+                  fail_on: Iterable[str] = (), engine: str = "local",
+                  scheduler: str | None = None) -> CheckResult:
     """Check the history at ``path``; see the module doc and ``docs/check-result.md``.
 
     ``jobs``: worker processes (default: :func:`jobs_for`, by the file's size: one
@@ -111,28 +113,36 @@ def check_history(path: str | os.PathLike, *, staleness_bound_ns: int | None = N
     and missed.
     ``fail_on`` names the findings counted in the verdict (``("lost-writes",)``);
     they are reported whether counted or not.
+    ``engine``: ``local`` (worker processes of this machine) or ``dask`` (the same parts as
+    tasks on dask.distributed: ``checker.dask_engine``; ``scheduler`` is the address of a
+    running cluster, else a LocalCluster of ``jobs`` workers is started and stopped). Both
+    run the same parts and the same merge, so the summary is the same but for ``timing``.
     """
-    from gtcheck.checker.history import open_history
-
     path = os.fspath(path)
     options = make_options(staleness_bound_ns=staleness_bound_ns, timeout_s=timeout_s,
                            keep_reads=keep_reads, anomaly_limit=anomaly_limit,
                            properties=properties, linearizability_scope=linearizability_scope,
                            keep_writes=keep_writes, fail_on=fail_on)
-    jobs = jobs_for(path) if jobs is None else int(jobs)
-    if jobs < 1:
+    if engine not in ENGINES:
+        raise UserError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    if scheduler is not None and engine != "dask":
+        raise UserError("--scheduler names a Dask cluster: it needs --engine dask")
+    if jobs is not None and int(jobs) < 1:
         raise UserError(f"--jobs must be at least 1, got {jobs}")
-    nparts = max(1, int(shards or jobs))
-    options.memory_budget_ops = memory_budget_ops or max(100_000, 1_500_000 // jobs)
     t0 = time.perf_counter()
-    if nparts > 1:
-        try:
-            with open_history(path) as reader:    # a bad header fails here, before any work
-                if reader.header.meta.get("register") is True:
-                    nparts = 1    # transactions may join any keys (checker.txnregister)
-        except OSError as exc:
-            raise UserError(f"cannot read the history: {exc.strerror or exc}", where=path) from exc
-    parts = _run_parts(path, nparts, options, jobs, progress)
+    if engine == "dask":
+        from gtcheck.checker import dask_engine
+
+        with dask_engine.connect(scheduler, int(jobs or default_jobs())) as client:
+            jobs = int(jobs or dask_engine.worker_count(client))
+            nparts = _nparts(path, shards or jobs)
+            options.memory_budget_ops = memory_budget_ops or max(100_000, 1_500_000 // jobs)
+            parts = dask_engine.run_parts(client, path, nparts, options)
+    else:
+        jobs = jobs_for(path) if jobs is None else int(jobs)
+        nparts = _nparts(path, shards or jobs)
+        options.memory_budget_ops = memory_budget_ops or max(100_000, 1_500_000 // jobs)
+        parts = _run_parts(path, nparts, options, jobs, progress)
     t_check = time.perf_counter() - t0
     for part in parts:
         if part.error is not None:
@@ -158,6 +168,7 @@ def check_history(path: str | os.PathLike, *, staleness_bound_ns: int | None = N
         "linearizability_s": merged.timing.get("linearizability_s", 0.0),
         "jobs": jobs,
         "shards": nparts,
+        "engine": engine,
         "spilled": any(p.spilled for p in parts),
     }
     summary = build_summary(path, header, stats, options, jobs, merged, timing)
@@ -177,6 +188,23 @@ def _keep(result: CheckResult, merged: ShardResult, keep_reads: bool, keep_write
         result.final_state = {k: merged.final_state[k] for k in sorted(merged.final_state)}
     if keep_writes:
         result.writes = sorted(merged.writes, key=lambda w: w.index)
+
+
+def _nparts(path: str, wanted: int) -> int:
+    """The number of key partitions: ``wanted``, but one for a register history, whose
+    transactions may join any keys (``checker.txnregister``). A bad header fails here,
+    before any work."""
+    from gtcheck.checker.history import open_history
+
+    nparts = max(1, int(wanted))
+    if nparts > 1:
+        try:
+            with open_history(path) as reader:
+                if reader.header.meta.get("register") is True:
+                    nparts = 1
+        except OSError as exc:
+            raise UserError(f"cannot read the history: {exc.strerror or exc}", where=path) from exc
+    return nparts
 
 
 class _Reported(UserError):

@@ -33,6 +33,7 @@ Examples:
   gtcheck check histories/run.jsonl --format junit -o gtcheck.xml --unknown-ok
   gtcheck check histories/run.jsonl --html reports/run.html
   gtcheck check histories/run.jsonl --reads-out reads.parquet   # one row per read
+  gtcheck check big.jsonl.gz --engine dask --scheduler tcp://10.0.0.5:8786
   gtcheck check jepsen/etcd_*.log                       # one line per file, then a summary
   gtcheck check 'jepsen/**/*.edn' --property linearizability --format junit -o lin.xml
   gtcheck check run.jsonl --linearizability-scope single-region-keys
@@ -104,6 +105,15 @@ def expand(args: tuple[str, ...]) -> list[str]:
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
               help="Worker processes per history (default: 1 for a history under 4 MB, "
                    "which one process checks faster, else the number of CPUs).")
+@click.option("--engine", type=click.Choice(["local", "dask"]), default="local",
+              show_default=True,
+              help="local: worker processes of this machine. dask: the same parts as tasks "
+                   "on dask.distributed (pip install 'gtcheck[dask]'): a LocalCluster of "
+                   "--jobs workers, or the cluster at --scheduler. Same answers.")
+@click.option("--scheduler", metavar="ADDRESS", default=None,
+              help="With --engine dask: the address of a running Dask scheduler "
+                   "(tcp://host:8786); every worker must see the history at the same path. "
+                   "--jobs is then the number of parts (default: its workers).")
 @click.option("--timeout", "timeout_s", type=click.FloatRange(min=0, min_open=True),
               default=10.0, show_default=True, metavar="SECONDS",
               help="CPU budget per key for the solver (writes without ts) and for the "
@@ -126,7 +136,8 @@ def expand(args: tuple[str, ...]) -> list[str]:
                    "acknowledged writes last-writer-wins threw away (rule 12), always "
                    "reported, counted only when asked.")
 def check(histories: tuple[str, ...], staleness_bound: str | None, properties: tuple[str, ...],
-          lin_scope: str, fmt: str, output: str | None, jobs: int | None, timeout_s: float,
+          lin_scope: str, fmt: str, output: str | None, jobs: int | None, engine: str,
+          scheduler: str | None, timeout_s: float,
           unknown_ok: bool, html: str | None, reads_out: str | None, progress: bool | None,
           fail_on: tuple[str, ...]) -> int:
     """Check each HISTORY (a gt-history .jsonl / .jsonl.gz, or a Jepsen history: EDN file
@@ -141,6 +152,12 @@ def check(histories: tuple[str, ...], staleness_bound: str | None, properties: t
     counted = [n.strip() for f in fail_on for n in f.split(",") if n.strip()]
     make_options(staleness_bound_ns=bound, timeout_s=timeout_s, properties=properties or None,
                  linearizability_scope=lin_scope, fail_on=counted)
+    if scheduler is not None and engine != "dask":
+        raise UserError("--scheduler names a Dask cluster: it needs --engine dask")
+    if engine == "dask":
+        from gtcheck.checker.dask_engine import require
+
+        require()     # without dask.distributed: 254 saying how to install it, before reading
     paths = expand(histories)
     # one history named as such: the full verdict; several, or a pattern: one line each
     single = len(histories) == 1 and (os.path.exists(histories[0])
@@ -165,7 +182,7 @@ def check(histories: tuple[str, ...], staleness_bound: str | None, properties: t
         progress = sys.stderr.isatty()
     options = dict(staleness_bound_ns=bound, jobs=jobs, timeout_s=timeout_s,
                    properties=properties or None, linearizability_scope=lin_scope,
-                   fail_on=counted)
+                   fail_on=counted, engine=engine, scheduler=scheduler)
     if single:
         path = paths[0]
         if not os.path.exists(path):
