@@ -23,6 +23,7 @@ from distributed import Client, LocalCluster
 from gtcheck.checker.check import check_history
 from gtcheck.checker.output import render
 from tests.clihelp import run_cli
+from tests.simulated import simulate_small
 
 ROOT = Path(__file__).resolve().parents[2]
 HISTORIES = ROOT / "histories"
@@ -57,37 +58,6 @@ def strip_ts(src: Path, dst: Path) -> Path:
     return dst
 
 
-SCENARIO = """name = "dask-engine"
-mode = "{mode}"
-[workload]
-keys = 30
-processes_per_region = 3
-rate = 300
-duration = "{duration}"
-strong_reads = 0.3
-[workload.mix]
-read = 0.5
-write = 0.3
-delete = 0.1
-increment = 0.1
-[random_faults]
-count = 2
-kinds = ["isolate", "replication-delay"]
-min_duration = "500ms"
-max_duration = "1s"
-"""
-
-
-def simulate_to(directory: Path, mode: str, seed: int, duration: str = "3s") -> Path:
-    from gtcheck.model.scenario import load_scenario
-    from gtcheck.model.simulator import simulate
-
-    (directory / f"{mode}.toml").write_text(SCENARIO.format(mode=mode, duration=duration))
-    out = directory / f"{mode}-{seed}.jsonl"
-    simulate(load_scenario(directory / f"{mode}.toml"), seed, out)
-    return out
-
-
 @pytest.fixture(scope="module")
 def cluster():
     """Two single-threaded worker processes on loopback, shared by the module's tests."""
@@ -99,7 +69,7 @@ def cluster():
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory) -> list[Path]:
     d = tmp_path_factory.mktemp("gen")
-    out = [simulate_to(d, "eventual", 1), simulate_to(d, "strong", 2)]
+    out = [simulate_small(d, "eventual", 1), simulate_small(d, "strong", 2)]
     return out + [strip_ts(p, d / f"nots-{p.name}") for p in out]
 
 
@@ -251,7 +221,7 @@ def test_a_worker_killed_mid_run_gives_the_same_answer(real_cluster, tmp_path):
     """A task of the killed worker runs again on the other one (tasks are pure): the
     verdict is the local engine's."""
     address, workers = real_cluster
-    hist = simulate_to(tmp_path, "eventual", 5, duration="60s")    # ~36,000 operations
+    hist = simulate_small(tmp_path, "eventual", 5, duration="60s")    # ~36,000 operations
     local = check_history(hist, jobs=1, keep_reads=True)
     box: dict = {}
 

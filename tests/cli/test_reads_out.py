@@ -14,6 +14,7 @@ import pytest
 from gtcheck.checker.check import check_history
 from gtcheck.checker.readsout import NAMES, arrow_schema, row
 from tests.clihelp import run_cli
+from tests.simulated import simulate_small
 
 ROOT = Path(__file__).resolve().parents[2]
 ANOM = ROOT / "histories" / "anomalies"
@@ -87,36 +88,10 @@ def test_parquet_and_json_lines_hold_the_same_rows(tmp_path, capsys):
     assert rows and table.to_pylist() == rows
 
 
-SCENARIO = """name = "reads-out"
-[workload]
-keys = 40
-processes_per_region = 3
-rate = 400
-duration = "3s"
-strong_reads = 0.3
-[workload.mix]
-read = 0.5
-write = 0.3
-delete = 0.1
-increment = 0.1
-[random_faults]
-count = 2
-kinds = ["isolate", "replication-delay"]
-min_duration = "500ms"
-max_duration = "1s"
-"""
-
-
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory) -> Path:
     """A simulated history of a few hundred reads over 40 keys, with faults."""
-    from gtcheck.model.scenario import load_scenario
-    from gtcheck.model.simulator import simulate
-
-    d = tmp_path_factory.mktemp("gen")
-    (d / "s.toml").write_text(SCENARIO)
-    simulate(load_scenario(d / "s.toml"), 3, d / "h.jsonl")
-    return d / "h.jsonl"
+    return simulate_small(tmp_path_factory.mktemp("gen"), seed=3)
 
 
 def test_the_rows_are_the_checkers_read_records(generated, tmp_path, capsys):
