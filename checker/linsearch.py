@@ -37,6 +37,11 @@ unknown-outcome operations used), memoised as Lowe does (Porcupine's cache of
 * **Reads first.** A read that is callable and possible in the current state is linearized
   at once, without trying anything else first: a read changes nothing, so moving it
   earlier keeps any linearization valid.
+* **Cheap configurations.** The callable operations not linearized yet are kept per
+  configuration and updated as operations are linearized (not recomputed from the
+  sets); reads and blind writes are answered by their kind, not by the item spec (only
+  guarded operations and changes are replayed, memoised per state); the path to a
+  configuration is shared with its parent's (the deepest one is kept without copying).
 * **Unknown outcomes are interchangeable when equal**: of several callable ``info``
   operations with the same request, only the first is tried.
 * **Subsumption**: a configuration is pruned when a visited one has the same S and state
@@ -50,6 +55,7 @@ past the CPU budget or the memory budget (memoised configurations).
 from __future__ import annotations
 
 from bisect import bisect_right
+from itertools import chain
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
@@ -63,6 +69,7 @@ state of its own, possible only in some states: cas, conditional writes), a chan
 update whose post-image is unknown: the result depends on the state)."""
 
 Target = tuple[str, Any]    # ("=", state) or ("~", (value, wild, cons)): see _matches
+_UNSEEN = object()          # not in an operation's memo yet
 
 
 class OutOfBudget(Exception):
@@ -79,10 +86,16 @@ class Problem:
 
     Completed operations are numbered by *rank*, their order of completion; unknown
     outcomes by their order of invocation. Operation ids (``gid``) index ``kind``,
-    ``result``, ``guard``, ``sig`` and the ``apply`` function."""
+    ``result``, ``guard``, ``sig`` and the ``apply`` function.
+
+    ``apply`` must agree with the kinds, which the search trusts without asking it: a
+    ``READ`` completed with an exact state in ``ok_need`` leaves that state unchanged and
+    is impossible in any other; a ``BLIND`` operation gives ``result`` in every state
+    (tests/checker/test_linearizability_reference.py checks this against the spec)."""
 
     apply: Callable[[int, Any], Any]        # (gid, state) -> new state or MISSING
     missing: Any                            # the sentinel apply returns
+    memo: list[dict[Any, Any]]              # gid -> {state: what apply returned}
     values: dict[Any, Any]                  # state -> item
     kind: list[int]
     result: list[Any]                       # BLIND/GUARDED: the state the operation sets
@@ -102,7 +115,8 @@ class Problem:
 class Outcome:
     valid: bool | str
     steps: int = 0
-    order: list[int] = field(default_factory=list)    # gids of the deepest linearization
+    order: list[int] = field(default_factory=list)    # not linearizable: gids of the deepest
+                                                       # linearization found
     stuck: int | None = None                           # gid of the operation it stuck at
     stuck_state: Any = None
     reason: str | None = None
@@ -123,12 +137,15 @@ class _Budget:
     def tick(self) -> None:
         self.steps += 1
         if self.steps & 0x3FF == 0:
-            if self.deadline is not None and self.clock() > self.deadline:
-                raise OutOfBudget(f"the linearizability search ran out of its "
-                                  f"{self.timeout_s:g} s budget")
-            if self.visited > self.max_visited:
-                raise OutOfBudget(f"the linearizability search visited more than "
-                                  f"{self.max_visited:,} states (memory budget)")
+            self.check()
+
+    def check(self) -> None:
+        if self.deadline is not None and self.clock() > self.deadline:
+            raise OutOfBudget(f"the linearizability search ran out of its "
+                              f"{self.timeout_s:g} s budget")
+        if self.visited > self.max_visited:
+            raise OutOfBudget(f"the linearizability search visited more than "
+                              f"{self.max_visited:,} states (memory budget)")
 
 
 def _bits(z: int) -> Iterator[int]:
@@ -145,10 +162,10 @@ class _Search:
         self.n_ok = len(p.ok_gid)
         order = sorted(range(self.n_ok), key=lambda r: (p.ok_k[r], r))
         self.by_k = order                              # k position -> rank
-        self.k_sorted = [p.ok_k[r] for r in order]
-        self.kpos = [0] * self.n_ok
-        for j, r in enumerate(order):
-            self.kpos[r] = j
+        k_sorted = [p.ok_k[r] for r in order]
+        # kend[F + 1]: how many completed operations are callable once the first F
+        # completions are linearized (their k is at most F), F = -1 .. n
+        self.kend = [bisect_right(k_sorted, F) for F in range(-1, self.n_ok + 1)]
         self.info_k_sorted = p.info_k            # info ids are in k order already
         self.info_has_prev = any(x >= 0 for x in p.info_prev)
         # unknown outcomes whose change the search cannot run backwards
@@ -295,45 +312,81 @@ class _Search:
                     avail &= ~(1 << u)
         return avail
 
-    def branches(self, S: int, Sk: int, I: int, state: Any
-                 ) -> Iterator[tuple[int, tuple, Any]]:
-        """The moves from a configuration: (rank of the completed operation, the run of
-        unknown outcomes before it, the state it meets); rank -1 moves one unknown
-        outcome alone (only when some callable operation's result depends on the state)."""
+    def window(self, F: int, F2: int) -> tuple[int, ...]:
+        """The completed operations (ranks) that become callable when the first
+        unlinearized completion moves from ``F`` to ``F2`` (those with ``k`` in (F, F2])."""
+        return tuple(self.by_k[self.kend[F + 1]:self.kend[F2 + 1]])
+
+    def branches(self, S: int, F: int, win: tuple[int, ...], I: int, state: Any
+                 ) -> Iterator[tuple]:
+        """The moves from a configuration: ``(rank of the completed operation, the run of
+        unknown outcomes before it, the state it meets, the state it leaves)``; rank -1
+        moves one unknown outcome alone (only when some callable operation's result
+        depends on the state). Operations possible right here come first (a possible read
+        alone), earliest completion first; then the runs that make the others possible.
+
+        A read with a value to match and a blind write are not asked of ``apply``: their
+        kinds say what it would answer (a read leaves the state as it is when the state is
+        the value it read, and is impossible otherwise; a blind write sets its ``result``
+        whatever the state). Only guarded operations and changes go through ``apply``."""
         p = self.p
-        apply, missing = p.apply, p.missing
-        F = ((S + 1) & ~S).bit_length() - 1
-        b = bisect_right(self.k_sorted, F)
-        cands = []
-        for j in _bits(~Sk & ((1 << b) - 1)):
-            r = self.by_k[j]
-            q = p.ok_prev[r]
+        missing, unseen = p.missing, _UNSEEN
+        memo, apply, gids, kinds, prev = p.memo, p.apply, p.ok_gid, p.kind, p.ok_prev
+        need, result = p.ok_need, p.result
+        now: list[tuple] = []
+        later: list[int] = []
+        free = False
+        for r in win:                      # the callable ones not linearized yet
+            q = prev[r]
             if q >= 0 and not (S >> q) & 1:
                 continue
-            cands.append(r)
-        for r in cands:                    # a possible read goes first, alone
-            g = p.ok_gid[r]
-            if p.kind[g] == READ and apply(g, state) is not missing:
-                yield r, (), state
-                return
-        cands.sort()                       # earliest completion first
-        avail = self._avail(S, I, F) if self.p.info_gid else 0
-        free = False
-        for r in cands:
-            g = p.ok_gid[r]
-            if apply(g, state) is not missing:
-                yield r, (), state
-                if p.kind[g] == CHANGE:
-                    free = True
+            g = gids[r]
+            k = kinds[g]
+            if k == BLIND:
+                now.append((r, (), state, result[g]))
                 continue
-            if avail:
-                for run, st in self.runs(g, state, avail, p.ok_need[r]):
-                    yield r, run, st
-        if free and avail:
+            if k == READ:
+                nd = need[r]
+                if nd is not missing:
+                    if state == nd:
+                        return iter(((r, (), state, state),))
+                    later.append(r)
+                    continue
+            new = memo[g].get(state, unseen)
+            if new is unseen:
+                new = apply(g, state)
+            if new is missing:
+                later.append(r)
+                continue
+            if k == READ:
+                return iter(((r, (), state, new),))
+            if k == CHANGE:
+                free = True
+            now.append((r, (), state, new))
+        if len(now) > 1:
+            now.sort()
+        if not later and not free:
+            return iter(now)
+        if len(later) > 1:
+            later.sort()
+        return chain(now, self._later(S, I, F, state, later, free))
+
+    def _later(self, S: int, I: int, F: int, state: Any, later: list[int], free: bool
+               ) -> Iterator[tuple]:
+        p = self.p
+        apply, missing = p.apply, p.missing
+        avail = self._avail(S, I, F) if p.info_gid else 0
+        if not avail:
+            return
+        for r in later:
+            g = p.ok_gid[r]
+            for run, st in self.runs(g, state, avail, p.ok_need[r]):
+                yield r, run, st, apply(g, st)
+        if free:
             for u in _bits(avail):
                 new = apply(p.info_gid[u], state)
                 if new is not missing and new != state:
-                    yield -1, (u,), state
+                    yield -1, (u,), state, new
 
     def walk(self, init: Any) -> Outcome:
         p = self.p
@@ -341,65 +394,83 @@ class _Search:
         full = (1 << n) - 1
         if n == 0:
             return Outcome(valid=True)
-        apply = p.apply
         budget = self.budget
-        seen: dict[tuple[int, Any], list[int]] = {}
-        # a frame: [S, Sk, I, state, branches, move (rank, run) that led here]
-        stack: list[list[Any]] = [[0, 0, 0, init, self.branches(0, 0, 0, init), None]]
+        window = self.window
+        seen: dict[tuple[int, Any], Any] = {}
+        # a frame: [S, F (its first unlinearized completion), the callable operations not
+        # linearized yet, I, state, branches, the path of moves that led here (the last
+        # move (rank, run), the path before it), its last move's size]
+        win0 = window(-1, 0)
+        stack: list[list[Any]] = [[0, 0, win0, 0, init, self.branches(0, 0, win0, 0, init),
+                                   None, 0]]
         best_depth = -1
-        best: tuple[list, Any, int] | None = None
+        best: tuple[Any, Any, int] | None = None
         depth = 0
+        steps = visited = 0
         try:
             while stack:
-                budget.tick()
+                steps += 1
+                if steps & 0x3FF == 0:
+                    budget.visited = visited
+                    budget.check()
                 fr = stack[-1]
-                S, Sk, I, state = fr[0], fr[1], fr[2], fr[3]
                 try:
-                    r, run, st = next(fr[4])
+                    r, run, st, new = next(fr[5])
                 except StopIteration:
                     if depth > best_depth:
                         best_depth = depth
-                        F = ((S + 1) & ~S).bit_length() - 1
-                        best = ([f[5] for f in stack[1:]], state, F)
+                        best = (fr[6], fr[4], fr[1])
                     stack.pop()
-                    depth -= self._moved(fr[5])
+                    depth -= fr[7]
                     continue
+                S, F, win, I = fr[0], fr[1], fr[2], fr[3]
+                if r < 0:
+                    S2, F2, win2 = S, F, win
+                else:
+                    S2 = S | (1 << r)
+                    i = win.index(r)
+                    win2 = win[:i] + win[i + 1:]
+                    if r == F:
+                        F2 = ((S2 + 1) & ~S2).bit_length() - 1
+                        win2 += window(F, F2)
+                    else:
+                        F2 = F
+                key = (S2, new)
                 I2 = I
                 for u in run:
                     I2 |= 1 << u
-                if r < 0:
-                    new, S2, Sk2 = apply(p.info_gid[run[0]], st), S, Sk
-                else:
-                    new = apply(p.ok_gid[r], st)
-                    S2, Sk2 = S | (1 << r), Sk | (1 << self.kpos[r])
-                key = (S2, new)
-                lst = seen.get(key)
-                if lst is None:
-                    seen[key] = [I2]
-                else:
-                    if any(m & ~I2 == 0 for m in lst):
+                # subsumption: each (S, state) keeps the minimal sets of unknown outcomes
+                # used (one int, or a list when several are incomparable); with no unknown
+                # outcome every set is 0 and this is Lowe's plain cache
+                m = seen.get(key)
+                if m is None:
+                    seen[key] = I2
+                elif m.__class__ is int:
+                    if m & ~I2 == 0:
                         continue
-                    lst[:] = [m for m in lst if I2 & ~m] + [I2]
-                budget.visited += 1
-                move = (r, run)
+                    seen[key] = I2 if I2 & ~m == 0 else [m, I2]
+                else:
+                    if any(x & ~I2 == 0 for x in m):
+                        continue
+                    m[:] = [x for x in m if I2 & ~x] + [I2]
+                visited += 1
                 if S2 == full:
-                    order = [f[5] for f in stack[1:]] + [move]
-                    return Outcome(valid=True, steps=budget.steps, order=self._gids(order))
-                stack.append([S2, Sk2, I2, new, self.branches(S2, Sk2, I2, new), move])
-                depth += self._moved(move)
+                    return Outcome(valid=True, steps=steps + budget.steps)
+                size = len(run) + (r >= 0)
+                stack.append([S2, F2, win2, I2, new, self.branches(S2, F2, win2, I2, new),
+                              ((r, run), fr[6]), size])
+                depth += size
         except OutOfBudget as exc:
-            return Outcome(valid="unknown", steps=budget.steps, reason=exc.reason)
+            return Outcome(valid="unknown", steps=steps + budget.steps, reason=exc.reason)
         assert best is not None
-        moves, state, F = best
-        return Outcome(valid=False, steps=budget.steps, order=self._gids(moves),
+        path, state, F = best
+        moves = []
+        while path is not None:
+            moves.append(path[0])
+            path = path[1]
+        moves.reverse()
+        return Outcome(valid=False, steps=steps + budget.steps, order=self._gids(moves),
                        stuck=p.ok_gid[F] if F < n else None, stuck_state=state)
-
-    @staticmethod
-    def _moved(move: Any) -> int:
-        if move is None:
-            return 0
-        r, run = move
-        return len(run) + (r >= 0)
 
     def _gids(self, moves: list) -> list[int]:
         out: list[int] = []

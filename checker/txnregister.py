@@ -30,8 +30,8 @@ from typing import Any, Callable
 from gtcheck.checker.candidates import cpos, ipos
 from gtcheck.checker.linsearch import CHANGE, READ, Problem, search
 from gtcheck.checker.operations import Operation
-from gtcheck.checker.wgl import (_MISSING, LINEARIZABLE, MAX_VISITED, NOT_LINEARIZABLE, UNKNOWN,
-                                 Interval, RegisterResult, _included, _Step, realtime)
+from gtcheck.checker.wgl import (_MISSING, _UNSEEN, LINEARIZABLE, MAX_VISITED, NOT_LINEARIZABLE,
+                                 UNKNOWN, RegisterResult, Spans, _included, _Step, realtime)
 from gtcheck.kernel.exactjson import canon
 
 
@@ -89,7 +89,7 @@ def check_transactions(ops: list[Operation], initial: Any = None, *, delta: int 
     :func:`checker.wgl.check_register`'s.) ``prefix`` and ``stuck`` name a transaction by
     the index of its first operation."""
     units: list[list[Operation]] = []
-    spans: list[Interval] = []
+    spans = Spans()
     for txn in transactions(ops):
         kept = [op for op in txn if _included(op)]
         if not kept:
@@ -102,7 +102,7 @@ def check_transactions(ops: list[Operation], initial: Any = None, *, delta: int 
         else:
             done, at = None, 0.0            # an unknown outcome: no completion
         units.append(kept)
-        spans.append(Interval(first.invoke_time, ipos(first), done, at, first.process))
+        spans.add(first.invoke_time, ipos(first), done, at, first.process)
     if not units:
         return RegisterResult(valid=LINEARIZABLE)
     init_item = None if initial is None else canon(initial)
@@ -113,8 +113,8 @@ def check_transactions(ops: list[Operation], initial: Any = None, *, delta: int 
     memo: list[dict[Any, Any]] = [{} for _ in units]
 
     def apply(g: int, state: Any) -> Any:
-        hit = memo[g].get(state, _MISSING)
-        if hit is not _MISSING:
+        hit = memo[g].get(state, _UNSEEN)
+        if hit is not _UNSEEN:
             return hit
         regs = dict(state)
         out: Any = _MISSING
@@ -135,7 +135,7 @@ def check_transactions(ops: list[Operation], initial: Any = None, *, delta: int 
     kind = [READ if all(op.f == "read" for op in unit) else CHANGE for unit in units]
     n = len(units)
     problem = Problem(
-        apply=apply, missing=_MISSING, values=values, kind=kind, result=[None] * n,
+        apply=apply, missing=_MISSING, memo=memo, values=values, kind=kind, result=[None] * n,
         guard=[_MISSING] * n,
         sig=[tuple((op.f, op.key, canon(op.invoke_value), canon(op.value)) for op in units[g])
              for g in order.info],

@@ -81,47 +81,67 @@ class _Step:
     """One operation's transition on states (canonical bytes or None): the kernel's item
     spec (``kernel.itemspec.step``, the one the model runs), values compared exactly, and
     the answer a read recorded must be the one the spec gives (an ok update is the write of
-    its post-image, rule 3). Memoised per state (``cache``)."""
+    its post-image, rule 3). Memoised per state (``cache``).
 
-    __slots__ = ("op", "cache", "request", "recorded", "known", "item", "state", "unsure")
+    It also classifies the operation once for the search (``checker.linsearch``'s kinds):
+    ``kind``; ``result``, the state a write (blind or guarded) sets; ``guard``, the state a
+    cas expects (else ``_MISSING``); ``recorded``, the state a read saw (else
+    ``_MISSING``). The spec's request is built on the first ``apply``: the search never
+    asks ``apply`` of a read with a recorded value or of a blind write (their kinds say
+    what the spec answers), so most operations never need it."""
+
+    __slots__ = ("op", "cache", "request", "recorded", "known", "item", "state", "unsure",
+                 "kind", "result", "guard", "_what")
 
     def __init__(self, op: Operation):
         self.op = op
         self.cache: dict[Any, Any] = {}
         self.unsure = False     # the spec could not tell this update's result on some state
+        self.request: Request | None = None
         f = op.f
-        extra = op.extra or {}
+        extra = op.extra
         cond = extra.get("condition", None) if isinstance(extra, dict) else None
         self.recorded: Any = _MISSING
+        self.result: Any = None
+        self.guard: Any = _MISSING
+        self.kind = GUARDED if cond is not None else BLIND
         # the request's own values (a write's item, a cas's items), encoded once: the spec
         # hands them back as they are (the request holds them, so their ids are stable)
         known: dict[int, Any] = {}
         if f == "read":
             value = None
+            self.kind = READ
             self.recorded = None if op.value is None else canon(op.value)
-        elif f == "write":
+        elif f == "write" or (f == "update" and op.outcome == "ok" and op.value is not None):
+            # rule 3: an ok update's post-image is the version it made, whatever its change
+            # would give (the change may be partial): the write of that post-image
+            f = "write"
             value = op.value
             if value is not None:
-                known[id(value)] = canon(value)
+                known[id(value)] = self.result = canon(value)
         elif f == "cas":
             value = op.invoke_value
             for x in value:
                 if x is not None:
                     known[id(x)] = canon(x)
+            expected, new = value
+            self.kind = GUARDED
+            self.guard = None if expected is None else known[id(expected)]
+            self.result = None if new is None else known[id(new)]
         elif f == "delete":
             value = None
-        elif f == "update" and op.outcome == "ok" and op.value is not None:
-            # rule 3: an ok update's post-image is the version it made, whatever its change
-            # would give (the change may be partial): the write of that post-image
-            f = "write"
-            value = op.value
-            known[id(value)] = canon(value)
         elif f == "update":
             value = op.invoke_value if isinstance(op.invoke_value, dict) else {}
+            self.kind = CHANGE
         else:  # pragma: no cover - the reader admits no other f
             raise ValueError(f"unknown f {f!r}")
         self.known = known
-        self.request = Request(f, op.key, value, cond, key_attributes(op))
+        self._what = (f, value, cond)
+
+    def _spec_request(self) -> Request:
+        f, value, cond = self._what
+        self.request = Request(f, self.op.key, value, cond, key_attributes(self.op))
+        return self.request
 
     def _encode(self, x: Any) -> Any:
         """A value the spec handed back, as a state: the stored item is ``state`` already,
@@ -141,7 +161,7 @@ class _Step:
         hit = self.cache.get(state, _UNSEEN)
         if hit is not _UNSEEN:
             return hit
-        request = self.request
+        request = self.request or self._spec_request()
         out: Any = _MISSING
         item = self.item = values.get(state)
         self.state = state
@@ -217,14 +237,6 @@ def _problem(kept: list[Operation], initial: Any, delta: int
     init = None if initial is None else canon(initial)
     if initial is not None:
         values[init] = initial
-
-    def state_of(v: Any) -> Any:
-        if v is None:
-            return None
-        c = canon(v)
-        values.setdefault(c, v)
-        return c
-
     steps = [_Step(op) for op in kept]
     memo = [s.cache for s in steps]
 
@@ -235,33 +247,29 @@ def _problem(kept: list[Operation], initial: Any, delta: int
         return new
 
     n = len(kept)
-    kind = [READ] * n
-    result: list[Any] = [None] * n
-    guard: list[Any] = [_MISSING] * n
+    kind = [s.kind for s in steps]
+    result = [s.result for s in steps]
+    guard = [s.guard for s in steps]
     inverse: list[Any] = [None] * n
     sig: list[Any] = [None] * n
-    for g, op in enumerate(kept):
-        f = op.f
-        cond = (op.extra or {}).get("condition") if isinstance(op.extra, dict) else None
-        blind = GUARDED if cond is not None else BLIND
-        if f == "read":
-            kind[g] = READ
-            state_of(op.value)
-        elif f == "write":
-            kind[g], result[g] = blind, state_of(op.value)
-        elif f == "delete":
-            kind[g] = blind
-        elif f == "cas":
-            exp, new = op.invoke_value
-            kind[g], guard[g], result[g] = GUARDED, state_of(exp), state_of(new)
-        elif op.outcome == "ok" and op.value is not None:   # an ok update: its post-image (rule 3)
-            kind[g], result[g] = blind, state_of(op.value)
-        else:
-            kind[g], inverse[g] = CHANGE, inverse_of(op.invoke_value)
+    for g, s in enumerate(steps):
+        op = s.op
+        if s.kind == READ:
+            if s.recorded is not None:
+                values.setdefault(s.recorded, op.value)
+        elif s.kind == CHANGE:
+            inverse[g] = inverse_of(op.invoke_value)
+        else:                 # the items a write or cas holds, by their states
+            f, value, _ = s._what
+            for v in (value if f == "cas" else (value,) if f == "write" else ()):
+                if v is not None:
+                    values.setdefault(s.known[id(v)], v)
         if op.outcome != "ok":
-            sig[g] = (f, canon(op.invoke_value if f != "write" else op.value), canon(cond))
+            cond = (op.extra or {}).get("condition") if isinstance(op.extra, dict) else None
+            sig[g] = (op.f, canon(op.invoke_value if op.f != "write" else op.value),
+                      canon(cond))
 
-    order = realtime([Interval.of(op) for op in kept], delta)
+    order = realtime(Spans.of(kept), delta)
     ok, info = order.ok, order.info
     need: list[Any] = []
     for g in ok:
@@ -270,29 +278,44 @@ def _problem(kept: list[Operation], initial: Any, delta: int
         else:
             need.append(guard[g])
     problem = Problem(
-        apply=apply, missing=_MISSING, values=values, kind=kind, result=result,
+        apply=apply, missing=_MISSING, memo=memo, values=values, kind=kind, result=result,
         guard=guard, sig=[sig[g] for g in info], inverse=inverse,
         ok_gid=ok, ok_k=order.ok_k, ok_prev=order.ok_prev, ok_need=need, info_gid=info,
         info_k=order.info_k, info_prev=order.info_prev)
     return problem, init, steps
 
 
-class Interval:
-    """When an operation (or a transaction) ran, as rule 1 reads it: its invocation's time
-    and file position, its completion's when it completed ok (else None), its process."""
+class Spans:
+    """When operations (or transactions) ran, as rule 1 reads them, one column per field:
+    each one's invocation time and file position, its completion's when it completed ok
+    (else None), its process."""
 
     __slots__ = ("invoke_time", "ipos", "complete_time", "cpos", "process")
 
-    def __init__(self, invoke_time: int, ipos: float, complete_time: int | None, cpos: float,
-                 process: Any):
-        self.invoke_time, self.ipos = invoke_time, ipos
-        self.complete_time, self.cpos = complete_time, cpos
-        self.process = process
+    def __init__(self) -> None:
+        self.invoke_time: list[int] = []
+        self.ipos: list[float] = []
+        self.complete_time: list[int | None] = []
+        self.cpos: list[float] = []
+        self.process: list[Any] = []
+
+    def add(self, invoke_time: int, ipos: float, complete_time: int | None, cpos: float,
+            process: Any) -> None:
+        self.invoke_time.append(invoke_time)
+        self.ipos.append(ipos)
+        self.complete_time.append(complete_time)
+        self.cpos.append(cpos)
+        self.process.append(process)
 
     @classmethod
-    def of(cls, op: Operation) -> "Interval":
-        done = op.complete_time if op.outcome == "ok" else None
-        return cls(op.invoke_time, ipos(op), done, cpos(op), op.process)
+    def of(cls, ops: list[Operation]) -> "Spans":
+        sp = cls()
+        sp.invoke_time = [op.invoke_time for op in ops]
+        sp.ipos = [ipos(op) for op in ops]
+        sp.complete_time = [op.complete_time if op.outcome == "ok" else None for op in ops]
+        sp.cpos = [cpos(op) for op in ops]
+        sp.process = [op.process for op in ops]
+        return sp
 
 
 @dataclass
@@ -310,35 +333,36 @@ class RealTime:
     info_prev: list[int]
 
 
-def realtime(spans: list[Interval], delta: int) -> RealTime:
-    n = len(spans)
-    ok = [g for g in range(n) if spans[g].complete_time is not None]
-    info = [g for g in range(n) if spans[g].complete_time is None]
-    ok.sort(key=lambda g: (spans[g].complete_time, spans[g].cpos))
-    rank = {g: r for r, g in enumerate(ok)}
+def realtime(spans: Spans, delta: int) -> RealTime:
+    done, inv, ip, cp = spans.complete_time, spans.invoke_time, spans.ipos, spans.cpos
+    proc = spans.process
+    n = len(inv)
+    ok = sorted([(done[g], cp[g], g) for g in range(n) if done[g] is not None])
+    rank = [-1] * n
+    for r, (_, _, g) in enumerate(ok):
+        rank[g] = r
+    # k: how many completions end certainly before each invocation (rule 1 by time)
     if delta:
-        ret_keys: list[Any] = [spans[g].complete_time for g in ok]
-
-        def k_of(sp: Interval) -> int:
-            return bisect_left(ret_keys, sp.invoke_time - delta)
-    else:
-        ret_keys = [(spans[g].complete_time, spans[g].cpos) for g in ok]
-
-        def k_of(sp: Interval) -> int:
-            return bisect_left(ret_keys, (sp.invoke_time, sp.ipos))
+        ret_times = [t for t, _, _ in ok]
+        k = [bisect_left(ret_times, inv[g] - delta) for g in range(n)]
+    else:                   # equal times: by file position
+        ret_keys = [(t, c) for t, c, _ in ok]
+        k = [bisect_left(ret_keys, (inv[g], ip[g])) for g in range(n)]
     # rule 1: one process's completed operation precedes its next ones, whatever delta is
     prev = [-1] * n
     last_ok: dict[Any, int] = {}
-    for g in sorted(range(n), key=lambda g: spans[g].ipos):
-        q = last_ok.get(spans[g].process)
+    for g in sorted(range(n), key=ip.__getitem__):
+        q = last_ok.get(proc[g])
         if q is not None:
-            prev[g] = rank[q]
-        if g in rank:
-            last_ok[spans[g].process] = g
-    info.sort(key=lambda g: (k_of(spans[g]), spans[g].ipos))
-    return RealTime(ok=ok, info=info, ok_k=[k_of(spans[g]) for g in ok],
-                    ok_prev=[prev[g] for g in ok], info_k=[k_of(spans[g]) for g in info],
-                    info_prev=[prev[g] for g in info])
+            prev[g] = q
+        if rank[g] >= 0:
+            last_ok[proc[g]] = rank[g]
+    ok_ids = [g for _, _, g in ok]
+    info = sorted([(k[g], ip[g], g) for g in range(n) if done[g] is None])
+    info_ids = [g for _, _, g in info]
+    return RealTime(ok=ok_ids, info=info_ids, ok_k=[k[g] for g in ok_ids],
+                    ok_prev=[prev[g] for g in ok_ids], info_k=[k[g] for g in info_ids],
+                    info_prev=[prev[g] for g in info_ids])
 
 
 def _text(state: Any) -> str | None:

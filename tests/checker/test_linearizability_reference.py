@@ -236,3 +236,31 @@ def test_one_process_reading_back_is_ordered_whatever_delta() -> None:
     ops[3] = op(3, "read", 5, 6, 1, process=2)
     assert check_register(ops, None, delta=0).valid is False
     assert check_register(ops, None, delta=3).valid is True
+
+
+@settings(max_examples=200, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(seed=st.integers(0, 2**32 - 1), n_ops=st.integers(1, 8), n_procs=st.integers(1, 3))
+def test_the_kinds_the_search_trusts_are_the_specs_answers(seed: int, n_ops: int,
+                                                            n_procs: int) -> None:
+    """The search does not ask the spec about a read with a recorded value or a blind
+    write: it takes the answer from the operation's kind (a read keeps the state it saw
+    and is impossible elsewhere; a blind write sets its result anywhere). That shortcut
+    must be the spec's own answer, on every state the problem knows."""
+    from gtcheck.checker.linsearch import BLIND, READ
+    from gtcheck.checker.wgl import _MISSING, _included, _problem
+
+    ops, initial = generate(seed, n_ops, n_procs)
+    kept = [op for op in ops if _included(op)]
+    if not kept:
+        return
+    problem, init, steps = _problem(kept, initial, 0)
+    states = [None, init, *problem.values]
+    need = dict(zip(problem.ok_gid, problem.ok_need))
+    for g, step in enumerate(steps):
+        for state in states:
+            got = step.apply(state, problem.values)
+            if problem.kind[g] == BLIND:
+                assert got == problem.result[g], (kept[g], state)
+            elif problem.kind[g] == READ and g in need:
+                assert got == (state if state == need[g] else _MISSING), (kept[g], state)
