@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from gtcheck.checker import partitioned
 from gtcheck.checker.faults import annotate, fault_windows
 from gtcheck.checker.operations import Header, NemesisEvent, Operation
 from gtcheck.checker.judge import ReadRecord, WriteRecord
@@ -130,14 +131,22 @@ def check_history(path: str | os.PathLike, *, staleness_bound_ns: int | None = N
     if jobs is not None and int(jobs) < 1:
         raise UserError(f"--jobs must be at least 1, got {jobs}")
     t0 = time.perf_counter()
+    files = part_files(path)
+    say = _say if progress else None
     if engine == "dask":
         from gtcheck.checker import dask_engine
 
+        dask_engine.require()
+        header, plist = partitioned.open_parts(files)    # a bad header: 254 before any work
         with dask_engine.connect(scheduler, int(jobs or default_jobs())) as client:
-            jobs = int(jobs or dask_engine.worker_count(client))
-            nparts = _nparts(path, shards or jobs)
-            options.memory_budget_ops = memory_budget_ops or max(100_000, 1_500_000 // jobs)
-            parts = dask_engine.run_parts(client, path, nparts, options)
+            tasks = dask_engine.Tasks(client)
+            jobs = tasks.workers
+            parts = partitioned.run(plist, header, options, tasks, say)
+        nparts = len(parts)
+    elif os.path.isdir(path):         # a history in parts: in pieces, in this process
+        header, plist = partitioned.open_parts(files)
+        parts = partitioned.run(plist, header, options, partitioned.Inline(), say)
+        jobs, nparts = 1, len(parts)
     else:
         jobs = jobs_for(path) if jobs is None else int(jobs)
         nparts = _nparts(path, shards or jobs)
@@ -188,6 +197,26 @@ def _keep(result: CheckResult, merged: ShardResult, keep_reads: bool, keep_write
         result.final_state = {k: merged.final_state[k] for k in sorted(merged.final_state)}
     if keep_writes:
         result.writes = sorted(merged.writes, key=lambda w: w.index)
+
+
+def part_files(path: str) -> list[str]:
+    """The files of one history: ``path`` itself, or, for a directory, its part files
+    (``*.jsonl``, ``*.jsonl.gz``; docs/history-format.md "Histories in parts") in name
+    order."""
+    if not os.path.isdir(path):
+        return [path]
+    files = sorted(os.path.join(path, n) for n in os.listdir(path)
+                   if n.endswith((".jsonl", ".jsonl.gz")) and not n.startswith(".")
+                   and os.path.isfile(os.path.join(path, n)))
+    if not files:
+        raise UserError("a directory names a history in parts, but it holds no part file "
+                        "(*.jsonl, *.jsonl.gz)", where=path,
+                        hint="put each recorder's file in it, e.g. day/host-a.jsonl.gz")
+    return files
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
 
 
 def _nparts(path: str, wanted: int) -> int:

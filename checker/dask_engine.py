@@ -1,20 +1,21 @@
-"""The Dask engine: the local engine's parts, run as tasks on a ``dask.distributed`` cluster.
+"""The Dask engine: the checker's stages (``checker.partitioned``) as tasks on a
+``dask.distributed`` cluster.
 
     gtcheck check run.jsonl --engine dask                       # a LocalCluster, one worker per CPU
-    gtcheck check run.jsonl --engine dask --scheduler tcp://10.0.0.5:8786
+    gtcheck check day/ --engine dask --scheduler tcp://10.0.0.5:8786
 
-What it is today (docs/check.md "Engines"): the same pure task as the local engine,
-:func:`checker.shard.check_part` (read the history, keep the keys of part ``i`` of ``N``,
-judge them, spilling to temporary files past the memory budget), submitted once per part
-as a Dask future, and the same merge and summary (``checker.check``). So both engines run
-one judging code path and give the same answers; Dask adds workers on other machines,
-its scheduler's retries and its dashboard. What it is not yet: every task reads the whole
-history (from the same path on every worker), so the history is not split into byte
-ranges and no events are shuffled between workers; memory per worker is bounded by the
-spill budget, not by the history's size, but the reading CPU is paid once per part.
+How the history travels (docs/check.md "Engines"): a plain file is read by the workers in
+byte ranges aligned to lines (``dask.bytes.read_bytes``; every worker must see the file at
+the same path); a gzip file cannot be split, so this process decompresses it, streaming,
+and scatters its blocks to the workers (``Client.scatter``) one at a time. Each block's
+lines go to their process's bucket; each bucket's operations to their key's shard: two
+all-to-all exchanges done by Dask between tasks (the futures of one stage are the
+arguments of the next), so no process holds the whole history and the client receives
+only small facts and the shards' results. The judging is the local engine's
+(``checker.shard.check_groups``) and the merge too (``checker.check``): one code path.
 
-Failures: a worker that dies is replaced by the scheduler, which runs its task again on
-another worker (the task is pure, so the answer is the same). When the cluster cannot
+Failures: a worker that dies is replaced by the scheduler, which runs its tasks again on
+another worker (they are pure, so the answer is the same). When the cluster cannot
 finish (a task's workers died ``distributed.scheduler.allowed-failures`` + 1 times, the
 scheduler went away), the check stops with :class:`EngineFailure`: exit 255 and no
 verdict, never a partial one. A scheduler that cannot be reached at all is a bad
@@ -25,10 +26,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 from typing import Any, Iterator
 
-from gtcheck.checker.shard import CheckOptions, PartResult, check_part
+from gtcheck.checker import partitioned
+from gtcheck.checker.partitioned import Part, iter_blocks
 from gtcheck.kernel.errors import EXIT_INTERNAL, UserError
 
 INSTALL = "pip install 'gtcheck[dask]'"
@@ -78,23 +79,55 @@ def worker_count(client: Any) -> int:
     return max(1, len(client.scheduler_info().get("workers", {})))
 
 
-def run_parts(client: Any, path: str, nparts: int, options: CheckOptions) -> list[PartResult]:
-    """:func:`check_part` for every part, one future each; results in part order."""
-    from distributed import KilledWorker
+class Tasks:
+    """The executor ``checker.partitioned.run`` drives: each stage a Dask future."""
 
-    path = os.path.abspath(path)    # workers resolve it on their own machine
-    futures = [client.submit(check_part, path, i, nparts, options, pure=False)
-               for i in range(nparts)]
-    try:
-        return client.gather(futures)
-    except KilledWorker as exc:
-        raise EngineFailure(f"the Dask cluster lost the workers of a part too often: {exc}",
-                            hint="no verdict was computed; check the workers' memory "
-                            "limits and logs, then rerun") from None
-    except (OSError, TimeoutError) as exc:
-        raise EngineFailure(f"the Dask cluster failed during the check: "
-                            f"{type(exc).__name__}: {exc}",
-                            hint="no verdict was computed; rerun once the scheduler "
-                            "and its workers are up") from None
-    finally:
-        client.cancel(futures)
+    def __init__(self, client: Any, block_bytes: int | None = None):
+        self.client = client
+        self.workers = worker_count(client)
+        self.block_bytes = block_bytes or partitioned.BLOCK_BYTES
+
+    def submit(self, fn: Any, *args: Any) -> Any:
+        if fn.__name__.startswith(("block_", "bucket_", "shard_")):   # a piece of a result
+            return self.client.submit(fn, *args, pure=True)
+        return self.client.submit(fn, *args, pure=False)
+
+    def gather(self, futures: list) -> list:
+        from distributed import KilledWorker
+        from distributed.client import CancelledError
+
+        try:
+            return self.client.gather(futures)
+        except CancelledError as exc:     # a scattered block died with its worker
+            raise EngineFailure(f"the Dask cluster lost data it cannot compute again: {exc}",
+                                hint="no verdict was computed; a gzip history's blocks come "
+                                "from this process and die with the worker holding them: "
+                                "rerun, or give the history as plain files") from None
+        except KilledWorker as exc:
+            raise EngineFailure(f"the Dask cluster lost the workers of a task too often: {exc}",
+                                hint="no verdict was computed; check the workers' memory "
+                                "limits and logs, then rerun") from None
+        except (OSError, TimeoutError) as exc:
+            raise EngineFailure(f"the Dask cluster failed during the check: "
+                                f"{type(exc).__name__}: {exc}",
+                                hint="no verdict was computed; rerun once the scheduler "
+                                "and its workers are up") from None
+
+    def blocks(self, part: Part) -> Iterator[Any]:
+        """The part's blocks as futures: read by the workers in byte ranges (plain), or
+        decompressed here and scattered (gzip), round robin over the workers."""
+        if not part.gzip:
+            from dask.bytes import read_bytes
+
+            _, blocks = read_bytes(part.path, delimiter=b"\n", blocksize=self.block_bytes,
+                                   sample=False)
+            yield from self.client.compute(blocks[0])
+            return
+        addresses = sorted(self.client.scheduler_info().get("workers", {})) or [None]
+        for i, data in enumerate(iter_blocks(part.path, self.block_bytes)):
+            where = addresses[i % len(addresses)]
+            yield self.client.scatter(data, workers=[where] if where else None, hash=False)
+
+    def cancel(self, futures: list) -> None:
+        """Stop tasks whose results are no longer wanted (bad input was found)."""
+        self.client.cancel(futures)

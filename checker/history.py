@@ -93,7 +93,55 @@ class _IndexSet:
         return True
 
 
-# --------------------------------------------------------------------------- sources
+def _nothing() -> None:
+    """Closes nothing (lines already in memory)."""
+
+
+class RepeatedWrites:
+    """The ok writes of each key seen so far, to find the repeats that make a history
+    ambiguous (bad input): two with one (ts, origin) (rule 2; ``origin`` defaults to the
+    region), or, where versions must be distinguishable (eventual mode, not a register
+    history: rule 4), two with equal values. Kept exactly (never a hash: distinct values
+    may share one). The reader of a whole file asks it for every ok write; the partitioned
+    check (``checker.partitioned``), whose readers see some processes each, asks it once
+    the writes are grouped by key."""
+
+    __slots__ = ("check_values", "ts_seen", "value_seen")
+
+    def __init__(self, header: Header):
+        self.check_values = not (header.mode == "strong" or header.meta.get("register") is True)
+        self.ts_seen: dict[tuple[str, int, str], Any] = {}
+        self.value_seen: dict[tuple[str, bytes], Any] = {}
+
+    def bad(self, problems: EventProblems, line_no: int, key: str, ts: int | None,
+            origin: str | None, region: str, value: Any, at: Any = None) -> bool:
+        """Remember the ok write completed on ``line_no``; report (and return True) when
+        an earlier one repeats it. ``at`` is how a later repeat names this write (its
+        line by default)."""
+        at = line_no if at is None else at
+        bad = False
+        if ts is not None:
+            o = origin if origin is not None else region
+            first = self.ts_seen.setdefault((key, ts, o), at)
+            if first is not at:
+                bad = problems.repeated_ts(line_no, key, ts, o, first)
+        if self.check_values and value is not None:
+            first = self.value_seen.setdefault((key, canon(value)), at)
+            if first is not at:
+                bad = problems.repeated_value(line_no, key, value, first)
+        return bad
+
+
+def duplicate_index(problems: Problems, line_no: int, idx: int, first: Any,
+                    explicit: bool) -> None:
+    """Report an event whose ``index`` an earlier event (on line ``first``) used."""
+    problems.add(
+        line_no, f'line {line_no}, field "index": expected an index no other event '
+        f"uses, got {idx}, already used on line {first}"
+        + ("" if explicit else " (this event has no index: its position among events is "
+           "its index)"),
+        "give every event a unique index, or leave index out on all of them")
+
 
 # --------------------------------------------------------------------------- the reader
 
@@ -127,9 +175,40 @@ class HistoryReader:
         self.header_line = 0
         self.header_dict: dict[str, Any] = {}
         self.header: Header = self._read_header()
+        # some of a history's lines (``of_lines``): (line, raw) in file order, and the
+        # position (implicit index) of a line; None when the reader reads the whole file
+        self._numbered: Iterable[tuple[int, bytes]] | None = None
+        self._position: Callable[[int], int] | None = None
         self.nemesis: list[NemesisEvent] = []
         self.stats: dict[str, Any] = {}
         self.problems: Problems = Problems(self.where)
+
+    @classmethod
+    def of_lines(cls, path: str, header_line: int, header_raw: bytes,
+                 numbered: Iterable[tuple[int, bytes]],
+                 position: Callable[[int], int]) -> "HistoryReader":
+        """A reader of some of a history's lines: the lines of some processes, each
+        ``(line number in the file, raw line)`` in file order (``checker.partitioned``
+        routes every process's lines to one reader). It validates each event and pairs
+        each process's operations exactly as a reader of the whole file does; what only
+        the whole file can tell is left to its caller: times never decreasing, indices
+        unique, and repeated writes of one key (:class:`RepeatedWrites`: a key's writes
+        may come from any process). ``position(line)`` is the position among events of an
+        event without ``index`` (blank lines elsewhere in the file do not count)."""
+        self = cls.__new__(cls)
+        self.path = self.where = path
+        self.format = "gt"
+        self._lines = [header_raw]
+        self.header_dict = {}
+        self.header = self._read_header()
+        self.header_line = header_line
+        self._lines = None
+        self._numbered = numbered
+        self._position = position
+        self.nemesis = []
+        self.stats = {}
+        self.problems = Problems(self.where)
+        return self
 
     # -- plumbing
     def _raw_lines(self) -> tuple[Iterable[bytes], Callable[[], None]]:
@@ -286,7 +365,6 @@ class HistoryReader:
         region_list = header.regions
         regions = frozenset(region_list)
         settled = header.settled_after_ns
-        check_values = not (header.mode == "strong" or header.meta.get("register") is True)
         self.problems = problems = EventProblems(self.where, region_list)
         self.nemesis = nemesis = []
         loads = orjson.loads
@@ -295,7 +373,7 @@ class HistoryReader:
         ws = b" \t\r\n"
         startswith = bytes.startswith
         missing = MISSING
-        canon_, same_ = canon, same
+        same_ = same
         functions = _FUNCTIONS
         event_fields = EVENT_FIELDS
         want_ops = operations
@@ -306,11 +384,9 @@ class HistoryReader:
         max_idx = -1
         indices: _IndexSet | None = None  # built only once indices stop increasing
         dup_indices: list[tuple[int, int]] = []  # (line, index) named at the end
-        # the (ts, origin) and the value of each ok write, exactly (never a hash: distinct
-        # values may share one), to find repeats: (key, ts, origin) -> line and
-        # (key, canonical value) -> line
-        ts_seen: dict[tuple[str, int, str], int] = {}
-        value_seen: dict[tuple[str, bytes], int] = {}
+        whole = self._numbered is None
+        repeats = RepeatedWrites(header) if whole else None
+        position = self._position
         keys: set[str] = set()
         keys_add = keys.add
         processes: set[Any] = set()
@@ -327,12 +403,18 @@ class HistoryReader:
         line_no = self.header_line
         first_time = self._first_time
 
-        lines, close = self._raw_lines()
-        it = iter(lines)
+        if whole:
+            lines, close = self._raw_lines()
+            it = iter(lines)
+            numbered: Iterable[tuple[int, bytes]] = enumerate(it, base)
+            skip = self.header_line
+        else:
+            close, it, skip = _nothing, iter(()), 0
+            numbered = self._numbered  # type: ignore[assignment]
         try:
-            for _ in range(self.header_line):
+            for _ in range(skip):
                 next(it)
-            for line_no, raw in enumerate(it, base):
+            for line_no, raw in numbered:
                 # orjson, accepted when its rendering of what it read is the line itself
                 # (then no name was repeated and every number was read exactly); any other
                 # line is read again exactly (kernel.exactjson.parse_line)
@@ -378,7 +460,7 @@ class HistoryReader:
                 elif type(t) is not int or t < 0:
                     bad = problems.bad_time(line_no, t)
                     t = None
-                else:
+                elif whole:
                     bad = problems.time_goes_back(line_no, t, last_time, last_time_line)
 
                 # process
@@ -393,13 +475,13 @@ class HistoryReader:
                     max_idx = idx  # the common case: indices increase, nothing to remember
                 else:
                     if idx is missing:
-                        idx = line_no - base - blanks
+                        idx = line_no - base - blanks if position is None else position(line_no)
                     elif type(idx) is not int or idx < 0:
                         bad = problems.bad_index(line_no, idx)
                         idx = -1
                     if idx > max_idx and indices is None:
                         max_idx = idx
-                    elif idx >= 0:
+                    elif idx >= 0 and whole:
                         if indices is None:  # indices stopped increasing: track them all
                             indices = self._indices_before(line_no)
                         if not indices.add(idx):
@@ -554,16 +636,9 @@ class HistoryReader:
                 else:  # delete (or an invalid f, already reported)
                     value = None
 
-                if ok and f is not None and f != "read" and type(key) is str:
-                    if ts is not None:
-                        o = origin if origin is not None else region
-                        first = ts_seen.setdefault((key, ts, o), line_no)
-                        if first != line_no:
-                            bad = problems.repeated_ts(line_no, key, ts, o, first)
-                    if check_values and value is not None:
-                        first = value_seen.setdefault((key, canon_(value)), line_no)
-                        if first != line_no:
-                            bad = problems.repeated_value(line_no, key, value, first)
+                if ok and whole and f is not None and f != "read" and type(key) is str:
+                    if repeats.bad(problems, line_no, key, ts, origin, region, value):  # type: ignore[union-attr]
+                        bad = True
 
                 counts[f][ty] += 1
                 n_ops += 1
@@ -619,6 +694,7 @@ class HistoryReader:
             "first_time": first_time,
             "last_time": last_time if n_events else None,
         }
+        self.processes_seen = processes
         if dup_indices:
             self._report_duplicate_indices(dup_indices)
         err = problems.error()
@@ -697,12 +773,8 @@ class HistoryReader:
         except (OSError, EOFError, zlib.error):
             pass
         for line_no, idx in dups:
-            self.problems.add(
-                line_no, f'line {line_no}, field "index": expected an index no other event '
-                f"uses, got {idx}, already used on line {first.get(idx, '?')}"
-                + ("" if line_no in explicit or line_no not in dup_lines else
-                   " (this event has no index: its position among events is its index)"),
-                "give every event a unique index, or leave index out on all of them")
+            duplicate_index(self.problems, line_no, idx, first.get(idx, "?"),
+                            line_no in explicit or line_no not in dup_lines)
 
 
 # --------------------------------------------------------------------------- helpers

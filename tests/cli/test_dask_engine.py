@@ -7,6 +7,7 @@ a scheduler and two workers started as separate processes; a worker killed mid-r
 from __future__ import annotations
 
 import copy
+import gzip
 import json
 import os
 import signal
@@ -22,6 +23,7 @@ from distributed import Client, LocalCluster
 
 from gtcheck.checker.check import check_history
 from gtcheck.checker.output import render
+from gtcheck.kernel.errors import UserError
 from tests.clihelp import run_cli
 from tests.simulated import simulate_small
 
@@ -85,10 +87,11 @@ def test_the_same_answers_as_the_local_engine_on_the_examples(cluster, hist):
     kw = dict(keep_reads=True, staleness_bound_ns=500_000_000)
     try:
         local = check_history(hist, jobs=1, **kw)
-    except Exception as exc:  # noqa: BLE001 - bad input must be refused the same way
-        with pytest.raises(type(exc)) as info:
+    except UserError as exc:     # bad input must be refused the same way, in the same words
+        with pytest.raises(UserError) as info:
             check_history(hist, engine="dask", scheduler=cluster.scheduler_address, jobs=2, **kw)
         assert str(info.value) == str(exc)
+        assert info.value.exit_code == exc.exit_code == 254
         return
     dask = check_history(hist, engine="dask", scheduler=cluster.scheduler_address, jobs=2, **kw)
     assert dask.summary["timing"]["engine"] == "dask"
@@ -102,11 +105,34 @@ def test_the_same_answers_on_generated_histories(cluster, generated):
             local = check_history(hist, jobs=1, keep_reads=True, staleness_bound_ns=bound)
             dask = check_history(hist, engine="dask", scheduler=cluster.scheduler_address,
                                  jobs=3, keep_reads=True, staleness_bound_ns=bound)
-            assert dask.summary["timing"]["shards"] == 3
+            assert dask.summary["timing"]["shards"] == 4      # two per worker, at least
             assert_same(local, dask)
     # the four differ: eventual and strong, with and without ts, were really checked
     modes = {check_history(h, jobs=1).summary["history"]["header"]["mode"] for h in generated}
     assert modes == {"eventual", "strong"}
+
+
+def test_many_blocks_parts_and_gzip_on_the_cluster(cluster, generated, tmp_path, monkeypatch):
+    """Blocks of 4 kB read by the workers in byte ranges, a gzip history scattered from
+    here, a history in three part files: each the whole file's answer, through Dask."""
+    from gtcheck.checker import partitioned
+    from tests.checker.test_partitioned import as_parts, with_delta
+
+    monkeypatch.setattr(partitioned, "BLOCK_BYTES", 4096)
+    monkeypatch.setattr(partitioned, "BUCKET_BYTES", 8192)
+    src = generated[0]
+    gz = tmp_path / "run.jsonl.gz"
+    gz.write_bytes(gzip.compress(src.read_bytes()))
+    whole = with_delta(src, tmp_path / "delta.jsonl", 1_000_000)
+    parts = as_parts(src, tmp_path / "parts", 3, delta=1_000_000)
+    for reference, hist in ((src, src), (src, gz), (whole, parts)):
+        local = check_history(reference, jobs=1, keep_reads=True, staleness_bound_ns=10**8)
+        dask = check_history(hist, engine="dask", scheduler=cluster.scheduler_address,
+                             keep_reads=True, staleness_bound_ns=10**8)
+        assert dask.summary["timing"]["shards"] > 4       # many buckets: small ones
+        mine, theirs = comparable(local.summary), comparable(dask.summary)
+        assert mine.pop("history").pop("counts") == theirs.pop("history").pop("counts")
+        assert mine == theirs and local.reads == dask.reads
 
 
 def test_the_command_with_its_own_local_cluster(tmp_path, capsys):
@@ -153,7 +179,7 @@ def test_a_cluster_that_cannot_finish_exits_255_without_a_verdict(cluster, capsy
                                  "--engine", "dask", "--scheduler", cluster.scheduler_address],
                                 capsys)
     assert code == 255 and stdout == ""
-    assert "lost the workers of a part" in err and "no verdict was computed" in err
+    assert "lost the workers of a task" in err and "no verdict was computed" in err
     assert "bug" not in err
 
 
@@ -213,7 +239,7 @@ def test_a_real_scheduler_and_two_workers_through_the_command(real_cluster, gene
     local = check_history(hist, jobs=1, staleness_bound_ns=100_000_000)
     assert proc.returncode == local.exit_code, proc.stderr
     got = json.loads(proc.stdout)
-    assert got["timing"]["engine"] == "dask" and got["timing"]["shards"] == 2
+    assert got["timing"]["engine"] == "dask" and got["timing"]["shards"] == 4
     assert comparable(got) == json.loads(json.dumps(comparable(local.summary)))
 
 
