@@ -38,6 +38,7 @@ from __future__ import annotations
 import gc
 import operator
 import os
+import pickle
 import time
 import zlib
 from array import array
@@ -393,10 +394,12 @@ class BucketFacts:
 
 
 def pair_bucket(parts: list[Part], lay: Layout, n_shards: int, blocks: list[tuple[int, int]],
-                *pieces: tuple[bytes, array]) -> tuple[BucketFacts, list[list[tuple]]]:
+                *pieces: tuple[bytes, array]) -> tuple[BucketFacts, list[bytes]]:
     """Validate and pair the lines of one bucket (``pieces``: the bucket's lines of each
-    block, the blocks ``(part, block)`` in ``blocks``); the operations as tuples (the
-    fields, then the part), per key shard."""
+    block, the blocks ``(part, block)`` in ``blocks``); per key shard, its operations as
+    tuples (the fields, then the part), pickled here: building millions of objects while
+    the garbage collector runs (as Dask would, unpickling a task's arguments) costs ten
+    times more than with it paused."""
     from gtcheck.checker.history import HistoryReader
 
     c0 = time.process_time()
@@ -437,8 +440,9 @@ def pair_bucket(parts: list[Part], lay: Layout, n_shards: int, blocks: list[tupl
                                      "processes of different machines different names")
                         facts.problems.extend((p, 0, e) for _, e in problems.kept)
                         facts.problem_count += 1
+        blobs = [pickle.dumps(lst, protocol=pickle.HIGHEST_PROTOCOL) for lst in shards]
         facts.cpu_s = time.process_time() - c0
-        return facts, shards
+        return facts, blobs
     finally:
         if was:
             gc.enable()
@@ -458,7 +462,7 @@ def bucket_facts(paired: tuple[BucketFacts, list]) -> BucketFacts:
     return paired[0]
 
 
-def bucket_shard(paired: tuple[BucketFacts, list], shard: int) -> list[tuple]:
+def bucket_shard(paired: tuple[BucketFacts, list], shard: int) -> bytes:
     return paired[1][shard]
 
 
@@ -473,11 +477,11 @@ class ShardFacts:
     cpu_s: float = 0.0
 
 
-def judge_shard(parts: list[Part], header: Header, options: CheckOptions, *lists: list[tuple]
+def judge_shard(parts: list[Part], header: Header, options: CheckOptions, *lists: bytes
                 ) -> tuple[ShardFacts, ShardResult | None]:
-    """Judge the keys of one shard (``lists``: its operations, each a tuple of the
-    operation's fields and its part, from every bucket): first the repeated writes of each
-    key, then ``checker.shard.check_groups``, the local engine's judging."""
+    """Judge the keys of one shard (``lists``: its operations from every bucket, pickled
+    lists of tuples of the operation's fields and its part): first the repeated writes of
+    each key, then ``checker.shard.check_groups``, the local engine's judging."""
     from gtcheck.checker.history import RepeatedWrites
 
     c0 = time.process_time()
@@ -488,8 +492,8 @@ def judge_shard(parts: list[Part], header: Header, options: CheckOptions, *lists
         by_key: dict[str, list[Operation]] = defaultdict(list)
         part_of: dict[int, int] = {}
         several = len(parts) > 1
-        for lst in lists:
-            for t in lst:
+        for blob in lists:
+            for t in pickle.loads(blob):
                 op = Operation(*t[:-1])
                 by_key[op.key].append(op)
                 if several:

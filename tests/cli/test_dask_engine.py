@@ -276,3 +276,19 @@ def test_a_worker_killed_mid_run_gives_the_same_answer(real_cluster, tmp_path):
     assert killed, "both workers were never busy at once: the kill did not happen mid-run"
     assert "error" not in box, box.get("error")
     assert_same(local, box["result"])
+
+
+def test_a_directory_is_a_history_in_parts_for_the_command(tmp_path, generated, capsys):
+    from tests.checker.test_partitioned import as_parts, with_delta
+
+    parts = as_parts(generated[0], tmp_path / "day", 2, delta=1_000_000)
+    whole = with_delta(generated[0], tmp_path / "whole.jsonl", 1_000_000)
+    code, stdout, _ = run_cli(["check", parts, "--format", "json"], capsys)
+    local = check_history(whole, jobs=1)
+    assert code == local.exit_code
+    got = comparable(json.loads(stdout))
+    want = json.loads(json.dumps(comparable(local.summary)))
+    assert got.pop("history")["counts"] == want.pop("history")["counts"]
+    assert got == want
+    code, _, err = run_cli(["check", parts, "--html", tmp_path / "r.html"], capsys)
+    assert code == 254 and "not one in parts" in err

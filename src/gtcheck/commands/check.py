@@ -33,7 +33,8 @@ Examples:
   gtcheck check histories/run.jsonl --format junit -o gtcheck.xml --unknown-ok
   gtcheck check histories/run.jsonl --html reports/run.html
   gtcheck check histories/run.jsonl --reads-out reads.parquet   # one row per read
-  gtcheck check big.jsonl.gz --engine dask --scheduler tcp://10.0.0.5:8786
+  gtcheck check big.jsonl --engine dask --scheduler tcp://10.0.0.5:8786
+  gtcheck check day/ --engine dask --jobs 2   # a history in parts: day/*.jsonl[.gz]
   gtcheck check jepsen/etcd_*.log                       # one line per file, then a summary
   gtcheck check 'jepsen/**/*.edn' --property linearizability --format junit -o lin.xml
   gtcheck check run.jsonl --linearizability-scope single-region-keys
@@ -107,13 +108,14 @@ def expand(args: tuple[str, ...]) -> list[str]:
                    "which one process checks faster, else the number of CPUs).")
 @click.option("--engine", type=click.Choice(["local", "dask"]), default="local",
               show_default=True,
-              help="local: worker processes of this machine. dask: the same parts as tasks "
-                   "on dask.distributed (pip install 'gtcheck[dask]'): a LocalCluster of "
+              help="local: worker processes of this machine. dask: the history in pieces "
+                   "(blocks of lines, shuffled by process, then by key) as tasks on "
+                   "dask.distributed (pip install 'gtcheck[dask]'): a LocalCluster of "
                    "--jobs workers, or the cluster at --scheduler. Same answers.")
 @click.option("--scheduler", metavar="ADDRESS", default=None,
               help="With --engine dask: the address of a running Dask scheduler "
-                   "(tcp://host:8786); every worker must see the history at the same path. "
-                   "--jobs is then the number of parts (default: its workers).")
+                   "(tcp://host:8786); every worker must see a plain history at the same "
+                   "path (a gzip one is sent from here).")
 @click.option("--timeout", "timeout_s", type=click.FloatRange(min=0, min_open=True),
               default=10.0, show_default=True, metavar="SECONDS",
               help="CPU budget per key for the solver (writes without ts) and for the "
@@ -142,7 +144,8 @@ def check(histories: tuple[str, ...], staleness_bound: str | None, properties: t
           fail_on: tuple[str, ...]) -> int:
     """Check each HISTORY (a gt-history .jsonl / .jsonl.gz, or a Jepsen history: EDN file
     or text log) for the properties of the checker (listed below). Several histories, or
-    a quoted glob pattern, give one line per history and a summary.
+    a quoted glob pattern, give one line per history and a summary. A directory is one
+    history in parts: its *.jsonl / *.jsonl.gz files, one per recorder.
     """
     from gtcheck.checker.check import check_history, exit_code_for, make_options
     from gtcheck.checker.output import FileOutcome, render, render_many
@@ -165,6 +168,10 @@ def check(histories: tuple[str, ...], staleness_bound: str | None, properties: t
     if html is not None and not single:
         raise UserError("--html writes the report of one history; several were given",
                         hint="run `gtcheck report HISTORY -o FILE` for each")
+    if html is not None and os.path.isdir(paths[0]):
+        raise UserError("--html draws a history read whole into memory: not one in parts "
+                        "(a directory)", where=paths[0],
+                        hint="check the parts without --html; report a smaller history")
     # refuse an output that can never be written before the check's long work
     if output and output != "-":
         check_target(output, "-o/--output")
