@@ -53,18 +53,22 @@ def write_report(
     staleness_bound_ns: int | None = None,
     jobs: int | None = None,
     op_budget: int = DEFAULT_OP_BUDGET,
+    finding: Mapping[str, Any] | None = None,
 ) -> Path:
     """Check ``history_path`` (unless ``check_result`` is given) and write the report.
 
     ``check_result`` is a ``checker.check.CheckResult``; pass one computed with
     ``keep_reads=True`` so the page can draw per-read staleness and the convergence
-    table (without it those parts say what is missing). Returns the path written.
+    table (without it those parts say what is missing). ``finding``: a property outside
+    the checker that the history breaks (``{"name", "message", "cited"}``: an application
+    invariant a search counterexample breaks); the page's verdict and banner name it.
+    Returns the path written.
     Raises ``gtcheck.kernel.errors.UserError`` on bad input.
     """
     started = _time.perf_counter()
     page = build_report(
         history_path, check_result=check_result, staleness_bound_ns=staleness_bound_ns,
-        jobs=jobs, op_budget=op_budget,
+        jobs=jobs, op_budget=op_budget, finding=finding,
     )
     page["view"]["report_build_s"] = round(_time.perf_counter() - started, 3)
     html = render_html(page)
@@ -80,6 +84,7 @@ def build_report(
     staleness_bound_ns: int | None = None,
     jobs: int | None = None,
     op_budget: int = DEFAULT_OP_BUDGET,
+    finding: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Gather the history, the check result and the sidecar; return ``build_page``'s page."""
     from gtcheck.checker.history import open_history  # imported late: written alongside
@@ -103,5 +108,5 @@ def build_report(
     truth = truth_path if truth_path.exists() else None
     return build_page(
         header, operations, nemesis, summary, reads=reads, final_state=final_state,
-        truth_path=truth, history_path=str(history_path), op_budget=op_budget,
+        truth_path=truth, history_path=str(history_path), op_budget=op_budget, finding=finding,
     )

@@ -27,8 +27,11 @@ def build_page(
     truth_path: Path | None = None,
     history_path: str = "history.jsonl",
     op_budget: int = DEFAULT_OP_BUDGET,
+    finding: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Everything the template needs: ``{"view": ..., "data": ...}``."""
+    """Everything the template needs: ``{"view": ..., "data": ...}``. ``finding``: a
+    property outside the checker the history breaks (``write_report``): it decides the
+    verdict and the banner, the checker's own result is said beside it."""
     regions = list(header.regions)
     region_idx = {r: i for i, r in enumerate(regions)}
     sel = select(header, operations, nemesis, summary, op_budget)
@@ -96,5 +99,10 @@ def build_page(
         "truth_note": truth_note,
         "regions": regions,
         "report_build_s": None,
+        "finding": None,
     }
+    if finding is not None:
+        view["finding"] = V.finding_view(finding, view["verdict"], view["banner"])
+        view["verdict"] = "invalid"
+        view["banner"] = view["finding"]["banner"]
     return {"view": view, "data": data}

@@ -107,6 +107,21 @@ def banner(valid: Any, anomaly_total: int, cards: list[dict[str, Any]]) -> str:
     return "The checker could not decide every property"
 
 
+def finding_view(finding: Mapping[str, Any], checker_verdict: str, checker_banner: str) -> dict[str, Any]:
+    """A property outside the checker that the history breaks (an application invariant a
+    search counterexample breaks): the banner names it, the checker's own verdict on the
+    history's consistency properties is kept beside it (it is often valid: the database
+    kept its promises, the application's assumption did not hold)."""
+    cited = [int(i) for i in finding.get("cited") or []]
+    return {
+        "name": str(finding["name"]),
+        "message": str(finding.get("message") or ""),
+        "cited": cited,
+        "banner": f"{finding['name']} is broken" + (f" (ops {', '.join(map(str, cited))})" if cited else ""),
+        "checker": f"{checker_verdict}: {checker_banner}",
+    }
+
+
 def staleness_view(section: Mapping[str, Any], sp: StalenessPairs, have_reads: bool,
                    n_sampled: int) -> dict[str, Any]:
     """The staleness table: per region pair, reads, max, p50 and p99; over the bound?"""

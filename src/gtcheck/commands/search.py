@@ -59,14 +59,22 @@ Exit codes: 1 counterexample found, 0 none within the budget (not a proof),
               help="Runs spent shrinking once a violation is found, at most.")
 @click.option("--seed", type=click.IntRange(0), default=0, show_default=True, help="The same seed, the same result.")
 @click.option("--max-requests", type=click.IntRange(1, 1000), default=6, show_default=True,
-              help="Client requests in a generated run, at most.")
+              help="Client requests in a run, at most (of a scripted scenario: at most this many of its requests).")
 @click.option("--max-keys", type=click.IntRange(1, 1000), default=2, show_default=True,
               help="Keys a generated run touches, at most.")
 @click.option("-o", "--output", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Directory for the counterexample files.")
 @click.option("--report/--no-report", default=True, show_default=True, help="Write report.html.")
+@click.option("--time-limit", "time_limit", type=click.FloatRange(min=0.001), default=None, metavar="SECONDS",
+              help="Stop after this much wall time (no violation yet: exit 0, not a proof; while shrinking: "
+                   "the smallest counterexample so far).")
+@click.option("--uniform-times", is_flag=True,
+              help="Draw request times uniformly over the duration only (default: also near fault events "
+                   "and near each other).")
+@click.option("--quiet", is_flag=True, help="No progress lines on stderr.")
 def search(scenario_path: Path, props: tuple[str, ...], invariants: tuple[str, ...], bound: str | None,
-           budget: int, shrink_runs: int, seed: int, max_requests: int, max_keys: int, out: Path, report: bool) -> int:
+           budget: int, shrink_runs: int, seed: int, max_requests: int, max_keys: int, out: Path, report: bool,
+           time_limit: float | None, uniform_times: bool, quiet: bool) -> int:
     """Search the runs a scenario allows for one that breaks a property; shrink it."""
     from gtcheck.model.scenario import load_scenario
     from gtcheck.search.run import parse_bound, properties
@@ -78,9 +86,11 @@ def search(scenario_path: Path, props: tuple[str, ...], invariants: tuple[str, .
     base = load_scenario(scenario_path)
     check_directory(out, "-o/--output directory")    # before the search's long work
     result = run_search(base, prop, budget=budget, seed=seed, max_requests=max_requests, max_keys=max_keys,
-                        shrink_runs=shrink_runs)
+                        shrink_runs=shrink_runs, uniform=uniform_times, time_limit_s=time_limit,
+                        progress=None if quiet else (lambda line: click.echo(line, err=True)))
     if result.found is None:
-        click.echo(f"no counterexample in {result.runs} runs (not a proof)")
+        why = f", stopped by --time-limit after {result.total_s:.1f} s" if result.stopped else ""
+        click.echo(f"no counterexample in {result.runs} runs{why} (not a proof)")
         return EXIT_VALID
     files = write_counterexample(result, out, name, bound_ns=bound_ns, report=report)
     click.echo(f"counterexample to {name}: {result.requests} client requests after shrinking "

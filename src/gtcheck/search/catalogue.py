@@ -93,6 +93,7 @@ def write_kept(out: Path = KEPT) -> list[Path]:
     """Simulate every entry's scenario (seed 1) and keep its history, truth and report."""
     from gtcheck.checker.check import check_history
     from gtcheck.checker.report import write_report
+    from gtcheck.search.run import invariant_property, run_from_bytes
     from gtcheck.search.search import run_bytes
 
     make_directory(out)
@@ -103,7 +104,10 @@ def write_kept(out: Path = KEPT) -> list[Path]:
         write_bytes(hist, h)
         write_bytes(out / f"{e.name}.truth.jsonl", t)
         cr = check_history(hist, jobs=1, keep_reads=True)
-        write_report(hist, out / f"{e.name}.html", check_result=cr)
+        verdict = invariant_property(e.invariant)(run_from_bytes(h, t), h)
+        finding = None if verdict.holds else {"name": e.invariant, "message": verdict.message,
+                                              "cited": verdict.cited}
+        write_report(hist, out / f"{e.name}.html", check_result=cr, finding=finding)
         written.append(hist)
     return written
 

@@ -52,18 +52,64 @@ def describe(op: dict[str, Any]) -> str:
     return f"{where}: {what} {'acknowledged' if outcome == 'ok' else 'failed' if outcome == 'fail' else 'unknown'}"
 
 
+def clock_offsets(run: Run) -> list[tuple[str, int]]:
+    """The regions whose clocks were off in the run (a search pins every ranged offset in
+    the scenario it writes), with their offsets."""
+    sc = run.scenario
+    if sc is None:
+        return []
+    out = []
+    for region in sc.regions:
+        offset = sc.clock(region).offset_ns
+        if offset:
+            out.append((region, offset))
+    return out
+
+
+def _at(ns: int) -> str:
+    return format_duration(ns, exact=True)
+
+
+def fault_words(fault: Any, failover: Any) -> str:
+    """One fault of a run's scenario in words, with the moments it acts: ``outage of
+    us-east-1 from 5 s to 7 s (its clients fail over 100 ms after it goes down)``."""
+    span = f"from {_at(fault.at_ns)} to {_at(fault.end_ns)}"
+    if fault.kind == "outage":
+        words = f"outage of {fault.region} {span}"
+        if failover.policy != "none":
+            words += f" (its clients fail over {_at(failover.after_ns)} after it goes down"
+            words += ", and come back when it recovers)" if failover.failback else ")"
+        return words
+    if fault.kind == "isolate":
+        return f"isolation of {fault.region} (its replication cut both ways) {span}"
+    if fault.kind == "replication-delay":
+        extra = fault.extra.describe() if fault.extra is not None else "extra"
+        return f"replication delay {fault.source} -> {fault.target} (+{extra}) {span}"
+    sign = "+" if fault.by_ns >= 0 else "-"
+    return f"clock jump of {fault.region} by {sign}{_at(abs(fault.by_ns))} at {_at(fault.at_ns)}"
+
+
 def explain(run: Run, verdict: Verdict, prop: str, seed: int) -> str:
     ops = [o for o in run.operations() if not o["final"]]
     cited = set(verdict.cited)
     shown = [o for o in ops if o["index"] in cited or o.get("index_end") in cited] or ops
     if len(shown) > 8:
         shown = shown[:8]
-    faults = [e for e in run.events[1:] if e.get("process") == "nemesis"]
+    sc = run.scenario
+    if sc is not None:       # from the scenario: kinds, spans and the failover, in words
+        faults = [fault_words(f, sc.failover) for f in sc.faults]
+    else:
+        faults = [f"{e['f']} {e.get('value')} at {_at(e['time'])}"
+                  for e in run.events[1:] if e.get("process") == "nemesis"]
     lines = [f"{prop} is broken in a run of {len(ops)} client request{'s' if len(ops) != 1 else ''}"
              f" (seed {seed}):"]
     lines.append("; ".join(describe(o) for o in shown) + ".")
-    if faults:
-        lines.append("Faults: " + "; ".join(f"{e['f']} {e.get('value')} at {format_duration(e['time'], exact=True)}" for e in faults[:4]) + ".")
+    if faults:      # every one: a counterexample is shrunk, what is left mattered
+        lines.append("Faults: " + "; ".join(faults) + ".")
+    offsets = clock_offsets(run)
+    if offsets:
+        lines.append("Clock offsets: " + ", ".join(f"{r} {'+' if o > 0 else '-'}{_at(abs(o))}"
+                                                   for r, o in offsets) + ".")
     if run.final:
         finals = []
         for key, regions in sorted(run.final.items()):

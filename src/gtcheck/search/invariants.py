@@ -69,10 +69,8 @@ def _winner(run: Any, key: str, writes: list[dict[str, Any]]) -> dict[str, Any] 
     return None
 
 
-def no_acknowledged_write_lost(run: Any) -> Any:
-    """Every acknowledged write either survives to the final state or was overwritten by
-    a write invoked after it completed. A write overwritten by a concurrent write from
-    another region (last writer wins), or by an earlier one stamped later, is lost."""
+def _writes_by_key(run: Any) -> dict[str, list[dict[str, Any]]]:
+    """The acknowledged stamped writes of each key, with what ``_winner`` matches them by."""
     by_key: dict[str, list[dict[str, Any]]] = {}
     for o in _ops(run):
         if o["f"] == "read" or o.get("type") != "ok" or o.get("ts") is None:
@@ -81,9 +79,16 @@ def no_acknowledged_write_lost(run: Any) -> Any:
         w["kind_of_write"] = o["f"]
         w["item_rev"] = _rev_of(o)
         by_key.setdefault(o["key"], []).append(w)
+    return by_key
+
+
+def no_acknowledged_write_lost(run: Any) -> Any:
+    """Every acknowledged write either survives to the final state or was overwritten by
+    a write invoked after it completed. A write overwritten by a concurrent write from
+    another region (last writer wins), or by an earlier one stamped later, is lost."""
     lost_all: list[int] = []
     parts = []
-    for key, writes in sorted(by_key.items()):
+    for key, writes in sorted(_writes_by_key(run).items()):
         win = _winner(run, key, writes)
         if win is None:
             continue
@@ -107,6 +112,33 @@ def no_acknowledged_write_lost(run: Any) -> Any:
                          f"vanished (the final value is op {win['index']}'s, written in {win['region']} before they reached it)")
     if lost_all:
         return (f"{len(lost_all) - len(parts)} acknowledged write(s) lost: " + "; ".join(parts), lost_all)
+    return None
+
+
+def later_write_wins(run: Any) -> Any:
+    """A write sent after another write of the same key was acknowledged supersedes it,
+    as one copy would have it: the value a key ends with is never that of a write
+    acknowledged before another acknowledged write of the key was sent. Broken when the
+    earlier write wins last-writer-wins because it was stamped later (its region's clock
+    ran ahead by more than the time between them). Stricter in what it names than
+    ``no_acknowledged_write_lost`` (it ignores writes overwritten by concurrent ones and
+    by later ones from regions they had not reached): only the real-time order counts."""
+    lost_all: list[int] = []
+    parts = []
+    for key, writes in sorted(_writes_by_key(run).items()):
+        win = _winner(run, key, writes)
+        if win is None:
+            continue
+        later = [w for w in writes if w is not win and w["start"] > win["end"]]
+        if later:
+            lost_all += [w["index"] for w in later] + [win["index"]]
+            parts.append(f"{key}: acknowledged write{'s' if len(later) > 1 else ''} "
+                         f"{', '.join(str(w['index']) for w in later)} sent after op {win['index']} "
+                         f"(in {win['region']}) was acknowledged, yet the final value is op {win['index']}'s "
+                         f"(stamped later)")
+    if lost_all:
+        return (f"{len(lost_all) - len(parts)} later write(s) overwritten by an earlier one: " + "; ".join(parts),
+                lost_all)
     return None
 
 
@@ -267,5 +299,5 @@ def read_your_writes(run: Any) -> Any:
     return None
 
 
-SHIPPED = ("counter_matches_increments", "create_at_most_once", "no_acknowledged_write_lost",
+SHIPPED = ("counter_matches_increments", "create_at_most_once", "no_acknowledged_write_lost", "later_write_wins",
            "optimistic_locking", "money_conserved", "converges", "monotonic_reads", "read_your_writes")

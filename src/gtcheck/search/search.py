@@ -13,7 +13,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from hypothesis import HealthCheck, Phase, given, seed as hseed, settings
 
@@ -46,6 +46,7 @@ class SearchResult:
     cpu_s: float
     files: dict[str, Path] = field(default_factory=dict)
     explanation: str = ""
+    stopped: str = ""               # "time limit" when --time-limit ended the search
 
     @property
     def requests(self) -> int:
@@ -54,6 +55,17 @@ class SearchResult:
 
 class _Violation(Exception):
     pass
+
+
+def _fail(found: Found) -> None:
+    """Raise the violation, from this one line: Hypothesis tells failures apart by where
+    they are raised, and a known violation replayed once shrinking is over (at once with
+    ``shrink_runs=0``) must be the same failure as when it was found."""
+    raise _Violation(found.verdict.message)
+
+
+class _OutOfTime(Exception):
+    """The time limit passed before any violation was found."""
 
 
 @contextlib.contextmanager
@@ -95,28 +107,51 @@ def execute(table: dict[str, Any], seed: int) -> tuple[bytes, bytes, Run]:
 
 
 def search(base: Scenario, prop: Property, *, budget: int = 200, seed: int = 0, max_requests: int = 6,
-           max_keys: int = 2, shrink_runs: int = 1000) -> SearchResult:
+           max_keys: int = 2, shrink_runs: int = 1000, uniform: bool = False, time_limit_s: float | None = None,
+           progress: Callable[[str], None] | None = None) -> SearchResult:
     """Search ``base`` for a run breaking ``prop`` within ``budget`` generated runs; once
     one is found, shrink it for at most ``shrink_runs`` more runs (then the smallest
     violation found so far is the counterexample: a run count, not a time, so that the
-    same seed gives the same result)."""
+    same seed gives the same result). ``uniform``: request times drawn uniformly only
+    (``strategies.moment``). ``time_limit_s``: stop after this much wall time (before a
+    violation: nothing found, ``stopped``; while shrinking: the smallest so far).
+    ``progress``: called with a line every two seconds."""
     t0, c0 = time.perf_counter(), time.process_time()
-    stats: dict[str, Any] = {"runs": 0, "first": None, "first_s": None, "last": None}
+    deadline = None if time_limit_s is None else t0 + time_limit_s
+    stats: dict[str, Any] = {"runs": 0, "first": None, "first_s": None, "last": None, "said": t0, "out": False}
     failing: dict[bytes, Found] = {}
+
+    def tell(now: float) -> None:
+        stats["said"] = now
+        if progress is None:
+            return
+        if stats["first"] is None:
+            progress(f"search: {stats['runs']} runs, no violation yet ({now - t0:.0f} s)")
+        else:
+            last = stats["last"]
+            progress(f"search: violation found at run {stats['first']}; shrinking, "
+                     f"{len(last.table.get('script', []))} requests so far ({stats['runs']} runs, {now - t0:.0f} s)")
 
     @settings(max_examples=budget, database=None, deadline=None, derandomize=False,
               phases=[Phase.generate, Phase.shrink], report_multiple_bugs=False, print_blob=False,
               suppress_health_check=list(HealthCheck))
     @hseed(seed)
-    @given(strategies.runs(base, max_requests, max_keys))
+    @given(strategies.runs(base, max_requests, max_keys, uniform))
     def probe(drawn: tuple[dict[str, Any], int]) -> None:
         table, s = drawn
         ident = exact_dumps([table, s])
-        if stats["first"] is not None and stats["runs"] - stats["first"] >= shrink_runs:
+        now = time.perf_counter()
+        if now - stats["said"] >= 2.0:
+            tell(now)
+        if deadline is not None and now > deadline:
+            stats["out"] = True
+            if stats["first"] is None:
+                raise _OutOfTime()
+        if stats["out"] or (stats["first"] is not None and stats["runs"] - stats["first"] >= shrink_runs):
             known = failing.get(ident)       # shrinking is over: only known violations still fail
             if known is not None:
                 stats["last"] = known
-                raise _Violation(known.verdict.message)
+                _fail(known)
             return
         stats["runs"] += 1
         h, t, run = execute(table, s)
@@ -128,9 +163,10 @@ def search(base: Scenario, prop: Property, *, budget: int = 200, seed: int = 0, 
             found = Found(table, s, h, t, run, verdict)
             failing[ident] = found
             stats["last"] = found
-            raise _Violation(verdict.message)
+            _fail(found)
 
     found = None
+    stopped = ""
     try:
         with warnings.catch_warnings(), _no_local_constants():
             # the checker raises the recursion limit; Hypothesis says so
@@ -138,8 +174,10 @@ def search(base: Scenario, prop: Property, *, budget: int = 200, seed: int = 0, 
             probe()
     except _Violation:
         found = stats["last"]
+    except _OutOfTime:
+        stopped = "time limit"
     return SearchResult(found, stats["runs"], stats["first"], stats["first_s"],
-                        time.perf_counter() - t0, time.process_time() - c0)
+                        time.perf_counter() - t0, time.process_time() - c0, stopped=stopped)
 
 
 def write_counterexample(result: SearchResult, out: Path, prop_name: str, *, bound_ns: int | None = None,
@@ -167,6 +205,8 @@ def write_counterexample(result: SearchResult, out: Path, prop_name: str, *, bou
 
         files["report"] = out / "report.html"
         cr = check_history(files["history"], staleness_bound_ns=bound_ns, jobs=1, keep_reads=True)
-        write_report(files["history"], files["report"], check_result=cr, staleness_bound_ns=bound_ns)
+        finding = {"name": prop_name, "message": found.verdict.message, "cited": found.verdict.cited}
+        write_report(files["history"], files["report"], check_result=cr, staleness_bound_ns=bound_ns,
+                     finding=finding)
     result.files = files
     return files

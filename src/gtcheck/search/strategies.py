@@ -11,8 +11,17 @@ pinned in the table, so ``gtcheck simulate --scenario T --seed S`` replays it by
 byte; the seed decides only what the scenario format cannot pin (which copy serves an
 eventual read, whether a write cut off by an outage reached storage).
 
-Shrinking goes toward fewer requests, earlier times, the smallest delays and offsets
-and no faults: a shrunk counterexample is small.
+Times are not only uniform over the duration: each request is sent at a uniform time, or
+near a fault event (an isolation's or outage's start or end, the moment failover moves the
+clients, a clock jump, a replication delay's start), or near a request drawn before it, a
+third of the time each (``moment``): violations that need requests close to a fault and
+to each other are found in far fewer runs (``benchmarks/bench_search_timing.py``).
+``uniform=True`` draws every time uniformly (the comparison's baseline).
+
+Shrinking goes toward fewer requests (a scripted scenario's too: each may be dropped),
+times at the fault event or request they are near, the smallest delays, clock offsets
+toward zero (the smallest skew that still breaks the property) and no faults: a shrunk
+counterexample is small.
 
     from hypothesis import given
     from gtcheck.search import strategies
@@ -32,6 +41,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from gtcheck.model.distributions import Constant, bounds
+from gtcheck.kernel.units import parse_duration
 from gtcheck.model.scenario import Scenario
 
 MS = 1_000_000
@@ -76,15 +86,74 @@ def keys(base: Scenario, at_most: int = 2) -> list[str]:
     return [f"k{i:0{width}d}" for i in range(min(n, at_most))]
 
 
+def toward_zero(lo: int, hi: int, step: int = MS) -> st.SearchStrategy[int]:
+    """Values in ``[lo, hi]`` on a grid of ``step`` that shrink toward the one nearest zero
+    (zero itself when the range holds it): a clock offset, so that a counterexample shows
+    the smallest skew that breaks the property, not the range's minimum."""
+    if lo >= 0:
+        return durations(lo, hi, step)
+    if hi <= 0:
+        return durations(-hi, -lo, step).map(lambda v: -v)
+    return st.tuples(st.booleans(), st.integers(0, max(-lo, hi) // step)).map(
+        lambda t: max(lo, min(hi, (-t[1] if t[0] else t[1]) * step)))
+
+
+def fault_events(base: Scenario, faults: list[dict[str, Any]]) -> list[int]:
+    """The times at which a run's faults act (``faults``: its ``[[faults]]`` tables): each
+    fault's start and end, and where the scenario fails clients over, the moments an
+    outage moves them (start + ``failover.after``). Sorted, without repeats."""
+    times: set[int] = set()
+    failover = base.failover.policy != "none"
+    for f in faults:
+        at = parse_duration(f.get("at", "0ms"))
+        times.add(at)
+        if "duration" in f:
+            end = at + parse_duration(f["duration"])
+            times.add(end)
+            if failover and f.get("kind") == "outage":
+                times.add(at + base.failover.after_ns)
+    return sorted(times)
+
+
+def near_window(base: Scenario) -> int:
+    """How far from a fault event or another request a time drawn near it may fall: the
+    longest a request and its replication take (request latency plus the slowest link's
+    delay, as drawn), at least 10 ms, at most 2 s."""
+    regions = list(base.regions)
+    delay = max((support(base.delay(a, b))[1] for a in regions for b in regions if a != b), default=0)
+    return max(10 * MS, min(2_000 * MS, support(base.request_latency)[1] + delay))
+
+
+@st.composite
+def moment(draw: Any, horizon_ns: int, events: list[int], earlier: list[int], window_ns: int,
+           uniform: bool = False, step_ns: int = 10 * MS) -> int:
+    """When a request is sent, in ``[0, horizon_ns]``: uniformly (on a grid of
+    ``step_ns``), or within ``window_ns`` of a fault event (``events``) or of a request sent
+    before it (``earlier``), by the millisecond, shrinking toward that very moment.
+    ``uniform``: always uniformly."""
+    ways = ["uniform"]
+    if not uniform:
+        ways += ["fault"] * bool(events) + ["request"] * bool(earlier)
+    way = draw(st.sampled_from(ways)) if len(ways) > 1 else "uniform"
+    if way == "uniform":
+        return draw(durations(0, horizon_ns, step_ns))
+    anchor = draw(st.sampled_from(events if way == "fault" else earlier))
+    k = window_ns // MS
+    at = anchor + draw(st.integers(-k, k)) * MS
+    return max(0, min(horizon_ns, at))
+
+
 @st.composite
 def request(draw: Any, base: Scenario, n: int, key_names: list[str], horizon_ns: int,
-            time_step_ns: int = 10 * MS) -> dict[str, Any]:
-    """One scripted request the workload could send (``n`` makes its payload unique)."""
+            time_step_ns: int = 10 * MS, events: list[int] | None = None, earlier: list[int] | None = None,
+            uniform: bool = False) -> dict[str, Any]:
+    """One scripted request the workload could send (``n`` makes its payload unique), sent
+    at a ``moment``: uniformly, or near one of ``events`` or ``earlier``."""
     kinds = [k for k in KINDS if base.workload.mix.get(k, 0) > 0] or ["read"]
     kind = draw(st.sampled_from(kinds))
     lat_lo, lat_hi = support(base.request_latency)
-    entry: dict[str, Any] = {"at": _ns(draw(durations(0, horizon_ns, time_step_ns))),
-                             "region": draw(st.sampled_from(list(base.regions)))}
+    at = draw(moment(horizon_ns, events or [], earlier or [], near_window(base), uniform, time_step_ns))
+    entry: dict[str, Any] = {"at": _ns(at), "region": draw(st.sampled_from(list(base.regions)))}
     key = draw(st.sampled_from(key_names))
     if kind == "transaction":
         size = max(1, min(base.workload.transaction_size, len(key_names)))
@@ -120,12 +189,20 @@ def request(draw: Any, base: Scenario, n: int, key_names: list[str], horizon_ns:
 
 
 @st.composite
-def workloads(draw: Any, base: Scenario, max_requests: int = 6, max_keys: int = 2) -> list[dict[str, Any]]:
-    """A short script of requests the scenario's workload could send."""
+def workloads(draw: Any, base: Scenario, max_requests: int = 6, max_keys: int = 2,
+              events: list[int] | None = None, uniform: bool = False) -> list[dict[str, Any]]:
+    """A short script of requests the scenario's workload could send, each at a ``moment``
+    (near the fault ``events`` or a request before it, or uniformly)."""
     horizon = min(base.workload.duration_ns - 1, 30_000_000_000)   # a request is sent before the end
     names = keys(base, max_keys)
     n = draw(st.integers(1, max_requests))
-    return [draw(request(base, i, names, horizon)) for i in range(n)]
+    out: list[dict[str, Any]] = []
+    earlier: list[int] = []
+    for i in range(n):
+        entry = draw(request(base, i, names, horizon, events=events, earlier=earlier, uniform=uniform))
+        earlier.append(parse_duration(entry["at"]))
+        out.append(entry)
+    return out
 
 
 @st.composite
@@ -180,8 +257,8 @@ def network(draw: Any, base: Scenario) -> dict[str, Any]:
     for region in regions:
         spec = base.clock(region)
         clock: dict[str, Any] = {}
-        if spec.offset_max_ns is not None:
-            clock["offset"] = _sns(draw(durations(spec.offset_ns, spec.offset_max_ns)))
+        if spec.offset_max_ns is not None:     # toward zero: the smallest skew that breaks it
+            clock["offset"] = _sns(draw(toward_zero(spec.offset_ns, spec.offset_max_ns)))
         elif spec.offset_ns:
             clock["offset"] = _sns(spec.offset_ns)
         if spec.drift_ppm:
@@ -230,16 +307,29 @@ def pinned(base: Scenario, script: list[dict[str, Any]], faults: list[dict[str, 
 
 
 @st.composite
-def script_timings(draw: Any, base: Scenario) -> list[dict[str, Any]]:
-    """A scripted scenario's own requests, each sent at a time drawn within the workload's
-    duration (so in any order), with a latency within the latency distribution (unless
-    the script fixes it)."""
+def script_timings(draw: Any, base: Scenario, max_requests: int = 6, events: list[int] | None = None,
+                   uniform: bool = False) -> list[dict[str, Any]]:
+    """A scripted scenario's own requests, each sent at a ``moment`` within the workload's
+    duration (so in any order; near the fault ``events`` or a request before it, or
+    uniformly), with a latency within the latency distribution (unless the script fixes
+    it). Each request may be left out (rarely when drawn; shrinking leaves out every one it
+    can), and at most ``max_requests`` of them are sent (which ones is drawn)."""
     horizon = base.workload.duration_ns - 1
     lat_lo, lat_hi = support(base.request_latency)
+    window = near_window(base)
+    script = base.source.get("script", [])
+    if len(script) > max_requests:
+        chosen = sorted(draw(st.lists(st.integers(0, len(script) - 1), min_size=1, max_size=max_requests,
+                                      unique=True)))
+    else:     # 0 leaves a request out: drawn 1 time in 16, and where shrinking can
+        chosen = [i for i in range(len(script)) if draw(st.integers(0, 15)) != 0] or [0]
     out = []
-    for entry in base.source.get("script", []):
-        e = copy.deepcopy(entry)
-        e["at"] = _ns(draw(durations(0, horizon, 10 * MS)))
+    earlier: list[int] = []
+    for i in chosen:
+        e = copy.deepcopy(script[i])
+        at = draw(moment(horizon, events or [], earlier, window, uniform))
+        earlier.append(at)
+        e["at"] = _ns(at)
         if "latency" not in e:
             e["latency"] = _ns(draw(durations(lat_lo, lat_hi)))
         out.append(e)
@@ -247,15 +337,19 @@ def script_timings(draw: Any, base: Scenario) -> list[dict[str, Any]]:
 
 
 @st.composite
-def runs(draw: Any, base: Scenario, max_requests: int = 6, max_keys: int = 2) -> tuple[dict[str, Any], int]:
+def runs(draw: Any, base: Scenario, max_requests: int = 6, max_keys: int = 2,
+         uniform: bool = False) -> tuple[dict[str, Any], int]:
     """One run ``base`` allows: ``(scripted scenario table, seed)``. A scripted ``base``
-    keeps its requests and varies their timing and order (``script_timings``); otherwise
-    the requests are drawn from its workload (``workloads``)."""
-    if base.script and not base.random_workload:
-        script = draw(script_timings(base))
-    else:
-        script = draw(workloads(base, max_requests, max_keys))
+    keeps its requests (at most ``max_requests`` of them) and varies their timing and order
+    (``script_timings``); otherwise the requests are drawn from its workload
+    (``workloads``). The faults are drawn first, so requests can be placed near them
+    (``uniform``: every time uniformly instead)."""
     faults = draw(fault_schedules(base))
+    events = fault_events(base, faults)
+    if base.script and not base.random_workload:
+        script = draw(script_timings(base, max_requests, events, uniform))
+    else:
+        script = draw(workloads(base, max_requests, max_keys, events, uniform))
     net = draw(network(base))
     seed = draw(st.integers(0, 1_000))
     return pinned(base, script, faults, net), seed
