@@ -474,6 +474,7 @@ def test_lost_writes_have_a_section_and_marks_on_the_timeline(tmp_path: Path) ->
     panel = panel[:panel.index("</section>")]
     assert f'data-pos="{pos[3]}">#3</a>' in panel and f'data-pos="{pos[4]}">#4</a>' in panel
     assert "reported, not counted in the verdict" in panel
+    assert f"1 on {lw['keys']} of {lw['keys_judged']} keys with writes" in panel   # not the dict's keys method
     # counted: the card says invalid, the panel says so
     result = check_history(path, jobs=1, keep_reads=True, fail_on=("lost-writes",))
     html = write_report(path, tmp_path / "r.html", check_result=result).read_text()
