@@ -82,37 +82,50 @@ def _writes_by_key(run: Any) -> dict[str, list[dict[str, Any]]]:
     return by_key
 
 
-def no_acknowledged_write_lost(run: Any) -> Any:
-    """Every acknowledged write either survives to the final state or was overwritten by
-    a write invoked after it completed. A write overwritten by a concurrent write from
-    another region (last writer wins), or by an earlier one stamped later, is lost."""
+def _overwritten(run: Any, losers: Any, say: Any, what: str) -> Any:
+    """Per key, the acknowledged writes ``losers(winner, writes)`` names as overwritten by
+    the write whose value the key ends with; ``say(winner, lost)`` words them."""
     lost_all: list[int] = []
     parts = []
     for key, writes in sorted(_writes_by_key(run).items()):
         win = _winner(run, key, writes)
         if win is None:
             continue
-        applied = {t["index"]: t.get("applied_ns") or {} for t in run.truth if t.get("kind") == "write"}
-
-        def unseen(w: dict[str, Any]) -> bool:
-            """the winner was written without knowing ``w``: ``w`` had not reached the
-            winner's region when the winner began (without ground truth: ``w`` had not
-            completed before the winner began)"""
-            if run.seen is not None and win["index"] in run.seen:
-                return w["index"] not in run.seen[win["index"]]
-            if w["index"] in applied:
-                at = applied[w["index"]].get(win["region"])
-                return at is None or at > win["start"]
-            return not w["end"] < win["start"]
-
-        lost = [w["index"] for w in writes if w is not win and w["region"] != win["region"] and unseen(w)]
+        lost = losers(win, writes)
         if lost:
-            lost_all += lost + [win["index"]]
-            parts.append(f"{key}: acknowledged write{'s' if len(lost) > 1 else ''} {', '.join(map(str, lost))} "
-                         f"vanished (the final value is op {win['index']}'s, written in {win['region']} before they reached it)")
+            lost_all += [w["index"] for w in lost] + [win["index"]]
+            parts.append(f"{key}: {say(win, [w['index'] for w in lost])}")
     if lost_all:
-        return (f"{len(lost_all) - len(parts)} acknowledged write(s) lost: " + "; ".join(parts), lost_all)
+        return (f"{len(lost_all) - len(parts)} {what}: " + "; ".join(parts), lost_all)
     return None
+
+
+def _ops_list(indexes: list[int]) -> str:
+    return f"write{'s' if len(indexes) > 1 else ''} {', '.join(map(str, indexes))}"
+
+
+def no_acknowledged_write_lost(run: Any) -> Any:
+    """Every acknowledged write either survives to the final state or was overwritten by
+    a write invoked after it completed. A write overwritten by a concurrent write from
+    another region (last writer wins), or by an earlier one stamped later, is lost."""
+    applied = {t["index"]: t.get("applied_ns") or {} for t in run.truth if t.get("kind") == "write"}
+
+    def unseen(win: dict[str, Any], w: dict[str, Any]) -> bool:
+        """the winner was written without knowing ``w``: ``w`` had not reached the
+        winner's region when the winner began (without ground truth: ``w`` had not
+        completed before the winner began)"""
+        if run.seen is not None and win["index"] in run.seen:
+            return w["index"] not in run.seen[win["index"]]
+        if w["index"] in applied:
+            at = applied[w["index"]].get(win["region"])
+            return at is None or at > win["start"]
+        return not w["end"] < win["start"]
+
+    return _overwritten(
+        run, lambda win, writes: [w for w in writes if w is not win and w["region"] != win["region"] and unseen(win, w)],
+        lambda win, lost: (f"acknowledged {_ops_list(lost)} vanished (the final value is op {win['index']}'s, "
+                           f"written in {win['region']} before they reached it)"),
+        "acknowledged write(s) lost")
 
 
 def later_write_wins(run: Any) -> Any:
@@ -120,26 +133,15 @@ def later_write_wins(run: Any) -> Any:
     as one copy would have it: the value a key ends with is never that of a write
     acknowledged before another acknowledged write of the key was sent. Broken when the
     earlier write wins last-writer-wins because it was stamped later (its region's clock
-    ran ahead by more than the time between them). Stricter in what it names than
-    ``no_acknowledged_write_lost`` (it ignores writes overwritten by concurrent ones and
-    by later ones from regions they had not reached): only the real-time order counts."""
-    lost_all: list[int] = []
-    parts = []
-    for key, writes in sorted(_writes_by_key(run).items()):
-        win = _winner(run, key, writes)
-        if win is None:
-            continue
-        later = [w for w in writes if w is not win and w["start"] > win["end"]]
-        if later:
-            lost_all += [w["index"] for w in later] + [win["index"]]
-            parts.append(f"{key}: acknowledged write{'s' if len(later) > 1 else ''} "
-                         f"{', '.join(str(w['index']) for w in later)} sent after op {win['index']} "
-                         f"(in {win['region']}) was acknowledged, yet the final value is op {win['index']}'s "
-                         f"(stamped later)")
-    if lost_all:
-        return (f"{len(lost_all) - len(parts)} later write(s) overwritten by an earlier one: " + "; ".join(parts),
-                lost_all)
-    return None
+    ran ahead by more than the time between them). Narrower than
+    ``no_acknowledged_write_lost``, which also names writes overwritten by concurrent ones
+    and by later ones from regions they had not reached: here only the real-time order
+    counts."""
+    return _overwritten(
+        run, lambda win, writes: [w for w in writes if w is not win and w["start"] > win["end"]],
+        lambda win, lost: (f"acknowledged {_ops_list(lost)} sent after op {win['index']} (in {win['region']}) "
+                           f"was acknowledged, yet the final value is op {win['index']}'s (stamped later)"),
+        "later write(s) overwritten by an earlier one")
 
 
 def _rev_of(o: dict[str, Any]) -> Any:
