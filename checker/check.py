@@ -427,15 +427,7 @@ def build_summary(path: str, header: Header, stats: dict[str, Any], options: Che
     props = {prop.NAME: prop.verdict(ctx) if why_not[prop.NAME] is None
              else not_checked_section(why_not[prop.NAME])   # type: ignore[arg-type]
              for prop in all_properties()}
-    # an entry not checked ("checked": false), or a finding not asked for ("counted":
-    # false), does not take part
-    judged = [p for p in props.values() if counts_in_verdict(p)]
-    if any(p["valid"] is False for p in judged):
-        valid: bool | str = False
-    elif any(p["valid"] == "unknown" for p in judged):
-        valid = "unknown"
-    else:
-        valid = True
+    valid = overall_valid(props.values())
 
     counts = {k: stats[k] for k in ("events", "operations", "pending", "keys", "processes",
                                      "nemesis", "per_f") if k in stats}
@@ -457,6 +449,33 @@ def build_summary(path: str, header: Header, stats: dict[str, Any], options: Che
     out["unknown_keys"] = sorted(merged.unknown_keys, key=lambda u: u["key"])
     out["timing"] = timing
     return out
+
+
+def overall_valid(sections: Iterable[dict[str, Any]]) -> bool | str:
+    """The verdict of a summary's entries: False when one that counts failed, else
+    ``unknown`` when one that counts is unknown, else True. An entry not checked
+    (``"checked": false``), or a finding not asked for (``"counted": false``), does not
+    take part."""
+    judged = [p for p in sections if counts_in_verdict(p)]
+    if any(p["valid"] is False for p in judged):
+        return False
+    if any(p["valid"] == "unknown" for p in judged):
+        return "unknown"
+    return True
+
+
+def add_invariants(summary: dict[str, Any], entries: dict[str, dict[str, Any]]) -> None:
+    """Put the application invariants judged on the history (``gtcheck check --invariant``:
+    each entry ``valid`` True, False or ``unknown``, with ``message`` and ``cited`` history
+    indexes, or ``reason``) into the summary, and count them in its verdict: the user asked
+    for each, as for a property."""
+    if not entries:
+        return
+    summary["invariants"] = entries
+    from gtcheck.checker.props import names
+
+    summary["valid"] = overall_valid([summary[n] for n in names() if n in summary]
+                                     + list(entries.values()))
 
 
 def _header_dict(header: Header) -> dict[str, Any]:

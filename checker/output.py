@@ -72,11 +72,14 @@ def render_text(summary: dict[str, Any]) -> str:
         else "UNKNOWN"
     where = f"{hist.get('path', '?')}: {plural(counts.get('operations'), 'operation')}, " \
             f"{plural(counts.get('keys'), 'key')}"
+    invariants = summary.get("invariants") or {}
+    failed += [f"invariant {n}" for n, e in invariants.items() if e.get("valid") is False]
     if failed:
         head += f": {', '.join(failed)} failed"
     lines = [f"{head} ({where})"]
     for prop in props:
         lines.append(_property_line(prop, summary[prop.NAME]))
+    lines.extend(_invariant_lines(invariants))
     st = summary.get("staleness", {})
     pairs = st.get("pairs") or {}
     if pairs:
@@ -114,6 +117,23 @@ def render_text(summary: dict[str, Any]) -> str:
         lines.append(f"{len(unknown)} keys could not be ordered: " +
                      "; ".join(f"{n} x {r}" for r, n in sorted(reasons.items())))
     return "\n".join(lines) + "\n"
+
+
+def _invariant_text(entry: dict[str, Any]) -> str:
+    """What an application invariant's entry says: its message, its reason, or nothing."""
+    if entry.get("valid") is False:
+        return str(entry.get("message", ""))
+    return str(entry.get("reason", "")) if entry.get("valid") == "unknown" else ""
+
+
+def _invariant_lines(invariants: dict[str, dict[str, Any]]) -> list[str]:
+    """One line per application invariant (``--invariant``), after the properties."""
+    if not invariants:
+        return []
+    lines = ["application invariants (--invariant):"]
+    for name, e in invariants.items():
+        lines.append(f"  {name:<26} {_word(e.get('valid')):<8} {_invariant_text(e)}".rstrip())
+    return lines
 
 
 # --------------------------------------------------------------------------- junit
@@ -170,6 +190,16 @@ def _junit_suite(summary: dict[str, Any], name: str) -> Element:
             smallest = p.get("smallest_bound_ns")
             out.text = (f"smallest bound {'unknown' if smallest is None else f'{smallest} ns'}; "
                         f"bound {p.get('bound_ns')} ns")
+    for name, e in (summary.get("invariants") or {}).items():
+        case = ET.SubElement(suite, "testcase", name=f"invariant {name}", classname="gtcheck.invariant")
+        case.set("file", str(hist.get("path", "")))
+        if e.get("valid") == "unknown":
+            n_skip += 1
+            ET.SubElement(case, "skipped", message=_invariant_text(e) or "unknown")
+        elif e.get("valid") is False:
+            n_fail += 1
+            fail = ET.SubElement(case, "failure", message=_invariant_text(e)[:200], type="invariant")
+            fail.text = f"{_invariant_text(e)}\ncited history indexes: {e.get('cited', [])}"
     suite.set("tests", str(len(suite)))
     suite.set("failures", str(n_fail))
     suite.set("errors", "0")
@@ -274,4 +304,7 @@ def _one_line(o: FileOutcome) -> str:
                 f"{n} {k}" for k, n in sorted((p.get("anomaly_counts") or {}).items())))
         elif p.get("valid") == "unknown" and summary["valid"] is not False:
             parts.append(f"{prop.NAME}: {p.get('reason', 'unknown')}")
+    for name, e in (summary.get("invariants") or {}).items():
+        if e.get("valid") is False or (e.get("valid") == "unknown" and summary["valid"] is not False):
+            parts.append(f"invariant {name}: {_invariant_text(e)}")
     return "; ".join(parts) + f" ({size})"

@@ -163,3 +163,53 @@ def test_the_checker_lists_exactly_the_writes_the_audits_saw_lost(runs):
     assert set(views) <= set(audit["views"]["acknowledged_writes"])
     assert len(lost) == len(product) + len(views) == s["lost_writes"]["figures"]["lost_writes"]
     assert s["lost_writes"]["figures"]["keys_inferred"] == 0   # the emulator records ts
+
+
+def test_the_shipped_invariants_on_the_recordings_find_what_the_audits_saw(runs, capsys):
+    """Item 4 of the issue: the invariants gtcheck search runs on the model, run by gtcheck
+    check on the two recordings (no ground truth): the double reservations (every owner's
+    create, by index), the lost increments (the count the audit counted), the product's
+    stock, and the writes lost (the audits' indexes); what the applications did not break
+    holds."""
+    from gtcheck.search import recorded
+    from tests.clihelp import run_cli
+
+    every = recorded.invariant_list(("create_at_most_once", "counter_matches_increments",
+                                     "no_acknowledged_write_lost", "converges", "monotonic_reads",
+                                     "read_your_writes", "money_conserved", "optimistic_locking"))
+    path, audit = runs["reservations"]
+    got = recorded.judge(str(path), every)
+    doubles = audit["double_reservations"]
+    created = got["create_at_most_once"]
+    assert created["valid"] is False
+    for d in doubles:
+        assert f"conditional create of usernames/{d['name']} succeeded {len(d['owners'])} times" in created["message"]
+    _, events = _events(path)
+    assert created["cited"] == sorted(i for i in audit["acknowledged_writes"]
+                                      if events[i]["key"] in {f"usernames/{d['name']}" for d in doubles})
+    assert got["no_acknowledged_write_lost"]["valid"] is False
+    assert got["no_acknowledged_write_lost"]["cited"] == audit["lost_writes"]
+    held = ("counter_matches_increments", "converges", "monotonic_reads", "read_your_writes",
+            "money_conserved", "optimistic_locking")
+    assert {n: got[n]["valid"] for n in held} == dict.fromkeys(held, True), got
+
+    path, audit = runs["inventory"]
+    got = recorded.judge(str(path), every)
+    _, events = _events(path)
+    views = audit["views"]
+    counter = got["counter_matches_increments"]
+    assert counter["valid"] is False
+    assert (f"counter inventory/views#widget: {views['acknowledged']} increments acknowledged" in counter["message"]
+            and f"ends at {views['counted']}: {views['lost_increments']} lost" in counter["message"])
+    assert f"but ap-southeast-2 ends at {audit['product']['final_stock']}" in counter["message"]
+    lost = got["no_acknowledged_write_lost"]
+    assert lost["valid"] is False
+    assert [i for i in lost["cited"] if events[i]["key"] == "inventory/product#widget"] == audit["lost_writes"]
+    assert len([i for i in lost["cited"] if events[i]["key"] == "inventory/views#widget"]) == views["lost_increments"]
+    held = ("create_at_most_once", "converges", "monotonic_reads", "read_your_writes", "money_conserved",
+            "optimistic_locking")
+    assert {n: got[n]["valid"] for n in held} == dict.fromkeys(held, True), got
+    # the command line: the verdict counts them (lost writes alone would not)
+    code, out, _ = run_cli(["check", str(path), "--no-progress", "--invariant", "counter_matches_increments"],
+                           capsys)
+    assert code == 1 and out.startswith("INVALID: invariant counter_matches_increments failed")

@@ -39,6 +39,7 @@ Examples:
   gtcheck check 'jepsen/**/*.edn' --property linearizability --format junit -o lin.xml
   gtcheck check run.jsonl --linearizability-scope single-region-keys
   gtcheck check recorded.jsonl --fail-on lost-writes
+  gtcheck check recorded.jsonl --invariant create_at_most_once --invariant myapp.checks:no_oversell
 
 \b
 A verdict looks like:
@@ -133,6 +134,11 @@ def expand(args: tuple[str, ...]) -> list[str]:
                    "history only. Schema: docs/reads.md.")
 @click.option("--progress/--no-progress", default=None,
               help="Show a progress bar on stderr (default: when stderr is a terminal).")
+@click.option("--invariant", "invariants", multiple=True, metavar="MODULE:FUNCTION",
+              help="Also judge this application invariant on the history (repeatable): a "
+                   "shipped one's name (create_at_most_once, counter_matches_increments, ...: "
+                   "the list in gtcheck search --help) or your own module:function, as gtcheck "
+                   "search takes; counted in the verdict. docs/check.md, Application invariants.")
 @click.option("--fail-on", "fail_on", multiple=True, metavar="FINDING",
               help="Count this finding in the verdict (repeatable). lost-writes: the "
                    "acknowledged writes last-writer-wins threw away (rule 12), always "
@@ -141,7 +147,7 @@ def check(histories: tuple[str, ...], staleness_bound: str | None, properties: t
           lin_scope: str, fmt: str, output: str | None, jobs: int | None, engine: str,
           scheduler: str | None, timeout_s: float,
           unknown_ok: bool, html: str | None, reads_out: str | None, progress: bool | None,
-          fail_on: tuple[str, ...]) -> int:
+          fail_on: tuple[str, ...], invariants: tuple[str, ...]) -> int:
     """Check each HISTORY (a gt-history .jsonl / .jsonl.gz, or a Jepsen history: EDN file
     or text log) for the properties of the checker (listed below). Several histories, or
     a quoted glob pattern, give one line per history and a summary. A directory is one
@@ -185,18 +191,26 @@ def check(histories: tuple[str, ...], staleness_bound: str | None, properties: t
             raise UserError("--reads-out writes the reads of one history; several were given",
                             hint="run `gtcheck check HISTORY --reads-out FILE` for each")
         check_target(reads_out, "--reads-out")
+    judged = None
+    if invariants:     # imported now: a missing module or function fails before any history is read
+        from gtcheck.search import recorded
+
+        judged = recorded.invariant_list(invariants)
     if progress is None:
         progress = sys.stderr.isatty()
     options = dict(staleness_bound_ns=bound, jobs=jobs, timeout_s=timeout_s,
                    properties=properties or None, linearizability_scope=lin_scope,
                    fail_on=counted, engine=engine, scheduler=scheduler)
+    if judged:
+        options.update(keep_reads=True, keep_writes=True)   # the facts the invariants read
     if single:
         path = paths[0]
         if not os.path.exists(path):
             raise UserError(f"no such history file: {path}")
-        result = check_history(path, progress=progress,
-                               keep_reads=html is not None or reads_out is not None,
-                               **options)
+        if not judged:
+            options["keep_reads"] = html is not None or reads_out is not None
+        result = check_history(path, progress=progress, **options)
+        _judge_invariants(path, judged, result)
         text = render(result.summary, fmt)
         code = exit_code_for(result.summary["valid"], unknown_ok)
         word = _verdict_word(result.summary["valid"])
@@ -209,6 +223,7 @@ def check(histories: tuple[str, ...], staleness_bound: str | None, properties: t
                 if not os.path.exists(path):
                     raise UserError("no such history file", where=path)
                 res = check_history(path, **options)
+                _judge_invariants(path, judged, res)
                 outcomes.append(FileOutcome(path, res.summary))
             except UserError as exc:
                 text = exc.render()
@@ -240,6 +255,16 @@ def check(histories: tuple[str, ...], staleness_bound: str | None, properties: t
         page = write_report(paths[0], html, check_result=result, staleness_bound_ns=bound, jobs=jobs)
         click.echo(f"report: {page}", err=True)
     return code
+
+
+def _judge_invariants(path: str, judged: list | None, result) -> None:
+    """The application invariants on the history just checked, into its summary and verdict."""
+    if not judged:
+        return
+    from gtcheck.checker.check import add_invariants
+    from gtcheck.search import recorded
+
+    add_invariants(result.summary, recorded.judge(path, judged, result))
 
 
 def worst(outcomes: list, unknown_ok: bool = False) -> int:

@@ -1,131 +1,329 @@
 """The application invariants gtcheck ships (``--invariant NAME`` or
-``--invariant gtcheck.search.invariants:NAME``). Each takes a ``Run`` (the history, the
-ground truth, the final state per key and region) and returns None when it holds, else a
-message and the history indexes it cites. Write your own the same way: a function of a
-``gtcheck.search.run.Run``."""
+``--invariant gtcheck.search.invariants:NAME``), for ``gtcheck search``/``explore`` (runs of
+the model) and ``gtcheck check`` (recordings) alike.
+
+Each takes a :class:`gtcheck.search.run.Run` and returns None when it holds, a message and
+the history indexes it cites when it does not, or :class:`~gtcheck.search.run.Unknown`
+when the run cannot tell. They read the history (``run.operations()``), the final state
+(``run.final``, from the final reads) and what the checker established about the history
+(``run.established``: the conflict order, the version each read returned, the lost
+writes), all of which a recording has as much as a model run. Only
+``no_acknowledged_write_lost`` also reads the ground truth where there is one
+(``run.has_truth``), and says ``Unknown`` on a recording where the truth would be needed.
+
+Conditions and changes are read through the kernel's expression evaluator, so a write
+recorded with DynamoDB's expressions (``attribute_not_exists(pk)``, ``ADD n :one``,
+``SET n = n + :one``, ``ver = :v``) counts as the model's ``cas``/``add``/short-form
+condition does. Write your own the same way: a function of a ``Run``.
+"""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
-Result = "tuple[str, list[int]] | None"
+from gtcheck.kernel.errors import UserError
+from gtcheck.kernel.expressions import history_condition, history_update
+from gtcheck.kernel.exprparse import parse_condition
+from gtcheck.kernel.items import apply_change
+from gtcheck.search.run import Unknown
+
+WRITES = ("write", "update", "cas", "delete")
 
 
 def _ops(run: Any) -> list[dict[str, Any]]:
     return [o for o in run.operations() if not o["final"]]
 
 
-def counter_matches_increments(run: Any, attribute: str = "n") -> Any:
-    """A counter's final value (attribute ``n``) equals the number of acknowledged
-    increments (``ok`` updates that ``add`` to it), in every region. Keys written otherwise
-    too (a put, a delete, another update) are not counters and are not judged."""
-    acked: dict[str, list[int]] = {}
-    other: set[str] = set()          # keys also written otherwise: a put or a delete resets a counter
-    for o in _ops(run):
-        if o["f"] == "read" or o.get("type") != "ok":
-            continue
-        if o["f"] == "update" and attribute in ((o.get("value") or {}).get("add") or {}):
-            acked.setdefault(o["key"], []).append(o["index"])
-        else:
-            other.add(o["key"])
-    for key in other:
-        acked.pop(key, None)
-    for key, idx in sorted(acked.items()):
-        for region, item in sorted(run.final.get(key, {}).items()):
-            got = (item or {}).get(attribute, 0)
-            if got != len(idx):
-                return (f"counter {key}: {len(idx)} increments acknowledged (ops {', '.join(map(str, idx))}) "
-                        f"but {region} ends at {got}: {len(idx) - got} lost", idx)
+def _num(x: Any) -> bool:
+    return isinstance(x, (int, float, Decimal)) and not isinstance(x, bool)
+
+
+def _cites(idx: list[int]) -> str:
+    return ", ".join(map(str, idx))
+
+
+# --------------------------------------------------------------------------- changes
+def _updated(o: dict[str, Any], item: dict[str, Any]) -> dict[str, Any] | None:
+    """What update ``o`` makes of ``item`` (its change by rule 8, or its UpdateExpression
+    through the kernel's evaluator); None when that cannot be told."""
+    value = o.get("value")
+    upd = history_update(value)
+    if upd is None:
+        return apply_change(item, value) if isinstance(value, dict) else None
+    if upd.rejected is not None:
+        return None
+    out = upd.apply(dict(item, **(o.get("key_attributes") or {})), None)
+    return out if isinstance(out, dict) else None      # UNKNOWN or REJECTED: cannot tell
+
+
+def _delta(o: dict[str, Any], attribute: str) -> Any:
+    """The amount update ``o`` adds to the number ``attribute`` whatever it was (0 when it
+    leaves it alone), or None when it does something else to it (sets it, removes it, or
+    cannot be evaluated). Probed on two values, the item's other attributes as its
+    post-image shows them (``list_append(ops, :me)`` needs ``ops``), through the same
+    evaluator as the checker."""
+    got = []
+    post = o.get("result") if o.get("type") == "ok" else None
+    around = post if isinstance(post, dict) else {}       # the item's other attributes
+    for start in (0, 7):
+        new = _updated(o, dict(around, **{attribute: start}))
+        if new is None or not _num(new.get(attribute)):
+            return None
+        got.append(new[attribute] - start)
+    return got[0] if got[0] == got[1] else None
+
+
+def _item_written(o: dict[str, Any]) -> Any:
+    """The item an ok write left (an update's post-image as its completion carries it);
+    None for a delete or when the history does not say."""
+    if o["f"] == "write":
+        return o.get("value")
+    if o["f"] == "cas":
+        v = o.get("value")
+        return v[1] if isinstance(v, list) and len(v) == 2 else None
+    if o["f"] == "update":
+        r = o.get("result")
+        return r if isinstance(r, dict) else None
     return None
+
+
+# --------------------------------------------------------------------------- counters
+def counter_matches_increments(run: Any, attribute: str | None = None) -> Any:
+    """A counter ends, in every region, at what its acknowledged changes add up to. A
+    counter is a numeric attribute (``attribute``, or every numeric attribute of the final
+    items) of a key whose writes all add an amount to it (``add``, ``ADD n :one``, ``SET n
+    = n + :one``), after at most one creating put that completed before any of them began.
+    A key written otherwise too (a delete, a second put, a change that sets the number) is
+    not a counter and is not judged. An update whose outcome is unknown (``info``) may
+    count or not: the final value must lie within what they allow."""
+    by_key: dict[str, list[dict[str, Any]]] = {}
+    for o in _ops(run):
+        if o["f"] in WRITES and o.get("type") in ("ok", "info"):
+            by_key.setdefault(o["key"], []).append(o)
+    judged = False
+    broken: list[str] = []
+    cited: list[int] = []
+    for key, writes in sorted(by_key.items()):
+        finals = run.final.get(key) or {}
+        attrs = [attribute] if attribute else sorted(
+            {a for item in finals.values() if isinstance(item, dict) for a, v in item.items() if _num(v)})
+        for attr in attrs:
+            c = _counter(writes, attr)
+            if c is None:
+                continue
+            base, acked, lo, hi = c
+            if not acked:
+                continue
+            if not finals:
+                return Unknown(f"counter {key} has no final reads: its final value is not known "
+                               "(record a quiet final phase and settled_after_ns)")
+            judged = True
+            for region, item in sorted(finals.items()):
+                got = (item or {}).get(attr, 0)
+                if not (_num(got) and lo <= got <= hi):
+                    broken.append(_counter_message(run, key, attr, base, acked, region, got))
+                    cited += [o["index"] for o in acked]
+                    break
+    if broken:
+        return "; ".join(broken), cited
+    if not judged and not run.final and any(o["f"] == "update" for ws in by_key.values() for o in ws):
+        return Unknown("the history has no final reads: no counter's final value is known")
+    return None
+
+
+def _counter(writes: list[dict[str, Any]], attr: str) -> tuple[Any, list[dict[str, Any]], Any, Any] | None:
+    """``(start, acknowledged changes, lowest, highest final value allowed)`` when the key's
+    writes make ``attr`` a counter, else None."""
+    updates = [o for o in writes if o["f"] == "update"]
+    others = [o for o in writes if o["f"] != "update"]
+    if not updates or len(others) > 1:
+        return None
+    base: Any = 0
+    if others:
+        put = others[0]
+        item = _item_written(put)
+        if put.get("type") != "ok" or put["f"] not in ("write", "cas") or not isinstance(item, dict) \
+                or not _num(item.get(attr, 0)) or any(put["end"] >= u["start"] for u in updates):
+            return None
+        base = item.get(attr, 0)
+    acked, lo, hi = [], base, base
+    for u in updates:
+        d = _delta(u, attr)
+        if d is None:
+            return None
+        if u.get("type") == "ok":
+            if d != 0:
+                acked.append(u)
+            lo, hi = lo + d, hi + d
+        elif d < 0:
+            lo += d
+        else:
+            hi += d
+    return base, acked, lo, hi
+
+
+def _counter_message(run: Any, key: str, attr: str, base: Any, acked: list[dict[str, Any]],
+                     region: str, got: Any) -> str:
+    deltas = [_delta(o, attr) for o in acked]
+    want = base + sum(deltas)
+    idx = [o["index"] for o in acked]
+    if base == 0 and all(d == 1 for d in deltas):
+        text = (f"counter {key}: {len(idx)} increments acknowledged (ops {_cites(idx)}) "
+                f"but {region} ends at {got}: {want - got} lost")
+    else:
+        text = (f"counter {key} ({attr}): {len(idx)} acknowledged changes (ops {_cites(idx)}) "
+                f"take it from {base} to {want}, but {region} ends at {got}")
+    try:
+        lost = [lw.write for lw in run.established.lost_on(key)]
+    except UserError:
+        lost = []           # a history the checker cannot judge (an untimed exploration's)
+    if lost:
+        text += f"; the checker names the lost writes: {_cites(lost)}"
+    return text
+
+
+# --------------------------------------------------------------------------- creation
+def _creates(o: dict[str, Any]) -> bool:
+    """A conditional create: a cas expecting absent, or a write whose condition holds on no
+    item and fails on the item it wrote (``attribute_not_exists(pk)``)."""
+    v = o.get("value")
+    if o["f"] == "cas" and isinstance(v, list) and len(v) == 2 and v[0] is None:
+        return True
+    cond = o.get("condition")
+    item = _item_written(o)
+    if cond is None or not isinstance(item, dict):
+        return False
+    c = history_condition(cond)
+    return c.rejected is None and c.holds(None) is True and c.holds(item) is False
 
 
 def create_at_most_once(run: Any) -> Any:
-    """A conditional create (``cas`` expecting absent) succeeds at most once per key."""
+    """A conditional create succeeds at most once per key, or once again only after an
+    acknowledged delete (in the conflict order the checker established)."""
     wins: dict[str, list[int]] = {}
+    deleted: set[str] = set()
     for o in _ops(run):
-        if o["f"] == "cas" and o.get("type") == "ok" and (o.get("value") or [None])[0] is None:
+        if o["f"] in WRITES and o.get("type") == "ok" and _creates(o):
             wins.setdefault(o["key"], []).append(o["index"])
+        elif o["f"] == "delete" and o.get("type") in ("ok", "info"):
+            deleted.add(o["key"])
+    undecided, broken, cited = [], [], []
     for key, idx in sorted(wins.items()):
-        if len(idx) > 1:
-            return (f"conditional create of {key} succeeded {len(idx)} times (ops {', '.join(map(str, idx))})", idx)
+        if len(idx) < 2:
+            continue
+        if key in deleted:
+            est = run.established
+            if key in est.unordered:
+                undecided.append(key)
+                continue
+            idx = _creates_without_delete(run, est.order.get(key, []), set(idx))
+            if len(idx) < 2:
+                continue
+        broken.append(f"conditional create of {key} succeeded {len(idx)} times (ops {_cites(idx)})")
+        cited += idx
+    if broken:
+        return "; ".join(broken), cited
+    if undecided:
+        return Unknown(f"keys {', '.join(undecided)} were created again after a delete, in an "
+                       "order the checker could not establish")
     return None
 
 
-def _winner(run: Any, key: str, writes: list[dict[str, Any]]) -> dict[str, Any] | None:
-    finals = run.final.get(key, {})
-    values = [v for v in finals.values()]
-    if not values:
+def _creates_without_delete(run: Any, order: list[int], creates: set[int]) -> list[int]:
+    """The first run of two or more creates with no delete between them, in ``order``."""
+    f = {e["index"]: e["f"] for e in run.events[1:] if e.get("type") == "invoke"}
+    streak: list[int] = []
+    for i in order:
+        if f.get(i) == "delete":
+            if len(streak) > 1:
+                return streak
+            streak = []
+        elif i in creates:
+            streak.append(i)
+    return streak
+
+
+# --------------------------------------------------------------------------- lost writes
+def no_acknowledged_write_lost(run: Any) -> Any:
+    """Every acknowledged write survives, or was overwritten by a write made in a region it
+    had already reached. The ground truth decides where the run has it (a run of the model:
+    which writes had reached the region where the final version was written). A recording
+    has none, so there the checker decides what the history alone can: the writes rule 12
+    names lost (a later surviving write was applied to a version older than them) violate
+    it; when none is named but the key's last version is a blind write from another region
+    that may not have seen acknowledged writes (or a chain rule 12 could not follow), the
+    answer is Unknown, never a guess."""
+    lost: dict[str, dict[int, str]] = {}
+    if run.has_truth:
+        for key, (win, gone) in _lost_by_truth(run).items():
+            for i in gone:
+                lost.setdefault(key, {})[i] = (f"the final value is op {win['index']}'s, written "
+                                               f"in {win['region']} before they reached it")
+    else:
+        est = run.established
+        for lw in est.lost:
+            lost.setdefault(lw.key, {})[lw.write] = (f"lost to op {lw.lost_to} ({lw.lost_to_region}), "
+                                                     "applied to a version older than them")
+    if lost:
+        parts, cited = [], []
+        for key, gone in sorted(lost.items()):
+            by_why: dict[str, list[int]] = {}
+            for i, why in sorted(gone.items()):
+                by_why.setdefault(why, []).append(i)
+            for why, idx in sorted(by_why.items(), key=lambda kv: kv[1][0]):
+                parts.append(f"{key}: acknowledged write{'s' if len(idx) > 1 else ''} {_cites(idx)} "
+                             f"vanished ({why})")
+            cited += sorted(gone)
+        return (f"{len(cited)} acknowledged write(s) lost: " + "; ".join(parts), cited)
+    if run.has_truth:
         return None
-    final = values[0]
-    rev = None if final is None else final.get("rev")
-    for w in writes:
-        if w["kind_of_write"] == "delete" and final is None:
-            if all(w2 is w or w2["ts"] is None or (w["ts"], w["origin"]) >= (w2["ts"], w2["origin"])
-                   for w2 in writes):
-                return w
-        v = w.get("item_rev")
-        if v is not None and v == rev:
-            return w
+    maybe = _blind_overwrites(run, est)
+    if est.lost_undecided:
+        maybe.append(f"the checker could not follow {est.lost_undecided} key(s)' surviving chains "
+                     "(an expression it cannot evaluate)")
+    if maybe:
+        return Unknown("no write is named lost, but " + "; ".join(maybe) + ": whether writes "
+                       "were lost there needs the ground truth a recording does not have")
     return None
 
 
-def _writes_by_key(run: Any) -> dict[str, list[dict[str, Any]]]:
-    """The acknowledged stamped writes of each key, with what ``_winner`` matches them by."""
+def _final_writers(run: Any) -> dict[str, tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """Per key: the acknowledged write whose value the key ends with (see ``_winner``) and
+    the key's acknowledged stamped writes."""
     by_key: dict[str, list[dict[str, Any]]] = {}
     for o in _ops(run):
-        if o["f"] == "read" or o.get("type") != "ok" or o.get("ts") is None:
-            continue
-        w = dict(o)
-        w["kind_of_write"] = o["f"]
-        w["item_rev"] = _rev_of(o)
-        by_key.setdefault(o["key"], []).append(w)
-    return by_key
-
-
-def _overwritten(run: Any, losers: Any, say: Any, what: str) -> Any:
-    """Per key, the acknowledged writes ``losers(winner, writes)`` names as overwritten by
-    the write whose value the key ends with; ``say(winner, lost)`` words them."""
-    lost_all: list[int] = []
-    parts = []
-    for key, writes in sorted(_writes_by_key(run).items()):
+        if o["f"] in WRITES and o.get("type") == "ok" and o.get("ts") is not None:
+            by_key.setdefault(o["key"], []).append(o)
+    out = {}
+    for key, writes in sorted(by_key.items()):
         win = _winner(run, key, writes)
-        if win is None:
-            continue
-        lost = losers(win, writes)
-        if lost:
-            lost_all += [w["index"] for w in lost] + [win["index"]]
-            parts.append(f"{key}: {say(win, [w['index'] for w in lost])}")
-    if lost_all:
-        return (f"{len(lost_all) - len(parts)} {what}: " + "; ".join(parts), lost_all)
-    return None
+        if win is not None:
+            out[key] = (win, writes)
+    return out
 
 
-def _ops_list(indexes: list[int]) -> str:
-    return f"write{'s' if len(indexes) > 1 else ''} {', '.join(map(str, indexes))}"
-
-
-def no_acknowledged_write_lost(run: Any) -> Any:
-    """Every acknowledged write either survives to the final state or was overwritten by
-    a write invoked after it completed. A write overwritten by a concurrent write from
-    another region (last writer wins), or by an earlier one stamped later, is lost."""
+def _lost_by_truth(run: Any) -> dict[str, tuple[dict[str, Any], list[int]]]:
+    """Per key: the final version's write and the acknowledged writes of other regions it
+    was written without (the ground truth, or exploration's ``Run.seen``)."""
     applied = {t["index"]: t.get("applied_ns") or {} for t in run.truth if t.get("kind") == "write"}
+    out = {}
+    for key, (win, writes) in _final_writers(run).items():
 
-    def unseen(win: dict[str, Any], w: dict[str, Any]) -> bool:
-        """the winner was written without knowing ``w``: ``w`` had not reached the
-        winner's region when the winner began (without ground truth: ``w`` had not
-        completed before the winner began)"""
-        if run.seen is not None and win["index"] in run.seen:
-            return w["index"] not in run.seen[win["index"]]
-        if w["index"] in applied:
-            at = applied[w["index"]].get(win["region"])
-            return at is None or at > win["start"]
-        return not w["end"] < win["start"]
+        def unseen(w: dict[str, Any]) -> bool:
+            """the winner was written without ``w``: ``w`` had not reached the winner's
+            region when the winner began"""
+            if run.seen is not None and win["index"] in run.seen:
+                return w["index"] not in run.seen[win["index"]]
+            if w["index"] in applied:
+                at = applied[w["index"]].get(win["region"])
+                return at is None or at > win["start"]
+            return not w["end"] < win["start"]
 
-    return _overwritten(
-        run, lambda win, writes: [w for w in writes if w is not win and w["region"] != win["region"] and unseen(win, w)],
-        lambda win, lost: (f"acknowledged {_ops_list(lost)} vanished (the final value is op {win['index']}'s, "
-                           f"written in {win['region']} before they reached it)"),
-        "acknowledged write(s) lost")
+        gone = [w["index"] for w in writes if w is not win and w["region"] != win["region"] and unseen(w)]
+        if gone:
+            out[key] = (win, gone)
+    return out
 
 
 def later_write_wins(run: Any) -> Any:
@@ -136,23 +334,93 @@ def later_write_wins(run: Any) -> Any:
     ran ahead by more than the time between them). Narrower than
     ``no_acknowledged_write_lost``, which also names writes overwritten by concurrent ones
     and by later ones from regions they had not reached: here only the real-time order
-    counts."""
-    return _overwritten(
-        run, lambda win, writes: [w for w in writes if w is not win and w["start"] > win["end"]],
-        lambda win, lost: (f"acknowledged {_ops_list(lost)} sent after op {win['index']} (in {win['region']}) "
-                           f"was acknowledged, yet the final value is op {win['index']}'s (stamped later)"),
-        "later write(s) overwritten by an earlier one")
-
-
-def _rev_of(o: dict[str, Any]) -> Any:
-    v = o.get("value")
-    if o["f"] == "write" and isinstance(v, dict):
-        return v.get("rev")
-    if o["f"] == "update" and isinstance(v, dict):
-        return (v.get("set") or {}).get("rev")
-    if o["f"] == "cas" and isinstance(v, list) and len(v) == 2 and isinstance(v[1], dict):
-        return v[1].get("rev")
+    counts, which a recording gives as well as a model run."""
+    parts, cited = [], []
+    for key, (win, writes) in _final_writers(run).items():
+        lost = sorted(w["index"] for w in writes if w is not win and w["start"] > win["end"])
+        if lost:
+            parts.append(f"{key}: acknowledged write{'s' if len(lost) > 1 else ''} {_cites(lost)} sent after "
+                         f"op {win['index']} (in {win['region']}) was acknowledged, yet the final value is "
+                         f"op {win['index']}'s (stamped later)")
+            cited += lost + [win["index"]]
+    if parts:
+        return (f"{len(cited) - len(parts)} later write(s) overwritten by an earlier one: " + "; ".join(parts),
+                cited)
     return None
+
+
+def _winner(run: Any, key: str, writes: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The write whose version the key's final state is: the last by (ts, origin) whose item
+    is the final one (a delete when the key ends absent)."""
+    finals = list((run.final.get(key) or {}).values())
+    if not finals:
+        return None
+    final = finals[0]
+    latest = sorted(writes, key=lambda w: (w["ts"], w["origin"]), reverse=True)
+    if final is None:
+        return latest[0] if latest[0]["f"] == "delete" else None
+    return next((w for w in latest if w["f"] != "delete" and _item_written(w) == final), None)
+
+
+def _blind_overwrites(run: Any, est: Any) -> list[str]:
+    """Keys whose last version is a blind write (no condition, no base to test) made without
+    evidence that acknowledged writes of other regions had reached its region: what only
+    the ground truth could decide. The evidence the history gives: a read in that region,
+    complete before the blind write began, that returned a version ranked at or above the
+    write (replication is not visible in a recording; a write's completion in its own
+    region says nothing of the others)."""
+    ops = {o["index"]: o for o in _ops(run)}
+    reads: dict[tuple[str, str], list[tuple[int, int]]] = {}     # (key, region) -> (end, rank)
+    for i, o in ops.items():
+        if o["f"] == "read" and o.get("type") == "ok":
+            r = est.version_rank(i, o.get("result"))
+            if r is not None:
+                reads.setdefault((o["key"], o["region"]), []).append((o["end"], r))
+    out = []
+    for key, order in est.order.items():
+        last = est.writes[order[-1]]
+        op = ops.get(last.index, {})
+        if op.get("f") not in ("write", "delete") or op.get("condition") is not None:
+            continue
+        known = max((r for end, r in reads.get((key, last.region), ()) if end < last.invoke_ns), default=-1)
+        maybe = [w for w in order[:-1] if est.writes[w].ok and est.writes[w].region != last.region
+                 and est.rank[w] > known]
+        if maybe:
+            out.append(f"{key}'s last version is blind write {last.index} ({last.region}), and nothing "
+                       f"shows that write{'s' if len(maybe) > 1 else ''} {_cites(maybe)} had reached "
+                       f"{last.region} before it")
+    for key in sorted(est.unordered):
+        out.append(f"{key}'s writes could not be ordered")
+    return out
+
+
+# --------------------------------------------------------------------------- conditions
+def _pinned(cond: Any, attribute: str) -> tuple[bool, Any]:
+    """``(True, v)`` when condition ``cond`` requires ``attribute = v`` (the short form
+    ``{ver: 0}``, or an expression ``ver = :v AND ...``), else ``(False, None)``."""
+    if isinstance(cond, dict) and "expression" not in cond:
+        return (True, cond[attribute]) if attribute in cond else (False, None)
+    if isinstance(cond, str):
+        cond = {"expression": cond}
+    if not isinstance(cond, dict) or not isinstance(cond.get("expression"), str):
+        return False, None
+    names, values = cond.get("names") or {}, cond.get("values") or {}
+    try:
+        tree = parse_condition(cond["expression"])
+    except Exception:  # noqa: BLE001 -- a condition the parser cannot read pins nothing
+        return False, None
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        if node[0] == "and":
+            todo.extend(node[1:])
+        elif node[0] == "cmp" and node[1] == "=":
+            for p, v in ((node[2], node[3]), (node[3], node[2])):
+                if p[0] == "path" and v[0] == "val" and len(p[1]) == 1 and v[1] in values:
+                    kind, name = p[1][0]
+                    if (names.get(name) if kind == "ph" else name) == attribute:
+                        return True, values[v[1]]
+    return False, None
 
 
 def optimistic_locking(run: Any, attribute: str = "ver") -> Any:
@@ -161,16 +429,19 @@ def optimistic_locking(run: Any, attribute: str = "ver") -> Any:
     ``ver`` value are a violation."""
     seen: dict[tuple[str, Any], list[int]] = {}
     for o in _ops(run):
-        cond = o.get("condition")
-        if o.get("type") == "ok" and isinstance(cond, dict) and attribute in cond:
-            seen.setdefault((o["key"], repr(cond[attribute])), []).append(o["index"])
+        if o.get("type") != "ok":
+            continue
+        pinned, v = _pinned(o.get("condition"), attribute)
+        if pinned:
+            seen.setdefault((o["key"], repr(v)), []).append(o["index"])
     for (key, ver), idx in sorted(seen.items()):
         if len(idx) > 1:
             return (f"{key}: {len(idx)} writers all succeeded from {attribute} = {ver} "
-                    f"(ops {', '.join(map(str, idx))})", idx)
+                    f"(ops {_cites(idx)})", idx)
     return None
 
 
+# --------------------------------------------------------------------------- transactions
 def money_conserved(run: Any, attribute: str = "balance") -> Any:
     """Money moved between items by transactions is conserved as seen from every region:
     in each region's final state, the items' ``balance`` attributes add up to the total the
@@ -184,9 +455,8 @@ def money_conserved(run: Any, attribute: str = "balance") -> Any:
     for t, parts in txns.items():
         s = 0
         for p in parts:
-            v = p.get("value") or {}
-            item = v if p["f"] == "write" else (v.get("set") or {})
-            if attribute in item:
+            item = _item_written(p)
+            if isinstance(item, dict) and _num(item.get(attribute)):
                 s += item[attribute]
                 keys.add(p["key"])
         totals.append((t, s))
@@ -221,46 +491,34 @@ def money_conserved(run: Any, attribute: str = "balance") -> Any:
         if got != want:
             cited = [p["index"] for parts in txns.values() for p in parts]
             return (f"{region} ends with {got} across {', '.join(sorted(keys))}, not the {want} every "
-                    f"transaction conserved (transaction ops {', '.join(map(str, cited))})", cited)
+                    f"transaction conserved (transaction ops {_cites(cited)})", cited)
     return None
 
 
+# --------------------------------------------------------------------------- final state, reads
 def converges(run: Any) -> Any:
     """Every region ends with the same item for every key."""
+    if not run.final:
+        return Unknown("the history has no final reads (settled_after_ns): the final state is not known")
     for key, regions in sorted(run.final.items()):
         if len({repr(v) for v in regions.values()}) > 1:
             return f"{key} did not converge: " + ", ".join(f"{r} holds {v}" for r, v in sorted(regions.items()))
     return None
 
 
-def _ranks(run: Any) -> dict[Any, tuple[int, str]]:
-    """rev -> the (ts, origin) of the acknowledged write that made that item."""
-    out: dict[Any, tuple[int, str]] = {}
-    for o in _ops(run):
-        if o["f"] != "read" and o.get("type") == "ok" and o.get("ts") is not None:
-            rev = _rev_of(o)
-            if rev is not None:
-                out[rev] = (o["ts"], o["origin"])
-    return out
-
-
-def _rank(ranks: dict[Any, tuple[int, str]], item: Any) -> tuple[int, str] | None:
-    if item is None:
-        return (-1, "")
-    return ranks.get(item.get("rev")) if isinstance(item, dict) else None
-
-
 def monotonic_reads(run: Any) -> Any:
     """A client's successive reads of a key never go backwards: a read never returns a
-    version ranked below one the client already read (reads of a key that was deleted
-    are not judged)."""
-    ranks = _ranks(run)
-    deleted = {o["key"] for o in _ops(run) if o["f"] == "delete" and o.get("type") == "ok"}
-    last: dict[tuple[Any, str], tuple[tuple[int, str], dict[str, Any]]] = {}
-    for o in _ops(run):
-        if o["f"] != "read" or o.get("type") != "ok" or o["key"] in deleted:
-            continue
-        r = _rank(ranks, o.get("result"))
+    version the checker ranked below one the client already read (reads of a key that was
+    deleted are not judged)."""
+    ops = _ops(run)
+    deleted = {o["key"] for o in ops if o["f"] == "delete" and o.get("type") in ("ok", "info")}
+    reads = [o for o in ops if o["f"] == "read" and o.get("type") == "ok" and o["key"] not in deleted]
+    if not reads:
+        return None
+    est = run.established
+    last: dict[tuple[Any, str], tuple[int, dict[str, Any]]] = {}
+    for o in reads:
+        r = est.version_rank(o["index"], o.get("result"))
         if r is None:
             continue
         k = (o["process"], o["key"])
@@ -277,15 +535,19 @@ def monotonic_reads(run: Any) -> Any:
 
 def read_your_writes(run: Any) -> Any:
     """A client's strongly consistent read returns its own acknowledged write of the key
-    (or a version ranked above it), wherever the client's requests went (failover)."""
-    ranks = _ranks(run)
+    (or a version the checker ranked above it), wherever the client's requests went
+    (failover)."""
+    ops = _ops(run)
+    if not any(o["f"] == "read" and o.get("consistent") for o in ops):
+        return None
+    est = run.established
     mine: dict[tuple[Any, str], dict[str, Any]] = {}
-    for o in _ops(run):
+    for o in ops:
         if o.get("type") != "ok":
             continue
         k = (o["process"], o["key"])
         if o["f"] != "read":
-            if o.get("ts") is not None and o["f"] != "delete" and _rev_of(o) is not None:
+            if o["f"] != "delete" and est.rank.get(o["index"]) is not None:
                 mine[k] = o
             else:
                 mine.pop(k, None)
@@ -293,8 +555,8 @@ def read_your_writes(run: Any) -> Any:
         w = mine.get(k)
         if w is None or not o.get("consistent"):
             continue
-        r = _rank(ranks, o.get("result"))
-        if r is not None and r < (w["ts"], w["origin"]):
+        r = est.version_rank(o["index"], o.get("result"))
+        if r is not None and r < est.rank[w["index"]]:
             return (f"client {o['process']} wrote {o['key']} in {w['region']} (op {w['index']}, acknowledged), "
                     f"then its strongly consistent read {o['index']} in {o['region']} returned "
                     f"{o.get('result')}: its own write is missing", [w["index"], o["index"]])

@@ -6,9 +6,9 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 
 from gtcheck.kernel.errors import UserError
@@ -28,21 +28,58 @@ def builtin_names() -> tuple[str, ...]:
 
 @dataclass
 class Run:
-    """What an invariant is given. ``events``: the history (header first); ``truth``: the
-    ground-truth records (may be empty: exploration has none); ``final``: key -> region ->
-    the item the region holds at the end (None: absent)."""
+    """What an invariant is given, the same for a run of the model and a recording.
+
+    ``events``: the history (header first); ``final``: key -> region -> the item the region
+    holds at the end (None: absent), from the final reads (or the model's final state);
+    empty when the history has no final reads. ``established``: what the checker
+    established about the history (:class:`gtcheck.search.established.Established`: the
+    conflict order per key, the version each read and each region's final reads returned,
+    the acknowledged and the lost writes), computed when first asked for.
+
+    Ground truth, only for runs of the model (a recording has none: ``has_truth`` is
+    False): ``truth``, the ground-truth records (when each write reached each region);
+    ``seen``, exploration's: a write's invoke index -> the invoke indexes of the writes
+    that had reached its region when it was written."""
 
     events: list[dict[str, Any]]
     truth: list[dict[str, Any]] = field(default_factory=list)
     final: dict[str, dict[str, Any]] = field(default_factory=dict)
     scenario: Any = None
-    # exploration's ground truth: a write's invoke index -> the invoke indexes of the writes
-    # that had reached its region when it was written (None: a timed run; see ``truth``)
     seen: dict[int, frozenset[int]] | None = None
+    path: str | None = None          # the history's file, when the run was read from one
+    _established: Any = field(default=None, repr=False, compare=False)
 
     @property
     def header(self) -> dict[str, Any]:
         return self.events[0]
+
+    @property
+    def has_truth(self) -> bool:
+        """Whether the run says which writes reached which region (a run of the model)."""
+        return self.seen is not None or any(t.get("kind") == "write" for t in self.truth)
+
+    @property
+    def established(self) -> Any:
+        """What the checker established about this history
+        (:class:`gtcheck.search.established.Established`), computed once."""
+        if self._established is None:
+            from gtcheck.search.established import establish
+
+            try:
+                if self.path is not None:
+                    self._established = establish(self.path)
+                else:
+                    from gtcheck.kernel.exactjson import dumps
+
+                    with history_file(b"".join(dumps(e) + b"\n" for e in self.events)) as path:
+                        self._established = establish(path)
+            except UserError as exc:
+                raise UserError(f"the checker cannot judge this run's history, so an invariant "
+                                f"that reads run.established cannot run on it: {exc.message}",
+                                hint="an untimed exploration (--untimed) writes histories whose "
+                                     "times go backwards; explore timed") from exc
+        return self._established
 
     def operations(self) -> list[dict[str, Any]]:
         """Invocations joined with their completions (``type``, ``result``, ``start``,
@@ -72,15 +109,55 @@ class Run:
         return out
 
 
+class Unknown(str):
+    """What an invariant returns when it cannot decide on this run (it needs something the
+    history does not give: a recording has no ground truth, a history without final reads
+    no final state): ``return Unknown("why")``. Not a violation, and not shown to hold."""
+
+
+def _final_of(run: Run) -> dict[str, dict[str, Any]]:
+    final: dict[str, dict[str, Any]] = {}
+    for op in run.operations():
+        if op["final"] and op["f"] == "read" and op.get("type") == "ok":
+            final.setdefault(op["key"], {})[op["region"]] = op["result"]
+    return final
+
+
 def run_from_bytes(history: bytes, truth: bytes, scenario: Any = None) -> Run:
     # exactly (rule 7): integers past 64 bits and decimals no float holds stay what they are
     events = [parse_line(line) for line in history.splitlines() if line.strip()]
     records = [parse_line(line) for line in truth.splitlines() if line.strip()]
     r = Run(events, records, {}, scenario)
-    for op in r.operations():
-        if op["final"] and op["f"] == "read" and op.get("type") == "ok":
-            r.final.setdefault(op["key"], {})[op["region"]] = op["result"]
+    r.final = _final_of(r)
     return r
+
+
+def run_from_file(path: str) -> Run:
+    """A recorded history (any format ``gtcheck check`` reads) as a :class:`Run`: numbers
+    exact, no ground truth, ``final`` from its final reads."""
+    from gtcheck.checker.history import header_to_dict, open_history
+
+    with open_history(path) as reader:
+        header = header_to_dict(reader.header)
+        events = [e for _, e in reader.events()]
+    r = Run([header] + events, path=os.fspath(path))
+    r.final = _final_of(r)
+    return r
+
+
+@contextmanager
+def history_file(history: bytes) -> Iterator[str]:
+    """The history written to a temporary file (removed afterwards), for the checker, which
+    reads files."""
+    import tempfile
+
+    fd, path = tempfile.mkstemp(suffix=".jsonl", prefix="gtcheck-run-")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(history)
+        yield path
+    finally:
+        os.unlink(path)
 
 
 # --------------------------------------------------------------------------- properties
@@ -133,13 +210,8 @@ def builtin_property(name: str, bound_ns: int | None, *, timeout_s: float = 30.0
         from gtcheck.checker.check import check_history
         from gtcheck.checker.props.base import counts_in_verdict
 
-        fd, path = tempfile.mkstemp(suffix=".jsonl", prefix="gtcheck-search-")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(history)
+        with history_file(history) as path:
             result = check_history(path, staleness_bound_ns=bound_ns, jobs=1, timeout_s=timeout_s)
-        finally:
-            os.unlink(path)
         props = [p for p in registry.names() if name in (ALL, p) and p in result.summary]
         for p in props:
             section = result.summary[p]
@@ -208,9 +280,11 @@ def import_invariant_module(module_name: str, names: Names = COMMAND_LINE) -> An
 
 
 def invariant_property(spec: str, names: Names = COMMAND_LINE) -> Property:
-    """``module:function``: a function of a ``Run`` returning None/True when it holds,
-    else False or a message (or a (message, [indexes]) pair). Names without a module are
-    the shipped ones in ``gtcheck.search.invariants``."""
+    """``module:function``: a function of a ``Run`` returning None/True when it holds, else
+    False or a message (or a (message, [indexes]) pair), or :class:`Unknown` when it cannot
+    decide on the run. Names without a module are the shipped ones in
+    ``gtcheck.search.invariants``. The function raising, or returning anything else, is the
+    invariant's author's error: bad input (exit 254) naming it, never gtcheck's."""
     if ":" not in spec:
         spec = f"gtcheck.search.invariants:{spec}"
     module_name, _, attr = spec.partition(":")
@@ -220,17 +294,53 @@ def invariant_property(spec: str, names: Names = COMMAND_LINE) -> Property:
         raise UserError(f"{module_name} has no function {attr!r}", where=names.invariant)
 
     def judge(run: Run, history: bytes) -> Verdict:
-        out = fn(run)
-        if out is None or out is True:
-            return Verdict(True)
-        if out is False:
-            return Verdict(False, f"{attr} does not hold")
-        if isinstance(out, tuple):
-            return Verdict(False, str(out[0]), list(out[1]))
-        return Verdict(False, str(out))
+        try:
+            out = fn(run)
+        except UserError:
+            raise
+        except Exception as exc:  # noqa: BLE001 -- the user's code: their error, named
+            raise UserError(f"the invariant {spec} raised {type(exc).__name__}: {exc}",
+                            where=names.invariant, hint=_raised_where(exc)) from exc
+        return verdict_of(out, spec, attr, names)
 
     judge.__name__ = attr
     return judge
+
+
+def verdict_of(out: Any, spec: str, attr: str, names: Names = COMMAND_LINE) -> Verdict:
+    """An invariant's answer as a :class:`Verdict` (see :func:`invariant_property`)."""
+    if out is None or out is True:
+        return Verdict(True)
+    if isinstance(out, Unknown):
+        return Verdict(True, unknown=f"{attr}: {out}")
+    if out is False:
+        return Verdict(False, f"{attr} does not hold")
+    if isinstance(out, str):
+        return Verdict(False, out)
+    if (isinstance(out, tuple) and len(out) == 2 and isinstance(out[0], str)
+            and isinstance(out[1], (list, tuple))
+            and all(isinstance(i, int) and not isinstance(i, bool) for i in out[1])):
+        return Verdict(False, out[0], list(out[1]))
+    raise UserError(f"the invariant {spec} returned {_short(out)}, which is not an answer",
+                    where=names.invariant,
+                    hint="return None (holds), a message or (message, [history indexes]) "
+                         "(violated), or gtcheck.search.run.Unknown('why') (cannot tell)")
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _raised_where(exc: BaseException) -> str:
+    """The innermost frame of the traceback: where in the invariant it raised."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None:
+        return "fix the invariant"
+    code = tb.tb_frame.f_code
+    return f"raised at {code.co_filename}:{tb.tb_lineno} (in {code.co_name}); fix the invariant"
 
 
 def combined(props: list[tuple[str, Property]]) -> Property:
