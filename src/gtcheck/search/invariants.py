@@ -26,7 +26,7 @@ from gtcheck.kernel.errors import UserError
 from gtcheck.kernel.expressions import history_condition, history_update
 from gtcheck.kernel.exprparse import parse_condition
 from gtcheck.kernel.items import apply_change
-from gtcheck.search.run import Unknown
+from gtcheck.search.answer import Unknown
 
 WRITES = ("write", "update", "cas", "delete")
 

@@ -14,6 +14,7 @@ from typing import Any, Callable, Iterator
 from gtcheck.kernel.errors import UserError
 from gtcheck.kernel.exactjson import parse_line
 from gtcheck.kernel.units import parse_duration
+from gtcheck.search.answer import Unknown  # noqa: F401  (users write gtcheck.search.run.Unknown)
 
 ALL = "valid"   # ``--property valid``: every property the checker judges
 
@@ -107,12 +108,6 @@ class Run:
                 op["origin"] = e.get("origin")
                 op["index_end"] = e["index"]
         return out
-
-
-class Unknown(str):
-    """What an invariant returns when it cannot decide on this run (it needs something the
-    history does not give: a recording has no ground truth, a history without final reads
-    no final state): ``return Unknown("why")``. Not a violation, and not shown to hold."""
 
 
 def _final_of(run: Run) -> dict[str, dict[str, Any]]:
