@@ -190,6 +190,25 @@ def test_the_fixture_fails_on_lost_writes_only_when_asked(tmp_path):
     assert "lost_writes did not hold" in msg and "[lost-write]" in msg
     assert "ok update #" in msg and "was lost to update #" in msg
     assert str(tmp_path / "b.html") in msg
+    # docs/emulator.md shows this failure as this run prints it: the same text, up to the
+    # times, indexes and temporary paths, which vary from run to run
+    assert _shape(msg.replace(str(tmp_path), "/tmp/pytest/test")) == _shape(_documented_failure()), msg
+
+
+def _shape(text):
+    """A message with its numbers and durations blanked (they vary between runs)."""
+    import re
+
+    text = re.sub(r"\d+(\.\d+)?( ?(ns|µs|ms|s))?\b", "N", text)
+    return [line.rstrip() for line in text.strip().splitlines()]
+
+
+def _documented_failure():
+    """The fixture's lost-writes failure as docs/emulator.md shows it."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "emulator.md").read_text()
+    block = doc.split("`gtcheck_emulator.expect(..., fail_on=(\"lost-writes\",))`. The failure names each one:", 1)[1]
+    block = block.split("```", 2)[1]
+    return block.removeprefix("\n").removeprefix("AssertionError: ")
 
 
 def _port_free(port):
