@@ -62,7 +62,7 @@ ENTRIES = (
     Entry("optimistic-locking", "Optimistic locking defeated across regions", "optimistic_locking",
           "2 writers all succeeded from ver = 0", {"write": 1, "conditional_update": 2}),
     Entry("read-your-writes-failover", "Read-your-writes broken after failover", "read_your_writes",
-          "its own write is missing", {"write": 1, "read": 2}, strong_reads=1.0, explore=False),
+          "its own write is missing", {"write": 1, "read": 2}, strong_reads=1.0),
     Entry("isolation-lww", "Writes on both sides of an isolation; after heal, acknowledged writes vanish",
           "no_acknowledged_write_lost", "1 acknowledged write(s) lost", {"write": 1}),
     Entry("clock-offset-loses", "A clock offset makes a later write lose", "no_acknowledged_write_lost",
