@@ -255,9 +255,9 @@ def replay(model: Model, root: int, actions: list[Any]) -> tuple[Any, list[dict[
     """Take ``actions`` from initial state ``root``: the state reached and the events."""
     state = model.init()[root]
     events: list[dict[str, Any]] = []
-    for a in actions:
+    for i, a in enumerate(actions):
         if a not in model.actions(state):
-            raise ValueError(f"{model.label(a)} is not enabled there")
+            raise ValueError(f"action {i} ({model.label(a)}) is not enabled there")
         state, ev = model.next(state, a)
         events += ev
     return state, events

@@ -84,6 +84,10 @@ def main(argv: list[str] | None = None) -> None:
         exc.show()
         sys.exit(EXIT_BAD_INPUT)
     except UserError as exc:
+        if os.environ.get("GTCHECK_DEBUG") and exc.__cause__ is not None:
+            import traceback     # where the user's own code (an invariant) failed
+
+            traceback.print_exception(exc.__cause__)
         click.echo(f"error: {exc.render()}", err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:

@@ -85,8 +85,7 @@ def explore(scenario_path: Path | None, model_spec: str | None, max_states: int,
     sc = load_scenario(scenario_path)
     check_directory(out, "-o/--output directory")    # before the exploration's long work
     if replay_path is not None:
-        offsets, actions = ex_mod.load_path(replay_path)
-        m, state, events = ex_mod.replay(sc, offsets, actions, timed=not untimed)
+        m, state, events = ex_mod.replay_file(sc, replay_path, timed=not untimed)
         for e in [m.header(state)] + events:
             sys.stdout.buffer.write(exact_dumps(e) + b"\n")
         return EXIT_VALID

@@ -31,7 +31,7 @@ import orjson
 from gtcheck.kernel.errors import UserError
 from gtcheck.kernel.exactjson import dumps as exact_dumps
 from gtcheck.kernel.outfiles import make_directory, write_bytes, write_text
-from gtcheck.model.globaltables import Action, GlobalTables
+from gtcheck.model.globaltables import ACTION_FIELDS, Action, GlobalTables
 from gtcheck.model.rules import Rules
 from gtcheck.model.scenario import Scenario
 from gtcheck.model.world import World
@@ -268,9 +268,9 @@ def explore(sc: Scenario, *, max_states: int = 100_000, invariants: list[tuple[s
 
 
 def replay(sc: Scenario, offsets: dict[str, int], actions: list[Action], *, timed: bool = True,
-           rules: Rules | None = None) -> tuple[GlobalTables, World, list[dict[str, Any]]]:
+           rules: Rules | None = None, where: str = "--replay") -> tuple[GlobalTables, World, list[dict[str, Any]]]:
     """Take ``actions`` from the start (a counterexample path): the model, the state where
-    they lead and the history on the way."""
+    they lead and the history on the way. ``where``: what a complaint names."""
     m = model_for(sc, rules=rules, timed=timed)
     if offsets in m.vectors:
         root = m.vectors.index(offsets)
@@ -278,11 +278,11 @@ def replay(sc: Scenario, offsets: dict[str, int], actions: list[Action], *, time
         root = 0        # the counterexample's own scenario: its offsets are pinned
     else:
         raise UserError(f"the path's clock offsets {offsets} are not among the scenario's ranges' ends "
-                        f"{m.vectors}", where="--replay")
+                        f"{m.vectors}", where=where)
     try:
         state, events = replay_model(m, root, actions)
     except ValueError as exc:
-        raise UserError(f"the path does not replay: {exc}", where="--replay",
+        raise UserError(f"the path does not replay: {exc}", where=where,
                         hint="replay a path against the scenario it was written with") from None
     return m, state, events
 
@@ -315,9 +315,53 @@ def write_counterexamples(ex: Exploration, sc: Scenario, out: Path) -> None:
         ex.properties[pname]["counterexample"] = {"history": str(hist), "scenario": str(scen), "path": str(pfile)}
 
 
+_PATH_HINT = "give the NAME.path.json that gtcheck explore -o wrote"
+
+
 def load_path(path: Path) -> tuple[dict[str, int], list[Action]]:
+    """A counterexample's NAME.path.json: ``{"offsets": {region: ns}, "actions": [...]}``,
+    each action an object of ``Action``'s fields (strings and integers as written);
+    anything else is bad input naming the file and the field (exit 254)."""
+    where = str(path)
     try:
         data = orjson.loads(path.read_bytes())
-        return data.get("offsets", {}), [Action(**a) for a in data["actions"]]
-    except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
-        raise UserError(f"not a path file gtcheck explore wrote: {exc}", where=str(path)) from None
+    except orjson.JSONDecodeError as exc:
+        raise UserError(f"not JSON: {exc}", where=where, hint=_PATH_HINT) from None
+    except OSError as exc:
+        raise UserError(f"cannot read the path file: {exc.strerror or exc}", where=where) from None
+    if not isinstance(data, dict) or not isinstance(data.get("actions"), list):
+        raise UserError('expected an object with an "actions" list', where=where, hint=_PATH_HINT)
+    offsets = data.get("offsets", {})
+    if not (isinstance(offsets, dict) and all(type(v) is int for v in offsets.values())):
+        raise UserError('"offsets" must map region names to integer nanoseconds', where=f"{where}: offsets",
+                        hint=_PATH_HINT)
+    actions = []
+    for i, a in enumerate(data["actions"]):
+        at = f"{where}: actions[{i}]"
+        if not isinstance(a, dict):
+            raise UserError(f"an action is an object, not {type(a).__name__}", where=at, hint=_PATH_HINT)
+        for name, value in a.items():
+            want = _ACTION_TYPES.get(name)
+            if want is None:
+                raise UserError(f"unknown field {name!r}", where=at, hint="an action has " + ", ".join(ACTION_FIELDS))
+            if type(value) is not want:
+                raise UserError(f"field {name!r} must be {'a string' if want is str else 'an integer'}, "
+                                f"not {type(value).__name__}", where=at, hint=_PATH_HINT)
+        if "kind" not in a:
+            raise UserError("an action needs its 'kind'", where=at, hint=_PATH_HINT)
+        actions.append(Action(**a))
+    return offsets, actions
+
+
+_ACTION_TYPES = {name: (str if name in ("kind", "client", "key") else int) for name in ACTION_FIELDS}
+
+
+def replay_file(sc: Scenario, path: Path, *, timed: bool = True) -> tuple[GlobalTables, World, list[dict[str, Any]]]:
+    """``gtcheck explore --replay PATH``: :func:`load_path`, then :func:`replay`, whose
+    complaints (an offset or an action this scenario does not have) name the file."""
+    offsets, actions = load_path(path)
+    unknown = sorted(set(offsets) - set(sc.regions))
+    if unknown:
+        raise UserError(f"offsets name regions the scenario does not have: {', '.join(unknown)}",
+                        where=f"{path}: offsets", hint="replay a path with the scenario written beside it (NAME.toml)")
+    return replay(sc, offsets, actions, timed=timed, where=str(path))

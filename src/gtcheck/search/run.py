@@ -274,15 +274,30 @@ def import_invariant_module(module_name: str, names: Names = COMMAND_LINE) -> An
         raise UserError(f"cannot import {module_name!r}: {exc}", where=names.invariant) from exc
 
 
+def invariant_spec(spec: str, names: Names = COMMAND_LINE) -> tuple[str, str, str]:
+    """``--invariant``'s text as ``(spec, module, function)``: ``module:function`` with a
+    dotted module name of identifiers and a function name (``-`` may stand for ``_``), or
+    a shipped invariant's bare name (then the module is ``gtcheck.search.invariants``).
+    Anything else (``:``, ``:f``, ``.x:f``, ``x:``) is bad input naming the option, before
+    anything is imported: the one place every command reads an invariant's name."""
+    if ":" not in spec:
+        spec = f"gtcheck.search.invariants:{spec}"
+    module_name, _, attr = spec.partition(":")
+    if not (all(part.isidentifier() for part in module_name.split("."))
+            and attr.replace("-", "_").isidentifier()):
+        raise UserError(f"{spec!r} is not module:function", where=names.invariant,
+                        hint="name a function by its module's dotted name, e.g. "
+                             "myapp.checks:balance_never_negative")
+    return spec, module_name, attr
+
+
 def invariant_property(spec: str, names: Names = COMMAND_LINE) -> Property:
     """``module:function``: a function of a ``Run`` returning None/True when it holds, else
     False or a message (or a (message, [indexes]) pair), or :class:`Unknown` when it cannot
     decide on the run. Names without a module are the shipped ones in
     ``gtcheck.search.invariants``. The function raising, or returning anything else, is the
     invariant's author's error: bad input (exit 254) naming it, never gtcheck's."""
-    if ":" not in spec:
-        spec = f"gtcheck.search.invariants:{spec}"
-    module_name, _, attr = spec.partition(":")
+    spec, module_name, attr = invariant_spec(spec, names)
     module = import_invariant_module(module_name, names)
     fn = getattr(module, attr.replace("-", "_"), None)
     if not callable(fn):

@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 from hypothesis import HealthCheck, Phase, given, seed as hseed, settings
 
+from gtcheck.kernel.errors import UserError
 from gtcheck.kernel.exactjson import dumps as exact_dumps
 from gtcheck.kernel.outfiles import make_directory, write_bytes, write_text
 from gtcheck.model.scenario import Scenario, scenario_from_dict
@@ -66,6 +67,12 @@ def _fail(found: Found) -> None:
 
 class _OutOfTime(Exception):
     """The time limit passed before any violation was found."""
+
+
+class _UserFailed(BaseException):
+    """The user's invariant failed (raised, or answered in a shape gtcheck cannot read):
+    the user's error, not a violation to shrink. A BaseException, so that it passes through
+    Hypothesis (which catches Exception) and ends the search at once."""
 
 
 @contextlib.contextmanager
@@ -155,7 +162,10 @@ def search(base: Scenario, prop: Property, *, budget: int = 200, seed: int = 0, 
             return
         stats["runs"] += 1
         h, t, run = execute(table, s)
-        verdict = prop(run, h)
+        try:
+            verdict = prop(run, h)
+        except UserError as exc:
+            raise _UserFailed(exc) from exc
         if not verdict.holds:
             if stats["first"] is None:
                 stats["first"] = stats["runs"]
@@ -176,6 +186,8 @@ def search(base: Scenario, prop: Property, *, budget: int = 200, seed: int = 0, 
         found = stats["last"]
     except _OutOfTime:
         stopped = "time limit"
+    except _UserFailed as failed:
+        raise failed.args[0]      # keeps its cause: the user's exception (GTCHECK_DEBUG=1 shows it)
     return SearchResult(found, stats["runs"], stats["first"], stats["first_s"],
                         time.perf_counter() - t0, time.process_time() - c0, stopped=stopped)
 
