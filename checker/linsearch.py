@@ -190,8 +190,10 @@ class _Search:
         tag, t = target
         if tag == "=":
             return state == t
+        # no item (a delete's) is what an update turns into the same as {} (rule 8), as in
+        # _matches; every candidate run is replayed forward before it is taken
         item = self._item(state)
-        return isinstance(item, dict) and _pattern_holds(t, item)
+        return _pattern_holds(t, item if isinstance(item, dict) else {})
 
     def _preimages(self, gid: int, target: Target) -> list[Target]:
         inverse = self.p.inverse[gid]
