@@ -157,3 +157,11 @@ def test_search_and_explore_refuse_an_output_directory_that_is_not_one(tmp_path,
         assert code == 254, (argv, err)
         assert ("is not a directory" in err or "is a file" in err) and str(target) in err
     assert fingerprint(target) == before
+
+
+def test_report_to_standard_output(capsys):
+    """``report -o -`` writes the page to standard output (it asked the file's size, and
+    there is none: exit 255, found by the fuzzer)."""
+    code, out, err = run(["report", VALID, "-j", "1", "-o", "-"], capsys)
+    assert code == 0, err
+    assert out.startswith("<!DOCTYPE html>") and "standard output" in err

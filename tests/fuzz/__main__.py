@@ -13,15 +13,14 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from tests.fuzz.runner import FuzzRunner
 from tests.fuzz.strategies import (edn_inputs, edn_twin_inputs, history_inputs, metamorphic_inputs,
                                    scenario_inputs)
-
-SHARES = {"history": 0.45, "metamorphic": 0.10, "scenario": 0.15, "edn": 0.25, "edn-twin": 0.05}
+from tests.fuzz.surfaces import SHARES, model_inputs, output_inputs, path_inputs
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m tests.fuzz")
     ap.add_argument("--n", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=None)
-    ap.add_argument("--kinds", default="history,metamorphic,scenario,edn,edn-twin")
+    ap.add_argument("--kinds", default=",".join(SHARES))
     ap.add_argument("--out", default=None)
     ap.add_argument("--found", default=None)
     ap.add_argument("--no-minimize", action="store_true")
@@ -36,7 +35,8 @@ def main(argv=None) -> int:
             n = max(1, round(args.n * SHARES[kind] / total_share))
             strategy = {"history": history_inputs(), "metamorphic": metamorphic_inputs(),
                         "scenario": scenario_inputs(dev_zero=True), "edn-twin": edn_twin_inputs(),
-                        "edn": edn_inputs()}[kind]
+                        "edn": edn_inputs(), "model": model_inputs(), "path": path_inputs(),
+                        "output": output_inputs()}[kind]
 
             @settings(max_examples=n, deadline=None, database=None,
                       suppress_health_check=list(HealthCheck), phases=[Phase.generate])

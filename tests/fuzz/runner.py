@@ -47,6 +47,7 @@ import re
 import resource
 import shutil
 import signal
+import stat
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -54,6 +55,8 @@ from pathlib import Path
 
 from tests import refvalidator
 from tests.fuzz.strategies import IN, FuzzInput
+from tests.specialfiles import NULL, device
+from tests.specialfiles import fingerprint as node_fingerprint
 
 ROOT = Path(__file__).resolve().parents[2]
 DEADLINE_S = float(os.environ.get("GTCHECK_FUZZ_DEADLINE", "20"))
@@ -67,6 +70,96 @@ DELAY_FILES = {
     "delays-bad.txt": b"1ms\nnan\n\xff\xfe\n1e400s\n-5ms\n" + b"9" * 500 + b"ms\n",
     "delays-empty.txt": b"",
 }
+
+
+# ---------------------------------------------------------------------------------------
+# special files at output paths (tests/fuzz/surfaces.py, output_inputs)
+
+def _null_target() -> str:
+    """The null device the symlinks point to: our own (made as root), else /dev/null."""
+    return "null-dev" if os.path.exists("null-dev") else str(device(Path(".")))
+
+
+def make_special(name: str, kind: str) -> None:
+    """Make ``name`` the kind of thing a command is then asked to write to. Never the
+    machine's /dev/null itself as a target: as root a private null device is made with
+    mknod (tests/specialfiles.device), so a bug that replaced it would replace only that."""
+    if kind == "fifo":
+        os.mkfifo(name)
+    elif kind == "symlink-file":
+        with open("target.dat", "wb") as fh:
+            fh.write(b"old\n")
+        os.symlink("target.dat", name)
+    elif kind == "symlink-missing":
+        os.symlink("missing-target.dat", name)
+    elif kind == "symlink-null":
+        os.symlink(os.path.abspath(_null_target()), name)
+    elif kind == "device":
+        if os.geteuid() == 0:
+            os.mknod(name, stat.S_IFCHR | 0o666, os.makedev(1, NULL))
+        else:
+            os.symlink("/dev/null", name)          # not root: /dev/null, which must stay as it is
+    elif kind == "directory":
+        os.mkdir(name)
+    elif kind == "symlink-loop":
+        os.symlink(name, name)
+    elif kind == "regular":
+        with open(name, "wb") as fh:
+            fh.write(b"old\n")
+
+
+def fingerprint(name: str):
+    """What must not change when a command writes to ``name`` (tests/specialfiles'
+    fingerprint, and a link's text); a regular file only stays one (it is replaced
+    atomically: a new inode)."""
+    try:
+        st_ = os.lstat(name)
+    except OSError:
+        return None
+    if stat.S_ISREG(st_.st_mode):
+        return stat.S_IFREG
+    return node_fingerprint(Path(name)), os.readlink(name) if stat.S_ISLNK(st_.st_mode) else None
+
+
+def _special_names(special: dict) -> list[str]:
+    names = list(special)
+    if any(k in ("symlink-null", "device") for k in special.values()):
+        names += [_null_target()]
+    if "symlink-file" in special.values():
+        names.append("target.dat")
+    return names
+
+
+class _FifoDrain:
+    """Reads every FIFO among the special files, as a consumer would, so that a command
+    writing through one is not blocked; stopped once the commands are done."""
+
+    def __init__(self, names: list[str]):
+        import threading
+
+        self.names = [n for n in names if stat.S_ISFIFO(os.lstat(n).st_mode)]
+        self.stop = False
+        self.got = {n: 0 for n in self.names}
+        self.threads = [threading.Thread(target=self._drain, args=(n,), daemon=True) for n in self.names]
+        for t in self.threads:
+            t.start()
+
+    def _drain(self, name: str) -> None:
+        while not self.stop:
+            fd = os.open(name, os.O_RDONLY)     # blocks until a writer opens it
+            try:
+                while chunk := os.read(fd, 1 << 16):
+                    self.got[name] += len(chunk)
+            finally:
+                os.close(fd)
+
+    def finish(self) -> None:
+        self.stop = True
+        for n in self.names:                    # wake a reader still waiting for a writer
+            with contextlib.suppress(OSError):
+                os.close(os.open(n, os.O_WRONLY | os.O_NONBLOCK))
+        for t in self.threads:
+            t.join(2)
 
 
 # ---------------------------------------------------------------------------------------
@@ -163,6 +256,8 @@ def _worker_main(conn, workdir: str) -> None:
         for extra_name, extra_data in job.get("extra", {}).items():
             with open(extra_name, "wb") as fh:
                 fh.write(extra_data)
+        for special_name, kind in job.get("special", {}).items():
+            make_special(special_name, kind)
         if _compares_runs(job["commands"]):
             results = []
             for argv in job["commands"]:
@@ -213,6 +308,9 @@ def _run_job(job, capfile) -> list[dict]:
         while argv and argv[0] == TWICE:     # each leading @twice doubles the runs
             argv, times = argv[1:], times * 2
         commands += [argv] * times
+    special = _special_names(job.get("special", {}))
+    before = {n: fingerprint(n) for n in special}
+    drain = _FifoDrain(special) if special else None
     for argv in commands:
         res = _run_once(argv, capfile)
         if res["code"] == 255:
@@ -223,17 +321,22 @@ def _run_job(job, capfile) -> list[dict]:
                 os.environ.pop("GTCHECK_DEBUG", None)
             res["frame"] = _innermost_gtcheck_frame(again["err"] + again["fd"])
         res["argv"] = argv
-        if argv[0] == "simulate" and res["code"] == 0:
+        if argv[0] == "simulate" and res["code"] == 0 and not job.get("special"):
             out = argv[argv.index("-o") + 1]
             if os.path.exists(out) and os.path.getsize(out) <= 8 << 20:
                 with open(out, "rb") as fh:
                     res["history"] = fh.read()
         for html in ("out.html",):
-            if os.path.exists(html):
+            if os.path.exists(html) and html not in job.get("special", {}):
                 with open(html, "rb") as fh:
                     res["xss"] = XSS_NEEDLE.encode() in fh.read()
                 os.unlink(html)
         results.append(res)
+    if drain is not None:
+        drain.finish()
+    changed = [f"{n} ({job['special'].get(n, 'beside')})" for n in special if fingerprint(n) != before[n]]
+    if changed and results:
+        results[-1]["replaced"] = changed
     return results
 
 
@@ -352,9 +455,26 @@ class Failure:
 def _file_arg(argv) -> str:
     if argv[0] == "convert":
         return argv[1]
-    if argv[0] == "simulate":
+    if "--replay" in argv:
+        return argv[argv.index("--replay") + 1]
+    if argv[0] in ("simulate", "explore", "search", "predict") and "--scenario" in argv:
         return argv[argv.index("--scenario") + 1]
     return argv[-1]
+
+
+_OUTPUT_OPTIONS = ("-o", "--html", "--reads-out")
+
+
+def _outputs(argv) -> list[str]:
+    """The output paths a command line names."""
+    out = [argv[i + 1] for i, a in enumerate(argv[:-1]) if a in _OUTPUT_OPTIONS]
+    if argv[0] == "convert" and len(argv) > 2:
+        out.append(argv[2])
+    return out
+
+
+# a 254 about an option names it (explore, search and predict runs are given odd values)
+_OPTION_NAMED = re.compile(r"--[a-z][a-z-]+|Invalid value|No such option|requires an argument")
 
 
 _SCENARIO_PLACE = re.compile(r"in\.toml: (line \d+|not valid TOML.*\(at (line \d+|end of document)|"
@@ -387,10 +507,15 @@ def judge(inp: FuzzInput, name: str, results: list[dict], ref) -> tuple[list[Fai
         if TRACEBACK in text and code != 255:
             frame = _innermost_gtcheck_frame(text)
             fails.append(Failure(f"traceback printed [{cmd}] at {frame}", ""))
+        if res.get("replaced"):
+            fails.append(Failure(f"a special file was replaced [{cmd}]: {', '.join(res['replaced'])}",
+                                 inp.describe()))
         if res.get("xss"):
             fails.append(Failure(f"raw script from the input in the HTML [{cmd}]", XSS_NEEDLE))
         # an argument refused (these runs give odd --timeout / --staleness-bound values)
         arg_error = code == 254 and re.search(r"--staleness-bound|--timeout|Invalid value", text)
+        if inp.kind in ("model", "path", "output") and code == 254:
+            arg_error = bool(_OPTION_NAMED.search(text)) or any(o in text for o in _outputs(res["argv"]))
         # a documented limit of the EDN writer (docs/history-format.md, "Writing EDN")
         edn_limit = code == 254 and cmd == "convert ->.edn" and "more than an EDN history may" in text
         if code == 254 and not arg_error:
@@ -573,7 +698,8 @@ class FuzzRunner:
         name = "in" + inp.ext
         if self.proc is None or not self.proc.is_alive():
             self._start()
-        self.conn.send({"name": name, "data": inp.data, "commands": inp.commands, "extra": inp.extra})
+        self.conn.send({"name": name, "data": inp.data, "commands": inp.commands, "extra": inp.extra,
+                        "special": inp.special})
         budget = DEADLINE_S * len(inp.commands) + 2
         if self.conn.poll(budget):
             try:

@@ -47,6 +47,7 @@ class FuzzInput:
     commands: list[list[str]] = field(default_factory=list)
     ext: str = ".jsonl"
     extra: dict = field(default_factory=dict)   # more files beside it (name -> bytes)
+    special: dict = field(default_factory=dict)  # special files the runner makes (name -> kind)
 
     def describe(self) -> str:
         return f"{self.kind} from {self.seed}: {'; '.join(self.mutations) or 'unchanged'}"

@@ -165,3 +165,24 @@ def test_malformed_path_files_are_bad_input(path_file, tmp_path, capsys):
         code, out, err = run_cli(["explore", "--scenario", scenario, "--replay", bad], capsys)
         assert refused(code, err), (name, err)
         assert str(bad) in err, (name, err)
+
+
+def test_explore_json_goes_to_any_standard_output(tmp_path):
+    """explore --format json and --replay wrote to sys.stdout.buffer: called in-process
+    with stdout redirected to text (as a harness or notebook does), exit 255."""
+    import contextlib
+    import io
+
+    from gtcheck.cli import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), pytest.raises(SystemExit) as info:
+        main(["explore", "--scenario", str(LOST_UPDATE), "--quiet", "--format", "json", "-o", str(tmp_path / "o")])
+    assert info.value.code == 0
+    assert json.loads(out.getvalue())["complete"] is True
+
+
+def test_explore_refuses_a_nan_time_limit(tmp_path, capsys):
+    code, _, err = run_cli(["explore", "--scenario", LOST_UPDATE, "--time-limit", "nan", "-o", tmp_path / "o"],
+                           capsys)
+    assert refused(code, err) and "--time-limit" in err, err

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import sys
+import math
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +11,7 @@ import click
 from gtcheck.checker import props as checker_props
 from gtcheck.kernel.errors import EXIT_INVALID, EXIT_UNKNOWN, EXIT_VALID
 from gtcheck.kernel.exactjson import dumps as exact_dumps
-from gtcheck.kernel.outfiles import check_directory
+from gtcheck.kernel.outfiles import check_directory, writing
 
 EPILOG = """\b
 Examples:
@@ -78,6 +78,8 @@ def explore(scenario_path: Path | None, model_spec: str | None, max_states: int,
     from gtcheck.kernel.errors import UserError
     from gtcheck.model.explorer import stderr_progress
 
+    if time_limit is not None and not math.isfinite(time_limit):
+        raise UserError(f"--time-limit must be a finite number of seconds, got {time_limit}", where="--time-limit")
     if (scenario_path is None) == (model_spec is None):
         raise UserError("give --scenario FILE or --model FILE.py:CLASS (one of them)", where="--scenario")
     if model_spec is not None:
@@ -86,8 +88,9 @@ def explore(scenario_path: Path | None, model_spec: str | None, max_states: int,
     check_directory(out, "-o/--output directory")    # before the exploration's long work
     if replay_path is not None:
         m, state, events = ex_mod.replay_file(sc, replay_path, timed=not untimed)
-        for e in [m.header(state)] + events:
-            sys.stdout.buffer.write(exact_dumps(e) + b"\n")
+        with writing("-") as fh:
+            for e in [m.header(state)] + events:
+                fh.write(exact_dumps(e) + b"\n")
         return EXIT_VALID
     from gtcheck.search.run import parse_bound, property_list
 
@@ -97,7 +100,8 @@ def explore(scenario_path: Path | None, model_spec: str | None, max_states: int,
     if not result.holds:
         ex_mod.write_counterexamples(result, sc, out)
     if fmt == "json":
-        sys.stdout.buffer.write(exact_dumps(result.to_json(), indent=True) + b"\n")
+        with writing("-") as fh:
+            fh.write(exact_dumps(result.to_json(), indent=True) + b"\n")
     else:
         click.echo(f"{result.coverage} ({result.wall_s:.2f} s wall, {result.cpu_s:.2f} s CPU)")
         for name, values in result.outcomes.items():
@@ -132,7 +136,8 @@ def _user_model(spec: str, max_states: int, time_limit: float | None, quiet: boo
     model, result, doc = run(spec, max_states=max_states, time_limit_s=time_limit,
                              progress=None if quiet else stderr_progress)
     if fmt == "json":
-        sys.stdout.buffer.write(exact_dumps(doc, indent=True) + b"\n")
+        with writing("-") as fh:
+            fh.write(exact_dumps(doc, indent=True) + b"\n")
     else:
         click.echo(f"{doc['coverage']} ({result.wall_s:.2f} s wall, {result.cpu_s:.2f} s CPU)")
         for name, p in doc["properties"].items():

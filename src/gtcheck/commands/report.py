@@ -72,10 +72,11 @@ def report(history: str, output: str | None, staleness_bound: str | None,
     # exact counts: the summary lists at most the worst 1,000 anomalies of each kind
     n = sum(sum(((result.summary.get(p) or {}).get("anomaly_counts") or {}).values())
             for p in names())
-    size = path.stat().st_size
-    click.echo(f"wrote {path} ({word}"
+    # -o - is standard output (kernel.outfiles), which has no size to tell
+    size = "" if str(path) == "-" else f", {_size(path.stat().st_size)}"
+    click.echo(f"wrote {'the report to standard output' if str(path) == '-' else path} ({word}"
                + (f": {n} {'anomaly' if n == 1 else 'anomalies'}" if n else "")
-               + f"), {_size(size)} in {time.perf_counter() - started:.1f} s", err=True)
+               + f"){size} in {time.perf_counter() - started:.1f} s", err=True)
     return 0
 
 
