@@ -261,35 +261,16 @@ def test_emulator_500_reproducer(case, emulator_fuzzer):
 
 
 @pytest.mark.emulator
-@pytest.mark.xfail(strict=True, reason="emulator bug (issue 20, found by the issue 18 fuzzer): a request "
-                                       "without X-Amz-Target is a 500 (KeyError 'HTTP_X_AMZ_TARGET')")
-def test_emulator_request_without_a_target(emulator_fuzzer):
+@pytest.mark.parametrize("target,region", [(None, "us-east-1"), ("DynamoDB_20120810.ListTables", "\u00fc"),
+                                           ("Kinesis_20131202.PutRecord", "us-east-1")],
+                         ids=["no X-Amz-Target", "a non-ASCII region", "another service's target"])
+@pytest.mark.xfail(strict=True, reason="emulator bug (issue 20, found by the issue 18 fuzzer): a 500 (KeyError, "
+                                       "OperationNotFoundError) where DynamoDB answers 400 (a missing or unknown "
+                                       "operation: UnknownOperationException; a bad signature's region)")
+def test_emulator_request_routing(emulator_fuzzer, target, region):
     from tests.fuzz.emulator import Request, judge, send
 
-    req = Request(None, b"{}")
-    status, body = send(emulator_fuzzer.port, req)
-    assert judge(status, body, req) is None, (status, body)
-
-
-@pytest.mark.emulator
-@pytest.mark.xfail(strict=True, reason="emulator bug (issue 20, found by the issue 18 fuzzer): a request "
-                                       "signed for a region with a non-ASCII name is a 500 (KeyError)")
-def test_emulator_request_for_a_non_ascii_region(emulator_fuzzer):
-    from tests.fuzz.emulator import Request, judge, send
-
-    req = Request("DynamoDB_20120810.ListTables", b"{}", region="\u00fc")
-    status, body = send(emulator_fuzzer.port, req)
-    assert judge(status, body, req) is None, (status, body)
-
-
-@pytest.mark.emulator
-@pytest.mark.xfail(strict=True, reason="emulator bug (issue 20, found by the issue 18 fuzzer): a target of "
-                                       "another service is a 500 (OperationNotFoundError), not DynamoDB's 400 "
-                                       "UnknownOperationException")
-def test_emulator_request_for_another_service(emulator_fuzzer):
-    from tests.fuzz.emulator import Request, judge, send
-
-    req = Request("Kinesis_20131202.PutRecord", b"{}")
+    req = Request(target, b"{}", region=region)
     status, body = send(emulator_fuzzer.port, req)
     assert judge(status, body, req) is None, (status, body)
 

@@ -212,6 +212,15 @@ def arity(a, b):
 
 def slow_import_free(run):
     return len(run.events) < 0 and "never"
+
+def message(run):
+    return "balance went negative"
+
+CALLS = []
+
+def counted(run):
+    CALLS.append(1)
+    raise ValueError(f"call {len(CALLS)}")
 '''
 
 INVARIANT_SPECS = ["userinv:fine", "userinv:found", "userinv:boom", "userinv:shape", "userinv:pair",

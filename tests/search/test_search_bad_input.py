@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.clihelp import run_cli
+from tests.fuzz.surfaces import USER_INVARIANTS
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "search"
@@ -31,28 +32,7 @@ def test_an_invariant_that_is_not_module_function_is_bad_input(tmp_path, capsys,
         assert "--invariant" in err
 
 
-INVARIANTS = '''
-def boom(run):
-    raise KeyError("no such account")
-
-def shape(run):
-    return 5
-
-def pair(run):
-    return ("bad", "not a list")
-
-def arity(a, b):
-    return None
-
-def message(run):
-    return "balance went negative"
-
-CALLS = []
-
-def counted(run):
-    CALLS.append(1)
-    raise ValueError(f"call {len(CALLS)}")
-'''
+INVARIANTS = USER_INVARIANTS.decode()     # the fuzzer's too: fine, boom, shape, pair, arity, message, counted
 
 
 @pytest.fixture
