@@ -46,6 +46,9 @@ def main(argv=None) -> int:
 
             seed(seed_value + i)(explore)()
             print(f"{kind}: done {n}", flush=True)
+            if args.out:          # after each kind: a run stopped later keeps what it did
+                with open(args.out, "w") as fh:
+                    json.dump(runner.summary(), fh, indent=1, ensure_ascii=False)
         print(runner.format_summary(), flush=True)
         if args.out:
             with open(args.out, "w") as fh:

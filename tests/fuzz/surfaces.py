@@ -345,7 +345,7 @@ ACTION_VALUES = [0, 1, -1, 2, 99, 2 ** 64, -2 ** 70, 1.5, True, None, "0", "", "
 def _path_doc(data: bytes):
     try:
         doc = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):     # not JSON, or nested deeper than json can read
         return None
     return doc if isinstance(doc, dict) and isinstance(doc.get("actions"), list) else None
 
