@@ -142,3 +142,11 @@ def test_the_users_invariant_runs_and_its_errors_are_the_users(user_module, caps
     assert code == 254 and "no function 'nothere'" in err
     code, _, err = run([path, "--invariant", "nomodule_xyz:f"], capsys)
     assert code == 254 and "cannot import 'nomodule_xyz'" in err
+
+
+def test_a_history_in_parts_is_refused_before_any_work(tmp_path, capsys):
+    parts = tmp_path / "day"
+    parts.mkdir()
+    (parts / "a.jsonl").write_bytes((LOST / "lost-conditional-create.jsonl").read_bytes())
+    code, _, err = run([parts, "--invariant", "create_at_most_once"], capsys)
+    assert code == 254 and "--invariant judges a history read whole" in err and "Traceback" not in err

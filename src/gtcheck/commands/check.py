@@ -178,6 +178,13 @@ def check(histories: tuple[str, ...], staleness_bound: str | None, properties: t
         raise UserError("--html draws a history read whole into memory: not one in parts "
                         "(a directory)", where=paths[0],
                         hint="check the parts without --html; report a smaller history")
+    if invariants:
+        parted = [p for p in paths if os.path.isdir(p)]
+        if parted:
+            raise UserError("--invariant judges a history read whole into memory: not one in "
+                            "parts (a directory)", where=parted[0],
+                            hint="check the parts without --invariant, or join them into one "
+                                 "history file to judge the invariants on it")
     # refuse an output that can never be written before the check's long work
     if output and output != "-":
         check_target(output, "-o/--output")
