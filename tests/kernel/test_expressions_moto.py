@@ -135,6 +135,18 @@ def test_hand_written_differences(moto, kind, text, names, values, want_ours, wa
     assert ("item" if isinstance(m, dict) else m) == want_moto, why
 
 
+def test_a_delete_past_the_end_of_the_shortened_list(moto):
+    """DELETE a[1] after REMOVE a[0] on [0, 0]: DynamoDB's a[1] is the number 0, so deleting
+    a string set from it is refused; moto's a[1] is past the end of [0], where its DELETE
+    does nothing."""
+    from gtcheck.kernel.attrvalues import StrSet
+
+    case = Case("update", {"pk": "k", "a": [D(0), D(0)]}, "REMOVE #n0[0] DELETE a[1] :v0", {"#n0": "a"},
+                {":v0": StrSet([""])})
+    assert ours(case)[0] == "rejected" and moto.run(case)["a"] == [D(0)]
+    assert judge(case, moto) == "difference:clauses-applied-in-order"
+
+
 @pytest.mark.parametrize("text, values, want", [
     # Alternator's test_update_expression_nested_remove_list_item_original_number (checked on
     # DynamoDB): indexes refer to the list before the update, whichever clause comes first
