@@ -180,6 +180,8 @@ def check_history(path: str | os.PathLike, *, staleness_bound_ns: int | None = N
         "engine": engine,
         "spilled": any(p.spilled for p in parts),
     }
+    if "stages_cpu_s" in stats:     # in pieces: CPU seconds summed over the tasks of each stage
+        timing["stages_cpu_s"] = stats["stages_cpu_s"]
     summary = build_summary(path, header, stats, options, jobs, merged, timing)
     windows = fault_windows(nemesis)
     for prop in all_properties():

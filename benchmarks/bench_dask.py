@@ -1,0 +1,148 @@
+"""The local engine beside the Dask engine with one and two workers, side by side in one run.
+
+Run: python benchmarks/bench_dask.py [--ops 1000000 10000000] [--configs local dask1 dask2]
+
+For each size it checks ``benchmarks/out/check-<N>k-<keys>.jsonl`` (written first when
+absent by ``bench_check.generate``, one key per 100 operations), once per configuration,
+each in a fresh Python process so that every figure is that configuration's own:
+
+* ``local``: ``check_history(path, jobs=2)``, the local engine's two worker processes
+  (each reads the whole file, keeps its keys);
+* ``dask1`` / ``dask2``: ``--engine dask`` on a LocalCluster of 1 or 2 single-threaded
+  worker processes, started before the clock starts (its start-up is printed apart).
+
+Printed per run: wall of the check; CPU seconds of this process and of every worker
+(``getrusage`` in each: exact, not sampled); peak RSS of this process and of every worker
+(``ru_maxrss`` in each); whether the summary (but for ``timing`` and ``jobs``) equals the
+local engine's. CPU and wall are apart because the machine is shared: the load average
+at the start and end of each run is printed beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+
+def _usage() -> dict:
+    """This process's CPU seconds and peak RSS (MB), and its waited children's."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    ch = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"cpu": me.ru_utime + me.ru_stime, "rss_mb": me.ru_maxrss / 1024,
+            "children_cpu": ch.ru_utime + ch.ru_stime, "children_rss_mb": ch.ru_maxrss / 1024}
+
+
+def _digest(summary: dict) -> str:
+    s = dict(summary)
+    s.pop("timing", None)
+    s["options"] = {k: v for k, v in s["options"].items() if k != "jobs"}
+    return hashlib.sha256(json.dumps(s, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def one(config: str, path: str) -> dict:
+    """Run one configuration in this (fresh) process; its figures as a dict."""
+    from gtcheck.checker.check import check_history
+
+    out: dict = {"config": config, "load_start": os.getloadavg()[0]}
+    if config == "local":
+        u0 = _usage()
+        t = time.perf_counter()
+        res = check_history(path, jobs=2)
+        out["wall"] = time.perf_counter() - t
+        u1 = _usage()
+        out["cpu_client"] = u1["cpu"] - u0["cpu"]
+        out["cpu_workers"] = [u1["children_cpu"] - u0["children_cpu"]]
+        out["rss_client_mb"] = u1["rss_mb"]
+        out["rss_workers_mb"] = [u1["children_rss_mb"]]      # the largest worker's
+    else:
+        import logging
+
+        from distributed import Client, LocalCluster
+
+        n = int(config[len("dask"):])
+        t = time.perf_counter()
+        with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
+                          dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR) as cluster, \
+                Client(cluster) as client:
+            out["cluster_start"] = time.perf_counter() - t
+            w0 = client.run(_usage)
+            u0 = _usage()
+            t = time.perf_counter()
+            res = check_history(path, engine="dask", scheduler=cluster.scheduler_address)
+            out["wall"] = time.perf_counter() - t
+            u1 = _usage()
+            w1 = client.run(_usage)
+        out["cpu_client"] = u1["cpu"] - u0["cpu"]       # the client and the scheduler
+        out["cpu_workers"] = [w1[a]["cpu"] - w0[a]["cpu"] for a in sorted(w1)]
+        out["rss_client_mb"] = u1["rss_mb"]
+        out["rss_workers_mb"] = [w1[a]["rss_mb"] for a in sorted(w1)]
+    out["load_end"] = os.getloadavg()[0]
+    out["operations"] = res.summary["history"]["counts"]["operations"]
+    out["valid"] = res.summary["valid"]
+    out["digest"] = _digest(res.summary)
+    out["shards"] = res.summary["timing"]["shards"]
+    out["stages"] = res.summary["timing"].get("stages_cpu_s")
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--ops", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    ap.add_argument("--configs", nargs="+", default=["local", "dask1", "dask2"])
+    ap.add_argument("--one", help=argparse.SUPPRESS)
+    ap.add_argument("--history", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.one:
+        print(json.dumps(one(args.one, args.history)))
+        return
+    from bench_check import generate
+
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, "
+          f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GB, "
+          f"Python {platform.python_version()}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    for n in args.ops:
+        path = ROOT / "benchmarks" / "out" / f"check-{n // 1000}k-{max(10, n // 100)}.jsonl"
+        if not path.exists():
+            t = time.perf_counter()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            generate(path, n, max(10, n // 100))
+            print(f"generated {path.name} in {time.perf_counter() - t:.0f} s", flush=True)
+        print(f"\n{n:,} operations, {path.stat().st_size / 1e6:,.0f} MB ({path.name})")
+        print(f"{'config':<7} {'wall s':>7} {'CPU s':>7} {'client':>7} {'workers CPU s':<16} "
+              f"{'peak RSS MB: client':>20} {'workers':<14} {'load':>9} {'shards':>6} same")
+        ref = None
+        for config in args.configs:
+            proc = subprocess.run([sys.executable, __file__, "--one", config, "--history",
+                                   str(path)], capture_output=True, text=True, cwd=ROOT)
+            if proc.returncode != 0:
+                print(f"{config:<7} failed (exit {proc.returncode}): {proc.stderr[-2000:]}")
+                continue
+            r = json.loads(proc.stdout.strip().splitlines()[-1])
+            ref = ref or r["digest"]
+            cpu = r["cpu_client"] + sum(r["cpu_workers"])
+            workers = " ".join(f"{c:.1f}" for c in r["cpu_workers"])
+            rss = " ".join(f"{m:,.0f}" for m in r["rss_workers_mb"])
+            start = f" (cluster start {r['cluster_start']:.1f} s)" if "cluster_start" in r else ""
+            print(f"{config:<7} {r['wall']:>7.1f} {cpu:>7.1f} {r['cpu_client']:>7.1f} "
+                  f"{workers:<16} {r['rss_client_mb']:>20,.0f} {rss:<14} "
+                  f"{r['load_start']:>4.1f}-{r['load_end']:<4.1f} {r['shards']:>6} "
+                  f"{'yes' if r['digest'] == ref else 'NO'}{start}", flush=True)
+            if r.get("stages"):
+                print("        CPU s by stage, summed over tasks: " + ", ".join(
+                    f"{k} {v:.1f}" for k, v in r["stages"].items()), flush=True)
+
+
+if __name__ == "__main__":
+    main()
