@@ -18,7 +18,11 @@ It prints, CPU and wall apart (CPU of a child process from its rusage):
   ``check_history`` of every log in this process; ``gtcheck check`` through the command
   line on all the logs at once (one process, one line per log); and per file, one process
   each, ``gtcheck check LOG`` beside ``porcupine.test -test.run '^TestEtcdJepsenNNN$'``
-  (and the bare interpreter, ``python -c pass``, the floor of any Python command). The
+  (and, to show where one file's time goes, the same number of processes of: the bare
+  interpreter ``python -c pass``, the floor of any Python command, and ``python -S -c
+  pass``, without site-packages' start-up files; ``import gtcheck.cli``, the command line's
+  own imports (click); and importing every module that ``gtcheck check LOG`` imports, the
+  check then being the rest). The
   command-line runs keep their bytecode (``PYTHONDONTWRITEBYTECODE`` is dropped for them),
   as an installed gtcheck does.
 * **kv** (``test_data/kv/*.txt``, read by gtcheck's Porcupine kv import: a get is a read, a
@@ -175,21 +179,38 @@ def etcd(binary: Path, data: Path, test_go: str, repeat: int, cli: bool) -> None
     print(f"  gtcheck check LOG... (one process) {cw:7.3f} s wall {cc:7.3f} s CPU  "
           f"(exit {cproc.returncode}; {cc / pc:.2f}x Porcupine's CPU, "  # type: ignore[union-attr]
           f"{cw / pw:.2f}x its wall)")
-    pf_w = pf_c = gf_w = gf_c = bare_w = bare_c = 0.0
+    phases = {"python -c pass": [sys.executable, "-c", "pass"],
+              "python -S -c pass": [sys.executable, "-S", "-c", "pass"],
+              "import gtcheck.cli": [sys.executable, "-c", "import gtcheck.cli"],
+              "import what check imports": [sys.executable, "-c",
+                                            "import " + ", ".join(_imports(gtcheck, logs[0][1], env))]}
+    cpu = {name: 0.0 for name in phases}
+    pf_w = pf_c = gf_w = gf_c = 0.0
     for n, p in logs:
         w, c, _ = Child.run([str(binary), "-test.run", f"^TestEtcdJepsen{n:03d}$", "-test.count=1"],
                             cwd=binary.parent / "porcupine")
         pf_w, pf_c = pf_w + w, pf_c + c
         w, c, _ = Child.run(gtcheck + ["check", str(p), "--no-progress"], env=env)
         gf_w, gf_c = gf_w + w, gf_c + c
-        w, c, _ = Child.run([sys.executable, "-c", "pass"], env=env)
-        bare_w, bare_c = bare_w + w, bare_c + c
+        for name, cmd in phases.items():
+            cpu[name] += Child.run(cmd, env=env)[1]
     k = len(logs)
     print(f"  per file, one process each ({k} processes): Porcupine {pf_w:7.3f} s wall "
           f"{pf_c:7.3f} s CPU; gtcheck check LOG {gf_w:7.3f} s wall {gf_c:7.3f} s CPU "
           f"({gf_c / max(pf_c, 1e-9):.1f}x CPU, {gf_w / pf_w:.1f}x wall; "
-          f"{1000 * gf_c / k:.0f} ms CPU per file, of which the bare interpreter "
-          f"`python -c pass` {1000 * bare_c / k:.0f} ms)")
+          f"{1000 * gf_c / k:.1f} ms CPU per file against Porcupine's {1000 * pf_c / k:.1f} ms)")
+    print("  where one file's CPU goes (mean per process): " + "; ".join(
+        f"{name} {1000 * c / k:.1f} ms" for name, c in cpu.items()) +
+        f"; the whole check {1000 * gf_c / k:.1f} ms")
+
+
+def _imports(gtcheck: list[str], log: Path, env: dict) -> list[str]:
+    """The modules of gtcheck (and click) that ``gtcheck check LOG`` imports, in order."""
+    err = subprocess.run([gtcheck[0], "-X", "importtime", *gtcheck[1:], "check", str(log),
+                          "--no-progress"], env=env, capture_output=True, text=True).stderr
+    names = [line.split("|")[2].strip() for line in err.splitlines()
+             if line.startswith("import time:") and "self [us]" not in line]
+    return [m for m in names if m.split(".")[0] in ("gtcheck", "click")]
 
 
 # --------------------------------------------------------------------------- kv

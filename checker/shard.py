@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import gc
 import os
-import pickle
 import sys
 import time
 import zlib
@@ -89,11 +88,13 @@ class ShardWriter:
         buf = self._buf[i]
         buf.append(_to_tuple(op))
         if len(buf) >= BATCH:
+            import pickle   # only a history that spills needs it (start-up of every check)
             pickle.dump(buf, self._files[i], protocol=pickle.HIGHEST_PROTOCOL)
             self.counts[i] += len(buf)
             self._buf[i] = []
 
     def close(self) -> None:
+        import pickle
         for i, f in enumerate(self._files):
             if self._buf[i]:
                 pickle.dump(self._buf[i], f, protocol=pickle.HIGHEST_PROTOCOL)
@@ -103,6 +104,7 @@ class ShardWriter:
 
 
 def read_shard(path: str) -> Iterator[Operation]:
+    import pickle
     with open(path, "rb") as f:
         while True:
             try:

@@ -10,7 +10,6 @@ packages from its ``.py`` with ``SourceFileLoader``, so no ``.so`` is ever impor
 """
 from __future__ import annotations
 
-import hashlib
 import importlib.machinery
 import importlib.util
 import json
@@ -21,6 +20,15 @@ from pathlib import Path
 from types import ModuleType
 from typing import Callable, Mapping, Sequence
 
+try:    # CPython's own SHA-256 (hashlib's fallback), not OpenSSL's, whose loading costs every
+    # gtcheck command about 2 ms of start-up: 3.12 and later call it _sha2, 3.11 _sha256
+    from _sha2 import sha256 as _sha256_of   # type: ignore[import-not-found]
+except ImportError:
+    try:
+        from _sha256 import sha256 as _sha256_of   # type: ignore[import-not-found,no-redef]
+    except ImportError:
+        from hashlib import sha256 as _sha256_of   # type: ignore[assignment]
+
 MANIFEST = Path(__file__).with_name("_compiled.json")
 PACKAGES = ("gtcheck.model", "gtcheck.kernel")   # packages that hold compiled modules
 ENV = "GTCHECK_PURE_PYTHON"
@@ -28,7 +36,7 @@ ENV = "GTCHECK_PURE_PYTHON"
 
 def _sha256(path: str) -> str:
     with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
+        return _sha256_of(f.read()).hexdigest()
 
 
 def _package_dirs(package: str) -> list[str]:

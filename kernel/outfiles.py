@@ -26,7 +26,6 @@ import errno
 import gzip
 import io
 import os
-import secrets
 import stat
 import sys
 from collections.abc import Iterator
@@ -166,7 +165,7 @@ class Output(io.RawIOBase):
             os.makedirs(parent, exist_ok=True)
             name = os.path.basename(self.target)
             # a short name of its own: the target's name may already be at the limit
-            self.tmp = os.path.join(parent, f".{name[:40]}.gtcheck-{secrets.token_hex(4)}.tmp")
+            self.tmp = os.path.join(parent, f".{name[:40]}.gtcheck-{os.urandom(4).hex()}.tmp")
             fd = os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0),
                          0o666)   # the umask applies, as for any new file
             if st is not None:    # replacing a file: keep its permissions (and owner if we may)

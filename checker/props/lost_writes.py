@@ -11,15 +11,17 @@ the user asks (``--fail-on lost-writes``; ``"counted": false`` otherwise, see
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gtcheck.checker import anomalies as A
 from gtcheck.checker.anomalies import AnomalyKind, version_ref
-from gtcheck.checker.lostwrites import LostWrite, lost_writes
 from gtcheck.checker.ordering.timestamps import has_all_ts
 from gtcheck.checker.props.base import (REGISTER_HISTORY, KeyContext, SummaryContext,
                                         anomalies_of, is_register, plural, verdict_word)
 from gtcheck.kernel.units import format_duration
+
+if TYPE_CHECKING:    # the chain walk is imported only when a history has lost writes to judge
+    from gtcheck.checker.lostwrites import LostWrite
 
 NAME = "lost_writes"
 TITLE = "Lost writes"
@@ -55,6 +57,7 @@ def judge_key(ctx: KeyContext, res: Any) -> None:
     if not ctx.ordered:
         fig["lost_writes_keys_not_judged"] += 1
         return
+    from gtcheck.checker.lostwrites import lost_writes
     found = lost_writes(ctx.ops, ctx.order.rank, ctx.header.initial)
     inferred = not has_all_ts(ctx.ops)
     fig["lost_writes_keys_judged"] += 1

@@ -1,7 +1,8 @@
 """A plain ``gtcheck check`` imports only what it needs: no solver (z3) when every key has
 ``ts`` or the history is a register import, no HTML templates (jinja2), no Hypothesis, no
 networkx, and no worker machinery (multiprocessing) for a history checked in one process, no
-temporary files machinery, traceback or XML (JUnit output only) on the plain path.
+temporary files machinery, traceback or XML (JUnit output only) on the plain path, and
+neither OpenSSL's hashing (hashlib), secrets nor pickle (a spilled history's shards only).
 (Measured with ``python -X importtime -m gtcheck check ...``; figures in README.)"""
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAVY = ("z3", "jinja2", "hypothesis", "networkx", "numpy", "scipy", "multiprocessing",
-         "concurrent", "boto3", "moto", "tempfile", "traceback", "xml")
+         "concurrent", "boto3", "moto", "tempfile", "traceback", "xml", "hashlib", "_hashlib",
+         "secrets", "pickle")
 # The interpreter may load some of these before gtcheck runs (a site-packages .pth file: CI's
 # Python imports certifi, hence importlib.resources and tempfile, at start-up). They are
 # forgotten first, so that what is counted is what gtcheck itself imports.
