@@ -32,7 +32,6 @@ turns its result into the property's findings.
 from __future__ import annotations
 
 import time
-from bisect import bisect_left
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -337,17 +336,28 @@ def realtime(spans: Spans, delta: int) -> RealTime:
     done, inv, ip, cp = spans.complete_time, spans.invoke_time, spans.ipos, spans.cpos
     proc = spans.process
     n = len(inv)
-    ok = sorted([(done[g], cp[g], g) for g in range(n) if done[g] is not None])
-    rank = [-1] * n
-    for r, (_, _, g) in enumerate(ok):
-        rank[g] = r
-    # k: how many completions end certainly before each invocation (rule 1 by time)
+    # one sort of every invocation and completion: the completions come out in their order
+    # (time, then file position), and each invocation after exactly the completions that
+    # end certainly before it (rule 1 by time: more than delta earlier; with delta 0,
+    # earlier, or at the same time and earlier in the file); ties go to the invocation
     if delta:
-        ret_times = [t for t, _, _ in ok]
-        k = [bisect_left(ret_times, inv[g] - delta) for g in range(n)]
-    else:                   # equal times: by file position
-        ret_keys = [(t, c) for t, c, _ in ok]
-        k = [bisect_left(ret_keys, (inv[g], ip[g])) for g in range(n)]
+        events = [(inv[g], 0, ip[g], g) for g in range(n)]
+        events += [(done[g] + delta, 1, cp[g], g) for g in range(n) if done[g] is not None]
+    else:
+        events = [(inv[g], ip[g], 0, g) for g in range(n)]
+        events += [(done[g], cp[g], 1, g) for g in range(n) if done[g] is not None]
+    events.sort()
+    ok_ids: list[int] = []
+    k = [0] * n
+    rank = [-1] * n
+    completion = 1 if delta else 2
+    for e in events:
+        g = e[3]
+        if e[completion]:
+            rank[g] = len(ok_ids)
+            ok_ids.append(g)
+        else:
+            k[g] = len(ok_ids)
     # rule 1: one process's completed operation precedes its next ones, whatever delta is
     prev = [-1] * n
     last_ok: dict[Any, int] = {}
@@ -357,7 +367,6 @@ def realtime(spans: Spans, delta: int) -> RealTime:
             prev[g] = q
         if rank[g] >= 0:
             last_ok[proc[g]] = rank[g]
-    ok_ids = [g for _, _, g in ok]
     info = sorted([(k[g], ip[g], g) for g in range(n) if done[g] is None])
     info_ids = [g for _, _, g in info]
     return RealTime(ok=ok_ids, info=info_ids, ok_k=[k[g] for g in ok_ids],
