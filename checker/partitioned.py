@@ -38,7 +38,6 @@ from __future__ import annotations
 import gc
 import operator
 import os
-import pickle
 import time
 import zlib
 from array import array
@@ -410,6 +409,7 @@ def pair_bucket(parts: list[Part], lay: Layout, n_shards: int, blocks: list[tupl
     tuples (the fields, then the part), pickled here: building millions of objects while
     the garbage collector runs (as Dask would, unpickling a task's arguments) costs ten
     times more than with it paused."""
+    import pickle   # only the pieces path: a plain check's start-up stays without it
     from gtcheck.checker.history import HistoryReader
 
     c0 = time.process_time()
@@ -493,6 +493,7 @@ def judge_shard(parts: list[Part], header: Header, options: CheckOptions, *lists
     """Judge the keys of one shard (``lists``: its operations from every bucket, pickled
     (zlib) lists of tuples of the operation's fields and its part): first the repeated writes of
     each key, then ``checker.shard.check_groups``, the local engine's judging."""
+    import pickle   # only the pieces path: a plain check's start-up stays without it
     from gtcheck.checker.history import RepeatedWrites
 
     c0 = time.process_time()
