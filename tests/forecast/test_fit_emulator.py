@@ -1,6 +1,6 @@
 """``gtcheck fit`` on a recording of ``gtcheck emulate``: the emulator runs on a free
 loopback port with configured delays (lognormal, median 100 ms, sigma 0.4, every link),
-started and stopped by the test; the workload runner records 20 s of read-heavy traffic.
+started and stopped by the test; the workload runner records 30 s of read-heavy traffic.
 
 The recording is a real one: requests go over HTTP and take effect somewhere inside their
 own latency, so the intervals are the bounds (``timing: bounds``). The emulator keeps one
@@ -36,10 +36,10 @@ MS = 1_000_000
 @pytest.mark.emulator
 def test_fit_of_an_emulator_recording(tmp_path):
     sc = scenario_from_dict({"name": "fit-emulator", "regions": {"names": REGIONS},
-                             "workload": {"keys": 4, "processes_per_region": 2, "rate": 400, "duration": "20s",
+                             "workload": {"keys": 4, "processes_per_region": 2, "rate": 400, "duration": "30s",
                                           "strong_reads": 0.5, "mix": {"read": 0.9, "write": 0.07, "update": 0.03}}})
     with EmulatorProcess(REGIONS, delay="lognormal(100ms, 0.4)", seed=7) as emu:
-        cfg = RunConfig(regions=REGIONS, table="orders", scenario=sc, duration_ns=20_000 * MS, out_dir=tmp_path,
+        cfg = RunConfig(regions=REGIONS, table="orders", scenario=sc, duration_ns=30_000 * MS, out_dir=tmp_path,
                         endpoint_url=emu.endpoint, settle_ns=3_000 * MS, seed=3)
         res = run_workload(cfg)
     assert emu.proc.poll() is not None, "the emulator is stopped"
