@@ -166,3 +166,16 @@ def test_explore_refuses_a_nan_time_limit(tmp_path, capsys):
     code, _, err = run_cli(["explore", "--scenario", LOST_UPDATE, "--time-limit", "nan", "-o", tmp_path / "o"],
                            capsys)
     assert refused(code, err) and "--time-limit" in err, err
+
+
+def test_a_checker_property_on_an_untimed_exploration_names_the_option(tmp_path, capsys):
+    """Untimed runs' histories go back in time, which the checker refuses: the refusal named
+    a temporary file the user never saw (found by the fuzzer); it names --property now."""
+    from tests.fuzz.surfaces import WITNESS_SCRIPT
+
+    scenario = tmp_path / "w.toml"
+    scenario.write_bytes(WITNESS_SCRIPT)
+    code, _, err = run_cli(["explore", "--scenario", scenario, "--untimed", "--property", "read_after_write",
+                            "--quiet", "-o", tmp_path / "o"], capsys)
+    assert refused(code, err), err
+    assert err.startswith("error: --property:") and "explore timed" in err

@@ -206,7 +206,13 @@ def builtin_property(name: str, bound_ns: int | None, *, timeout_s: float = 30.0
         from gtcheck.checker.props.base import counts_in_verdict
 
         with history_file(history) as path:
-            result = check_history(path, staleness_bound_ns=bound_ns, jobs=1, timeout_s=timeout_s)
+            try:
+                result = check_history(path, staleness_bound_ns=bound_ns, jobs=1, timeout_s=timeout_s)
+            except UserError as exc:    # the run's own history, in a temporary file the user never saw
+                raise UserError(f"the checker cannot judge this run's history: {exc.message}",
+                                where=names.property,
+                                hint="an untimed exploration (--untimed) writes histories whose times go "
+                                     "backwards; explore timed to judge a checker property") from None
         props = [p for p in registry.names() if name in (ALL, p) and p in result.summary]
         for p in props:
             section = result.summary[p]
