@@ -197,6 +197,7 @@ SETTINGS = settings(max_examples=400, deadline=None,
 @SETTINGS
 @given(seed=st.integers(0, 2**32 - 1), n_ops=st.integers(1, 7), n_procs=st.integers(1, 3))
 @example(seed=48031, n_ops=4, n_procs=1)    # an info delete, then an info add read back
+@example(seed=6495, n_ops=6, n_procs=2)     # the same cause at delta = 1000 (seen failing before 0b43490)
 def test_the_search_agrees_with_the_reference(seed: int, n_ops: int, n_procs: int) -> None:
     ops, initial = generate(seed, n_ops, n_procs)
     for delta in DELTAS:
