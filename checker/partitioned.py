@@ -36,6 +36,7 @@ each part's own; indices must be unique across the parts; a process lives in one
 from __future__ import annotations
 
 import gc
+import gzip
 import operator
 import os
 import time
@@ -106,11 +107,10 @@ def open_parts(paths: Sequence[str]) -> tuple[Header, list[Part]]:
                                 f"{', '.join(differ)}", where=f"{path}:{reader.header_line}",
                                 hint="the parts of one history carry the same header line")
             with open_binary(path) as fh:
+                gz = isinstance(fh, gzip.GzipFile)      # open_binary decompresses gzip
                 raw = b""
                 for _ in range(reader.header_line):
                     raw = fh.readline()
-            with open(path, "rb") as fh:
-                gz = fh.read(2) == b"\x1f\x8b"
             parts.append(Part(path, reader.header_line, raw, reader._first_time, gz,
                               os.path.getsize(path)))
     assert header is not None

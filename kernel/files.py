@@ -11,6 +11,11 @@ from gtcheck.kernel.errors import UserError
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
+def is_gzip(head: bytes) -> bool:
+    """Whether bytes that begin a file are gzip's (its magic number)."""
+    return head[:2] == _GZIP_MAGIC
+
+
 def open_binary(path: str):
     """Open a history file for reading bytes, decompressing gzip (found by its magic)."""
     try:
@@ -22,8 +27,7 @@ def open_binary(path: str):
         raise UserError("is a directory, not a history file", where=str(path)) from None
     except OSError as exc:
         raise UserError(f"cannot read: {exc.strerror or exc}", where=str(path)) from None
-    magic = fh.peek(2)[:2] if hasattr(fh, "peek") else b""
-    if magic == _GZIP_MAGIC:
+    if hasattr(fh, "peek") and is_gzip(fh.peek(2)):
         return gzip.GzipFile(fileobj=fh, mode="rb")
     return fh
 

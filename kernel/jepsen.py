@@ -39,6 +39,7 @@ from gtcheck.kernel.edn import Keyword
 from gtcheck.kernel.errors import UserError
 from gtcheck.kernel.exactjson import JSONProblem, parse_line
 from gtcheck.kernel.exactjson import dumps as exact_dumps
+from gtcheck.kernel.files import is_gzip
 from gtcheck.kernel.files import detect_format
 from gtcheck.kernel.jsonlines import history_header
 from gtcheck.kernel.vocabulary import NEMESIS_FUNCTIONS
@@ -175,7 +176,7 @@ def read_edn_ops(path: str | os.PathLike) -> tuple[list[JepsenOp], dict[str, Any
     """The ops of an EDN history file, and the gt header of a file written by export_edn."""
     path = str(path)
     data = _read_bounded(path)
-    if data[:2] == b"\x1f\x8b":
+    if is_gzip(data):
         import gzip
         import io
         import zlib
