@@ -19,10 +19,12 @@ condition does. Write your own the same way: a function of a ``Run``.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from decimal import Decimal
 from typing import Any
 
 from gtcheck.kernel.errors import UserError
+from gtcheck.kernel.exactjson import canon
 from gtcheck.kernel.expressions import history_condition, history_update
 from gtcheck.kernel.exprparse import parse_condition
 from gtcheck.kernel.items import apply_change
@@ -202,19 +204,21 @@ def create_at_most_once(run: Any) -> Any:
     """A conditional create succeeds at most once per key, or once again only after an
     acknowledged delete (in the conflict order the checker established)."""
     wins: dict[str, list[int]] = {}
-    deleted: set[str] = set()
+    deleted: dict[str, list[int]] = {}     # deletes that may have taken effect
     for o in _ops(run):
         if o["f"] in WRITES and o.get("type") == "ok" and _creates(o):
             wins.setdefault(o["key"], []).append(o["index"])
-        elif o["f"] == "delete" and o.get("type") in ("ok", "info"):
-            deleted.add(o["key"])
+        elif o["f"] == "delete" and o.get("type") != "fail":
+            deleted.setdefault(o["key"], []).append(o["index"])
     undecided, broken, cited = [], [], []
     for key, idx in sorted(wins.items()):
         if len(idx) < 2:
             continue
         if key in deleted:
             est = run.established
-            if key in est.unordered:
+            # a delete of unknown outcome (info, or never completed) that the checker did not
+            # place in the conflict order may lie between any two creates
+            if key in est.unordered or any(est.rank.get(d) is None for d in deleted[key]):
                 undecided.append(key)
                 continue
             idx = _creates_without_delete(run, est.order.get(key, []), set(idx))
@@ -225,8 +229,9 @@ def create_at_most_once(run: Any) -> Any:
     if broken:
         return "; ".join(broken), cited
     if undecided:
-        return Unknown(f"keys {', '.join(undecided)} were created again after a delete, in an "
-                       "order the checker could not establish")
+        return Unknown(f"keys {', '.join(undecided)} were created again after a delete that the checker "
+                       "could not place in the conflict order (its outcome unknown, or the key's writes "
+                       "unordered)")
     return None
 
 
@@ -359,7 +364,8 @@ def _winner(run: Any, key: str, writes: list[dict[str, Any]]) -> dict[str, Any] 
     latest = sorted(writes, key=lambda w: (w["ts"], w["origin"]), reverse=True)
     if final is None:
         return latest[0] if latest[0]["f"] == "delete" else None
-    return next((w for w in latest if w["f"] != "delete" and _item_written(w) == final), None)
+    want = canon(final)
+    return next((w for w in latest if w["f"] != "delete" and canon(_item_written(w)) == want), None)
 
 
 def _blind_overwrites(run: Any, est: Any) -> list[str]:
@@ -433,10 +439,10 @@ def optimistic_locking(run: Any, attribute: str = "ver") -> Any:
             continue
         pinned, v = _pinned(o.get("condition"), attribute)
         if pinned:
-            seen.setdefault((o["key"], repr(v)), []).append(o["index"])
+            seen.setdefault((o["key"], canon(v)), []).append(o["index"])
     for (key, ver), idx in sorted(seen.items()):
         if len(idx) > 1:
-            return (f"{key}: {len(idx)} writers all succeeded from {attribute} = {ver} "
+            return (f"{key}: {len(idx)} writers all succeeded from {attribute} = {ver.decode()} "
                     f"(ops {_cites(idx)})", idx)
     return None
 
@@ -444,30 +450,43 @@ def optimistic_locking(run: Any, attribute: str = "ver") -> Any:
 # --------------------------------------------------------------------------- transactions
 def money_conserved(run: Any, attribute: str = "balance") -> Any:
     """Money moved between items by transactions is conserved as seen from every region:
-    in each region's final state, the items' ``balance`` attributes add up to the total the
-    last acknowledged transaction wrote (the initial total when there is none)."""
-    totals: list[tuple[int, int]] = []
+    two reads in a row by one client (of the two items the transactions move money
+    between), and each region's final state, add up to the total every acknowledged
+    transaction wrote.
+
+    A pair of reads is judged only where one state of the table explains it: a transaction
+    had been acknowledged before the first read began (before it, the items may hold what
+    the recording does not show), and no write of the items, of any outcome, overlaps the
+    two reads (two reads straddling a transfer see two states, one before and one after it,
+    each conserved; the two reads of one read transaction are one snapshot and are always
+    judged). Items also written outside transactions are not what the transactions alone
+    decide: reads after such a write, and the final state, are then not judged, and the
+    answer is Unknown when nothing else showed a violation."""
+    ops = _ops(run)
     txns: dict[Any, list[dict[str, Any]]] = {}
-    for o in _ops(run):
-        if o.get("txn") and o.get("type") == "ok":
+    for o in ops:
+        if o.get("txn") is not None and o["f"] in WRITES and o.get("type") == "ok":
             txns.setdefault(o["txn"], []).append(o)
     keys: set[str] = set()
-    for t, parts in txns.items():
-        s = 0
+    totals = set()
+    for parts in txns.values():
+        s: Any = 0
         for p in parts:
             item = _item_written(p)
             if isinstance(item, dict) and _num(item.get(attribute)):
                 s += item[attribute]
                 keys.add(p["key"])
-        totals.append((t, s))
-    if not totals:
-        return None
-    expected = {s for _, s in totals}
-    if len(expected) != 1:
-        return None          # transactions that create or destroy money: nothing to conserve
-    want = expected.pop()
+        totals.add(s)
+    if len(totals) != 1 or not keys:
+        return None          # no transactions, or ones that create or destroy money: nothing to conserve
+    want = totals.pop()
+    first_done = min(max(p["end"] for p in parts) for parts in txns.values())
+    writes = [o for o in ops if o["f"] in WRITES and o["key"] in keys and o.get("type") != "fail"]
+    outside = [o for o in writes if o.get("txn") is None]
+    outside_from = min((o["start"] for o in outside), default=None)
+    busy = _Busy(writes)
     last: dict[Any, dict[str, Any]] = {}       # pairs of reads in a row by one client
-    for o in _ops(run):
+    for o in ops:
         if o["f"] != "read" or o.get("type") != "ok" or o["key"] not in keys:
             last.pop(o["process"], None)
             continue
@@ -475,24 +494,58 @@ def money_conserved(run: Any, attribute: str = "balance") -> Any:
         last[o["process"]] = o
         if prev is None or prev["key"] == o["key"] or len(keys) != 2:
             continue
+        if prev["start"] <= first_done or (outside_from is not None and o["end"] >= outside_from):
+            continue
+        snapshot = prev.get("txn") is not None and prev.get("txn") == o.get("txn")
+        if not snapshot and busy.overlaps(prev["start"], o["end"]):
+            continue
         a, b = prev.get("result"), o.get("result")
-        if a is None and b is None:
-            continue                             # before any money was there
-        got = (a or {}).get(attribute, 0) + (b or {}).get(attribute, 0)
+        amounts = [(x or {}).get(attribute, 0) for x in (a, b)]
+        if not all(_num(x) for x in amounts):
+            continue
+        got = amounts[0] + amounts[1]
         if got != want:
             return (f"{o['region']} saw {got} in total (reads {prev['index']} of {prev['key']} and {o['index']} of "
                     f"{o['key']}), not the {want} every transaction conserved: a transaction seen partially",
                     [prev["index"], o["index"]])
+    if outside:
+        return Unknown(f"{', '.join(sorted(keys))} are also written outside transactions (ops "
+                       f"{_cites(sorted(o['index'] for o in outside))}): what they add up to is not the "
+                       "transactions' alone")
     # (a key without final reads is not judged at the end: the timed simulator reads a
     # scripted transaction's first key only, not the keys of its later items)
     regions = sorted({r for k in keys for r in run.final.get(k, {})}) if all(k in run.final for k in keys) else []
     for region in regions:
-        got = sum(((run.final.get(k, {}).get(region) or {}).get(attribute, 0)) for k in sorted(keys))
+        amounts = [((run.final.get(k, {}).get(region) or {}).get(attribute, 0)) for k in sorted(keys)]
+        got = sum(amounts) if all(_num(x) for x in amounts) else amounts
         if got != want:
             cited = [p["index"] for parts in txns.values() for p in parts]
             return (f"{region} ends with {got} across {', '.join(sorted(keys))}, not the {want} every "
                     f"transaction conserved (transaction ops {_cites(cited)})", cited)
     return None
+
+
+class _Busy:
+    """When the items were being written: each transaction's span (its first part's
+    invocation to its last part's completion) and each other write's, open-ended unless it
+    was acknowledged (a write of unknown outcome may take effect at any time). ``overlaps(a, b)``: some span meets the interval (a, b), in O(log n)."""
+
+    def __init__(self, writes: list[dict[str, Any]]) -> None:
+        spans: dict[Any, list[float]] = {}
+        for o in writes:
+            end = o["end"] if o.get("type") == "ok" else float("inf")    # info: may apply any time later
+            tag = ("txn", o["txn"]) if o.get("txn") is not None else ("op", o["index"])
+            s = spans.setdefault(tag, [o["start"], end])
+            s[0], s[1] = min(s[0], o["start"]), max(s[1], end)
+        ordered = sorted(spans.values())
+        self.starts = [s for s, _ in ordered]
+        self.reach: list[float] = []           # the latest end among the spans so far
+        for _, e in ordered:
+            self.reach.append(max(e, self.reach[-1]) if self.reach else e)
+
+    def overlaps(self, a: float, b: float) -> bool:
+        j = bisect_left(self.starts, b)        # the spans that began before b
+        return j > 0 and self.reach[j - 1] > a
 
 
 # --------------------------------------------------------------------------- final state, reads
@@ -501,7 +554,7 @@ def converges(run: Any) -> Any:
     if not run.final:
         return Unknown("the history has no final reads (settled_after_ns): the final state is not known")
     for key, regions in sorted(run.final.items()):
-        if len({repr(v) for v in regions.values()}) > 1:
+        if len({canon(v) for v in regions.values()}) > 1:     # 1 and 1.0 are one number
             return f"{key} did not converge: " + ", ".join(f"{r} holds {v}" for r, v in sorted(regions.items()))
     return None
 
