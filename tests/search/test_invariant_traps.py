@@ -14,10 +14,12 @@ from gtcheck.search import recorded
 
 ROOT = Path(__file__).resolve().parents[2]
 TRAPS = ROOT / "histories" / "invariant-traps"
-JUDGED = ("create_at_most_once", "money_conserved", "converges", "optimistic_locking")
+JUDGED = ("create_at_most_once", "money_conserved", "converges", "optimistic_locking", "no_acknowledged_write_lost")
 
 EXPECTED = {
-    "recreate-after-unknown-delete": {"create_at_most_once": "unknown"},
+    # rule 12 names alice's create lost to bob's (its versions are the ok writes only); the
+    # invariant does not claim it: the delete of unknown outcome may be bob's base
+    "recreate-after-unknown-delete": {"create_at_most_once": "unknown", "no_acknowledged_write_lost": "unknown"},
     "transfer-between-reads": {"converges": "unknown"},          # no final reads
     "numbers-written-differently": {},
     "read-transaction-sees-half": {"money_conserved": False, "converges": "unknown"},
@@ -42,6 +44,11 @@ def test_the_invariants_on_each_trap(name):
 def test_a_recreate_after_an_unknown_delete_says_why_it_is_unknown():
     got = verdicts(TRAPS / "recreate-after-unknown-delete.jsonl")["create_at_most_once"]
     assert "user#1" in got["reason"] and "outcome unknown" in got["reason"]
+
+
+def test_a_lost_write_that_may_rest_on_an_unknown_delete_is_unknown_not_lost():
+    got = verdicts(TRAPS / "recreate-after-unknown-delete.jsonl")["no_acknowledged_write_lost"]
+    assert "rule 12 names write 0 of user#1 lost, but a write of unknown outcome" in got["reason"], got
 
 
 def test_the_half_seen_transfer_cites_the_read_transaction():

@@ -260,6 +260,7 @@ def no_acknowledged_write_lost(run: Any) -> Any:
     that may not have seen acknowledged writes (or a chain rule 12 could not follow), the
     answer is Unknown, never a guess."""
     lost: dict[str, dict[int, str]] = {}
+    doubtful: dict[str, list[int]] = {}      # named by rule 12, but a write of unknown outcome may be the base
     if run.has_truth:
         for key, (win, gone) in _lost_by_truth(run).items():
             for i in gone:
@@ -267,7 +268,12 @@ def no_acknowledged_write_lost(run: Any) -> Any:
                                                f"in {win['region']} before they reached it")
     else:
         est = run.established
+        maybe = _maybe_bases(run, est)
+        by_index = {o["index"]: o for o in _ops(run)}
         for lw in est.lost:
+            if _could_be_based_on_unknown(lw, maybe, by_index):
+                doubtful.setdefault(lw.key, []).append(lw.write)
+                continue
             lost.setdefault(lw.key, {})[lw.write] = (f"lost to op {lw.lost_to} ({lw.lost_to_region}), "
                                                      "applied to a version older than them")
     if lost:
@@ -283,14 +289,42 @@ def no_acknowledged_write_lost(run: Any) -> Any:
         return (f"{len(cited)} acknowledged write(s) lost: " + "; ".join(parts), cited)
     if run.has_truth:
         return None
-    maybe = _blind_overwrites(run, est)
+    maybe = [f"rule 12 names write{'s' if len(idx) > 1 else ''} {_cites(idx)} of {key} lost, but a write of "
+             "unknown outcome the checker did not place (info, or never completed) may be the version "
+             "the later write was applied to" for key, idx in sorted(doubtful.items())]
+    maybe += _blind_overwrites(run, est)
     if est.lost_undecided:
         maybe.append(f"the checker could not follow {est.lost_undecided} key(s)' surviving chains "
                      "(an expression it cannot evaluate)")
     if maybe:
-        return Unknown("no write is named lost, but " + "; ".join(maybe) + ": whether writes "
+        return Unknown("no write is certainly lost, but " + "; ".join(maybe) + ": whether writes "
                        "were lost there needs the ground truth a recording does not have")
     return None
+
+
+def _maybe_bases(run: Any, est: Any) -> dict[str, list[dict[str, Any]]]:
+    """Per key: the writes that may have taken effect (``info``, or never completed) and
+    that the checker did not place in the conflict order (rule 12's versions are the ``ok``
+    writes only)."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for o in _ops(run):
+        if o["f"] in WRITES and o.get("type") in ("info", "invoke") and est.rank.get(o["index"]) is None:
+            out.setdefault(o["key"], []).append(o)
+    return out
+
+
+def _could_be_based_on_unknown(lw: Any, maybe: dict[str, list[dict[str, Any]]],
+                               ops: dict[int, dict[str, Any]]) -> bool:
+    """Whether the write ``lw.write`` is lost to may instead have been applied to a write of
+    unknown outcome: one invoked before the later write completed (so it may have reached
+    that write's region first, whatever its place in the conflict order), and able to leave
+    what the later write's tests accepted: a delete where rule 12's base is the absent
+    item, any other write where it is an item (the item an unknown write left is not known
+    well enough to rule it out)."""
+    later = ops.get(lw.lost_to)
+    done = later.get("end") if later else None
+    return any((done is None or u["start"] < done) and ((u["f"] == "delete") == (lw.base is None))
+               for u in maybe.get(lw.key, ()))
 
 
 def _final_writers(run: Any) -> dict[str, tuple[dict[str, Any], list[dict[str, Any]]]]:
