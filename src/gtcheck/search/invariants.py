@@ -41,6 +41,12 @@ def _num(x: Any) -> bool:
     return isinstance(x, (int, float, Decimal)) and not isinstance(x, bool)
 
 
+def _may_have_applied(o: dict[str, Any]) -> bool:
+    """``ok``, ``info``, or never completed (which counts as ``info``: the format's `type` field): only a
+    ``fail`` certainly took no effect."""
+    return o.get("type") != "fail"
+
+
 def _cites(idx: list[int]) -> str:
     return ", ".join(map(str, idx))
 
@@ -101,7 +107,7 @@ def counter_matches_increments(run: Any, attribute: str | None = None) -> Any:
     count or not: the final value must lie within what they allow."""
     by_key: dict[str, list[dict[str, Any]]] = {}
     for o in _ops(run):
-        if o["f"] in WRITES and o.get("type") in ("ok", "info"):
+        if o["f"] in WRITES and _may_have_applied(o):
             by_key.setdefault(o["key"], []).append(o)
     judged = False
     broken: list[str] = []
@@ -170,7 +176,7 @@ def _counter_message(run: Any, key: str, attr: str, base: Any, acked: list[dict[
     deltas = [_delta(o, attr) for o in acked]
     want = base + sum(deltas)
     idx = [o["index"] for o in acked]
-    if base == 0 and all(d == 1 for d in deltas):
+    if base == 0 and all(d == 1 for d in deltas) and _num(got) and got < want:
         text = (f"counter {key}: {len(idx)} increments acknowledged (ops {_cites(idx)}) "
                 f"but {region} ends at {got}: {want - got} lost")
     else:
@@ -208,7 +214,7 @@ def create_at_most_once(run: Any) -> Any:
     for o in _ops(run):
         if o["f"] in WRITES and o.get("type") == "ok" and _creates(o):
             wins.setdefault(o["key"], []).append(o["index"])
-        elif o["f"] == "delete" and o.get("type") != "fail":
+        elif o["f"] == "delete" and _may_have_applied(o):
             deleted.setdefault(o["key"], []).append(o["index"])
     undecided, broken, cited = [], [], []
     for key, idx in sorted(wins.items()):
@@ -515,7 +521,7 @@ def money_conserved(run: Any, attribute: str = "balance") -> Any:
         return None          # no transactions, or ones that create or destroy money: nothing to conserve
     want = totals.pop()
     first_done = min(max(p["end"] for p in parts) for parts in txns.values())
-    writes = [o for o in ops if o["f"] in WRITES and o["key"] in keys and o.get("type") != "fail"]
+    writes = [o for o in ops if o["f"] in WRITES and o["key"] in keys and _may_have_applied(o)]
     outside = [o for o in writes if o.get("txn") is None]
     outside_from = min((o["start"] for o in outside), default=None)
     busy = _Busy(writes)
@@ -598,7 +604,7 @@ def monotonic_reads(run: Any) -> Any:
     version the checker ranked below one the client already read (reads of a key that was
     deleted are not judged)."""
     ops = _ops(run)
-    deleted = {o["key"] for o in ops if o["f"] == "delete" and o.get("type") in ("ok", "info")}
+    deleted = {o["key"] for o in ops if o["f"] == "delete" and _may_have_applied(o)}
     reads = [o for o in ops if o["f"] == "read" and o.get("type") == "ok" and o["key"] not in deleted]
     if not reads:
         return None
