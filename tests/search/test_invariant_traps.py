@@ -15,7 +15,7 @@ from gtcheck.search import recorded
 ROOT = Path(__file__).resolve().parents[2]
 TRAPS = ROOT / "histories" / "invariant-traps"
 JUDGED = ("create_at_most_once", "money_conserved", "converges", "optimistic_locking", "no_acknowledged_write_lost",
-          "counter_matches_increments")
+          "counter_matches_increments", "later_write_wins")
 
 EXPECTED = {
     # rule 12 names alice's create lost to bob's (its versions are the ok writes only); the
@@ -24,6 +24,7 @@ EXPECTED = {
     "transfer-between-reads": {"converges": "unknown"},          # no final reads
     "numbers-written-differently": {},
     "increment-never-completed": {},
+    "unanswered-rewrite": {"later_write_wins": "unknown"},
     "read-transaction-sees-half": {"money_conserved": False, "converges": "unknown"},
 }
 

@@ -348,6 +348,25 @@ def _final_writers(run: Any) -> dict[str, tuple[dict[str, Any], list[dict[str, A
     return out
 
 
+def _unanswered_writes(run: Any) -> dict[str, list[dict[str, Any]]]:
+    """Per key: the writes of unknown outcome (``info``, or never completed)."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for o in _ops(run):
+        if o["f"] in WRITES and o.get("type") != "ok" and _may_have_applied(o):
+            out.setdefault(o["key"], []).append(o)
+    return out
+
+
+def _could_leave(o: dict[str, Any], item: Any) -> bool:
+    """Whether write ``o``, of unknown outcome, may have left ``item`` (None: absent)."""
+    if o["f"] == "delete" or item is None:
+        return o["f"] == "delete" and item is None
+    if o["f"] == "update":
+        return True                 # an unanswered update's post-image is unknown (rule 8)
+    mine = o.get("value") if o["f"] == "write" else _item_written(o)
+    return mine is None or canon(mine) == canon(item)
+
+
 def _lost_by_truth(run: Any) -> dict[str, tuple[dict[str, Any], list[int]]]:
     """Per key: the final version's write and the acknowledged writes of other regions it
     was written without (the ground truth, or exploration's ``Run.seen``)."""
@@ -381,8 +400,13 @@ def later_write_wins(run: Any) -> Any:
     and by later ones from regions they had not reached: here only the real-time order
     counts, which a recording gives as well as a model run."""
     parts, cited = [], []
+    unsure: list[str] = []
+    unanswered = _unanswered_writes(run)
     for key, (win, writes) in _final_writers(run).items():
         lost = sorted(w["index"] for w in writes if w is not win and w["start"] > win["end"])
+        if lost and any(_could_leave(u, _item_written(win)) for u in unanswered.get(key, ())):
+            unsure.append(key)      # the final item may be an unanswered write's, made later
+            continue
         if lost:
             parts.append(f"{key}: acknowledged write{'s' if len(lost) > 1 else ''} {_cites(lost)} sent after "
                          f"op {win['index']} (in {win['region']}) was acknowledged, yet the final value is "
@@ -391,6 +415,10 @@ def later_write_wins(run: Any) -> Any:
     if parts:
         return (f"{len(cited) - len(parts)} later write(s) overwritten by an earlier one: " + "; ".join(parts),
                 cited)
+    if unsure:
+        return Unknown(f"{', '.join(unsure)} end{'s' if len(unsure) == 1 else ''} with the item of an acknowledged "
+                       "write that later acknowledged writes should have superseded, but a write of unknown outcome "
+                       "(info, or never completed) may have left that item instead: which write won is not known")
     return None
 
 
