@@ -100,3 +100,17 @@ def test_optimistic_locking_counts_one_version_written_two_ways(tmp_path):
     path.write_text("".join(json.dumps(e) + "\n" for e in [header] + [dict(e, index=i) for i, e in enumerate(events)]))
     got = verdicts(path)["optimistic_locking"]
     assert got["valid"] is False and got["cited"] == [0, 2], got
+
+
+def test_a_read_transaction_recorded_one_client_per_item_is_one_snapshot(tmp_path):
+    """The recorder gives each item of a TransactGetItems its own client (``<pid>.<i>``):
+    its reads are still paired, by their ``txn`` id."""
+    def per_item(lines):
+        for e in lines[1:]:
+            if e.get("f") == "read":
+                e["process"] = "a.0" if e["key"] == "from" else "a.1"
+        return lines
+
+    path = _rewrite(TRAPS / "read-transaction-sees-half.jsonl", tmp_path / "per-item.jsonl", per_item)
+    got = verdicts(path)["money_conserved"]
+    assert got["valid"] is False and got["cited"] == [5, 10], got

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from decimal import Decimal
-from typing import Any
+from typing import Any, Iterator
 
 from gtcheck.kernel.errors import UserError
 from gtcheck.kernel.exactjson import canon
@@ -553,29 +553,20 @@ def money_conserved(run: Any, attribute: str = "balance") -> Any:
     outside = [o for o in writes if o.get("txn") is None]
     outside_from = min((o["start"] for o in outside), default=None)
     busy = _Busy(writes)
-    last: dict[Any, dict[str, Any]] = {}       # pairs of reads in a row by one client
-    for o in ops:
-        if o["f"] != "read" or o.get("type") != "ok" or o["key"] not in keys:
-            last.pop(o["process"], None)
+    for first, second, snapshot in (_read_pairs(ops, keys) if len(keys) == 2 else ()):
+        start, end = first["start"], max(first["end"], second["end"])
+        if start <= first_done or (outside_from is not None and end >= outside_from):
             continue
-        prev = last.get(o["process"])
-        last[o["process"]] = o
-        if prev is None or prev["key"] == o["key"] or len(keys) != 2:
+        if not snapshot and busy.overlaps(start, end):
             continue
-        if prev["start"] <= first_done or (outside_from is not None and o["end"] >= outside_from):
-            continue
-        snapshot = prev.get("txn") is not None and prev.get("txn") == o.get("txn")
-        if not snapshot and busy.overlaps(prev["start"], o["end"]):
-            continue
-        a, b = prev.get("result"), o.get("result")
-        amounts = [(x or {}).get(attribute, 0) for x in (a, b)]
+        amounts = [(x.get("result") or {}).get(attribute, 0) for x in (first, second)]
         if not all(_num(x) for x in amounts):
             continue
         got = amounts[0] + amounts[1]
         if got != want:
-            return (f"{o['region']} saw {got} in total (reads {prev['index']} of {prev['key']} and {o['index']} of "
-                    f"{o['key']}), not the {want} every transaction conserved: a transaction seen partially",
-                    [prev["index"], o["index"]])
+            return (f"{second['region']} saw {got} in total (reads {first['index']} of {first['key']} and "
+                    f"{second['index']} of {second['key']}), not the {want} every transaction conserved: "
+                    "a transaction seen partially", [first["index"], second["index"]])
     if outside:
         return Unknown(f"{', '.join(sorted(keys))} are also written outside transactions (ops "
                        f"{_cites(sorted(o['index'] for o in outside))}): what they add up to is not the "
@@ -591,6 +582,30 @@ def money_conserved(run: Any, attribute: str = "balance") -> Any:
             return (f"{region} ends with {got} across {', '.join(sorted(keys))}, not the {want} every "
                     f"transaction conserved (transaction ops {_cites(cited)})", cited)
     return None
+
+
+def _read_pairs(ops: list[dict[str, Any]], keys: set[str]) -> Iterator[tuple[dict[str, Any], dict[str, Any], bool]]:
+    """Pairs of ok reads of two different ``keys``: ``(first, second, snapshot)``. Two reads
+    in a row by one client (nothing else of it between them), and the reads of one read
+    transaction (one ``txn`` id: the model gives them one client, the recorder one client
+    per item), which are one snapshot."""
+    last: dict[Any, dict[str, Any]] = {}
+    by_txn: dict[Any, dict[str, dict[str, Any]]] = {}
+    for o in ops:
+        if o["f"] != "read" or o.get("type") != "ok" or o["key"] not in keys:
+            last.pop(o["process"], None)
+            continue
+        prev = last.get(o["process"])
+        last[o["process"]] = o
+        txn = o.get("txn")
+        if prev is not None and prev["key"] != o["key"]:
+            yield prev, o, txn is not None and prev.get("txn") == txn
+        if txn is not None:
+            seen = by_txn.setdefault(txn, {})
+            for key, r in seen.items():
+                if key != o["key"] and r is not prev:
+                    yield r, o, True
+            seen[o["key"]] = o
 
 
 class _Busy:
