@@ -15,7 +15,11 @@ Printed per run: wall of the check; CPU seconds of this process and of every wor
 (``getrusage`` in each: exact, not sampled); peak RSS of this process and of every worker
 (``ru_maxrss`` in each); whether the summary (but for ``timing`` and ``jobs``) equals the
 local engine's. CPU and wall are apart because the machine is shared: the load average
-at the start and end of each run is printed beside it.
+at the start and end of each run is printed beside it. For the Dask runs, per worker: the
+fraction of the wall time it was running a task (Dask's task stream), and the seconds it
+was runnable but waited for a CPU (``/proc/<pid>/task/*/schedstat``): a worker busy all the
+time that still got less than a core was short of CPU (the machine's other work), not of
+tasks.
 """
 
 from __future__ import annotations
@@ -36,12 +40,46 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 
+def _sched() -> tuple[float, float]:
+    """Seconds this process's threads ran on a CPU and waited, runnable, for one (Linux
+    ``/proc/<pid>/task/*/schedstat``; zeros elsewhere): the wait is the time the machine's
+    other work took from it, what CPU and wall alone cannot tell apart from idling."""
+    ran = waited = 0
+    try:
+        tids = os.listdir(f"/proc/{os.getpid()}/task")
+    except OSError:
+        return 0.0, 0.0
+    for tid in tids:
+        try:
+            with open(f"/proc/{os.getpid()}/task/{tid}/schedstat") as f:
+                r, w, _ = f.read().split()
+        except (OSError, ValueError):
+            continue
+        ran, waited = ran + int(r), waited + int(w)
+    return ran / 1e9, waited / 1e9
+
+
 def _usage() -> dict:
-    """This process's CPU seconds and peak RSS (MB), and its waited children's."""
+    """This process's CPU seconds, peak RSS (MB) and run-queue wait, and its waited
+    children's CPU and peak RSS."""
     me = resource.getrusage(resource.RUSAGE_SELF)
     ch = resource.getrusage(resource.RUSAGE_CHILDREN)
+    ran, waited = _sched()
     return {"cpu": me.ru_utime + me.ru_stime, "rss_mb": me.ru_maxrss / 1024,
-            "children_cpu": ch.ru_utime + ch.ru_stime, "children_rss_mb": ch.ru_maxrss / 1024}
+            "children_cpu": ch.ru_utime + ch.ru_stime, "children_rss_mb": ch.ru_maxrss / 1024,
+            "ran": ran, "waited": waited}
+
+
+def _busy(records: list[dict], wall: float) -> dict[str, float]:
+    """Per worker, the fraction of the check's wall time it spent running tasks (Dask's
+    task stream: each task's compute interval); a worker short of 1 was idle, waiting
+    for work or for data, whatever CPU it got while busy."""
+    busy: dict[str, float] = {}
+    for r in records:
+        for s in r["startstops"]:
+            if s["action"] == "compute":
+                busy[r["worker"]] = busy.get(r["worker"], 0.0) + s["stop"] - s["start"]
+    return {w: b / wall for w, b in sorted(busy.items())}
 
 
 def _digest(summary: dict) -> str:
@@ -69,7 +107,7 @@ def one(config: str, path: str) -> dict:
     else:
         import logging
 
-        from distributed import Client, LocalCluster
+        from distributed import Client, LocalCluster, get_task_stream
 
         n = int(config[len("dask"):])
         t = time.perf_counter()
@@ -80,14 +118,17 @@ def one(config: str, path: str) -> dict:
             w0 = client.run(_usage)
             u0 = _usage()
             t = time.perf_counter()
-            res = check_history(path, engine="dask", scheduler=cluster.scheduler_address)
+            with get_task_stream(client) as stream:
+                res = check_history(path, engine="dask", scheduler=cluster.scheduler_address)
             out["wall"] = time.perf_counter() - t
             u1 = _usage()
             w1 = client.run(_usage)
+            out["busy"] = list(_busy(stream.data, out["wall"]).values())
         out["cpu_client"] = u1["cpu"] - u0["cpu"]       # the client and the scheduler
         out["cpu_workers"] = [w1[a]["cpu"] - w0[a]["cpu"] for a in sorted(w1)]
         out["rss_client_mb"] = u1["rss_mb"]
         out["rss_workers_mb"] = [w1[a]["rss_mb"] for a in sorted(w1)]
+        out["waited_workers"] = [w1[a]["waited"] - w0[a]["waited"] for a in sorted(w1)]
     out["load_end"] = os.getloadavg()[0]
     out["operations"] = res.summary["history"]["counts"]["operations"]
     out["valid"] = res.summary["valid"]
@@ -139,6 +180,11 @@ def main() -> None:
                   f"{workers:<16} {r['rss_client_mb']:>20,.0f} {rss:<14} "
                   f"{r['load_start']:>4.1f}-{r['load_end']:<4.1f} {r['shards']:>6} "
                   f"{'yes' if r['digest'] == ref else 'NO'}{start}", flush=True)
+            if r.get("busy"):
+                print("        workers busy (task stream): " + " ".join(
+                    f"{b:.0%}" for b in r["busy"]) + "; waited for a CPU while runnable "
+                    "(schedstat): " + " ".join(f"{w:.1f} s" for w in r["waited_workers"]),
+                    flush=True)
             if r.get("stages"):
                 print("        CPU s by stage, summed over tasks: " + ", ".join(
                     f"{k} {v:.1f}" for k, v in r["stages"].items()), flush=True)

@@ -4,10 +4,10 @@
     gtcheck check run.jsonl --engine dask                       # a LocalCluster, one worker per CPU
     gtcheck check day/ --engine dask --scheduler tcp://10.0.0.5:8786
 
-How the history travels (docs/check.md "Engines"): a plain file is read by the workers in
-byte ranges aligned to lines (``dask.bytes.read_bytes``; every worker must see the file at
-the same path); a gzip file cannot be split, so this process decompresses it, streaming,
-and scatters its blocks to the workers (``Client.scatter``) one at a time. Each block's
+How the history travels (docs/check.md "Engines"): the workers read the files themselves
+(every worker must see them at the same path), a plain file in byte ranges of whole lines,
+a gzip file whole by one worker, decompressing it streaming (it cannot be entered
+anywhere but at its start): this process reads only each part's header. Each block's
 lines go to their process's bucket; each bucket's operations to their key's shard: two
 all-to-all exchanges done by Dask between tasks (the futures of one stage are the
 arguments of the next), so no process holds the whole history and the client receives
@@ -28,8 +28,6 @@ import contextlib
 import logging
 from typing import Any, Iterator
 
-from gtcheck.checker import partitioned
-from gtcheck.checker.partitioned import Part, iter_blocks
 from gtcheck.kernel.errors import EXIT_INTERNAL, UserError
 
 INSTALL = "pip install 'gtcheck[dask]'"
@@ -82,10 +80,9 @@ def worker_count(client: Any) -> int:
 class Tasks:
     """The executor ``checker.partitioned.run`` drives: each stage a Dask future."""
 
-    def __init__(self, client: Any, block_bytes: int | None = None):
+    def __init__(self, client: Any):
         self.client = client
         self.workers = worker_count(client)
-        self.block_bytes = block_bytes or partitioned.BLOCK_BYTES
 
     def submit(self, fn: Any, *args: Any) -> Any:
         if fn.__name__.startswith(("block_", "bucket_", "shard_")):   # a piece of a result
@@ -98,11 +95,10 @@ class Tasks:
 
         try:
             return self.client.gather(futures)
-        except CancelledError as exc:     # a scattered block died with its worker
-            raise EngineFailure(f"the Dask cluster lost data it cannot compute again: {exc}",
-                                hint="no verdict was computed; a gzip history's blocks come "
-                                "from this process and die with the worker holding them: "
-                                "rerun, or give the history as plain files") from None
+        except CancelledError as exc:     # the scheduler dropped the tasks (it restarted)
+            raise EngineFailure(f"the Dask cluster dropped the check's tasks: {exc}",
+                                hint="no verdict was computed; rerun once the scheduler "
+                                "and its workers are up") from None
         except KilledWorker as exc:
             raise EngineFailure(f"the Dask cluster lost the workers of a task too often: {exc}",
                                 hint="no verdict was computed; check the workers' memory "
@@ -112,21 +108,6 @@ class Tasks:
                                 f"{type(exc).__name__}: {exc}",
                                 hint="no verdict was computed; rerun once the scheduler "
                                 "and its workers are up") from None
-
-    def blocks(self, part: Part) -> Iterator[Any]:
-        """The part's blocks as futures: read by the workers in byte ranges (plain), or
-        decompressed here and scattered (gzip), round robin over the workers."""
-        if not part.gzip:
-            from dask.bytes import read_bytes
-
-            _, blocks = read_bytes(part.path, delimiter=b"\n", blocksize=self.block_bytes,
-                                   sample=False)
-            yield from self.client.compute(blocks[0])
-            return
-        addresses = sorted(self.client.scheduler_info().get("workers", {})) or [None]
-        for i, data in enumerate(iter_blocks(part.path, self.block_bytes)):
-            where = addresses[i % len(addresses)]
-            yield self.client.scatter(data, workers=[where] if where else None, hash=False)
 
     def cancel(self, futures: list) -> None:
         """Stop tasks whose results are no longer wanted (bad input was found)."""

@@ -57,8 +57,8 @@ from gtcheck.kernel.errors import ManyUserErrors, UserError
 from gtcheck.kernel.exactjson import JSONProblem, parse_line
 
 BLOCK_BYTES = 32 << 20
-"""Bytes per block: small enough that a worker holds a few at once, large enough that a
-block's tasks cost little beside reading it."""
+"""Bytes per block of a plain part file (at least; :func:`plan`): many blocks spread the
+reading over the workers; each costs a task per bucket."""
 PACK = 1
 """zlib level of what waits between stages (a block's lines per bucket, a bucket's
 operations per shard): every block is routed before any bucket is paired, so a worker
@@ -66,7 +66,19 @@ holds its share of the whole history for a while; level 1 makes it about 5 times
 (JSON lines) for about 6 % more CPU."""
 BUCKET_BYTES = 64 << 20
 """Bytes of history per process bucket and per key shard (their number: the history's
-size over this, at least two per worker)."""
+size over this, at least :data:`BUCKETS_PER_WORKER` per worker; see :func:`plan`)."""
+BUCKETS_PER_WORKER = 4
+"""At least this many buckets (and shards) per worker: a stage's tasks are of unequal
+size, and with a few per worker the last one ends soon after the others."""
+MAX_BLOCK_BYTES = 512 << 20
+"""The largest block :func:`plan` makes (a block streams: its size costs no memory)."""
+MAX_PIECES = 250_000
+"""The most pieces the two exchanges may make (one task each; Dask's scheduler spends
+about a millisecond per task)."""
+CHUNK_BYTES = 8 << 20
+"""Bytes a block's task reads at a time."""
+GZIP_RATIO = 8
+"""The history bytes assumed per byte of a gzip part (JSON lines compress 6 to 10 times)."""
 
 
 # --------------------------------------------------------------------------- the parts
@@ -124,24 +136,56 @@ def open_parts(paths: Sequence[str]) -> tuple[Header, list[Part]]:
     return header, parts
 
 
-def iter_blocks(path: str, block_bytes: int | None = None) -> Iterator[bytes]:
-    """The file's bytes (decompressed) in blocks of whole lines, read sequentially."""
-    from gtcheck.kernel.files import open_binary
+@dataclass(frozen=True)
+class Plan:
+    """How a history is cut: the bytes of a block of a plain part file, and the number of
+    process buckets (the same number of key shards)."""
 
-    block_bytes = block_bytes or BLOCK_BYTES
-    with open_binary(path) as fh:
-        while True:
-            data = fh.read(block_bytes)
-            if not data:
-                return
-            if not data.endswith(b"\n"):
-                data += fh.readline()
-            yield data
+    block_bytes: int
+    buckets: int
+
+    def ranges(self, part: Part) -> list[tuple[int, int | None]]:
+        """The part's blocks as byte ranges ``[start, end)``: a block holds the lines that
+        start in it. A gzip part is one block (``end`` None: to the end), as it cannot be
+        entered anywhere but at its start: its worker decompresses it, streaming."""
+        if part.gzip or part.size == 0:
+            return [(0, None)]
+        n = max(1, round(part.size / self.block_bytes))
+        edges = [part.size * i // n for i in range(n + 1)]
+        return list(zip(edges, edges[1:]))
 
 
-def counts(n_buckets_bytes: int, workers: int) -> int:
-    """Process buckets (and key shards) for a history of ``n_buckets_bytes`` bytes."""
-    return max(2 * workers, -(-n_buckets_bytes // BUCKET_BYTES))
+def _ceil(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def plan(parts: Sequence[Part], workers: int) -> Plan:
+    """Blocks and buckets for ``parts`` on ``workers`` workers.
+
+    Balance: at least :data:`BUCKETS_PER_WORKER` buckets (and shards) per worker, their
+    number and the blocks' a multiple of the workers, so that each stage ends with the
+    workers equally loaded. Memory: a bucket (a shard) holds about :data:`BUCKET_BYTES`
+    of history, whose operations its task builds as objects (some 4 to 5 times the bytes);
+    a block streams (its task holds one :data:`CHUNK_BYTES` chunk and its compressed
+    output). Scheduler: the two exchanges make ``buckets * (blocks + buckets)`` pieces,
+    each a task; past :data:`MAX_PIECES` the blocks grow first (up to
+    :data:`MAX_BLOCK_BYTES`), then the buckets, so that the tasks grow linearly with the
+    history rather than as its square (README, "cost on paper")."""
+    plain = sum(p.size for p in parts if not p.gzip)
+    total = sum(p.size * (GZIP_RATIO if p.gzip else 1) for p in parts)
+    gz = sum(1 for p in parts if p.gzip)
+    least = BUCKETS_PER_WORKER * workers
+    block, bucket = BLOCK_BYTES, BUCKET_BYTES
+    while True:
+        blocks = _ceil(_ceil(plain, block), workers) * workers if plain else 0
+        buckets = _ceil(max(least, _ceil(total, bucket)), workers) * workers
+        if buckets * (blocks + gz + buckets) <= MAX_PIECES or buckets <= least:
+            break
+        if block < MAX_BLOCK_BYTES:
+            block *= 2
+        else:
+            bucket *= 2
+    return Plan(max(1, _ceil(plain, blocks)) if blocks else block, buckets)
 
 
 # --------------------------------------------------------------------------- stage 1
@@ -191,81 +235,111 @@ def bucket_of(process: Any, n: int) -> int:
     return zlib.crc32(repr(process).encode("utf-8", "surrogatepass")) % n
 
 
-def route_block(data: bytes, header_line: int, n_buckets: int
-                ) -> tuple[BlockFacts, list[tuple[bytes, array]]]:
-    """Split a block (whole lines) into its buckets' lines; ``header_line`` is the line
+def read_range(path: str, start: int, end: int | None) -> Iterator[bytes]:
+    """The lines that start in ``[start, end)`` of the file (decompressed; ``end`` None:
+    to its end), in chunks of whole lines of about :data:`CHUNK_BYTES`, read streaming.
+    Every line belongs to one range: the one its first byte is in."""
+    from gtcheck.kernel.files import open_binary
+
+    with open_binary(path) as fh:
+        pos = 0
+        if start:
+            fh.seek(start - 1)
+            pos = start - 1 + len(fh.readline())    # the rest of the line begun before
+        while end is None or pos < end:
+            data = fh.read(CHUNK_BYTES if end is None else min(CHUNK_BYTES, end - pos))
+            if not data:
+                return
+            if not data.endswith(b"\n"):
+                data += fh.readline()
+            pos += len(data)
+            yield data
+
+
+def route_block(path: str, start: int, end: int | None, header_line: int, n_buckets: int
+                ) -> tuple[BlockFacts, list[tuple[list[bytes], array]]]:
+    """Split a block (the lines starting in bytes ``[start, end)`` of the part file at
+    ``path``, read here, streaming) into its buckets' lines; ``header_line`` is the line
     of the header in this block (0: the block holds no header). Returns the block's facts
-    and, per bucket, its lines joined by newlines (compressed: :data:`PACK`) with their
-    local line numbers."""
+    and, per bucket, its lines with their line numbers in the block: the lines of each
+    chunk read joined by newlines and compressed (:data:`PACK`), so that the task holds
+    one chunk and the compressed rest, whatever the block's size."""
     c0 = time.process_time()
-    facts = BlockFacts(bytes=len(data))
-    raw_lines = data.split(b"\n")
-    if raw_lines and raw_lines[-1] == b"":
-        raw_lines.pop()
-    facts.lines = len(raw_lines)
-    out: list[list[bytes]] = [[] for _ in range(n_buckets)]
+    facts = BlockFacts()
+    segments: list[list[bytes]] = [[] for _ in range(n_buckets)]
     nums = [array("I") for _ in range(n_buckets)]     # a block holds fewer than 2**32 lines
     crc = zlib.crc32
     loads = orjson.loads
     decode_error = orjson.JSONDecodeError
     t_max, t_max_line, t_min = -1, 0, None
     idx_last = -1
-    for line_no, raw in enumerate(raw_lines, 1):
-        if line_no <= header_line:
-            continue
-        if not raw or raw.isspace():
-            facts.blanks.append(line_no)
-            continue
-        facts.events += 1
-        try:
-            ev = loads(raw)
-        except decode_error:
+    line_no = 0
+    for data in read_range(path, start, end):
+        facts.bytes += len(data)
+        raw_lines = data.split(b"\n")
+        if not raw_lines[-1]:
+            raw_lines.pop()                 # after the last newline (the file may lack it)
+        out: list[list[bytes]] = [[] for _ in range(n_buckets)]
+        for raw in raw_lines:
+            line_no += 1
+            if line_no <= header_line:
+                continue
+            if not raw or raw.isspace():
+                facts.blanks.append(line_no)
+                continue
+            facts.events += 1
             try:
-                ev = parse_line(raw)
-            except JSONProblem:
-                ev = None
-        if type(ev) is not dict:
-            facts.invalid += 1
-            out[0].append(raw)           # its reader reports it
-            nums[0].append(line_no)
-            continue
-        t = ev.get("time")
-        if type(t) is int and t >= 0:
-            if t >= t_max:
-                t_max, t_max_line = t, line_no
+                ev = loads(raw)
+            except decode_error:
+                try:
+                    ev = parse_line(raw)
+                except JSONProblem:
+                    ev = None
+            if type(ev) is not dict:
+                facts.invalid += 1
+                out[0].append(raw)           # its reader reports it
+                nums[0].append(line_no)
+                continue
+            t = ev.get("time")
+            if type(t) is int and t >= 0:
+                if t >= t_max:
+                    t_max, t_max_line = t, line_no
+                else:
+                    facts.times_increase = False
+                if t_min is None or t < t_min:
+                    t_min = t
+            p = ev.get("process")
+            tp = type(p)
+            if tp is int or tp is str:
+                b = crc(repr(p).encode("utf-8", "surrogatepass")) % n_buckets
+                idx = ev.get("index", _NO_INDEX)
+                if idx is _NO_INDEX:
+                    facts.implicit += 1
+                elif type(idx) is int and idx > idx_last:
+                    if facts.idx_first is None:
+                        facts.idx_first = idx
+                    idx_last = idx
+                else:
+                    facts.idx_increase = False
             else:
-                facts.times_increase = False
-            if t_min is None or t < t_min:
-                t_min = t
-        p = ev.get("process")
-        tp = type(p)
-        if tp is int or tp is str:
-            b = crc(repr(p).encode("utf-8", "surrogatepass")) % n_buckets
-            idx = ev.get("index", _NO_INDEX)
-            if idx is _NO_INDEX:
-                facts.implicit += 1
-            elif type(idx) is int and idx > idx_last:
-                if facts.idx_first is None:
-                    facts.idx_first = idx
-                idx_last = idx
-            else:
-                facts.idx_increase = False
-        else:
-            b = 0
-        out[b].append(raw)
-        nums[b].append(line_no)
+                b = 0
+            out[b].append(raw)
+            nums[b].append(line_no)
+        for b, lines in enumerate(out):
+            if lines:
+                segments[b].append(zlib.compress(b"\n".join(lines), PACK))
+    facts.lines = line_no
     facts.t_max, facts.t_max_line, facts.t_min = t_max, t_max_line, t_min
     facts.idx_max = idx_last
-    pieces = [(zlib.compress(b"\n".join(lines), PACK), nums[b]) for b, lines in enumerate(out)]
     facts.cpu_s = time.process_time() - c0
-    return facts, pieces
+    return facts, list(zip(segments, nums))
 
 
 def block_facts(routed: tuple[BlockFacts, list]) -> BlockFacts:
     return routed[0]
 
 
-def block_bucket(routed: tuple[BlockFacts, list], bucket: int) -> tuple[bytes, array]:
+def block_bucket(routed: tuple[BlockFacts, list], bucket: int) -> tuple[list[bytes], array]:
     return routed[1][bucket]
 
 
@@ -403,7 +477,7 @@ class BucketFacts:
 
 
 def pair_bucket(parts: list[Part], lay: Layout, n_shards: int, blocks: list[tuple[int, int]],
-                *pieces: tuple[bytes, array]) -> tuple[BucketFacts, list[bytes]]:
+                *pieces: tuple[list[bytes], array]) -> tuple[BucketFacts, list[bytes]]:
     """Validate and pair the lines of one bucket (``pieces``: the bucket's lines of each
     block, the blocks ``(part, block)`` in ``blocks``); per key shard, its operations as
     tuples (the fields, then the part), pickled here: building millions of objects while
@@ -459,14 +533,14 @@ def pair_bucket(parts: list[Part], lay: Layout, n_shards: int, blocks: list[tupl
             gc.enable()
 
 
-def _lines_of(lay: Layout, p: int, blocks: list[tuple[int, tuple[bytes, array]]]
+def _lines_of(lay: Layout, p: int, blocks: list[tuple[int, tuple[list[bytes], array]]]
               ) -> Iterator[tuple[int, bytes]]:
-    for b, (blob, nums) in sorted(blocks, key=operator.itemgetter(0)):
-        if not nums:
-            continue
+    for b, (segments, nums) in sorted(blocks, key=operator.itemgetter(0)):
         off = lay.offsets[(p, b)]
-        for n, raw in zip(nums, zlib.decompress(blob).split(b"\n")):
-            yield off + n, raw
+        numbers = iter(nums)
+        for blob in segments:
+            for raw, n in zip(zlib.decompress(blob).split(b"\n"), numbers):
+                yield off + n, raw
 
 
 def bucket_facts(paired: tuple[BucketFacts, list]) -> BucketFacts:
@@ -552,9 +626,6 @@ class Inline:
     def gather(self, handles: list) -> list:
         return list(handles)
 
-    def blocks(self, part: Part) -> Iterator[Any]:
-        return iter_blocks(part.path)
-
     def cancel(self, handles: Any) -> None:
         """Nothing runs later: nothing to cancel."""
 
@@ -566,14 +637,14 @@ def run(parts: list[Part], header: Header, options: CheckOptions, ex: Any,
     as it merges the local engine's. Bad input raises :class:`ManyUserErrors` (254)."""
     t0, c0 = time.perf_counter(), time.process_time()
     say = progress or (lambda _msg: None)
-    total = sum(part.size * (8 if part.gzip else 1) for part in parts)
-    n_buckets = counts(total, ex.workers)
+    cut = plan(parts, ex.workers)
+    n_buckets = cut.buckets
     n_shards = 1 if header.meta.get("register") is True else n_buckets
     routed: dict[tuple[int, int], Any] = {}
     for p, part in enumerate(parts):
-        for b, blk in enumerate(ex.blocks(part)):
-            routed[(p, b)] = ex.submit(route_block, blk, part.header_line if b == 0 else 0,
-                                       n_buckets)
+        for b, (start, end) in enumerate(cut.ranges(part)):
+            routed[(p, b)] = ex.submit(route_block, part.path, start, end,
+                                       part.header_line if b == 0 else 0, n_buckets)
     say(f"reading {len(parts)} file(s) in {len(routed)} blocks, {n_buckets} process buckets")
     keys = list(routed)
     facts = dict(zip(keys, ex.gather([ex.submit(block_facts, routed[k]) for k in keys])))
