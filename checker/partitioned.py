@@ -163,7 +163,8 @@ def plan(parts: Sequence[Part], workers: int) -> Plan:
     """Blocks and buckets for ``parts`` on ``workers`` workers.
 
     Balance: at least :data:`BUCKETS_PER_WORKER` buckets (and shards) per worker, their
-    number and the blocks' a multiple of the workers, so that each stage ends with the
+    number and the blocks' (when there are more blocks than workers) a multiple of the
+    workers, so that each stage ends with the
     workers equally loaded. Memory: a bucket (a shard) holds about :data:`BUCKET_BYTES`
     of history, whose operations its task builds as objects (some 4 to 5 times the bytes);
     a block streams (its task holds one :data:`CHUNK_BYTES` chunk and its compressed
@@ -177,7 +178,9 @@ def plan(parts: Sequence[Part], workers: int) -> Plan:
     least = BUCKETS_PER_WORKER * workers
     block, bucket = BLOCK_BYTES, BUCKET_BYTES
     while True:
-        blocks = _ceil(_ceil(plain, block), workers) * workers if plain else 0
+        blocks = _ceil(plain, block)
+        if blocks > workers:
+            blocks = _ceil(blocks, workers) * workers
         buckets = _ceil(max(least, _ceil(total, bucket)), workers) * workers
         if buckets * (blocks + gz + buckets) <= MAX_PIECES or buckets <= least:
             break

@@ -21,6 +21,9 @@ ROOT = Path(__file__).resolve().parents[2]
 HISTORIES = ROOT / "histories"
 
 
+SHIPPED = {"BLOCK_BYTES": partitioned.BLOCK_BYTES, "BUCKET_BYTES": partitioned.BUCKET_BYTES}
+
+
 @pytest.fixture(autouse=True)
 def tiny_pieces(monkeypatch):
     """Blocks of 2 kB and buckets of 4 kB: a few hundred lines of history make many."""
@@ -221,3 +224,86 @@ def test_parts_without_indices_collide(tmp_path, generated):
 def test_an_empty_directory_is_bad_input(tmp_path):
     with pytest.raises(UserError, match="holds no part file"):
         check_history(tmp_path)
+
+
+# --------------------------------------------------------------------------- the plan
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_lines = st.lists(st.text(alphabet='{}"ab \t\ré', max_size=12).map(str.encode), max_size=30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(lines=_lines, newline_at_end=st.booleans(), cuts=st.lists(st.integers(0, 400), max_size=6),
+       chunk=st.integers(1, 40), gz=st.booleans())
+def test_every_line_is_in_exactly_one_range(tmp_path_factory, lines, newline_at_end, cuts,
+                                            chunk, gz):
+    """The law of ``read_range``: the ranges of any cut, read in order, give the file's
+    lines once each and in order, each in the range its first byte is in, whatever the
+    chunk size; a gzip file read whole gives the same lines."""
+    import pytest as _pytest
+
+    data = b"\n".join(lines) + (b"\n" if newline_at_end and lines else b"")
+    path = tmp_path_factory.mktemp("range") / ("f.gz" if gz else "f")
+    path.write_bytes(gzip.compress(data) if gz else data)
+    with _pytest.MonkeyPatch.context() as mp:
+        mp.setattr(partitioned, "CHUNK_BYTES", chunk)
+        if gz:
+            edges = [0, None]
+        else:
+            edges = sorted({0, len(data), *(c for c in cuts if c < len(data))})
+        got: list[bytes] = []
+        for start, end in zip(edges, edges[1:]):
+            text = b"".join(partitioned.read_range(str(path), start, end))
+            starts = [start] if text else []
+            starts += [start + i + 1 for i, c in enumerate(text[:-1]) if c == 10]
+            assert all(end is None or s < end for s in starts)    # each line begins here
+            got.append(text)
+    assert b"".join(got) == data
+
+
+def _part(size: int, gz: bool = False) -> partitioned.Part:
+    return partitioned.Part("p", 1, b"{}", None, gz, size)
+
+
+@settings(max_examples=300, deadline=None)
+@given(sizes=st.lists(st.integers(0, 2 << 40), min_size=1, max_size=5),
+       workers=st.integers(1, 64), gz=st.lists(st.booleans(), min_size=5, max_size=5))
+def test_the_plan_balances_and_bounds_the_tasks(sizes, workers, gz):
+    """Buckets: at least four per worker, a multiple of the workers, at least the
+    history's size over BUCKET_BYTES until the pieces would pass MAX_PIECES; blocks of a
+    plain part about block_bytes (never below BLOCK_BYTES unless the part is smaller),
+    covering it; pieces within MAX_PIECES unless the least buckets alone pass it."""
+    parts = [_part(s, g) for s, g in zip(sizes, gz)]
+    cut = partitioned.plan(parts, workers)
+    least = partitioned.BUCKETS_PER_WORKER * workers
+    assert cut.buckets >= least and cut.buckets % workers == 0
+    blocks = 0
+    for part in parts:
+        ranges = cut.ranges(part)
+        blocks += len(ranges)
+        if part.gzip or part.size == 0:
+            assert ranges == [(0, None)]
+            continue
+        assert ranges[0][0] == 0 and ranges[-1][1] == part.size
+        assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:]))
+        assert all(end - start <= 2 * cut.block_bytes for start, end in ranges)
+    plain = sum(p.size for p in parts if not p.gzip)
+    if plain:
+        assert cut.block_bytes >= min(partitioned.BLOCK_BYTES, plain) // 2
+    pieces = cut.buckets * (blocks + cut.buckets)
+    assert pieces <= 2 * partitioned.MAX_PIECES or cut.buckets == least
+
+
+def test_the_plan_at_the_cost_models_sizes(monkeypatch):
+    """The figures the README's cost model uses (the shipped sizes): 2.7 GB on 2 workers
+    keeps the smallest pieces; 130 GB (1B events) on 32 workers grows blocks and buckets
+    to stay within MAX_PIECES."""
+    for name, value in SHIPPED.items():
+        monkeypatch.setattr(partitioned, name, value)
+    small = partitioned.plan([_part(2_681_004_492)], 2)
+    assert small.buckets == 40 and small.block_bytes <= partitioned.BLOCK_BYTES
+    big = partitioned.plan([_part(130 << 30)], 32)
+    blocks = len(big.ranges(_part(130 << 30)))
+    assert big.buckets * (blocks + big.buckets) <= partitioned.MAX_PIECES
+    assert big.block_bytes > partitioned.BLOCK_BYTES and big.buckets % 32 == 0

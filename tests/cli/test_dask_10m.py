@@ -1,15 +1,19 @@
 """A 10,000,000-operation history in three part files, checked on a real ``dask scheduler``
-with two ``dask worker`` processes started by the test (slow: about 10 minutes on two
-idle cores; run it with ``pytest -m slow tests/cli/test_dask_10m.py``).
+with two ``dask worker`` processes started by the test (slow; run it with
+``pytest -m slow tests/cli/test_dask_10m.py``; ``GTCHECK_DASK_TEST_OPS=100000`` runs it at
+a smaller size, for trying it out: the issue's size is the default).
 
 The history is ``benchmarks/bench_check.py``'s generator (valid by construction: every
-read returns what the last-writer-wins replica of its region held), split by process
-into three recorders' files with a clock uncertainty of 1 ms; the check must find it
-valid, with every operation counted, and no worker may grow past 2 GB."""
+read returns what the last-writer-wins replica of its region held): above a million
+operations, copies of its 1M history on keys, processes and times of their own
+(``bench_check.replicate``), as ``benchmarks/bench_dask.py`` makes it. It is split by
+process into three recorders' files with a clock uncertainty of 1 ms; the check must
+find it valid, with every operation and key counted, and no worker may grow past 2 GB."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +24,8 @@ from distributed import Client
 from tests.cli.test_dask_engine import real_cluster  # noqa: F401 - the fixture
 
 ROOT = Path(__file__).resolve().parents[2]
-N = 10_000_000
+N = int(os.environ.get("GTCHECK_DASK_TEST_OPS", 10_000_000))
+MILLION = 1_000_000
 
 
 def split_by_process(src: Path, directory: Path, n: int, delta: int) -> Path:
@@ -55,13 +60,21 @@ def _peak_rss_mb() -> float:
 def test_ten_million_operations_in_parts_on_a_scheduler_and_two_workers(real_cluster,  # noqa: F811
                                                                         tmp_path):
     sys.path.insert(0, str(ROOT / "benchmarks"))
-    from bench_check import generate
+    from bench_check import generate, replicate
 
     # the benchmark's history when it was written already (bench_dask.py), else a new one
-    given = ROOT / "benchmarks" / "out" / f"check-{N // 1000}k-{N // 100}.jsonl"
+    out = ROOT / "benchmarks" / "out"
+    given = out / f"check-{N // 1000}k-{N // 100}.jsonl"
     whole = given if given.exists() else tmp_path / "whole.jsonl"
     if not given.exists():
-        generate(whole, N, N // 100)
+        if N > MILLION and N % MILLION == 0:
+            one = out / f"check-{MILLION // 1000}k-{MILLION // 100}.jsonl"
+            if not one.exists():
+                one = tmp_path / "one.jsonl"
+                generate(one, MILLION, MILLION // 100)
+            replicate(one, whole, N // MILLION)
+        else:
+            generate(whole, N, N // 100)
     parts = split_by_process(whole, tmp_path / "day", 3, 1_000_000)
     if whole != given:
         whole.unlink()
@@ -73,6 +86,8 @@ def test_ten_million_operations_in_parts_on_a_scheduler_and_two_workers(real_clu
     got = json.loads(proc.stdout)
     assert got["valid"] is True
     assert got["history"]["counts"]["operations"] == N
+    assert got["history"]["counts"]["keys"] == N // 100
+    assert got["history"]["counts"]["reads_checked"] > N // 2
     assert got["timing"]["engine"] == "dask"
     with Client(address, timeout=120) as client:
         peaks = client.run(_peak_rss_mb)
