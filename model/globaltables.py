@@ -623,7 +623,7 @@ class GlobalTables(Model):
             wid = op.write_id if op.write_id >= 0 else self.n_static + c.inv
             version = Version(stamp(self.clocks[w.vector].now_us(c.region, ack), latest), c.region, wid, new_item,
                               new_item is None)
-            log.decide(ack, version)
+            item.own_log().decide(ack, version)
             c.outcome, c.version, c.answer = OK, version, answer
 
     def ack(self, w: World, c: Client, t: int, out: Sink) -> None:
@@ -645,7 +645,7 @@ class GlobalTables(Model):
             item = self.item(w, op.key)
             version = c.version
             assert version is not None
-            item.log.acknowledge(version)
+            item.own_log().acknowledge(version)
             self.driver.touch(item, t)
             self.install(item, version, self.rix[c.region], t)
             outcome = "info" if w.down[self.rix[c.region]] else "ok"
@@ -660,12 +660,15 @@ class GlobalTables(Model):
         rec = self.records[w.nemesis]
         w.nemesis += 1
         r = self.record_region[w.nemesis - 1]
-        if r >= 0:
+        if r >= 0:               # new lists: forks of the state share the old ones
             if rec.cut:
+                w.cut = list(w.cut)
                 w.cut[r] += rec.cut
             if rec.down:
                 if rec.down > 0 and w.down[r] == 0:
+                    w.since = list(w.since)
                     w.since[r] = t
+                w.down = list(w.down)
                 w.down[r] += rec.down
         self.emit(w, {"index": 0, "type": "info", "process": "nemesis", "f": rec.f, "value": rec.value, "time": t},
                   out)
@@ -1060,25 +1063,34 @@ class GlobalTables(Model):
             self._vkeep.append(v)       # keeps id(v) unique while it is in the table
         return n
 
-    def encode(self, w: World) -> tuple[Any, ...]:
-        """Everything that decides ``w``'s future, as a tuple of small numbers (equal for
-        equal states however reached). Items and clients keep their part until they change."""
-        parts: list[Any] = [w.vector, w.nemesis, tuple(w.cut), tuple(w.down), tuple(w.since)]
+    def encode(self, w: World) -> tuple[int, ...]:
+        """Everything that decides ``w``'s future, as a tuple of numbers (equal for equal
+        states however reached): the clock-offset vector, the fault events taken (the fault
+        state, ``cut``/``down``/``since``, is a function of how many: they are taken in one
+        order at their own times), then a hash per client and per item (in key order).
+        Items, clients and flights keep their hash until they change (they are copied
+        first: ``World.own_item``, ``own_client``, ``Item.own_flight``), so a transition
+        hashes only what it touched."""
+        parts: list[int] = [w.vector, w.nemesis]
         for c in w.clients:
-            enc = c.enc
-            if enc is None:
-                enc = c.enc = self._encode_client(c)
-            parts.append(enc)
+            h = c.enc
+            if h == -1:
+                h = c.enc = self._encode_client(c)
+            parts.append(h)
         items = w.items
-        for key in sorted(items):
+        keys = list(items)
+        if len(keys) > 1:
+            keys.sort()
+        for key in keys:
             it = items[key]
-            enc = it.enc
-            if enc is None:
-                enc = it.enc = self._encode_item(it)
-            parts.append(enc)
+            h = it.enc
+            if h == -1:
+                h = it.enc = self._encode_item(it)
+            parts.append(h)
         return tuple(parts)
 
-    def _encode_client(self, c: Client) -> Any:
+    def _encode_client(self, c: Client) -> int:
+        """A client's hash (never -1, which CPython's ``hash`` never returns)."""
         phase = c.phase
         if phase == FINISHED:
             return phase
@@ -1090,25 +1102,32 @@ class GlobalTables(Model):
                 at = self.settled_at
             else:
                 at = -1
-            return (phase, c.pc, c.fpc, at if at > c.ready else c.ready, self.rix[c.remember])
-        return (phase, c.pc, c.fpc, c.due, self.rix[c.region], self.rix[c.remember], c.timeout, c.outcome,
-                self.vid(c.version))
+            return hash((phase, c.pc, c.fpc, at if at > c.ready else c.ready, self.rix[c.remember]))
+        return hash((phase, c.pc, c.fpc, c.due, self.rix[c.region], self.rix[c.remember], c.timeout, c.outcome,
+                     self.vid(c.version)))
 
-    def _encode_item(self, it: Item) -> Any:
-        vid = self.vid
-        encs: list[Any] = []
-        for f in it.flights:
-            enc = f.enc
-            if enc is None:
+    def _encode_item(self, it: Item) -> int:
+        """An item's hash: its key, the version each copy holds, the versions on their way
+        (each with which copies it has reached, never will, or is on its way to) and its log."""
+        parts: list[Any] = [it.key]
+        for s in it.slots:
+            parts.append(self.vid(s))
+        flights = it.flights
+        parts.append(len(flights))
+        for f in flights:
+            h = f.enc
+            if h == -1:
                 bits = 0           # per slot: reached (0), never (1), on its way (2)
                 for a in f.due:
                     bits = bits * 3 + (0 if a == DONE else 1 if a == NEVER else 2)
-                enc = f.enc = (vid(f.version), bits)
-            encs.append(enc)
-        flights = tuple(encs)
+                h = f.enc = hash((self.vid(f.version), bits))
+            parts.append(h)
         log = it.log
-        return (it.key, tuple(vid(s) for s in it.slots), flights, vid(log.head),
-                tuple((ack, vid(v)) for ack, v in log.pending))
+        parts.append(self.vid(log.head))
+        for ack, v in log.pending:
+            parts.append(ack)
+            parts.append(self.vid(v))
+        return hash(tuple(parts))
 
     def fingerprint(self, state: Any) -> Hashable:
         return hash(self.encode(state))
@@ -1123,6 +1142,35 @@ class GlobalTables(Model):
         C = self.C
         return {key: {r: _shown(item.slots[i * C]) for i, r in enumerate(self.regions)}
                 for key, item in sorted(w.items.items())}
+
+
+class Outcomes:
+    """What each named scripted request returned, over every transition an exploration
+    takes (``gtcheck explore``'s outcomes; the explorer's ``on_transition``): each distinct
+    answer once, in the order met. Compiled with the model, as it sees most transitions."""
+
+    def __init__(self, model: GlobalTables):
+        self.model = model
+        self.found: dict[str, list[Any]] = {n: [] for n in sorted(set(model.request_names.values()))}
+        self.blobs: dict[str, set[bytes]] = {n: set() for n in self.found}
+        # (name, id(answer)) -> the answer, kept alive so that its id stays its own: one
+        # answer object (a version's value) is met again on many paths, serialised once
+        self.met: dict[tuple[str, int], Any] = {}
+
+    def transition(self, state: Any, action: Any, new: Any, events: list[dict[str, Any]]) -> None:
+        got = self.model.outcome(state, action, new, events)
+        if got is None:
+            return
+        name, res = got
+        mk = (name, id(res))
+        if mk in self.met:
+            return
+        self.met[mk] = res
+        blob = exact_dumps(res, sort_keys=True)
+        blobs = self.blobs[name]
+        if blob not in blobs:
+            blobs.add(blob)
+            self.found[name].append(res)
 
 
 def _shown(v: Version | None) -> Any:

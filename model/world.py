@@ -91,7 +91,7 @@ class Client:
         self.version: Version | None = None         # strong mode: the version decided
         self.answer: Any = None
         self.last_seen: dict[str, Any] | None = None   # the random workload's conditions
-        self.enc: Any = None                        # the explorer's encoding, until it changes
+        self.enc = -1                               # the explorer's hash of it, until it changes (-1: none)
 
     def copy(self) -> "Client":
         c = Client(self.pid, self.ix, self.home)
@@ -124,11 +124,11 @@ class Flight:
                     first = a
         self.next_due = first
         self.applied: list[int | None] = [None] * n_regions
-        self.enc: Any = None          # the explorer's encoding, until it changes
+        self.enc = -1                 # the explorer's hash of it, until it changes (-1: none)
 
     def copy(self) -> "Flight":
-        f = Flight(self.version, self.origin, list(self.due), 0)
-        f.applied = list(self.applied)
+        f = Flight(self.version, self.origin, [], 0)
+        f.due, f.left, f.next_due, f.applied = list(self.due), self.left, self.next_due, list(self.applied)
         return f
 
     def pending(self, slot: int) -> bool:
@@ -183,30 +183,39 @@ class Item:
     conflict order), and in strong mode the item's log (``log``). Only when a driver asks
     for them (``observe``):
     ``reached``, per slot, the write ids of the versions that reached it (as bits), and
-    ``written``, every version installed. ``enc``: the explorer's encoding, kept until the
-    item changes (an item is copied before it changes: ``World.own_item``)."""
+    ``written``, every version installed. ``enc``: the explorer's hash of it (-1: none
+    yet), kept until the item changes (an item is copied before it changes:
+    ``World.own_item``)."""
 
-    __slots__ = ("key", "slots", "flights", "log", "reached", "written", "enc", "checked")
+    __slots__ = ("key", "slots", "flights", "log", "log_shared", "reached", "written", "enc", "checked")
 
-    def __init__(self, key: str, n_slots: int, observe: bool = False):
+    def __init__(self, key: str, n_slots: int, observe: bool = False, log: ItemLog | None = None):
         self.key = key
         self.slots: list[Version | None] = [None] * n_slots
         self.flights: list[Flight] = []
-        self.log = ItemLog()
+        self.log = ItemLog() if log is None else log
+        self.log_shared = log is not None       # another item's: copied before it changes (``own_log``)
         self.reached: list[int] | None = [0] * n_slots if observe else None
         self.written: tuple[Version, ...] | None = () if observe else None
-        self.enc: Any = None
+        self.enc = -1
         self.checked = False
 
     def copy(self) -> "Item":
         """A copy to change: its own slots and list of flights (the flights themselves are
-        shared: copy one before changing it, ``own_flight``)."""
-        it = Item(self.key, 0)
+        shared: copy one before changing it, ``own_flight``; so is the log: ``own_log``)."""
+        it = Item(self.key, 0, False, self.log)
         it.slots, it.flights = list(self.slots), list(self.flights)
-        it.log = self.log.copy()
         it.reached = None if self.reached is None else list(self.reached)
         it.written = self.written
         return it
+
+    def own_log(self) -> ItemLog:
+        """The item's log, to change: a copy if it is still shared with the item this one was
+        copied from (``copy``; the timed simulator, which never copies, changes it in place)."""
+        if self.log_shared:
+            self.log = self.log.copy()
+            self.log_shared = False
+        return self.log
 
     def own_flight(self, write_id: int) -> Flight | None:
         """The flight of version ``write_id``, copied for this item to change."""
@@ -224,7 +233,8 @@ class Item:
 
 class World:
     """The whole state. ``cut``/``down`` count, per region (and witness), the isolation and
-    outage windows open; ``since``: when its current outage began (failover)."""
+    outage windows open; ``since``: when its current outage began (failover). These three
+    lists are replaced, never changed in place: forks share them."""
 
     __slots__ = ("items", "clients", "nemesis", "cut", "down", "since", "vector", "index", "rev", "txn")
 
@@ -246,7 +256,9 @@ class World:
         ``own_item``, ``own_client``)."""
         w = World(list(self.clients), 0, self.vector)
         w.items = dict(self.items)
-        w.nemesis, w.cut, w.down, w.since = self.nemesis, list(self.cut), list(self.down), list(self.since)
+        # the fault state changes only at a fault event, which replaces the lists
+        # (``GlobalTables.nemesis``): shared until then
+        w.nemesis, w.cut, w.down, w.since = self.nemesis, self.cut, self.down, self.since
         w.index, w.rev, w.txn = self.index, self.rev, self.txn
         return w
 

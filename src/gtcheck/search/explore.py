@@ -31,7 +31,7 @@ import orjson
 from gtcheck.kernel.errors import UserError
 from gtcheck.kernel.exactjson import dumps as exact_dumps
 from gtcheck.kernel.outfiles import make_directory, write_bytes, write_text
-from gtcheck.model.globaltables import ACTION_FIELDS, Action, GlobalTables
+from gtcheck.model.globaltables import ACTION_FIELDS, Action, GlobalTables, Outcomes
 from gtcheck.model.rules import Rules
 from gtcheck.model.scenario import Scenario
 from gtcheck.model.world import World
@@ -207,22 +207,9 @@ def explore(sc: Scenario, *, max_states: int = 100_000, invariants: list[tuple[s
     invariants = invariants or []
     observer = History(m) if invariants else None
     m.history_visible = bool(invariants)
-    outcomes: dict[str, list[Any]] = {n: [] for n in sorted(set(m.request_names.values()))}
-    seen_outcome: dict[str, set[bytes]] = {n: set() for n in outcomes}
+    outcomes = Outcomes(m)
     finals: dict[str, dict[bytes, dict[str, Any]]] = {}
     undecided: dict[str, str] = {}     # property -> why the checker could not decide it on a run
-
-    outcome = m.outcome
-
-    def on_transition(state: Any, a: Any, new: Any, events: list[dict[str, Any]]) -> None:
-        got = outcome(state, a, new, events)
-        if got is None:
-            return
-        name, res = got
-        blob = exact_dumps(res, sort_keys=True)
-        if blob not in seen_outcome[name]:
-            seen_outcome[name].add(blob)
-            outcomes[name].append(res)
 
     def on_end(state: Any, obs: Any, fp: Hashable) -> list[tuple[str, str]]:
         for key, regions in m.final_of(state).items():
@@ -241,8 +228,8 @@ def explore(sc: Scenario, *, max_states: int = 100_000, invariants: list[tuple[s
         return broken
 
     r: Result = explore_model(m, max_states=max_states, time_limit_s=time_limit_s, reduce=reduce,
-                              keep_graph=keep_graph, observer=observer, on_transition=on_transition, on_end=on_end,
-                              progress=progress)
+                              keep_graph=keep_graph, observer=observer, on_transition=outcomes.transition,
+                              on_end=on_end, progress=progress)
     props: dict[str, dict[str, Any]] = {}
     paths: dict[str, tuple[int, list[Action]]] = {}
     names = ["model"] + [n for n, _ in invariants]
@@ -262,7 +249,7 @@ def explore(sc: Scenario, *, max_states: int = 100_000, invariants: list[tuple[s
             props[pname] = {"holds": None, "counterexample": None,
                             "message": "no violation in the part explored (incomplete)"}
     final_states = {key: _sort(list(v.values())) for key, v in sorted(finals.items())}
-    return Exploration(r.graph, r.states, r.transitions, r.complete, {n: _sort(v) for n, v in outcomes.items()},
+    return Exploration(r.graph, r.states, r.transitions, r.complete, {n: _sort(v) for n, v in outcomes.found.items()},
                        final_states, props, m.vectors, r.wall_s, r.cpu_s, paths, coverage_line(r, m), r.stopped,
                        r.depth, m)
 
