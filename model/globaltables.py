@@ -266,6 +266,9 @@ class GlobalTables(Model):
                 c.last_seen = {}
             elif self.next_request(c) is None:
                 c.phase = FINISHED
+        # the clients that ever move (the others are finished from the start and stay so:
+        # the fingerprint leaves them out)
+        self.live = [c.ix for c in template if c.phase != FINISHED]
 
     def new_world(self, vector: int = 0) -> World:
         w = World([c.copy() for c in self.template], len(self.names), vector)
@@ -509,7 +512,7 @@ class GlobalTables(Model):
         slots = item.slots
         for k in range(self.quorum):
             s = o * C + k
-            slots[s] = merge(slots[s], version)
+            item.put(s, merge(slots[s], version))
             due[s] = DONE
             if item.reached is not None:
                 item.reached[s] |= 1 << version.write_id
@@ -549,7 +552,7 @@ class GlobalTables(Model):
     def arrive(self, item: Item, flight: Flight, slot: int) -> None:
         """``flight``'s version reaches copy ``slot``: applied there by last writer wins."""
         v = flight.version
-        item.slots[slot] = merge(item.slots[slot], v)
+        item.put(slot, merge(item.slots[slot], v))
         if item.reached is not None:
             item.reached[slot] |= 1 << v.write_id
         if slot % self.C == 0:
@@ -1067,12 +1070,15 @@ class GlobalTables(Model):
         """Everything that decides ``w``'s future, as a tuple of numbers (equal for equal
         states however reached): the clock-offset vector, the fault events taken (the fault
         state, ``cut``/``down``/``since``, is a function of how many: they are taken in one
-        order at their own times), then a hash per client and per item (in key order).
+        order at their own times), then a hash per client that ever moves (``live``) and
+        per item (in key order; an item's slots keep their version's number, ``svids``).
         Items, clients and flights keep their hash until they change (they are copied
         first: ``World.own_item``, ``own_client``, ``Item.own_flight``), so a transition
         hashes only what it touched."""
         parts: list[int] = [w.vector, w.nemesis]
-        for c in w.clients:
+        clients = w.clients
+        for ix in self.live:
+            c = clients[ix]
             h = c.enc
             if h == -1:
                 h = c.enc = self._encode_client(c)
@@ -1110,8 +1116,15 @@ class GlobalTables(Model):
         """An item's hash: its key, the version each copy holds, the versions on their way
         (each with which copies it has reached, never will, or is on its way to) and its log."""
         parts: list[Any] = [it.key]
-        for s in it.slots:
-            parts.append(self.vid(s))
+        slots = it.slots
+        svids = it.svids
+        if svids is None:
+            svids = it.svids = [self.vid(v) for v in slots]
+        for s in range(len(svids)):
+            n = svids[s]
+            if n == -1:
+                n = svids[s] = self.vid(slots[s])
+            parts.append(n)
         flights = it.flights
         parts.append(len(flights))
         for f in flights:

@@ -187,7 +187,7 @@ class Item:
     yet), kept until the item changes (an item is copied before it changes:
     ``World.own_item``)."""
 
-    __slots__ = ("key", "slots", "flights", "log", "log_shared", "reached", "written", "enc", "checked")
+    __slots__ = ("key", "slots", "flights", "log", "log_shared", "reached", "written", "enc", "svids", "checked")
 
     def __init__(self, key: str, n_slots: int, observe: bool = False, log: ItemLog | None = None):
         self.key = key
@@ -198,6 +198,9 @@ class Item:
         self.reached: list[int] | None = [0] * n_slots if observe else None
         self.written: tuple[Version, ...] | None = () if observe else None
         self.enc = -1
+        # the explorer's number for the version each slot holds (-1: to look up again;
+        # None: none yet, as in the timed simulator, which never asks)
+        self.svids: list[int] | None = None
         self.checked = False
 
     def copy(self) -> "Item":
@@ -207,7 +210,14 @@ class Item:
         it.slots, it.flights = list(self.slots), list(self.flights)
         it.reached = None if self.reached is None else list(self.reached)
         it.written = self.written
+        it.svids = None if self.svids is None else list(self.svids)
         return it
+
+    def put(self, slot: int, version: Version | None) -> None:
+        """Copy ``slot`` holds ``version`` now (the explorer's number for it is stale)."""
+        self.slots[slot] = version
+        if self.svids is not None:
+            self.svids[slot] = -1
 
     def own_log(self) -> ItemLog:
         """The item's log, to change: a copy if it is still shared with the item this one was
