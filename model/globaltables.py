@@ -192,6 +192,7 @@ class GlobalTables(Model):
         self._vid: dict[int, int] = {}
         self._vkeep: list[Version] = []
         self._vcanon: dict[tuple[Any, ...], int] = {}
+        self._kid: dict[str, int] = {}
 
     # ------------------------------------------------------------------ set-up
     def _build_clients(self) -> None:
@@ -1071,7 +1072,9 @@ class GlobalTables(Model):
         states however reached): the clock-offset vector, the fault events taken (the fault
         state, ``cut``/``down``/``since``, is a function of how many: they are taken in one
         order at their own times), then a hash per client that ever moves (``live``) and
-        per item (in key order; an item's slots keep their version's number, ``svids``).
+        per item (in key order; an item's slots keep their version's number, ``svids``). Only
+        numbers are hashed (an item's key by its number, ``_kid``), so the encoding is the same
+        in every process whatever PYTHONHASHSEED says.
         Items, clients and flights keep their hash until they change (they are copied
         first: ``World.own_item``, ``own_client``, ``Item.own_flight``), so a transition
         hashes only what it touched."""
@@ -1115,7 +1118,11 @@ class GlobalTables(Model):
     def _encode_item(self, it: Item) -> int:
         """An item's hash: its key, the version each copy holds, the versions on their way
         (each with which copies it has reached, never will, or is on its way to) and its log."""
-        parts: list[Any] = [it.key]
+        key = it.key
+        kid = self._kid.get(key)
+        if kid is None:          # a number, not the string: str hashes differ between processes
+            kid = self._kid[key] = len(self._kid)
+        parts: list[int] = [kid]
         slots = it.slots
         svids = it.svids
         if svids is None:
