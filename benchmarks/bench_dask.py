@@ -161,10 +161,10 @@ def main() -> None:
             t = time.perf_counter()
             path.parent.mkdir(parents=True, exist_ok=True)
             if n > MILLION and n % MILLION == 0:      # copies of the 1M history: minutes, not hours
-                one = ROOT / "benchmarks" / "out" / f"check-{MILLION // 1000}k-{MILLION // 100}.jsonl"
-                if not one.exists():
-                    generate(one, MILLION, MILLION // 100)
-                replicate(one, path, n // MILLION)
+                base = ROOT / "benchmarks" / "out" / f"check-{MILLION // 1000}k-{MILLION // 100}.jsonl"
+                if not base.exists():
+                    generate(base, MILLION, MILLION // 100)
+                replicate(base, path, n // MILLION)
             else:
                 generate(path, n, max(10, n // 100))
             print(f"generated {path.name} in {time.perf_counter() - t:.0f} s", flush=True)
