@@ -77,6 +77,9 @@ MAX_PIECES = 250_000
 about a millisecond per task)."""
 CHUNK_BYTES = 8 << 20
 """Bytes a block's task reads at a time."""
+PACK_OPS = 50_000
+"""Operations a bucket's task keeps per shard before it packs them (pickled, compressed):
+its memory does not grow with the bucket."""
 GZIP_RATIO = 8
 """The history bytes assumed per byte of a gzip part (JSON lines compress 6 to 10 times)."""
 
@@ -138,11 +141,12 @@ def open_parts(paths: Sequence[str]) -> tuple[Header, list[Part]]:
 
 @dataclass(frozen=True)
 class Plan:
-    """How a history is cut: the bytes of a block of a plain part file, and the number of
-    process buckets (the same number of key shards)."""
+    """How a history is cut: the bytes of a block of a plain part file, the number of
+    process buckets and the number of key shards."""
 
     block_bytes: int
     buckets: int
+    shards: int
 
     def ranges(self, part: Part) -> list[tuple[int, int | None]]:
         """The part's blocks as byte ranges ``[start, end)``: a block holds the lines that
@@ -160,35 +164,42 @@ def _ceil(a: int, b: int) -> int:
 
 
 def plan(parts: Sequence[Part], workers: int) -> Plan:
-    """Blocks and buckets for ``parts`` on ``workers`` workers.
+    """Blocks, buckets and shards for ``parts`` on ``workers`` workers.
 
-    Balance: at least :data:`BUCKETS_PER_WORKER` buckets (and shards) per worker, their
-    number and the blocks' (when there are more blocks than workers) a multiple of the
-    workers, so that each stage ends with the
-    workers equally loaded. Memory: a bucket (a shard) holds about :data:`BUCKET_BYTES`
-    of history, whose operations its task builds as objects (some 4 to 5 times the bytes);
-    a block streams (its task holds one :data:`CHUNK_BYTES` chunk and its compressed
-    output). Scheduler: the two exchanges make ``buckets * (blocks + buckets)`` pieces,
-    each a task; past :data:`MAX_PIECES` the blocks grow first (up to
-    :data:`MAX_BLOCK_BYTES`), then the buckets, so that the tasks grow linearly with the
-    history rather than as its square (README, "cost on paper")."""
+    Balance: at least :data:`BUCKETS_PER_WORKER` buckets and shards per worker, their
+    numbers and the blocks' (when there are more blocks than workers) multiples of the
+    workers, so that each stage ends with the workers equally loaded. Memory: a shard
+    holds about :data:`BUCKET_BYTES` of history, whose operations its task builds as
+    objects (some 4 to 5 times the bytes); a block and a bucket stream (a block's task
+    holds one :data:`CHUNK_BYTES` chunk, a bucket's task a few operations per shard, and
+    both their compressed output). Scheduler: the two exchanges make ``buckets * (blocks
+    + shards)`` pieces, each a task; past :data:`MAX_PIECES` the blocks grow first (up to
+    :data:`MAX_BLOCK_BYTES`), then the buckets become fewer (down to the least), and only
+    then the shards grow, so that the tasks grow linearly with the history rather than
+    as its square while a shard's memory stays put as long as it can (README, "cost on
+    paper")."""
     plain = sum(p.size for p in parts if not p.gzip)
     total = sum(p.size * (GZIP_RATIO if p.gzip else 1) for p in parts)
     gz = sum(1 for p in parts if p.gzip)
     least = BUCKETS_PER_WORKER * workers
-    block, bucket = BLOCK_BYTES, BUCKET_BYTES
+    block, shard = BLOCK_BYTES, BUCKET_BYTES
     while True:
         blocks = _ceil(plain, block)
         if blocks > workers:
             blocks = _ceil(blocks, workers) * workers
-        buckets = _ceil(max(least, _ceil(total, bucket)), workers) * workers
-        if buckets * (blocks + gz + buckets) <= MAX_PIECES or buckets <= least:
+        shards = _ceil(max(least, _ceil(total, shard)), workers) * workers
+        buckets = shards
+        if buckets * (blocks + gz + shards) <= MAX_PIECES:
             break
         if block < MAX_BLOCK_BYTES:
             block *= 2
-        else:
-            bucket *= 2
-    return Plan(max(1, _ceil(plain, blocks)) if blocks else block, buckets)
+            continue
+        fit = MAX_PIECES // (blocks + gz + shards) // workers * workers
+        buckets = max(least, fit)
+        if buckets * (blocks + gz + shards) <= MAX_PIECES or shards <= least:
+            break
+        shard *= 2
+    return Plan(max(1, _ceil(plain, blocks)) if blocks else block, buckets, shards)
 
 
 # --------------------------------------------------------------------------- stage 1
@@ -480,13 +491,12 @@ class BucketFacts:
 
 
 def pair_bucket(parts: list[Part], lay: Layout, n_shards: int, blocks: list[tuple[int, int]],
-                *pieces: tuple[list[bytes], array]) -> tuple[BucketFacts, list[bytes]]:
+                *pieces: tuple[list[bytes], array]) -> tuple[BucketFacts, list[list[bytes]]]:
     """Validate and pair the lines of one bucket (``pieces``: the bucket's lines of each
     block, the blocks ``(part, block)`` in ``blocks``); per key shard, its operations as
-    tuples (the fields, then the part), pickled here: building millions of objects while
-    the garbage collector runs (as Dask would, unpickling a task's arguments) costs ten
-    times more than with it paused."""
-    import pickle   # only the pieces path: a plain check's start-up stays without it
+    tuples (the fields, then the part), pickled here (:data:`PACK_OPS` at a time):
+    building millions of objects while the garbage collector runs (as Dask would,
+    unpickling a task's arguments) costs ten times more than with it paused."""
     from gtcheck.checker.history import HistoryReader
 
     c0 = time.process_time()
@@ -495,6 +505,7 @@ def pair_bucket(parts: list[Part], lay: Layout, n_shards: int, blocks: list[tupl
     try:
         facts = BucketFacts()
         shards: list[list[tuple]] = [[] for _ in range(n_shards)]
+        packed: list[list[bytes]] = [[] for _ in range(n_shards)]
         owner: dict[Any, int] = {}
         by_part: dict[int, list] = defaultdict(list)
         for (p, b), piece in zip(blocks, pieces):
@@ -505,7 +516,12 @@ def pair_bucket(parts: list[Part], lay: Layout, n_shards: int, blocks: list[tupl
                                             _lines_of(lay, p, by_part[p]), lay.position(p))
             try:
                 for op in reader.operations():
-                    shards[shard_of(op.key, n_shards)].append(_to_tuple(op) + (p,))
+                    k = shard_of(op.key, n_shards)
+                    lst = shards[k]
+                    lst.append(_to_tuple(op) + (p,))
+                    if len(lst) >= PACK_OPS:
+                        packed[k].append(_pack(lst))
+                        shards[k] = []
             except UserError:
                 pass                                   # its problems are in reader.problems
             stats = reader.stats
@@ -527,10 +543,11 @@ def pair_bucket(parts: list[Part], lay: Layout, n_shards: int, blocks: list[tupl
                                      "processes of different machines different names")
                         facts.problems.extend((p, 0, e) for _, e in problems.kept)
                         facts.problem_count += 1
-        blobs = [zlib.compress(pickle.dumps(lst, protocol=pickle.HIGHEST_PROTOCOL), PACK)
-                 for lst in shards]
+        for k, lst in enumerate(shards):
+            if lst:
+                packed[k].append(_pack(lst))
         facts.cpu_s = time.process_time() - c0
-        return facts, blobs
+        return facts, packed
     finally:
         if was:
             gc.enable()
@@ -546,11 +563,17 @@ def _lines_of(lay: Layout, p: int, blocks: list[tuple[int, tuple[list[bytes], ar
                 yield off + n, raw
 
 
+def _pack(ops: list[tuple]) -> bytes:
+    import pickle   # only the pieces path: a plain check's start-up stays without it
+
+    return zlib.compress(pickle.dumps(ops, protocol=pickle.HIGHEST_PROTOCOL), PACK)
+
+
 def bucket_facts(paired: tuple[BucketFacts, list]) -> BucketFacts:
     return paired[0]
 
 
-def bucket_shard(paired: tuple[BucketFacts, list], shard: int) -> bytes:
+def bucket_shard(paired: tuple[BucketFacts, list], shard: int) -> list[bytes]:
     return paired[1][shard]
 
 
@@ -565,10 +588,10 @@ class ShardFacts:
     cpu_s: float = 0.0
 
 
-def judge_shard(parts: list[Part], header: Header, options: CheckOptions, *lists: bytes
-                ) -> tuple[ShardFacts, ShardResult | None]:
-    """Judge the keys of one shard (``lists``: its operations from every bucket, pickled
-    (zlib) lists of tuples of the operation's fields and its part): first the repeated writes of
+def judge_shard(parts: list[Part], header: Header, options: CheckOptions,
+                *lists: list[bytes]) -> tuple[ShardFacts, ShardResult | None]:
+    """Judge the keys of one shard (``lists``: its operations from every bucket, in
+    pickled (zlib) lists of tuples of the operation's fields and its part): first the repeated writes of
     each key, then ``checker.shard.check_groups``, the local engine's judging."""
     import pickle   # only the pieces path: a plain check's start-up stays without it
     from gtcheck.checker.history import RepeatedWrites
@@ -581,7 +604,7 @@ def judge_shard(parts: list[Part], header: Header, options: CheckOptions, *lists
         by_key: dict[str, list[Operation]] = defaultdict(list)
         part_of: dict[int, int] = {}
         several = len(parts) > 1
-        for blob in lists:
+        for blob in (blob for segments in lists for blob in segments):
             for t in pickle.loads(zlib.decompress(blob)):
                 op = Operation(*t[:-1])
                 by_key[op.key].append(op)
@@ -642,7 +665,7 @@ def run(parts: list[Part], header: Header, options: CheckOptions, ex: Any,
     say = progress or (lambda _msg: None)
     cut = plan(parts, ex.workers)
     n_buckets = cut.buckets
-    n_shards = 1 if header.meta.get("register") is True else n_buckets
+    n_shards = 1 if header.meta.get("register") is True else cut.shards
     routed: dict[tuple[int, int], Any] = {}
     for p, part in enumerate(parts):
         for b, (start, end) in enumerate(cut.ranges(part)):

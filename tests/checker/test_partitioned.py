@@ -270,14 +270,16 @@ def _part(size: int, gz: bool = False) -> partitioned.Part:
 @given(sizes=st.lists(st.integers(0, 2 << 40), min_size=1, max_size=5),
        workers=st.integers(1, 64), gz=st.lists(st.booleans(), min_size=5, max_size=5))
 def test_the_plan_balances_and_bounds_the_tasks(sizes, workers, gz):
-    """Buckets: at least four per worker, a multiple of the workers, at least the
-    history's size over BUCKET_BYTES until the pieces would pass MAX_PIECES; blocks of a
-    plain part about block_bytes (never below BLOCK_BYTES unless the part is smaller),
-    covering it; pieces within MAX_PIECES unless the least buckets alone pass it."""
+    """Buckets and shards: at least four per worker, multiples of the workers; shards at
+    least the history's size over BUCKET_BYTES until the pieces would pass MAX_PIECES;
+    blocks of a plain part about block_bytes (never below half of BLOCK_BYTES unless the
+    part is smaller), covering it; pieces within MAX_PIECES unless the least buckets and
+    shards alone pass it."""
     parts = [_part(s, g) for s, g in zip(sizes, gz)]
     cut = partitioned.plan(parts, workers)
     least = partitioned.BUCKETS_PER_WORKER * workers
     assert cut.buckets >= least and cut.buckets % workers == 0
+    assert cut.shards >= least and cut.shards % workers == 0
     blocks = 0
     for part in parts:
         ranges = cut.ranges(part)
@@ -291,19 +293,27 @@ def test_the_plan_balances_and_bounds_the_tasks(sizes, workers, gz):
     plain = sum(p.size for p in parts if not p.gzip)
     if plain:
         assert cut.block_bytes >= min(partitioned.BLOCK_BYTES, plain) // 2
-    pieces = cut.buckets * (blocks + cut.buckets)
-    assert pieces <= 2 * partitioned.MAX_PIECES or cut.buckets == least
+    total = sum(p.size * (partitioned.GZIP_RATIO if p.gzip else 1) for p in parts)
+    pieces = cut.buckets * (blocks + cut.shards)
+    if pieces <= partitioned.MAX_PIECES:     # shards of BUCKET_BYTES, unless they make too many
+        wanted = total // partitioned.BUCKET_BYTES
+        assert cut.shards >= wanted or least * (blocks + wanted) > partitioned.MAX_PIECES
+    else:
+        assert pieces <= 2 * partitioned.MAX_PIECES or cut.buckets == cut.shards == least
 
 
 def test_the_plan_at_the_cost_models_sizes(monkeypatch):
     """The figures the README's cost model uses (the shipped sizes): 2.7 GB on 2 workers
-    keeps the smallest pieces; 130 GB (1B events) on 32 workers grows blocks and buckets
-    to stay within MAX_PIECES."""
+    keeps the smallest pieces; 130 GB (1B events) on 32 workers grows the blocks and has
+    fewer buckets to stay within MAX_PIECES; its shards are 126 MB (64 MB ones would make
+    too many pieces even with the least buckets)."""
     for name, value in SHIPPED.items():
         monkeypatch.setattr(partitioned, name, value)
     small = partitioned.plan([_part(2_681_004_492)], 2)
-    assert small.buckets == 40 and small.block_bytes <= partitioned.BLOCK_BYTES
+    assert small.buckets == small.shards == 40 and small.block_bytes <= partitioned.BLOCK_BYTES
     big = partitioned.plan([_part(130 << 30)], 32)
     blocks = len(big.ranges(_part(130 << 30)))
-    assert big.buckets * (blocks + big.buckets) <= partitioned.MAX_PIECES
+    assert big.buckets * (blocks + big.shards) <= partitioned.MAX_PIECES
     assert big.block_bytes > partitioned.BLOCK_BYTES and big.buckets % 32 == 0
+    assert (130 << 30) / big.shards <= 2 * partitioned.BUCKET_BYTES
+    assert big.buckets < big.shards
