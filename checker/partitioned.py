@@ -77,9 +77,10 @@ MAX_PIECES = 250_000
 about a millisecond per task)."""
 CHUNK_BYTES = 8 << 20
 """Bytes a block's task reads at a time."""
-PACK_OPS = 50_000
-"""Operations a bucket's task keeps per shard before it packs them (pickled, compressed):
-its memory does not grow with the bucket."""
+PACK_OPS = 200_000
+"""Operations a bucket's task keeps, over all its shards, before it packs them (pickled,
+compressed): a shard's list is packed when it reaches this over the shards, so the
+task's memory does not grow with the bucket."""
 GZIP_RATIO = 8
 """The history bytes assumed per byte of a gzip part (JSON lines compress 6 to 10 times)."""
 
@@ -494,7 +495,7 @@ def pair_bucket(parts: list[Part], lay: Layout, n_shards: int, blocks: list[tupl
                 *pieces: tuple[list[bytes], array]) -> tuple[BucketFacts, list[list[bytes]]]:
     """Validate and pair the lines of one bucket (``pieces``: the bucket's lines of each
     block, the blocks ``(part, block)`` in ``blocks``); per key shard, its operations as
-    tuples (the fields, then the part), pickled here (:data:`PACK_OPS` at a time):
+    tuples (the fields, then the part), pickled here, a few at a time (:data:`PACK_OPS`):
     building millions of objects while the garbage collector runs (as Dask would,
     unpickling a task's arguments) costs ten times more than with it paused."""
     from gtcheck.checker.history import HistoryReader
@@ -506,6 +507,7 @@ def pair_bucket(parts: list[Part], lay: Layout, n_shards: int, blocks: list[tupl
         facts = BucketFacts()
         shards: list[list[tuple]] = [[] for _ in range(n_shards)]
         packed: list[list[bytes]] = [[] for _ in range(n_shards)]
+        pack_at = max(1, PACK_OPS // n_shards)
         owner: dict[Any, int] = {}
         by_part: dict[int, list] = defaultdict(list)
         for (p, b), piece in zip(blocks, pieces):
@@ -519,7 +521,7 @@ def pair_bucket(parts: list[Part], lay: Layout, n_shards: int, blocks: list[tupl
                     k = shard_of(op.key, n_shards)
                     lst = shards[k]
                     lst.append(_to_tuple(op) + (p,))
-                    if len(lst) >= PACK_OPS:
+                    if len(lst) >= pack_at:
                         packed[k].append(_pack(lst))
                         shards[k] = []
             except UserError:

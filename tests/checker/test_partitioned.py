@@ -26,9 +26,12 @@ SHIPPED = {"BLOCK_BYTES": partitioned.BLOCK_BYTES, "BUCKET_BYTES": partitioned.B
 
 @pytest.fixture(autouse=True)
 def tiny_pieces(monkeypatch):
-    """Blocks of 2 kB and buckets of 4 kB: a few hundred lines of history make many."""
+    """Blocks of 2 kB, buckets of 4 kB, chunks of 1 kB, operations packed a few at a
+    time: a few hundred lines of history make many of each."""
     monkeypatch.setattr(partitioned, "BLOCK_BYTES", 2048)
     monkeypatch.setattr(partitioned, "BUCKET_BYTES", 4096)
+    monkeypatch.setattr(partitioned, "CHUNK_BYTES", 1024)
+    monkeypatch.setattr(partitioned, "PACK_OPS", 64)
 
 
 def comparable(summary: dict) -> dict:
