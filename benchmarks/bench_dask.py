@@ -1,6 +1,7 @@
 """The local engine beside the Dask engine with one and two workers, side by side in one run.
 
 Run: python benchmarks/bench_dask.py [--ops 1000000 10000000] [--configs local dask1 dask2]
+         [--task-stream PREFIX]
 
 For each size it checks ``benchmarks/out/check-<N>k-<keys>.jsonl`` (written first when
 absent by ``bench_check.generate``, one key per 100 operations; a multiple of a million
@@ -119,13 +120,19 @@ def one(config: str, path: str) -> dict:
             out["cluster_start"] = time.perf_counter() - t
             w0 = client.run(_usage)
             u0 = _usage()
-            t = time.perf_counter()
+            t, t0 = time.perf_counter(), time.time()
             with get_task_stream(client) as stream:
                 res = check_history(path, engine="dask", scheduler=cluster.scheduler_address)
             out["wall"] = time.perf_counter() - t
             u1 = _usage()
             w1 = client.run(_usage)
             out["busy"] = list(_busy(stream.data, out["wall"]).values())
+            if os.environ.get("BENCH_DASK_TASK_STREAM"):     # --task-stream: for diagnosis
+                with open(f"{os.environ['BENCH_DASK_TASK_STREAM']}-{config}.json", "w") as f:
+                    json.dump([{"task": str(r["key"]).split("-")[0], "worker": r["worker"],
+                                "start": s["start"] - t0, "stop": s["stop"] - t0,
+                                "action": s["action"]}
+                               for r in stream.data for s in r["startstops"]], f)
         out["cpu_client"] = u1["cpu"] - u0["cpu"]       # the client and the scheduler
         out["cpu_workers"] = [w1[a]["cpu"] - w0[a]["cpu"] for a in sorted(w1)]
         out["rss_client_mb"] = u1["rss_mb"]
@@ -144,6 +151,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--ops", type=int, nargs="+", default=[1_000_000, 10_000_000])
     ap.add_argument("--configs", nargs="+", default=["local", "dask1", "dask2"])
+    ap.add_argument("--task-stream", metavar="PREFIX",
+                    help="write each Dask run's task stream (task, worker, start, stop: "
+                    "seconds from the check's start) to PREFIX-<config>.json")
     ap.add_argument("--one", help=argparse.SUPPRESS)
     ap.add_argument("--history", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -173,8 +183,12 @@ def main() -> None:
               f"{'peak RSS MB: client':>20} {'workers':<14} {'load':>9} {'shards':>6} same")
         ref = None
         for config in args.configs:
+            env = dict(os.environ)
+            if args.task_stream:
+                env["BENCH_DASK_TASK_STREAM"] = f"{args.task_stream}-{n // 1000}k"
             proc = subprocess.run([sys.executable, __file__, "--one", config, "--history",
-                                   str(path)], capture_output=True, text=True, cwd=ROOT)
+                                   str(path)], capture_output=True, text=True, cwd=ROOT,
+                                  env=env)
             if proc.returncode != 0:
                 print(f"{config:<7} failed (exit {proc.returncode}): {proc.stderr[-2000:]}")
                 continue
