@@ -299,7 +299,7 @@ def test_the_plan_balances_and_bounds_the_tasks(sizes, workers, gz):
     total = sum(p.size * (partitioned.GZIP_RATIO if p.gzip else 1) for p in parts)
     pieces = cut.buckets * (blocks + cut.shards)
     if pieces <= partitioned.MAX_PIECES:     # shards of BUCKET_BYTES, unless they make too many
-        wanted = total // partitioned.BUCKET_BYTES
+        wanted = -(-max(least, -(-total // partitioned.BUCKET_BYTES)) // workers) * workers
         assert cut.shards >= wanted or least * (blocks + wanted) > partitioned.MAX_PIECES
     else:
         assert pieces <= 2 * partitioned.MAX_PIECES or cut.buckets == cut.shards == least
