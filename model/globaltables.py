@@ -339,8 +339,14 @@ class GlobalTables(Model):
     # ------------------------------------------------------------------ transitions (in place)
     def invoke(self, w: World, c: Client, op: Op, t: int, out: Sink) -> None:
         """``c`` sends ``op`` at ``t`` (``c`` belongs to ``w``: the caller owns it)."""
-        if op.at >= 0 and not op.final:       # scripted: to the request's region, as its home
-            home = remember = op.region
+        if op.at >= 0 and not op.final:
+            # scripted: the request's region is its home; the region the client called last
+            # (failover) carries over while its requests keep that home, as a workload
+            # client's does, so that ``failover.failback = false`` keeps it where it went
+            home = op.region
+            prog = c.program
+            same_home = c.pc > 0 and prog is not None and prog[c.pc - 1].region == home
+            remember = c.remember if same_home else home
         elif op.final:
             home = remember = c.home
         else:

@@ -134,8 +134,8 @@ def test_search_finds_the_failover_loss_shrinks_and_names_the_fault_and_the_offs
     from gtcheck.search.search import write_counterexample
 
     write_counterexample(r, tmp_path, "later_write_wins", report=False)
-    assert f"Faults: outage of {US} from 5.00 s to 7.00 s (its clients fail over 0.10 s after it goes down)" \
-        in r.explanation, r.explanation
+    assert (f"Faults: outage of {US} from 5.00 s to 7.00 s (its clients fail over 0.10 s after it goes down, "
+            "and come back when it recovers)") in r.explanation, r.explanation
     assert f"Clock offsets: {US} " in r.explanation, r.explanation
     # the offset is shrunk toward zero: 1 ms less skew and the later write survives
     table = r.found.table
