@@ -90,7 +90,14 @@ class EncodingProblem(ValueError):
 
 
 class NumberProblem(ValueError):
-    """A number DynamoDB refuses (not a number, too many digits, out of range)."""
+    """A number DynamoDB refuses (not a number, too many digits, out of range).
+
+    ``kind`` says which, as DynamoDB's error messages tell them apart: ``"syntax"`` (not a
+    number), ``"digits"`` (more than 38 significant digits), ``"overflow"``, ``"underflow"``."""
+
+    def __init__(self, message: str, kind: str = "syntax"):
+        super().__init__(message)
+        self.kind = kind
 
 
 # --------------------------------------------------------------------------- numbers
@@ -128,19 +135,25 @@ def normal(d: Decimal) -> Decimal:
 
 def number_problem(d: Decimal) -> str | None:
     """Why DynamoDB would refuse to store ``d``, or None if it can."""
+    problem = _number_problem(d)
+    return None if problem is None else problem[1]
+
+
+def _number_problem(d: Decimal) -> tuple[str, str] | None:
+    """(kind, why) DynamoDB would refuse to store ``d`` (kinds: :class:`NumberProblem`)."""
     if not d.is_finite():
-        return "not a finite number"
+        return "syntax", "not a finite number"
     n = normal(d)
     if not n:
         return None
     digits = len(n.as_tuple().digits)
     if digits > MAX_DIGITS:
-        return f"more than {MAX_DIGITS} significant digits ({digits})"
+        return "digits", f"more than {MAX_DIGITS} significant digits ({digits})"
     adj = n.adjusted()
     if adj > MAX_ADJUSTED:
-        return "magnitude larger than 9.9999999999999999999999999999999999999E+125 (overflow)"
+        return "overflow", "magnitude larger than 9.9999999999999999999999999999999999999E+125 (overflow)"
     if adj < MIN_ADJUSTED:
-        return "magnitude smaller than 1E-130 (underflow)"
+        return "underflow", "magnitude smaller than 1E-130 (underflow)"
     return None
 
 
@@ -153,9 +166,9 @@ def parse_number(text: str) -> Decimal:
     if not isinstance(text, str) or not _NUMBER.match(text):
         raise NumberProblem(f"{text!r} is not a DynamoDB number")
     d = normal(Decimal(text))
-    why = number_problem(d)
-    if why is not None:
-        raise NumberProblem(f"{text!r}: {why}")
+    problem = _number_problem(d)
+    if problem is not None:
+        raise NumberProblem(f"{text!r}: {problem[1]}", problem[0])
     return d
 
 

@@ -39,7 +39,7 @@ from typing import Any, Callable
 
 from gtcheck.kernel import attrvalues as av
 from gtcheck.kernel.attrvalues import BinSet, EncodingProblem, NumSet, StrSet
-from gtcheck.kernel.exprparse import ExprSyntaxError, parse_condition, parse_update
+from gtcheck.kernel.exprparse import ExprSyntaxError, ExprTooDeep, parse_condition, parse_update
 
 __all__ = ["UNKNOWN", "REJECTED", "Condition", "Update", "condition", "update",
            "short_condition", "is_expression_form", "history_condition", "history_update",
@@ -553,10 +553,19 @@ def condition(expr: str, names: dict[str, str] | None = None,
     try:
         tree = parse_condition(expr)
         return Condition(expr, _compile_condition(tree, _context(names, values, encoding)))
+    except ExprTooDeep as exc:
+        return Condition(expr, _never_sure(str(exc)))       # gtcheck's limit: DynamoDB may accept it
     except ExprSyntaxError as exc:
         return Condition(expr, None, f"syntax error: {exc}")
     except _Refused as exc:
         return Condition(expr, None, exc.reason)
+
+
+def _never_sure(reason: str) -> Test:
+    """A condition gtcheck cannot evaluate on any item: always unknown."""
+    def test(item: Any) -> bool:
+        raise _Unsure(reason)
+    return test
 
 
 def _exists(item: Any) -> bool:
@@ -922,6 +931,9 @@ def update(expr: str, names: dict[str, str] | None = None,
     u = Update(expr)
     try:
         _compile_update(u, parse_update(expr), _context(names, values, encoding))
+    except ExprTooDeep as exc:
+        u = Update(expr)                                    # gtcheck's limit: DynamoDB may accept it
+        u.sets.append((("path", ()), _unsure(str(exc))))
     except ExprSyntaxError as exc:
         return Update(expr, f"syntax error: {exc}")
     except _Refused as exc:

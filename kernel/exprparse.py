@@ -47,9 +47,12 @@ import re
 from functools import lru_cache
 from typing import Any
 
-__all__ = ["ExprSyntaxError", "parse_condition", "parse_update", "tokens"]
+__all__ = ["ExprSyntaxError", "ExprTooDeep", "parse_condition", "parse_update", "tokens"]
 
 CACHE_SIZE = 4096     # distinct expression texts kept parsed (per process)
+# parentheses, NOT and function calls nest at most this deep (gtcheck's limit: the parser and
+# the evaluator recurse, and DynamoDB's expressions, 4 KB at most, never need more)
+MAX_NESTING = 100
 
 
 class ExprSyntaxError(ValueError):
@@ -59,6 +62,11 @@ class ExprSyntaxError(ValueError):
         self.message = message
         self.position = position
         super().__init__(message if position is None else f"{message} (at character {position + 1})")
+
+
+class ExprTooDeep(ExprSyntaxError):
+    """The text nests deeper than MAX_NESTING: gtcheck's limit, not DynamoDB's grammar (an
+    evaluator says unknown; the emulator refuses the request)."""
 
 
 _TOKEN = re.compile(r"""
@@ -99,6 +107,15 @@ class _Parser:
         self.text = text
         self.toks = tokens(text)
         self.i = 0
+        self.depth = 0
+
+    def nest(self) -> None:
+        """One level deeper (a parenthesis, NOT, a call); refused past MAX_NESTING."""
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            t = self.peek()
+            raise ExprTooDeep(f"the expression nests more than {MAX_NESTING} levels deep "
+                                  "(parentheses, NOT, function calls)", t[2] if t else len(self.text))
 
     # -- token helpers
     def peek(self, k: int = 0) -> Token | None:
@@ -176,12 +193,14 @@ class _Parser:
         if self.at_op(")"):
             self.i += 1
             return ("call", name, ())
+        self.nest()
         while True:
             args.append(self.operand())
             if self.at_op(","):
                 self.i += 1
                 continue
             self.expect_op(")")
+            self.depth -= 1
             return ("call", name, tuple(args))
 
     # -- conditions
@@ -205,7 +224,9 @@ class _Parser:
     def negation(self) -> tuple[tuple, bool]:
         if self.at_keyword("NOT"):
             self.i += 1
+            self.nest()
             node, _ = self.negation()
+            self.depth -= 1
             return ("not", node), False
         return self.primary()
 
@@ -213,11 +234,13 @@ class _Parser:
         if self.at_op("("):
             start = self.peek()
             self.i += 1
+            self.nest()
             node, paren = self.condition()
             if paren:
                 raise ExprSyntaxError("the expression has redundant parentheses",
                                       start[2] if start else None)
             self.expect_op(")")
+            self.depth -= 1
             return node, True
         lhs = self.operand()
         t = self.peek()

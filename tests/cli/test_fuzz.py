@@ -66,24 +66,6 @@ STRATEGIES = {"history": history_inputs, "metamorphic": metamorphic_inputs,
               "scenario": scenario_inputs, "edn": edn_inputs, "edn-twin": edn_twin_inputs,
               "model": model_inputs, "path": path_inputs, "output": output_inputs}
 EMULATOR_CI = 150           # requests in CI; the slow run sends GTCHECK_FUZZ_EMULATOR_N (default 3,000)
-# emulator bugs the fuzzer found that the emulator's owner (issue 20) has not fixed yet:
-# each is a strict xfail below, so its fix shows (and must then leave this list)
-KNOWN_EMULATOR = {
-    # the emulator answers any exception while handling a request with a 500 instead of
-    # DynamoDB's 400 (ValidationException, SerializationException, UnknownOperationException):
-    # 14 kinds in the fuzzer's first 3,000 requests, each with a reproducer in
-    # tests/data/fuzz-found/emulator-500s.json
-    "HTTP 500 (InternalServerError: gtcheck emulator: ":
-        "an unhandled exception while reading a malformed request is a 500",
-    "traceback on the emulator's stderr: ValidationException":
-        "an item with a number that is not numeric is accepted, and its replication raises in the replication thread",
-}
-
-
-def _known(failure_class: str) -> bool:
-    return failure_class.startswith(tuple(KNOWN_EMULATOR))
-
-
 @pytest.fixture
 def runner():
     r = FuzzRunner()
@@ -215,13 +197,12 @@ def _fuzz_emulator(n: int, seed_value: int | None) -> None:
     out = os.environ.get("GTCHECK_FUZZ_EMULATOR_OUT")
     if out:
         Path(out).write_text(json.dumps(fuzzer.summary(), indent=1, ensure_ascii=False))
-    new = sorted(c for c in fuzzer.classes if not _known(c))
-    assert not new, f"{len(new)} new failure classes:\n{text}"
+    assert not fuzzer.classes, f"{len(fuzzer.classes)} failure classes:\n{text}"
 
 
 @pytest.mark.emulator
 def test_fuzz_ci_emulator():
-    """A few hundred requests, the same each run: every new class of failure is a bug."""
+    """A few hundred requests, the same each run: every class of failure is a bug."""
     _fuzz_emulator(EMULATOR_CI, None)
 
 
@@ -250,36 +231,36 @@ def _emulator_500s() -> list[dict]:
 
 @pytest.mark.emulator
 @pytest.mark.parametrize("case", _emulator_500s(), ids=[c["class"][48:100] for c in _emulator_500s()])
-@pytest.mark.xfail(strict=True, reason="emulator bugs (issue 20, found by the issue 18 fuzzer): a malformed "
-                                       "request is a 500; DynamoDB answers 400")
 def test_emulator_500_reproducer(case, emulator_fuzzer):
+    """Each request the fuzzer found answered with a 500 now gets DynamoDB's answer: 400 for a
+    malformed one, 200 for a valid one moto failed on (``now`` in the file)."""
     from tests.fuzz.emulator import Request, judge, send
 
     req = Request(case["target"], case["body"].encode(), case["region"], case["headers"])
     status, body = send(emulator_fuzzer.port, req)
     assert judge(status, body, req) is None, (status, body)
+    assert status == case["now"], (status, body)
 
 
 @pytest.mark.emulator
 @pytest.mark.parametrize("target,region", [(None, "us-east-1"), ("DynamoDB_20120810.ListTables", "\u00fc"),
                                            ("Kinesis_20131202.PutRecord", "us-east-1")],
                          ids=["no X-Amz-Target", "a non-ASCII region", "another service's target"])
-@pytest.mark.xfail(strict=True, reason="emulator bug (issue 20, found by the issue 18 fuzzer): a 500 (KeyError, "
-                                       "OperationNotFoundError) where DynamoDB answers 400 (a missing or unknown "
-                                       "operation: UnknownOperationException; a bad signature's region)")
 def test_emulator_request_routing(emulator_fuzzer, target, region):
+    """A request signed for DynamoDB without a DynamoDB operation, or for a region no one
+    serves, is refused with 400 (it was a 500: moto's KeyError, OperationNotFoundError)."""
     from tests.fuzz.emulator import Request, judge, send
 
     req = Request(target, b"{}", region=region)
     status, body = send(emulator_fuzzer.port, req)
     assert judge(status, body, req) is None, (status, body)
+    assert status == 400, (status, body)
 
 
 @pytest.mark.emulator
-@pytest.mark.xfail(strict=True, reason="emulator bug (issue 20, found by the issue 18 fuzzer): an item whose "
-                                       "number is not numeric is accepted, then its replication raises "
-                                       "ValidationException in the replication thread (a traceback on stderr)")
 def test_emulator_replicates_only_valid_numbers():
+    """An update whose number is not numeric is refused at the entrance (it was accepted by
+    moto, and its replication raised in the replication thread: a traceback on stderr)."""
     from tests.fuzz.emulator import SEEDS, Request, send
     from gtcheck.pytest_plugin import EmulatorProcess
 

@@ -4,7 +4,8 @@ go to it over raw sockets, so that malformed bodies and headers reach it as writ
 
 Seeds are valid requests of every operation the applications use (CreateTable, PutItem,
 GetItem, UpdateItem with expressions, DeleteItem with a condition, Query, Scan, the batch
-and transaction calls, DescribeTable, ListTables); mutations change a field to an odd value
+and transaction calls, DescribeTable, ListTables, and DynamoDB Streams' ListStreams,
+DescribeStream, GetShardIterator and GetRecords on the table's real stream); mutations change a field to an odd value
 or type, delete one, repeat a name, nest deeply, flip bytes, truncate the body, or change
 the headers (the target, the region in the signature, Content-Length, Content-Type).
 
@@ -66,15 +67,31 @@ SEEDS = [
     ("TransactGetItems", {"TransactItems": [{"Get": {"TableName": TABLE, "Key": _KEY}}]}),
     ("DescribeTable", {"TableName": TABLE}),
     ("ListTables", {}),
+    # DynamoDB Streams (the table's stream is enabled at warm-up; the fuzzer puts the real
+    # stream ARN and shard id where these stand)
+    ("Streams.ListStreams", {"TableName": TABLE, "Limit": 5}),
+    ("Streams.DescribeStream", {"StreamArn": "__STREAM_ARN__"}),
+    ("Streams.GetShardIterator", {"StreamArn": "__STREAM_ARN__", "ShardId": "__SHARD_ID__",
+                                  "ShardIteratorType": "TRIM_HORIZON"}),
+    ("Streams.GetShardIterator", {"StreamArn": "__STREAM_ARN__", "ShardId": "__SHARD_ID__",
+                                  "ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": "1"}),
+    ("Streams.GetRecords", {"ShardIterator": "__SHARD_ITERATOR__", "Limit": 10}),
 ]
+STREAM_ON = ("UpdateTable", {"TableName": TABLE, "StreamSpecification": {"StreamEnabled": True,
+                                                                       "StreamViewType": "NEW_AND_OLD_IMAGES"}})
 
 ODD_VALUES = [None, True, 0, -1, 1.5, 2 ** 70, "", "ü😀", "x" * 5000, [], {}, [1, "a"], {"S": 5}, {"N": "nan"},
               {"N": "1e400"}, {"N": "1" * 50}, {"S": ""}, {"B": "!!"}, {"SS": []}, {"NS": ["1", "1"]},
               {"L": [{"X": 1}]}, {"M": {"": {"S": "x"}}}, {"NULL": False}, {"S": "a", "N": "1"},
-              "SET", "attribute_exists(", "#x = :y", ":undefined", "ALL_NEW", "NONE", "us-east-1"]
+              "SET", "attribute_exists(", "#x = :y", ":undefined", "ALL_NEW", "NONE", "us-east-1",
+              "NOT " * 300 + "attribute_exists(pk)", "size(l) > :z AND n < :one", {"S": "a", "X": 1}, {"L": [None]},
+              {"N": " 1"}, {"N": "-0"}, {"N": "1E-130"}, {"BS": ["AA==", "AA=="]}, "#n = :one OR m.b IN (:one, :z)"]
 TARGETS = ["DynamoDB_20120810.Nope", "", "DynamoDB_20120810.", "DynamoDB_20120810", "Kinesis_20131202.PutRecord",
            "DynamoDB_20120810.UpdateTable", "DynamoDB_20120810.DeleteTable", "DynamoDB_20120810.CreateTable",
-           "DynamoDB_20120810.TagResource", "DynamoDB_20120810.DescribeContinuousBackups"]
+           "DynamoDB_20120810.TagResource", "DynamoDB_20120810.DescribeContinuousBackups",
+           "DynamoDBStreams_20120810.GetRecords", "DynamoDBStreams_20120810.GetShardIterator",
+           "DynamoDBStreams_20120810.DescribeStream", "DynamoDBStreams_20120810.ListStreams",
+           "DynamoDB_20120810.UpdateTimeToLive", "DynamoDB_20120810.ExecuteStatement"]
 
 
 @dataclass
@@ -87,6 +104,10 @@ class Request:
 
     def describe(self) -> str:
         return f"{self.target} {'; '.join(self.mutations) or 'unchanged'} body={self.body[:120]!r}"
+
+
+def _target(op: str) -> str:
+    return f"DynamoDBStreams_20120810.{op[8:]}" if op.startswith("Streams.") else f"DynamoDB_20120810.{op}"
 
 
 def _paths(obj, prefix=()):
@@ -117,7 +138,7 @@ _DELETE = object()
 def emulator_requests(draw) -> Request:
     op, body = draw(st.sampled_from(SEEDS))
     body = json.loads(json.dumps(body))
-    req = Request(f"DynamoDB_20120810.{op}", b"")
+    req = Request(_target(op), b"")
     deep: list[str] = []          # raw text of deeply nested values (json.dumps would recurse)
     for _ in range(draw(st.integers(0, 3))):
         how = draw(st.sampled_from(["value", "value", "value", "delete", "deep", "target", "region",
@@ -250,10 +271,27 @@ class EmulatorFuzzer:
         self.classes: dict[str, list] = {}
         self.requests = 0
         self.started = time.time()
-        for op, body in SEEDS[:2]:            # the table and an item exist, so requests reach deep
-            send(self.port, Request(f"DynamoDB_20120810.{op}", json.dumps(body).encode()))
+        for op, body in SEEDS[:2] + [STREAM_ON]:    # the table, an item and its stream exist: requests reach deep
+            send(self.port, Request(_target(op), json.dumps(body).encode()))
+        self.stream = self._stream()
+
+    def _stream(self) -> dict[bytes, bytes]:
+        """The real stream ARN, shard id and a shard iterator, for the seeds' placeholders."""
+        def call(op, body):
+            status, data = send(self.port, Request(_target(op), json.dumps(body).encode()))
+            assert status == 200, (op, status, data)
+            return json.loads(data)
+        arn = call("Streams.ListStreams", {"TableName": TABLE})["Streams"][0]["StreamArn"]
+        shard = call("Streams.DescribeStream", {"StreamArn": arn})["StreamDescription"]["Shards"][0]["ShardId"]
+        iterator = call("Streams.GetShardIterator", {"StreamArn": arn, "ShardId": shard,
+                                                     "ShardIteratorType": "TRIM_HORIZON"})["ShardIterator"]
+        return {b"__STREAM_ARN__": arn.encode(), b"__SHARD_ID__": shard.encode(),
+                b"__SHARD_ITERATOR__": iterator.encode()}
 
     def run(self, req: Request) -> str | None:
+        for placeholder, real in self.stream.items():
+            if placeholder in req.body:
+                req.body = req.body.replace(placeholder, real)
         status, body = send(self.port, req)
         self.requests += 1
         self.codes[str(status)] += 1

@@ -348,3 +348,24 @@ def test_three_valued_logic(case):
         assert both is False
     else:
         assert both is whole
+
+
+@pytest.mark.parametrize("text", ["NOT " * 3000 + "a = :v", "(a = :v AND " * 800 + "b = :v" + ")" * 800,
+                                  "size(" * 2000 + "a" + ")" * 2000 + " = :v"])
+def test_an_expression_nested_past_the_limit_is_a_syntax_error_not_a_crash(text):
+    """The parser recurses; past MAX_NESTING levels it refuses the text (found by the emulator
+    fuzzer: a RecursionError, a 500 in the emulator). It is gtcheck's limit, not DynamoDB's
+    grammar, so a history's condition or update so deep is unknown, never rejected."""
+    with pytest.raises(exprparse.ExprTooDeep, match="nests more than"):
+        exprparse.parse_condition(text)
+    c = condition(text, values={":v": 1})
+    assert c.rejected is None and c.holds({"a": 1}) is UNKNOWN and c.holds(None) is UNKNOWN
+    u = update("SET a = " + "f(" * 3000 + ":v" + ")" * 3000, values={":v": 1})
+    assert u.rejected is None and u.apply({"a": 1}, {"k": 1}) is UNKNOWN
+
+
+def test_an_expression_nested_up_to_the_limit_parses():
+    depth = exprparse.MAX_NESTING
+    assert exprparse.parse_condition("NOT " * depth + "a = :v")
+    assert exprparse.parse_condition("(" * (depth - 1) + "a = :v AND b = :v" + " AND c = :v)" * (depth - 1))
+    assert exprparse.parse_update("SET a = " + "f(" * depth + ":v" + ")" * depth)

@@ -30,6 +30,8 @@ pytestmark = pytest.mark.emulator
 REGIONS = ["us-east-1", "eu-west-1"]
 AUTH = ("AWS4-HMAC-SHA256 Credential=AKID/20260101/{region}/dynamodb/aws4_request, SignedHeaders=host, "
         "Signature=00")
+CORAL = {"SerializationException", "UnknownOperationException", "MissingAuthenticationTokenException",
+         "UnrecognizedClientException"}      # DynamoDB's front end answers these, in its namespace
 NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"})
 
 
@@ -55,7 +57,9 @@ def _error(status_body):
     status, body = status_body
     doc = json.loads(body)
     assert set(doc) == {"__type", "message"}, doc
-    assert doc["__type"].startswith("com.amazonaws.dynamodb.v20120810#"), doc
+    name = doc["__type"].split("#", 1)[1]
+    namespace = "com.amazon.coral.service#" if name in CORAL else "com.amazonaws.dynamodb.v20120810#"
+    assert doc["__type"] == namespace + name, doc
     return status, doc["__type"].split("#", 1)[1], doc["message"]
 
 
@@ -87,11 +91,44 @@ def emu():
     ({"content_length": "-5"}, (400, "SerializationException")),
     ({"content_length": str(10 ** 12)}, (413, "RequestEntityTooLargeException")),
     ({"region": None}, (400, "MissingAuthenticationTokenException")),
+    # found by the emulator fuzzer (tests/data/fuzz-found/emulator-500s.json): were 500s
+    ({"target": None}, (400, "UnknownOperationException")),
+    ({"target": ""}, (400, "UnknownOperationException")),
+    ({"target": "Kinesis_20131202.PutRecord"}, (400, "UnknownOperationException")),
+    ({"region": "mars-north-9"}, (400, "UnrecognizedClientException")),
+    ({"body": b"[" * 5000 + b"]" * 5000}, (400, "ValidationException")),
+    ({"target": "DynamoDB_20120810.GetItem", "body": b'{"TableName": "t", "Key": {"pk": {}}}'},
+     (400, "ValidationException")),
+    ({"target": "DynamoDB_20120810.PutItem", "body": b'{"TableName": "t", "Item": {"pk": {"S": "a"}, "n": {"N": "x"}}}'},
+     (400, "ValidationException")),
+    ({"target": "DynamoDB_20120810.BatchWriteItem", "body": b'{"RequestItems": {"t": [{}]}}'},
+     (400, "ValidationException")),
 ])
 def test_malformed_requests_get_dynamodbs_json_errors(emu, case, expected):
     status, name, message = _error(_raw(emu.port, **case))
     assert (status, name) == expected, message
     assert message
+
+
+def test_order_comparisons_between_types_are_false_not_500(emu):
+    """moto raises TypeError on ``n > :s`` with a number and a string (a 500); DynamoDB's rule,
+    mended in the emulator (motogaps.py): the comparison is false, the item does not match;
+    comparisons within one type are moto's own, unchanged."""
+    c = _client(emu, "us-east-1")
+    c.create_table(TableName="cmp", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                   AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    c.put_item(TableName="cmp", Item={"pk": {"S": "a"}, "n": {"N": "5"}, "l": {"L": [{"S": "x"}]}, "b": {"B": b"x"}})
+
+    def count(expr, value):
+        return c.scan(TableName="cmp", FilterExpression=expr, ExpressionAttributeValues={":z": value})["Count"]
+
+    for expr, value in [("n > :z", {"S": "x"}), ("size(l) > :z", {"S": ""}), ("n < :z", {"B": b"x"}),
+                        ("b >= :z", {"S": "x"}), ("n BETWEEN :z AND :z", {"S": "x"}), ("l <= :z", {"N": "1"}),
+                        ("size(l) BETWEEN :z AND :z", {"S": "x"})]:
+        assert count(expr, value) == 0, expr
+    for expr, value, n in [("n > :z", {"N": "4"}, 1), ("n > :z", {"N": "5"}, 0), ("size(l) >= :z", {"N": "1"}, 1),
+                           ("b < :z", {"B": b"y"}, 1), ("n BETWEEN :z AND :z", {"N": "5"}, 1)]:
+        assert count(expr, value) == n, expr
 
 
 def test_the_emulator_keeps_serving_and_never_printed_a_traceback(emu):
@@ -159,3 +196,55 @@ def test_bad_emulate_arguments(capsys):
                         (["--clock-offset", "mars-1=+1s"], "--clock-offset")):
         code, _, err = run_cli(["emulate", "--port", "0", *args], capsys)
         assert code == 254 and where in err, err
+
+
+def _table(name, key="pk"):
+    return {"TableName": name, "KeySchema": [{"AttributeName": key, "KeyType": "HASH"}],
+            "AttributeDefinitions": [{"AttributeName": key, "AttributeType": "S"}], "BillingMode": "PAY_PER_REQUEST"}
+
+
+def test_a_version_for_a_replica_made_again_with_another_key_is_dropped_without_a_traceback():
+    """Found by the emulator fuzzer: a table deleted in one region and created there again with
+    another key, then written in another region; the version arriving had no place in the new
+    table and moto's refusal was a traceback in the replication thread. It is lost (counted)."""
+    with EmulatorProcess(REGIONS, delay="constant(5ms)", global_tables="all") as emu:
+        def call(op, body, region):
+            return _raw(emu.port, json.dumps(body).encode(), f"DynamoDB_20120810.{op}", region)[0]
+        assert call("CreateTable", _table("t"), "us-east-1") == 200
+        assert call("DeleteTable", {"TableName": "t"}, "eu-west-1") == 200
+        call("CreateTable", _table("t", "other"), "eu-west-1")       # refused or not, the table is there
+        assert call("PutItem", {"TableName": "t", "Item": {"pk": {"S": "x"}}}, "us-east-1") == 200
+        assert Control(emu.endpoint, token=emu.token).wait_quiet(timeout=10)
+        assert Control(emu.endpoint).status()["internal_errors"] == 0
+        emu.stop()
+        assert "Traceback" not in emu.proc_stderr, emu.proc_stderr[-3000:]
+
+
+def test_streams_requests_for_streams_and_shards_that_do_not_exist_get_dynamodbs_errors():
+    """moto fails on these (IndexError, KeyError, AssertionError, a 500); DynamoDB answers 400."""
+    with EmulatorProcess(REGIONS, delay="constant(5ms)", global_tables="all") as emu:
+        def call(op, body, region="us-east-1"):
+            return _raw(emu.port, json.dumps(body).encode(), f"DynamoDBStreams_20120810.{op}", region)
+        assert _raw(emu.port, json.dumps(_table("t")).encode(), "DynamoDB_20120810.CreateTable")[0] == 200
+        no_stream = "arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/2026-01-01T00:00:00.000000"
+        assert _error(call("DescribeStream", {"StreamArn": "x"}))[:2] == (400, "ValidationException")
+        assert _error(call("DescribeStream", {"StreamArn": no_stream}))[:2] == (400, "ResourceNotFoundException")
+        spec = {"TableName": "t", "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"}}
+        assert _raw(emu.port, json.dumps(spec).encode(), "DynamoDB_20120810.UpdateTable")[0] == 200
+        status, body = call("ListStreams", {"TableName": "t"})
+        arn = json.loads(body)["Streams"][0]["StreamArn"]
+        shard = json.loads(call("DescribeStream", {"StreamArn": arn})[1])["StreamDescription"]["Shards"][0]["ShardId"]
+        for body, name in [({"StreamArn": arn, "ShardId": "nope", "ShardIteratorType": "LATEST"}, "ResourceNotFoundException"),
+                           ({"StreamArn": arn, "ShardId": shard, "ShardIteratorType": "SOON"}, "ValidationException"),
+                           ({"StreamArn": arn, "ShardId": shard, "ShardIteratorType": "AT_SEQUENCE_NUMBER"},
+                            "ValidationException"),
+                           ({"StreamArn": arn, "ShardId": shard, "ShardIteratorType": "AT_SEQUENCE_NUMBER",
+                             "SequenceNumber": "x1"}, "ValidationException")]:
+            assert _error(call("GetShardIterator", body))[:2] == (400, name), body
+        status, it = call("GetShardIterator", {"StreamArn": arn, "ShardId": shard, "ShardIteratorType": "TRIM_HORIZON"})
+        assert status == 200
+        # an iterator of us-east-1 read in a region no streams request went to before
+        status, body = call("GetRecords", {"ShardIterator": json.loads(it)["ShardIterator"]}, "ap-south-1")
+        assert status == 400 and b"ExpiredIteratorException" in body, body
+        emu.stop()
+        assert "Traceback" not in emu.proc_stderr, emu.proc_stderr[-3000:]

@@ -43,10 +43,11 @@ from typing import Any, Callable
 from gtcheck.kernel.errors import UserError
 from gtcheck.model.distributions import Distribution
 from gtcheck.model.scenario import Scenario
-from gtcheck.realworld import streams, wire
+from gtcheck.realworld import streams, validate, wire
 from gtcheck.realworld.controlplane import ControlPlane
 from gtcheck.realworld.globaltables import GlobalTables
-from gtcheck.realworld.regions import SCRATCH_REGION, Regions, _signature_for, parse_delay, region_of, signed_duration
+from gtcheck.realworld.regions import (SCRATCH_REGION, Regions, _signature_for, parse_delay, region_of, service_of,
+                                       signed_duration)
 from gtcheck.realworld.strong import Strong
 from gtcheck.realworld.ttl import Sweeper
 from gtcheck.realworld.wire import Response, WireError
@@ -112,13 +113,16 @@ class Emulator(Regions):
 
     def _serve(self, environ: dict[str, Any], path: str) -> Response:
         target = environ.get("HTTP_X_AMZ_TARGET", "")
-        region = region_of(environ)
         if path.startswith(MOTO_API_PREFIX):
             return self._moto_api(environ, path)
-        if not target.startswith(("DynamoDB_", STREAMS_PREFIX)):
-            # another AWS service (or moto's own pages): moto's, as its server answers it
+        if not self._for_dynamodb(environ, target):
+            # another AWS service (signed for it), or moto's own pages: moto's, as its server answers it
             body = wire.read_body(environ)
             return self.call(environ, body)
+        if not target.startswith((wire.TARGET_PREFIX, STREAMS_PREFIX)):
+            raise WireError(400, "UnknownOperationException",
+                            f"unknown operation {target[:100]!r}" if target else "no operation named (X-Amz-Target)")
+        region = region_of(environ)
         if region is None:
             if self.unsigned == UNSIGNED_REFUSE:
                 raise WireError(400, "MissingAuthenticationTokenException",
@@ -127,23 +131,38 @@ class Emulator(Regions):
                                 "requests to one region)")
             region = self.unsigned
             environ = dict(environ, HTTP_AUTHORIZATION=_signature_for(region))
-        if region == SCRATCH_REGION or (region not in self.regions and self.unlisted == "refuse"):
+        if (region == SCRATCH_REGION or (region not in self.regions
+                                         and (self.unlisted == "refuse" or region not in self.moto_regions))):
             raise WireError(400, "UnrecognizedClientException",
-                            f"region {region} is not served by this emulator ({', '.join(self.regions)})")
+                            f"region {region[:100]!r} is not served by this emulator ({', '.join(self.regions)}"
+                            + ("" if self.unlisted == "refuse" else ", or a region moto knows") + ")")
         if region in self.stopped:
             raise WireError(503, "ServiceUnavailable", f"region {region} is stopped (gtcheck emulator)")
         body = wire.read_body(environ)
-        if target.startswith(STREAMS_PREFIX):
-            streams.bound_iterators()
-            return self.local_call(environ, body, region)
-        op = target[len(wire.TARGET_PREFIX):] if target.startswith(wire.TARGET_PREFIX) else target
         doc = wire.parse_json(body)
-        if not target.startswith(wire.TARGET_PREFIX):
-            raise WireError(400, "UnknownOperationException", f"unknown operation {target!r}")
-        wire.Shapes.check(op, doc)
+        if target.startswith(STREAMS_PREFIX):
+            op = target[len(STREAMS_PREFIX):]
+            validate.check(op, doc, "dynamodbstreams")
+            streams.bound_iterators(region)
+            with self.lock(region):
+                streams.check_request(lambda account, name: self.table(account, region, name), op, doc)
+                return self.call(environ, body, region=region)
+        op = target[len(wire.TARGET_PREFIX):]
+        validate.check(op, doc)
         if region not in self.regions:
             return self.local_call(environ, body, region)     # a plain moto region: not replicated
         return self._dynamodb(environ, body, doc, op, region)
+
+    @staticmethod
+    def _for_dynamodb(environ: dict[str, Any], target: str) -> bool:
+        """Whether a request is DynamoDB's (this endpoint answers it, errors included): it names
+        a DynamoDB target, or is signed for DynamoDB, or is an unsigned POST (an API call)."""
+        if target.startswith(("DynamoDB_", STREAMS_PREFIX)):
+            return True
+        service = service_of(environ)
+        if service is not None:
+            return service == "dynamodb"
+        return environ.get("REQUEST_METHOD", "POST") == "POST"
 
     def _moto_api(self, environ: dict[str, Any], path: str) -> Response:
         """moto's own API (dashboard, reset): refused to web pages; a reset resets the emulator too."""

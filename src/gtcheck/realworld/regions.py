@@ -25,11 +25,12 @@ from gtcheck.kernel.errors import UserError
 from gtcheck.kernel.units import parse_duration
 from gtcheck.model import lww, rules
 from gtcheck.model.distributions import Distribution, parse_distribution
-from gtcheck.realworld import streams, wire
+from gtcheck.realworld import motogaps, streams, wire
 from gtcheck.realworld.replication import Flight, Ident, Replicator
 from gtcheck.realworld.wire import Response
 
 _REGION_RE = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/")
+_SERVICE_RE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/([^/,\s]+)/")
 DEFAULT_DELAY = "lognormal(250ms, 0.5)"
 MAX_DELAY_NS = 15_000_000_000
 SCRATCH_REGION = "gtcheck-scratch"     # strong mode: where a write is evaluated before its acknowledgement
@@ -79,6 +80,13 @@ def signed_duration(value: Any, where: str) -> int:
 
 def region_of(environ: dict[str, Any]) -> str | None:
     m = _REGION_RE.search(environ.get("HTTP_AUTHORIZATION", ""))
+    return m.group(1) if m else None
+
+
+def service_of(environ: dict[str, Any]) -> str | None:
+    """The service a request's SigV4 signature is scoped to (``dynamodb`` for DynamoDB and
+    its streams), or None when it names none."""
+    m = _SERVICE_RE.search(environ.get("HTTP_AUTHORIZATION", ""))
     return m.group(1) if m else None
 
 
@@ -144,7 +152,7 @@ class Regions:
         if not regions:
             raise UserError("at least one region is needed", where="--regions")
         self.regions = list(dict.fromkeys(regions))
-        known = moto_regions()
+        self.moto_regions = known = moto_regions()
         for r in self.regions:
             if r not in known:
                 raise UserError(f"{r!r} is not an AWS region moto serves", where="--regions",
@@ -155,6 +163,7 @@ class Regions:
         self.stream_records = stream_records
         streams.untrack()
         streams.reset_moto()       # one emulator per process at a time: it starts with no tables
+        motogaps.install()         # DynamoDB's rule where moto raises on a valid request
         self.app = DomainDispatcherApplication(create_backend_app)
         # moto's own DynamoDB app, called directly for DynamoDB requests: the dispatcher's
         # service inference per request costs a third of the CPU and picks this same app
@@ -283,13 +292,14 @@ class Regions:
             return lambda data: None
         if app is None:
             app = self.dynamodb_app if env.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_") else self.app
-        chunks = app(env, start_response)
-        try:
-            data = b"".join(chunks)
-        finally:
-            close = getattr(chunks, "close", None)
-            if close:
-                close()
+        with motogaps.mending():
+            chunks = app(env, start_response)
+            try:
+                data = b"".join(chunks)
+            finally:
+                close = getattr(chunks, "close", None)
+                if close:
+                    close()
         return captured["status"], captured["headers"], data
 
     def local_call(self, environ: dict[str, Any], body: bytes, region: str, op: str | None = None) -> Response:
@@ -365,8 +375,11 @@ class Regions:
         if lww.merge(held, version) is held:
             return False
         account, table_name, key_json = ident
-        if self.table(account, region, table_name) is None:
+        table = self.table(account, region, table_name)
+        if table is None:
             return False                  # the replica was deleted meanwhile
+        if set(json.loads(key_json)) != {table.hash_key_attr} | ({table.range_key_attr} - {None}):
+            return False                  # ... and made again with another key: the version has no place there
         self.versions[region][ident] = version
         self.put_local(account, region, table_name, key_json, None if version.deleted else version.value)
         return True

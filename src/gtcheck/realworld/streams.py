@@ -23,6 +23,7 @@ learns which items a request changed without parsing the request (``hook``).
 from __future__ import annotations
 
 import copy
+import re
 import time
 from typing import Any, Callable
 
@@ -164,9 +165,15 @@ class ExpiringIterators(dict):  # type: ignore[type-arg]
         return super().__getitem__(key)
 
 
-def bound_iterators() -> None:
-    """Swap every DynamoDB Streams backend's iterator registry for an expiring one."""
+def bound_iterators(region: str | None = None) -> None:
+    """Swap every DynamoDB Streams backend's iterator registry for an expiring one (the
+    default account's backend of ``region`` is made first, so a request to a region no
+    streams request went to before finds its registry wrapped too)."""
+    from moto.core import DEFAULT_ACCOUNT_ID
     from moto.dynamodbstreams.models import dynamodbstreams_backends
+
+    if region is not None:
+        _ = dynamodbstreams_backends[DEFAULT_ACCOUNT_ID][region]
 
     for account in list(dynamodbstreams_backends.keys()):
         per_account = dynamodbstreams_backends[account]
@@ -174,3 +181,44 @@ def bound_iterators() -> None:
             backend = per_account[region]
             if not isinstance(backend.shard_iterators, ExpiringIterators):
                 backend.shard_iterators = ExpiringIterators(backend.shard_iterators)
+
+
+_STREAM_ARN = re.compile(r"arn:aws[a-z-]*:dynamodb:[^:]*:(\d{12}):table/([^/]+)/stream/(.+)\Z")
+ITERATOR_TYPES = ("TRIM_HORIZON", "LATEST", "AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER")
+
+
+def check_request(table_of: Callable[[str, str], Any], op: str, doc: dict[str, Any]) -> None:
+    """Refuse a DynamoDB Streams request whose stream or shard does not exist, as DynamoDB
+    does (moto fails on them: IndexError, AssertionError, KeyError, a 500). ``doc`` has the
+    API's shapes already (``validate.check``); ``table_of(account, name)`` is the moto table
+    of the request's region, or None. A disabled stream counts as missing (DynamoDB still
+    describes it for 24 hours: gtcheck's decision, moto cannot)."""
+    from gtcheck.realworld.wire import WireError
+
+    arn = doc.get("StreamArn")
+    if op not in ("DescribeStream", "GetShardIterator") or not isinstance(arn, str):
+        return
+    m = _STREAM_ARN.match(arn)
+    if m is None:
+        raise WireError(400, "ValidationException", f"Invalid StreamArn: {arn[:200]}")
+    account, name, label = m.groups()
+    table = table_of(account, name)
+    spec = getattr(table, "stream_specification", None) or {}
+    if (table is None or getattr(table, "latest_stream_label", None) != label or "StreamViewType" not in spec
+            or getattr(table, "stream_shard", None) is None):
+        raise WireError(400, "ResourceNotFoundException", f"Requested resource not found: Stream: {arn[:200]} not found")
+    if op == "GetShardIterator":
+        shard = doc["ShardId"]
+        if shard != table.stream_shard.id:
+            raise WireError(400, "ResourceNotFoundException",
+                            f"Requested resource not found: Shard: {shard[:100]} in Stream: {arn[:200]} not found")
+        kind = doc["ShardIteratorType"]
+        if kind not in ITERATOR_TYPES:
+            raise WireError(400, "ValidationException",
+                            f"1 validation error detected: Value '{kind[:100]}' at 'shardIteratorType' failed to satisfy "
+                            f"constraint: Member must satisfy enum value set: [{', '.join(ITERATOR_TYPES)}]")
+        seq = doc.get("SequenceNumber")
+        if kind.endswith("SEQUENCE_NUMBER") and not (isinstance(seq, str) and seq.isdigit() and len(seq) <= 40):
+            raise WireError(400, "ValidationException",
+                            f"Invalid SequenceNumber {str(seq)[:60]!r} for ShardIteratorType {kind}: "
+                            "a sequence number is 1 to 40 digits")

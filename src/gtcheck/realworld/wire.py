@@ -3,7 +3,8 @@ DynamoDB does.
 
 DynamoDB speaks JSON 1.0 over HTTP POST (``X-Amz-Target: DynamoDB_20120810.<Operation>``) and
 answers every error with a JSON body ``{"__type": "com.amazonaws.dynamodb.v20120810#<Name>",
-"message": ...}``. moto's server answers some malformed requests with werkzeug's HTML 500
+"message": ...}`` (``com.amazon.coral.service#<Name>`` for what its front end refuses: a body
+that does not deserialize, an unknown operation, a missing or unknown signature). moto's server answers some malformed requests with werkzeug's HTML 500
 page and a traceback on stderr; the emulator checks a request before moto sees it:
 
 | what is wrong | status | ``__type`` |
@@ -32,6 +33,11 @@ from typing import Any
 TARGET_PREFIX = "DynamoDB_20120810."
 MAX_BODY_BYTES = 16 * 1024 * 1024
 ERROR_NAMESPACE = "com.amazonaws.dynamodb.v20120810#"
+# errors DynamoDB's front end (Coral) answers before the service sees the request carry its
+# namespace; clients read only the name after '#'
+CORAL_ERRORS = {name: "com.amazon.coral.service#" for name in (
+    "SerializationException", "UnknownOperationException", "MissingAuthenticationTokenException",
+    "UnrecognizedClientException")}
 
 Response = tuple[str, list[tuple[str, str]], bytes]
 
@@ -53,7 +59,7 @@ class WireError(Exception):
 
 def error(status: int, name: str, message: str, close: bool = False) -> Response:
     """DynamoDB's error answer: JSON ``__type`` and ``message``, ``x-amzn-ErrorType``."""
-    data = json.dumps({"__type": ERROR_NAMESPACE + name, "message": message}).encode()
+    data = json.dumps({"__type": CORAL_ERRORS.get(name, ERROR_NAMESPACE) + name, "message": message}).encode()
     headers = [("Content-Type", "application/x-amz-json-1.0"), ("Content-Length", str(len(data))),
                ("x-amzn-ErrorType", name), ("x-amzn-RequestId", uuid.uuid4().hex),
                ("x-amz-crc32", str(zlib.crc32(data) & 0xFFFFFFFF))]
@@ -107,84 +113,10 @@ def parse_json(body: bytes) -> dict[str, Any]:
         doc = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise WireError(400, "SerializationException", f"the request body is not JSON: {exc}") from None
+    except RecursionError:
+        # the JSON reader's own depth limit (about 1,000 levels): far past DynamoDB's 32
+        raise WireError(400, "ValidationException", "Nesting Levels have exceeded supported limits") from None
     if not isinstance(doc, dict):
         raise WireError(400, "SerializationException",
                         f"the request body is a JSON {type(doc).__name__}, not an object")
     return doc
-
-
-class Shapes:
-    """botocore's model of the DynamoDB API, loaded once, for ``check``."""
-
-    _model: Any = None
-
-    @classmethod
-    def model(cls) -> Any:
-        if cls._model is None:
-            import botocore.session
-            cls._model = botocore.session.get_session().get_service_model("dynamodb")
-        return cls._model
-
-    @classmethod
-    def operations(cls) -> frozenset[str]:
-        return frozenset(cls.model().operation_names)
-
-    @classmethod
-    def check(cls, op: str, doc: dict[str, Any]) -> None:
-        """Refuse an unknown operation, a field of the wrong JSON type, a required field missing."""
-        if op not in cls.operations():
-            raise WireError(400, "UnknownOperationException", f"unknown operation {op!r}")
-        shape = cls.model().operation_model(op).input_shape
-        if shape is not None:
-            _check(shape, doc, "")
-
-
-_JSON_TYPES: dict[str, tuple[type, ...]] = {
-    "string": (str,), "blob": (str,), "boolean": (bool,), "integer": (int,), "long": (int,),
-    "float": (int, float), "double": (int, float), "timestamp": (int, float, str),
-}
-_JSON_NAMES = {dict: "object", list: "array", str: "string", bool: "boolean", int: "number",
-               float: "number", type(None): "null"}
-
-
-def _check(shape: Any, value: Any, path: str) -> None:
-    kind = shape.type_name
-    where = path or "the request"
-    if kind == "structure":
-        if not isinstance(value, dict):
-            raise _type_error(where, "an object", value)
-        for name in shape.required_members:
-            if value.get(name) is None:
-                raise WireError(400, "ValidationException",
-                                f"1 validation error detected: Value null at '{_join(path, name)}' failed to "
-                                f"satisfy constraint: Member must not be null")
-        members = shape.members
-        for name, sub in value.items():
-            if name in members and sub is not None:
-                _check(members[name], sub, _join(path, name))
-    elif kind == "list":
-        if not isinstance(value, list):
-            raise _type_error(where, "an array", value)
-        for i, sub in enumerate(value):
-            if sub is not None:
-                _check(shape.member, sub, f"{where}[{i}]")
-    elif kind == "map":
-        if not isinstance(value, dict):
-            raise _type_error(where, "an object", value)
-        for key, sub in value.items():
-            if sub is not None:
-                _check(shape.value, sub, f"{where}.{key}")
-    else:
-        allowed = _JSON_TYPES.get(kind)
-        if allowed is not None and (not isinstance(value, allowed)
-                                    or (isinstance(value, bool) and bool not in allowed)):
-            raise _type_error(where, f"a {kind}", value)
-
-
-def _join(path: str, name: str) -> str:
-    return f"{path}.{name}" if path else name
-
-
-def _type_error(where: str, wanted: str, value: Any) -> WireError:
-    got = _JSON_NAMES.get(type(value), type(value).__name__)
-    return WireError(400, "SerializationException", f"{where} must be {wanted}, not a JSON {got}")
