@@ -118,19 +118,11 @@ def _check(shape: Any, value: Any, path: str) -> None:
         if "ExpressionAttributeNames" in members or "ExpressionAttributeValues" in members:
             _placeholders(value, members)
     elif kind == "list":
-        if not isinstance(value, list):
-            raise _type_error(where, "an array", value)
-        for i, sub in enumerate(value):
-            if sub is None:
-                raise _null(f"{where}.{i + 1}")
-            _check(shape.member, sub, f"{where}.{i + 1}")
+        for sub, at in _children(value, where, list):
+            _check(shape.member, sub, at)
     elif kind == "map":
-        if not isinstance(value, dict):
-            raise _type_error(where, "an object", value)
-        for key, sub in value.items():
-            if sub is None:
-                raise _null(f"{where}.{key}")
-            _check(shape.value, sub, f"{where}.{key}")
+        for sub, at in _children(value, where, dict):
+            _check(shape.value, sub, at)
         if shape.name == "Key":
             _key(value)
     else:
@@ -141,6 +133,21 @@ def _check(shape: Any, value: Any, path: str) -> None:
         parse = _EXPRESSIONS.get(shape.name)
         if parse is not None:
             _expression(parse, value, path.rsplit(".", 1)[-1])
+
+
+def _children(value: Any, where: str, container: type) -> list[tuple[Any, str]]:
+    """The elements of a JSON array (``container`` list) or the values of an object (dict),
+    each with its place; refuses another type, and a null element or value."""
+    if not isinstance(value, container):
+        raise _type_error(where, "an array" if container is list else "an object", value)
+    pairs = (((sub, f"{where}.{i + 1}") for i, sub in enumerate(value)) if container is list
+             else ((sub, f"{where}.{key}") for key, sub in value.items()))
+    out = []
+    for sub, at in pairs:
+        if sub is None:
+            raise _null(at)
+        out.append((sub, at))
+    return out
 
 
 def _attribute_value(av: Any, where: str, depth: int) -> None:
@@ -179,20 +186,8 @@ def _attribute_value(av: Any, where: str, depth: int) -> None:
     else:
         if depth >= MAX_NESTING:
             raise _invalid("Nesting Levels have exceeded supported limits")
-        if t == "L":
-            if not isinstance(v, list):
-                raise _type_error(at, "an array", v)
-            for i, sub in enumerate(v):
-                if sub is None:
-                    raise _null(f"{at}.{i + 1}")
-                _attribute_value(sub, f"{at}.{i + 1}", depth + 1)
-        else:
-            if not isinstance(v, dict):
-                raise _type_error(at, "an object", v)
-            for name, sub in v.items():
-                if sub is None:
-                    raise _null(f"{at}.{name}")
-                _attribute_value(sub, f"{at}.{name}", depth + 1)
+        for sub, sub_at in _children(v, at, list if t == "L" else dict):
+            _attribute_value(sub, sub_at, depth + 1)
 
 
 def _number(text: str) -> Any:
