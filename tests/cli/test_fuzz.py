@@ -129,6 +129,51 @@ def test_fuzz_slow(runner):
 
 
 # ---------------------------------------------------------------------------------------
+# the harness itself: inputs stay bounded, a run always ends with its summary
+
+def test_the_huge_path_mutation_stays_bounded_when_applied_twice():
+    """A path file's "huge" mutation applied twice made 56 million actions (a 20 GB input):
+    the kernel killed the slow run's process without a word (2026-12, seed 20261209)."""
+    import json as json_
+
+    from tests.fuzz.surfaces import HUGE_ACTIONS, m_action_list, path_seeds
+
+    def draw(strategy):          # always "huge", always the first action
+        return "huge" if "sampled_from" in repr(strategy) else 0
+
+    _, data, _ = max(path_seeds(), key=lambda s: len(json_.loads(s[1])["actions"]))
+    once, _ = m_action_list(draw, data)
+    twice, what = m_action_list(draw, once)
+    n0, n1, n2 = (len(json_.loads(d)["actions"]) for d in (data, once, twice))
+    assert what.startswith("actions: huge") and n0 < n1 <= n2 <= HUGE_ACTIONS, (n0, n1, n2)
+
+
+def test_a_stopped_run_still_prints_its_summary_naming_the_input():
+    """SIGTERM (as an OOM guard's MemoryError, an exception, Ctrl-C) ends ``python -m
+    tests.fuzz`` with a line saying why and which input it was on, then the summary."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root = Path(__file__).parents[2]
+    proc = subprocess.Popen([sys.executable, "-m", "tests.fuzz", "--n", "2000", "--kinds", "output", "--seed", "3"],
+                            cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        first = proc.stdout.readline()
+        assert first.startswith("fuzz seed 3"), first
+        time.sleep(3)                      # some inputs run
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 3, out[-2000:]
+    assert "fuzz STOPPED after" in out and "by Stopped: SIGTERM, while" in out and "output input" in out, out[-2000:]
+    assert "failure classes:" in out, out[-2000:]
+
+
+# ---------------------------------------------------------------------------------------
 # the seeds are valid: both validators accept them, the model runs every scenario
 
 @pytest.mark.parametrize("name", [n for n, _ in seedmod.history_seeds()])

@@ -682,8 +682,11 @@ class FuzzRunner:
         """Peak memory and CPU of the current worker (and of its --jobs children)."""
         if self.proc is None or not self.proc.is_alive():
             return {}
-        self.conn.send("stats")
-        return self.conn.recv() if self.conn.poll(10) else {}
+        try:
+            self.conn.send("stats")
+            return self.conn.recv() if self.conn.poll(10) else {}
+        except (OSError, EOFError):     # the worker went away meanwhile: no figures
+            return {}
 
     def close(self):
         if self.proc is not None:

@@ -714,10 +714,18 @@ ROUNDTRIP = "roundtrip"   # gt -> EDN -> gt, then both checked: the verdicts mus
 REPEAT = "repeat"         # check twice in one process: the same result
 
 
+MAX_INPUT_BYTES = 16 << 20      # past this size an input is mutated no further
+
+
 def _mutate(draw, data: bytes, ops, max_mutations: int) -> tuple[bytes, list[str]]:
+    """Up to ``max_mutations`` of ``ops``; an input grown past MAX_INPUT_BYTES is not grown
+    further (mutations that repeat parts of it compound)."""
     n = draw(st.integers(0, max_mutations))
     done = []
     for _ in range(n):
+        if len(data) > MAX_INPUT_BYTES:
+            done.append("(no more mutations: the input is large)")
+            break
         op = draw(st.sampled_from(ops))
         data, what = op(draw, data)
         done.append(what)
