@@ -651,6 +651,9 @@ class Inline:
     def submit(self, fn: Callable, *args: Any) -> Any:
         return fn(*args)
 
+    def submit_on(self, turn: int, fn: Callable, *args: Any) -> Any:
+        return fn(*args)
+
     def gather(self, handles: list) -> list:
         return list(handles)
 
@@ -680,15 +683,15 @@ def run(parts: list[Part], header: Header, options: CheckOptions, ex: Any,
     paired = []
     for j in range(n_buckets):
         pieces = [ex.submit(block_bucket, routed[k], j) for k in keys]
-        paired.append(ex.submit(pair_bucket, parts, lay, n_shards, keys, *pieces))
+        paired.append(ex.submit_on(j, pair_bucket, parts, lay, n_shards, keys, *pieces))
     del routed            # the blocks' data is dropped once their buckets are paired
     whole_ok = whole_file_ok(parts, facts)
     bfacts: list[BucketFacts] = ex.gather([ex.submit(bucket_facts, h) for h in paired])
     t_read = time.perf_counter() - t0
     say(f"pairing done: {sum(f.operations for f in bfacts):,} operations; judging "
         f"{n_shards} key shards")
-    judged = [ex.submit(judge_shard, parts, header, options,
-                        *[ex.submit(bucket_shard, h, k) for h in paired])
+    judged = [ex.submit_on(k, judge_shard, parts, header, options,
+                           *[ex.submit(bucket_shard, h, k) for h in paired])
               for k in range(n_shards)]
     del paired
     problems = [q for f in bfacts for q in f.problems]
