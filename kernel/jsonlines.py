@@ -16,7 +16,7 @@ This module is compiled with the model (mypyc); the readable source is the speci
 from __future__ import annotations
 
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Final
 
 import orjson
 from mypy_extensions import mypyc_attr
@@ -25,7 +25,7 @@ from gtcheck.kernel.exactjson import dumps as exact_dumps
 from gtcheck.kernel.outfiles import Output, gzip_stream, gzipped
 from gtcheck.kernel.vocabulary import FORMAT_NAME, FORMAT_VERSION
 
-BATCH = 4096      # lines joined per write
+BATCH: Final = 4096      # lines joined per write
 
 
 def open_output(path: str | Path | IO[bytes]) -> tuple[Any, Any, Any]:

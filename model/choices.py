@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import random
-from typing import Any, Callable
+from typing import Any, Callable, Final
 
 from mypy_extensions import mypyc_attr
 
@@ -20,8 +20,8 @@ from gtcheck.model.distributions import Distribution
 from gtcheck.model.scenario import Fault, Scenario
 from gtcheck.model.workload import KeyChooser, MixChooser, increment_change, new_item, update_change
 
-MAX_REPLICATION_DELAY_NS = 15_000_000_000   # no version takes longer to cross a link
-MAX_COPY_LAG_NS = 1_000_000_000             # nor to reach a region's slowest copy
+MAX_REPLICATION_DELAY_NS: Final = 15_000_000_000   # no version takes longer to cross a link
+MAX_COPY_LAG_NS: Final = 1_000_000_000             # nor to reach a region's slowest copy
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)

@@ -8,13 +8,14 @@ mistake for an anomaly.
 from __future__ import annotations
 
 import bisect
+from typing import Final
 
 from gtcheck.model.faults import FaultPlan
 from gtcheck.model.scenario import Scenario
 
 # Simulated time 0 is this moment on the region clocks (2024-01-01T00:00:00Z), so that
 # stamps look like DynamoDB's microsecond epoch timestamps.
-EPOCH_NS = 1_704_067_200_000_000_000
+EPOCH_NS: Final = 1_704_067_200_000_000_000
 
 
 class RegionClocks:

@@ -11,7 +11,7 @@ import math
 import random
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Final, Protocol
 
 from gtcheck.kernel.errors import UserError
 from gtcheck.kernel.units import check_number, parse_duration
@@ -88,7 +88,7 @@ class Exponential:
         return f"exponential mean {self.mean} ns + {self.minimum} ns"
 
 
-TWOPI = 2.0 * math.pi
+TWOPI: Final = 2.0 * math.pi
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ each copy. Stamps read the region clocks at those times.
 
 from __future__ import annotations
 
-from typing import Any, Hashable
+from typing import Any, Final, Hashable
 
 from gtcheck.kernel import __version__
 from gtcheck.kernel import itemspec
@@ -122,7 +122,7 @@ class Timing(Choices):
         return 0 if fault.extra is None else bounds(fault.extra)[0]
 
 
-_EXPLORER = Driver()
+_EXPLORER: Final = Driver()
 
 
 class GlobalTables(Model):

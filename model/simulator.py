@@ -23,7 +23,7 @@ import gc
 import heapq
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Callable
+from typing import IO, Any, Callable, Final
 
 from gtcheck.kernel.errors import UserError
 from gtcheck.kernel.sidecar import truth_path_for
@@ -44,7 +44,9 @@ __all__ = ["BUGS", "STRONG_BUGS", "MAX_COPY_LAG_NS", "MAX_REPLICATION_DELAY_NS",
 BUGS = ("stale-strong-read", "drop-replication", "phantom-value", "show-failed-write", "delay-replication")
 STRONG_BUGS = ("strong-local-read",)
 
-_CLIENT, _NEMESIS, _TTL = 0, 1, 2
+_CLIENT: Final = 0
+_NEMESIS: Final = 1
+_TTL: Final = 2
 _RECORDER_ACTIONS = ("invoke", "complete", "arrive", "ack")
 
 

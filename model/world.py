@@ -12,23 +12,25 @@ the parts an action touches (``World.fork``) and shares the rest.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from mypy_extensions import mypyc_attr
 
 from gtcheck.model.lww import Version
 
-NEVER = 1 << 62   # a slot a version will never reach (coalesced, dropped)
-DONE = -1         # a slot the version has reached
+NEVER: Final = 1 << 62   # a slot a version will never reach (coalesced, dropped)
+DONE: Final = -1         # a slot the version has reached
 
 # a client's phase
-IDLE = 0          # its next request is not sent yet
-SENT = 1          # a request is on its way to its region (it completes, or in strong mode arrives, at ``due``)
-WAIT = 2          # strong mode: the request waits for another region (acknowledged at ``due``)
-FINISHED = 3      # nothing left to send
+IDLE: Final = 0          # its next request is not sent yet
+SENT: Final = 1          # a request is on its way to its region (it completes, or in strong mode arrives, at ``due``)
+WAIT: Final = 2          # strong mode: the request waits for another region (acknowledged at ``due``)
+FINISHED: Final = 3      # nothing left to send
 
 # strong mode: how a request that waited for another region ends
-OK, FAIL, INFO = 0, 1, 2
+OK: Final = 0
+FAIL: Final = 1
+INFO: Final = 2
 
 
 class Op:
