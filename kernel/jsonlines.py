@@ -25,7 +25,9 @@ from gtcheck.kernel.exactjson import dumps as exact_dumps
 from gtcheck.kernel.outfiles import Output, gzip_stream, gzipped
 from gtcheck.kernel.vocabulary import FORMAT_NAME, FORMAT_VERSION
 
-BATCH: Final = 4096      # lines joined per write
+FLUSH_BYTES: Final = 1 << 20     # bytes gathered per write to the output
+_DUMPS: Final = orjson.dumps     # module attributes read once (the compiled build keeps them in C statics)
+_NEWLINE: Final = orjson.OPT_APPEND_NEWLINE
 
 
 def open_output(path: str | Path | IO[bytes]) -> tuple[Any, Any, Any]:
@@ -76,24 +78,27 @@ class JsonLinesWriter(Sink):
 
     def __init__(self, path: str | Path | IO[bytes]):
         self._out, self._gz, self._file = open_output(path)
-        self._buf: list[bytes] = []
+        self._buf = bytearray()
         self.count = 0
 
     def write(self, obj: dict[str, Any]) -> None:
+        # Each line is appended to one buffer as soon as it is rendered (orjson adds the
+        # newline), so the output is written in large blocks without a list of lines to
+        # join; the exact writer takes what orjson refuses.
         try:
-            line = orjson.dumps(obj)
+            line = _DUMPS(obj, None, _NEWLINE)
         except TypeError:
-            line = exact_dumps(obj)
-        self._buf.append(line)
+            line = exact_dumps(obj) + b"\n"
+        buf = self._buf
+        buf += line
         self.count += 1
-        if len(self._buf) >= BATCH:
+        if len(buf) >= FLUSH_BYTES:
             self._flush()
 
     def _flush(self) -> None:
         if self._buf:
-            self._buf.append(b"")
-            self._out.write(b"\n".join(self._buf))
-            self._buf = []
+            self._out.write(self._buf)
+            self._buf = bytearray()       # a new buffer: the stream may still hold the last one
 
     def close(self) -> None:
         """Finish: the output appears whole (a regular file is renamed into place)."""

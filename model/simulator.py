@@ -142,7 +142,6 @@ class Simulator(Driver):
         copy lag later."""
         C, R = self.C, self.R
         choices = self.choices
-        lag = choices.copy_lag
         plan = self.plan
         rules = self.rules
         plain = self.plain_rules
@@ -150,15 +149,14 @@ class Simulator(Driver):
         queued = len(flights) > 0
         source = self.regions[origin]
         due: list[int] = []
-        append = due.append
         for d in range(R):
             if d == origin:
-                append(t)
+                due.append(t)
                 for k in range(1, C):   # the quorum's followers have it at the acknowledgement
                     if k < quorum:
-                        append(t)
+                        due.append(t)
                     else:
-                        append(t + lag() + (0 if plain else rules.extra_delay(origin, d, k, C)))
+                        due.append(t + choices.copy_lag() + (0 if plain else rules.extra_delay(origin, d, k, C)))
                 continue
             target = self.regions[d]
             if self.faulty_links:
@@ -172,9 +170,9 @@ class Simulator(Driver):
                 older = self.model.queued_before(flights, len(flights), origin, d)
                 if older is not None:
                     a = fifo_arrival(older.due[d * C], a)
-            append(a)
+            due.append(a)
             for k in range(1, C):
-                append(a + lag() + (0 if plain else rules.extra_delay(origin, d, k, C)))
+                due.append(a + choices.copy_lag() + (0 if plain else rules.extra_delay(origin, d, k, C)))
         top = self.max_arrival          # the latest arrival anywhere (the settle period must cover it)
         for a in due:
             if a > top:
