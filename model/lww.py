@@ -7,25 +7,50 @@ stored + 1)) so that ``merge`` is a total, deterministic function.
 
 ``merge`` is THE rule by which a storage copy applies a version that reaches it: the one
 transition relation (``globaltables.GlobalTables``, which every driver runs), the emulator
-and the law tests (``tests/model/test_lww.py``) all call this one function. Tuples rather than objects:
-it sits on the simulator's hot path.
+and the law tests (``tests/model/test_lww.py``) all call this one function. It sits on the
+simulator's hot path, so ``Version`` is a small class with typed fields (compiled, the
+comparisons are native reads of machine integers) compared by value like a tuple.
 """
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
 
-class Version(NamedTuple):
-    ts: int            # microseconds on the origin region's clock
-    origin: str        # the region that stamped it
-    write_id: int      # the history index of the write's invocation
-    value: Any         # the whole item; None for a tombstone
-    deleted: bool = False
+class Version:
+    """One version of an item, never changed once stamped. Equal (and hashed) by its five
+    fields, as a tuple of them would be; the model compares versions by identity (``is``)
+    where it means "this very version"."""
+
+    __slots__ = ("ts", "origin", "write_id", "value", "deleted")
+
+    def __init__(self, ts: int, origin: str, write_id: int, value: Any, deleted: bool = False):
+        self.ts = ts                # microseconds on the origin region's clock
+        self.origin = origin        # the region that stamped it
+        self.write_id = write_id    # the history index of the write's invocation
+        self.value = value          # the whole item; None for a tombstone
+        self.deleted = deleted
 
     @property
     def order(self) -> tuple[int, str, int]:
         return (self.ts, self.origin, self.write_id)
+
+    def fields(self) -> tuple[int, str, int, Any, bool]:
+        return (self.ts, self.origin, self.write_id, self.value, self.deleted)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Version) and self.fields() == other.fields()
+
+    def __hash__(self) -> int:
+        return hash((self.ts, self.origin, self.write_id, self.deleted))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Copied and pickled as a tuple would be (a compiled class has no default way)."""
+        return (Version, self.fields())
+
+    def __repr__(self) -> str:
+        return (f"Version(ts={self.ts!r}, origin={self.origin!r}, write_id={self.write_id!r}, "
+                f"value={self.value!r}, deleted={self.deleted!r})")
 
 
 def wins(a: Version, b: Version | None) -> bool:
@@ -41,8 +66,8 @@ def merge(a: Version | None, b: Version | None) -> Version | None:
         return b
     if b is None:
         return a
-    if a[0] != b[0]:
-        return a if a[0] > b[0] else b
-    if a[1] != b[1]:
-        return a if a[1] > b[1] else b
-    return a if a[2] >= b[2] else b
+    if a.ts != b.ts:
+        return a if a.ts > b.ts else b
+    if a.origin != b.origin:
+        return a if a.origin > b.origin else b
+    return a if a.write_id >= b.write_id else b

@@ -54,9 +54,9 @@ class PhantomValue(Rules):
     mode = "eventual"
 
     def read_value(self, v: Version | None) -> Any:
-        if v is None or v[4]:
+        if v is None or v.deleted:
             return dict(PHANTOM)
-        return v[3]
+        return v.value
 
 
 class ShowFailedWrite(Rules):

@@ -74,14 +74,14 @@ def completion_event(outcome: str, process: int | str, region: str, f: str, key:
 def stamp(clock_us: int, stored: Version | None) -> int:
     """The timestamp of a version written at its origin: the region clock, but strictly
     after the version the origin holds (so one origin's stamps of an item increase)."""
-    if stored is not None and stored[0] + 1 > clock_us:
-        return stored[0] + 1
+    if stored is not None and stored.ts + 1 > clock_us:
+        return stored.ts + 1
     return clock_us
 
 
 def visible(v: Version | None) -> Any:
     """The item a copy holding ``v`` shows: None when absent or deleted."""
-    return None if v is None or v[4] else v[3]
+    return None if v is None or v.deleted else v.value
 
 
 def evaluate(stored: Version | None, request: itemspec.Request) -> tuple[Any, bool, Any]:
