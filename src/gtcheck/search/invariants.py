@@ -309,14 +309,10 @@ def no_acknowledged_write_lost(run: Any) -> Any:
 
 
 def _maybe_bases(run: Any, est: Any) -> dict[str, list[dict[str, Any]]]:
-    """Per key: the writes that may have taken effect (``info``, or never completed) and
-    that the checker did not place in the conflict order (rule 12's versions are the ``ok``
-    writes only)."""
-    out: dict[str, list[dict[str, Any]]] = {}
-    for o in _ops(run):
-        if o["f"] in WRITES and o.get("type") in ("info", "invoke") and est.rank.get(o["index"]) is None:
-            out.setdefault(o["key"], []).append(o)
-    return out
+    """Per key: the writes of unknown outcome that the checker did not place in the
+    conflict order (rule 12's versions are the ``ok`` writes only)."""
+    out = {key: [o for o in ws if est.rank.get(o["index"]) is None] for key, ws in _unanswered_writes(run).items()}
+    return {key: ws for key, ws in out.items() if ws}
 
 
 def _could_be_based_on_unknown(lw: Any, maybe: dict[str, list[dict[str, Any]]],
@@ -611,7 +607,8 @@ def _read_pairs(ops: list[dict[str, Any]], keys: set[str]) -> Iterator[tuple[dic
 class _Busy:
     """When the items were being written: each transaction's span (its first part's
     invocation to its last part's completion) and each other write's, open-ended unless it
-    was acknowledged (a write of unknown outcome may take effect at any time). ``overlaps(a, b)``: some span meets the interval (a, b), in O(log n)."""
+    was acknowledged (a write of unknown outcome may take effect at any time).
+    ``overlaps(a, b)``: some span meets the interval (a, b), in O(log n)."""
 
     def __init__(self, writes: list[dict[str, Any]]) -> None:
         spans: dict[Any, list[float]] = {}
